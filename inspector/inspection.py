@@ -1,0 +1,157 @@
+"""The pipeline every front end shares: requests in, judged events out.
+
+The live proxy addon, `segment-inspector check`, the `view` UI and the pytest plugin
+all feed `CapturedRequest`s into one `Inspection`, which decodes pixels, runs the
+per-event checks, resolves standard segments, follows page loads and keeps the counts
+that the reports and the Segments view show.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from inspector.checks import EventChecker
+from inspector.decode import PixelMatcher, decode_request
+from inspector.model import CapturedRequest, Finding, PixelEvent, Severity
+from inspector.pages import PageDiagnosis, PageLoad, PageTracker
+from inspector.spec import Spec, default_spec
+from inspector.standard import StandardResolver, StandardSegments
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EventReport:
+    """One pixel event with everything the per-event checks found."""
+
+    event: PixelEvent
+    findings: tuple[Finding, ...]
+    standard: StandardSegments | None = None
+
+    @property
+    def worst(self) -> Severity | None:
+        """The most severe finding's severity, or None when there is none."""
+        if not self.findings:
+            return None
+        return max((finding.severity for finding in self.findings), key=_rank)
+
+
+def _rank(severity: Severity) -> int:
+    return severity.rank
+
+
+def segment_value_label(value: Any) -> str:
+    """How a segment value is shown and counted: JSON, so `true` and `"true"` differ."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass
+class InspectionResult:
+    """Everything an inspection found, for reports, assertions and the UI."""
+
+    reports: list[EventReport]
+    pages: list[PageLoad]
+    diagnoses: list[PageDiagnosis]
+    segment_counts: dict[str, Counter[str]]
+    """Per segment key, how many events carried each value (JSON-labelled)."""
+    finding_counts: Counter[str]
+    scenario_coverage: dict[str, list[str]] = field(default_factory=dict)
+    """Per scenario named in the spec, the ids of events that showed it."""
+    requests_seen: int = 0
+
+    @property
+    def events(self) -> list[PixelEvent]:
+        return [report.event for report in self.reports]
+
+    @property
+    def findings(self) -> list[Finding]:
+        found = [finding for report in self.reports for finding in report.findings]
+        found.extend(
+            finding for diagnosis in self.diagnoses for finding in diagnosis.findings
+        )
+        return found
+
+    def worst(self) -> Severity | None:
+        severities = [finding.severity for finding in self.findings]
+        return max(severities, key=_rank) if severities else None
+
+
+class Inspection:
+    """Stateful judge of a stream of requests, live or recorded.
+
+    Feed it every request the proxy sees (pixel or not: the others build page-load
+    timelines) with `process`, in the order they were sent.
+    """
+
+    def __init__(
+        self,
+        spec: Spec | None = None,
+        *,
+        geoip_db: str | None = None,
+        max_reports: int | None = None,
+    ):
+        self.spec = spec or default_spec()
+        self.matcher = PixelMatcher(self.spec.first_party_hosts)
+        self.checker = EventChecker(self.spec)
+        self.standard = StandardResolver(self.spec, geoip_db=geoip_db)
+        self.pages = PageTracker(self.spec)
+        self.reports: deque[EventReport] = deque(maxlen=max_reports)
+        """The most recent reports (all of them unless `max_reports` is set)."""
+        self.segment_counts: dict[str, Counter[str]] = {}
+        self.finding_counts: Counter[str] = Counter()
+        self.requests_seen = 0
+
+    def is_pixel(self, request: CapturedRequest) -> bool:
+        return self.matcher.matches(request)
+
+    def process(self, request: CapturedRequest) -> list[EventReport]:
+        """Judge one request; returns the reports for the pixel events it held."""
+        self.requests_seen += 1
+        if not self.matcher.matches(request):
+            self.pages.observe_request(request)
+            return []
+
+        new_reports = []
+        for event in decode_request(request, self.matcher):
+            standard = self.standard.resolve(event)
+            findings = (
+                *event.findings,
+                *self.checker.check(event),
+                *standard.findings,
+            )
+            report = EventReport(event=event, findings=findings, standard=standard)
+            self._count(report)
+            self.pages.observe_event(report)
+            new_reports.append(report)
+
+        self.reports.extend(new_reports)
+        return new_reports
+
+    def process_all(self, requests: Iterable[CapturedRequest]) -> InspectionResult:
+        for request in requests:
+            self.process(request)
+        return self.result()
+
+    def result(self) -> InspectionResult:
+        """A snapshot of everything seen so far, with page-level diagnoses."""
+        return InspectionResult(
+            reports=list(self.reports),
+            pages=self.pages.page_loads(),
+            diagnoses=self.pages.diagnoses(),
+            segment_counts={key: Counter(c) for key, c in self.segment_counts.items()},
+            finding_counts=Counter(self.finding_counts),
+            scenario_coverage=self.pages.scenario_coverage(),
+            requests_seen=self.requests_seen,
+        )
+
+    def _count(self, report: EventReport) -> None:
+        for key, value in report.event.segments.items():
+            counts = self.segment_counts.setdefault(key, Counter())
+            counts[segment_value_label(value)] += 1
+        for finding in report.findings:
+            self.finding_counts[finding.code] += 1

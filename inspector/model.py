@@ -1,0 +1,198 @@
+"""The values that flow through Segment Inspector.
+
+A `CapturedRequest` is one HTTP request as the proxy saw it or as a recording kept it.
+The decoder turns it into zero or more `PixelEvent`s; checks attach `Finding`s. All of
+them are immutable so that the live UI, the report writers and the pytest plugin can
+share them without copying.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class Severity(enum.StrEnum):
+    """How bad a finding is. Ordered: `ERROR > WARNING > INFO`."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __le__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedRequest:
+    """One HTTP request, live or recorded, before we know whether it is a pixel."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    timestamp: float = 0.0
+    """Seconds since the epoch when the request was sent."""
+    client_address: str | None = None
+    """The client's IP address, used for GeoIP."""
+    origin: str = ""
+    """Where the request came from, for messages: `session.har entry 12`, `live`."""
+    request_id: str = ""
+    """Stable id: the mitmproxy flow id, or a position in a recording."""
+    response_status: int | None = None
+    content_type: str | None = None
+    """The response's content type, when known (used to tell documents from assets)."""
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, matched case-insensitively."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "").lower()
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+
+class Transport(enum.StrEnum):
+    """How a pixel was sent, which decides what a valid request looks like."""
+
+    WEB = "web"
+    """The JavaScript tracker: GET with a query string."""
+    AMP = "amp"
+    """AMP's vendor config: GET, `ampid` instead of `u`, epoch `date`, `tt` in s."""
+    MOBILE = "mobile"
+    """The iOS/Android SDKs: POST of a JSON `{"events": [...]}` batch."""
+    MOBILE_LEGACY = "mobile-legacy"
+    """Old SDKs: form-encoded POST with one `rqs=<JSON>` field."""
+
+
+class DataState(enum.StrEnum):
+    """What the decoder made of the `data` parameter."""
+
+    ABSENT = "absent"
+    """No `data` parameter at all (normal on AMP)."""
+    OK = "ok"
+    """A JSON object."""
+    INVALID = "invalid"
+    """Present but not JSON."""
+    NOT_OBJECT = "not-object"
+    """JSON, but not an object (a list, a number...)."""
+    DOUBLE_ENCODED = "double-encoded"
+    """A JSON string holding JSON; `data` holds the recovered object."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something a check noticed about an event or a page load."""
+
+    code: str
+    """Stable dotted identifier, such as `data.not-json` or `segment.case-mismatch`."""
+    severity: Severity
+    message: str
+    """One sentence a QA engineer understands."""
+    path: str | None = None
+    """JSON path concerned, such as `data.plan` or `url`."""
+    explanation: str = ""
+    """Why it matters and what to do, shown in the detail pane."""
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PixelEvent:
+    """One decoded Parse.ly event (a GET pixel, or one entry of a mobile batch)."""
+
+    id: str
+    """`<request_id>` or `<request_id>#<n>` for batch entries."""
+    request: CapturedRequest
+    transport: Transport
+    action: str | None
+    params: Mapping[str, str]
+    """Top-level parameters, decoded (`+` is a space), last value wins."""
+    data_state: DataState
+    data: Mapping[str, Any] | None
+    """The decoded `data` object (recovered when double-encoded), else None."""
+    data_raw: str | None
+    """`data` exactly as sent, after URL decoding."""
+    segments: Mapping[str, Any]
+    """The custom segment keys of `data`: tracker-owned keys removed."""
+    metadata: Any = None
+    metadata_raw: str | None = None
+    batch_index: int | None = None
+    findings: tuple[Finding, ...] = ()
+    """What the decoder noticed: wire-format faults."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Anything else the decoder wants to keep (raw batch entry, etc.)."""
+
+    def param(self, name: str) -> str | None:
+        return self.params.get(name)
+
+    @property
+    def idsite(self) -> str | None:
+        return self.params.get("idsite")
+
+    @property
+    def url(self) -> str | None:
+        return self.params.get("url")
+
+    @property
+    def urlref(self) -> str | None:
+        return self.params.get("urlref")
+
+    @property
+    def plid(self) -> str | None:
+        return self.params.get("plid") or None
+
+    @property
+    def pvid(self) -> str | None:
+        return self.params.get("pvid") or None
+
+    @property
+    def visitor(self) -> str | None:
+        """The visitor id: `u`, AMP's `ampid`, or legacy `parsely_site_uuid`."""
+        for name in ("u", "ampid"):
+            value = self.params.get(name)
+            if value:
+                return value
+        if self.data:
+            legacy = self.data.get("parsely_site_uuid")
+            if isinstance(legacy, str) and legacy:
+                return legacy
+        return None
+
+    @property
+    def timestamp(self) -> float:
+        return self.request.timestamp
