@@ -27,3 +27,50 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "default segment spec for the segment_replay fixture (relative to rootdir)",
         default=None,
     )
+
+
+def _configured_spec(config: pytest.Config) -> Path | None:
+    """The default spec: `--segment-spec` first, then the `segment_spec` ini value."""
+    option = config.getoption("--segment-spec")
+    if option:
+        return Path(option).resolve()
+    ini_value = config.getini("segment_spec")
+    if ini_value:
+        return (config.rootpath / str(ini_value)).resolve()
+    return None
+
+
+@pytest.fixture
+def segment_spec(request: pytest.FixtureRequest) -> Path | None:
+    """The spec file configured for this run, or None for the built-in default."""
+    return _configured_spec(request.config)
+
+
+@pytest.fixture
+def segment_replay(request: pytest.FixtureRequest, segment_spec: Path | None):
+    """Replay recordings against the configured spec, giving a `testing.Replay`.
+
+    Relative recording paths are looked up next to the test file first, then from
+    the rootdir. Keyword arguments are those of `inspector.testing.replay`.
+    """
+    from inspector.testing import replay
+
+    test_dir = request.path.parent
+    rootdir = request.config.rootpath
+
+    def locate(path: str | Path) -> Path:
+        candidate = Path(path)
+        if candidate.is_absolute():
+            return candidate
+        for base in (test_dir, rootdir):
+            if (base / candidate).exists():
+                return base / candidate
+        return rootdir / candidate
+
+    def run(*paths: str | Path, spec=None, **kwargs):
+        chosen_spec = spec if spec is not None else segment_spec
+        if isinstance(chosen_spec, str | Path):
+            chosen_spec = locate(chosen_spec)
+        return replay(*(locate(path) for path in paths), spec=chosen_spec, **kwargs)
+
+    return run

@@ -1,0 +1,341 @@
+"""Replay recordings in a test suite and assert on what their pixels carried.
+
+`replay()` reads `.mitm`, HAR and request-list files, judges them against a spec and
+returns a `Replay`: the events, findings, page loads, diagnoses, segment value counts
+and scenario coverage, plus assertion helpers whose failures show the offending
+events as a compact table rather than a dump::
+
+    from inspector.testing import replay
+
+    def test_checkout_tracking():
+        session = replay("fixtures/checkout.har", spec="segments.yaml")
+        session.assert_no_findings(at_least="warning")
+        session.assert_segment("plan", "premium", on=["pageview", "heartbeat"])
+        session.assert_scenarios_covered()
+
+The pytest plugin (`inspector.pytest_plugin`) wraps this in the `segment_replay`
+fixture, with the spec taken from `--segment-spec` or the `segment_spec` ini setting.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+from inspector.model import Finding, PixelEvent, Severity
+
+if TYPE_CHECKING:
+    from inspector.inspection import EventReport, InspectionResult
+    from inspector.pages import PageDiagnosis, PageLoad
+    from inspector.recordings import RecordingError
+    from inspector.spec import Spec
+
+ABSENT = "(absent)"
+"""How a key that was not sent at all is shown in failure tables."""
+
+_MAX_TABLE_ROWS = 20
+_URL_WIDTH = 48
+
+
+class ReplayError(Exception):
+    """A recording could not be read, so the replay cannot be trusted."""
+
+
+def replay(
+    *paths: str | PathLike[str],
+    spec: str | PathLike[str] | Spec | None = None,
+    geoip_db: str | PathLike[str] | None = None,
+    allow_unreadable: bool = False,
+    show_pii: bool = False,
+) -> Replay:
+    """Judge recorded sessions against a spec.
+
+    Args:
+        paths: `.mitm`, `.har` or request-list files, judged as one session in order.
+        spec: a spec file, a loaded `Spec`, or None for the built-in default.
+        geoip_db: a MaxMind database for the geography standard segment.
+        allow_unreadable: keep going when part of a recording cannot be read;
+            by default that raises `ReplayError`, naming the file and entry.
+        show_pii: show personal data in failure messages instead of masking it.
+    """
+    from inspector.inspection import Inspection
+    from inspector.recordings import load_requests
+    from inspector.spec import Spec, load_spec
+
+    if not paths:
+        raise ReplayError("replay() needs at least one recording")
+
+    loaded_spec = spec if isinstance(spec, Spec) or spec is None else load_spec(spec)
+    requests, errors = load_requests([str(path) for path in paths])
+    if errors and not allow_unreadable:
+        raise ReplayError("\n".join(str(error) for error in errors))
+
+    inspection = Inspection(
+        loaded_spec, geoip_db=str(geoip_db) if geoip_db is not None else None
+    )
+    result = inspection.process_all(requests)
+    return Replay(
+        result=result, errors=list(errors), spec=inspection.spec, show_pii=show_pii
+    )
+
+
+@dataclass
+class Replay:
+    """What a replay found, with assertions that explain their failures."""
+
+    result: InspectionResult
+    errors: list[RecordingError]
+    spec: Spec
+    show_pii: bool = False
+
+    @property
+    def reports(self) -> list[EventReport]:
+        return list(self.result.reports)
+
+    @property
+    def events(self) -> list[PixelEvent]:
+        return self.result.events
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.result.findings
+
+    @property
+    def pages(self) -> list[PageLoad]:
+        return self.result.pages
+
+    @property
+    def diagnoses(self) -> list[PageDiagnosis]:
+        return self.result.diagnoses
+
+    @property
+    def segment_counts(self) -> dict[str, dict[str, int]]:
+        return {key: dict(counts) for key, counts in self.result.segment_counts.items()}
+
+    @property
+    def scenario_coverage(self) -> dict[str, list[str]]:
+        return self.result.scenario_coverage
+
+    def events_of(self, *actions: str) -> list[PixelEvent]:
+        """The events whose action is one of `actions` (all events when none)."""
+        if not actions:
+            return self.events
+        return [event for event in self.events if event.action in actions]
+
+    def findings_at_least(
+        self, severity: Severity | str
+    ) -> list[tuple[PixelEvent | None, Finding]]:
+        """Each finding at or above `severity`, with its event when it has one."""
+        threshold = Severity(severity)
+        found: list[tuple[PixelEvent | None, Finding]] = []
+        for report in self.result.reports:
+            for finding in report.findings:
+                if finding.severity >= threshold:
+                    found.append((report.event, finding))
+        events_by_id = {event.id: event for event in self.events}
+        for diagnosis in self.result.diagnoses:
+            for finding in diagnosis.findings:
+                if finding.severity >= threshold:
+                    found.append((events_by_id.get(finding.event_id or ""), finding))
+        return found
+
+    # Assertions ------------------------------------------------------------------
+
+    def assert_no_findings(
+        self, at_least: Severity | str = Severity.ERROR, *, ignore: Iterable[str] = ()
+    ) -> None:
+        """Fail when any finding reaches `at_least`, except codes in `ignore`."""
+        ignored = set(ignore)
+        offending = [
+            (event, finding)
+            for event, finding in self.findings_at_least(at_least)
+            if finding.code not in ignored
+        ]
+        if not offending:
+            return
+
+        rows = [
+            self._row(
+                event, finding=f"{finding.severity} {finding.code}: {finding.message}"
+            )
+            for event, finding in offending
+        ]
+        raise AssertionError(
+            f"{len(offending)} finding(s) at or above {Severity(at_least)}:\n"
+            + _table(rows, ("time", "action", "url", "segments", "finding"))
+        )
+
+    def assert_segment(
+        self, key: str, value: Any, *, on: Sequence[str] = ("pageview",)
+    ) -> None:
+        """Fail unless every event of the kinds in `on` sent `key` equal to `value`.
+
+        Types count: `True` is not `"true"`, and `None` (JSON null) is not a key
+        that was left out.
+        """
+        events = self.events_of(*on)
+        if not events:
+            raise AssertionError(
+                f"no {'/'.join(on)} events in the recording, so {key!r} was never sent"
+            )
+
+        wrong = [
+            event
+            for event in events
+            if key not in event.segments or not _same_json(event.segments[key], value)
+        ]
+        if not wrong:
+            return
+
+        expected = _json(value)
+        rows = [self._row(event, focus=key) for event in wrong]
+        raise AssertionError(
+            f"{len(wrong)} of {len(events)} {'/'.join(on)} event(s) did not send "
+            f"{key}={expected}:\n"
+            + _table(rows, ("time", "action", "url", key, "finding"))
+        )
+
+    def assert_scenarios_covered(self, *names: str) -> None:
+        """Fail unless every named scenario (all of the spec's by default) was seen."""
+        coverage = self.result.scenario_coverage
+        wanted = list(names) or list(coverage)
+        unknown = [name for name in wanted if name not in coverage]
+        if unknown:
+            raise AssertionError(
+                f"scenario(s) not in the spec: {', '.join(unknown)}; "
+                f"the spec names: {', '.join(coverage) or 'none'}"
+            )
+
+        missing = [name for name in wanted if not coverage[name]]
+        if not missing:
+            return
+
+        scenarios = {scenario.name: scenario for scenario in self.spec.scenarios}
+        lines = [f"{len(missing)} of {len(wanted)} scenario(s) never seen:"]
+        for name in missing:
+            description = getattr(scenarios.get(name), "description", None) or ""
+            lines.append(f"  - {name}" + (f": {description}" if description else ""))
+        seen = [name for name in wanted if coverage[name]]
+        if seen:
+            lines.append("seen: " + ", ".join(seen))
+        raise AssertionError("\n".join(lines))
+
+    def assert_no_diagnosis(self, code: str | None = None) -> None:
+        """Fail when a page-level diagnosis (of `code`, or of any kind) was made."""
+        found = [
+            diagnosis
+            for diagnosis in self.result.diagnoses
+            if (code is None or diagnosis.code == code)
+            and diagnosis.code != "scenario.not-covered"
+        ]
+        if not found:
+            return
+
+        events_by_id = {event.id: event for event in self.events}
+        rows = []
+        for diagnosis in found:
+            evidence = [
+                events_by_id[i] for i in diagnosis.evidence if i in events_by_id
+            ]
+            label = f"{diagnosis.severity} {diagnosis.code}: {diagnosis.title}"
+            if not evidence:
+                rows.append(("", "", "", "", label))
+            for event in evidence:
+                rows.append(self._row(event, finding=label))
+        raise AssertionError(
+            f"{len(found)} page-level diagnosis(es)"
+            + (f" of kind {code}" if code else "")
+            + ":\n"
+            + _table(rows, ("time", "action", "url", "segments", "diagnosis"))
+        )
+
+    def assert_readable(self) -> None:
+        """Fail when part of a recording could not be read."""
+        if self.errors:
+            raise AssertionError(
+                "unreadable recording input:\n"
+                + "\n".join(f"  {error}" for error in self.errors)
+            )
+
+    # Formatting ------------------------------------------------------------------
+
+    def _row(
+        self,
+        event: PixelEvent | None,
+        *,
+        focus: str | None = None,
+        finding: str = "",
+    ) -> tuple[str, str, str, str, str]:
+        if event is None:
+            return ("", "", "", "", self._mask(finding))
+
+        if focus is not None:
+            shown = _json(event.segments[focus]) if focus in event.segments else ABSENT
+            related = [f for f in event.findings if f.path == f"data.{focus}"]
+            if not finding and related:
+                finding = f"{related[0].code}: {related[0].message}"
+        else:
+            shown = (
+                " ".join(
+                    f"{key}={_json(value)}" for key, value in event.segments.items()
+                )
+                or ABSENT
+            )
+        return (
+            _clock(event.timestamp),
+            event.action or "?",
+            self._mask(_shorten(event.url or "", _URL_WIDTH)),
+            self._mask(shown),
+            self._mask(finding),
+        )
+
+    def _mask(self, text: str) -> str:
+        if self.show_pii or not text:
+            return text
+        from inspector.pii import mask
+
+        return mask(text)
+
+
+def _same_json(sent: Any, expected: Any) -> bool:
+    """Equality as JSON sees it: `True` differs from `1`, `1` equals `1.0`."""
+    if isinstance(sent, bool) or isinstance(expected, bool):
+        both_bool = isinstance(sent, bool) and isinstance(expected, bool)
+        return both_bool and sent == expected
+    return sent == expected
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _clock(timestamp: float) -> str:
+    if not timestamp:
+        return "-"
+    moment = time.gmtime(timestamp)
+    return time.strftime("%H:%M:%S", moment) + f".{int(timestamp % 1 * 1000):03d}"
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    shown = rows[:_MAX_TABLE_ROWS]
+    widths = [
+        max(len(header[i]), *(len(row[i]) for row in shown)) for i in range(len(header))
+    ]
+    # The last column carries messages; let it run long rather than pad it.
+    widths[-1] = 0
+    lines = ["  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    for row in shown:
+        lines.append(
+            "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+        )
+    if len(rows) > len(shown):
+        lines.append(f"  … and {len(rows) - len(shown)} more")
+    return "\n".join(line.rstrip() for line in lines)
