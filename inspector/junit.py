@@ -1,0 +1,137 @@
+"""JUnit XML for CI systems: one test case per pixel event and per page load.
+
+Jenkins, GitLab, GitHub Actions reporters and most other CI systems read this format,
+so a tracking regression shows up next to the team's other test results. Findings at
+or above the `fail_on` severity become `<failure>`s; milder ones go to the case's
+`system-out` so they are visible without failing the build. Unreadable recording
+input becomes an `<error>` case. The XML itself is written by the `junit-xml` library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from junit_xml import TestCase, TestSuite, to_xml_report_string
+
+from inspector.model import Finding, Severity
+
+if TYPE_CHECKING:
+    from inspector.inspection import InspectionResult
+    from inspector.recordings import RecordingError
+
+
+def render_junit(
+    result: InspectionResult,
+    errors: Sequence[RecordingError] = (),
+    *,
+    fail_on: Severity | str | None = Severity.ERROR,
+    show_pii: bool = False,
+) -> str:
+    """The inspection as a JUnit XML document.
+
+    Args:
+        result: what the inspection found.
+        errors: recording problems, each reported as an errored test case.
+        fail_on: the lowest severity that fails a case; None fails nothing.
+        show_pii: keep personal data instead of masking it.
+    """
+    mask = _identity if show_pii else _masker()
+    threshold = Severity(fail_on) if fail_on is not None else None
+
+    suites = [
+        TestSuite("pixel events", list(_event_cases(result, threshold, mask))),
+        TestSuite("page loads", list(_page_cases(result, threshold, mask))),
+    ]
+    if errors:
+        suites.append(TestSuite("recordings", list(_error_cases(errors))))
+    return to_xml_report_string(suites, prettyprint=True, encoding="utf-8")
+
+
+def _event_cases(result, threshold, mask) -> Iterable[TestCase]:
+    for report in result.reports:
+        event = report.event
+        path = urlsplit(event.url or "").path or event.url or "?"
+        case = TestCase(
+            name=mask(f"{event.action or '?'} {path} [{event.id}]"),
+            classname=f"pixels.{event.idsite or 'unknown-site'}",
+            file=event.request.origin or None,
+        )
+        _attach(case, report.findings, threshold, mask)
+        yield case
+
+
+def _page_cases(result, threshold, mask) -> Iterable[TestCase]:
+    diagnoses_by_page: dict[str, list[Finding]] = {}
+    for diagnosis in result.diagnoses:
+        key = str(getattr(diagnosis, "page_key", "") or "")
+        diagnoses_by_page.setdefault(key, []).extend(diagnosis.findings)
+
+    for page in result.pages:
+        key = str(page.key)
+        url = mask(str(getattr(page, "url", "") or ""))
+        case = TestCase(
+            name=f"page load {key}" + (f" {url}" if url else ""),
+            classname=f"pages.{getattr(page, 'site', None) or 'unknown-site'}",
+        )
+        _attach(case, diagnoses_by_page.pop(key, []), threshold, mask)
+        yield case
+
+    # Diagnoses not tied to one page (scenario coverage, visitor-wide faults).
+    for key, findings in diagnoses_by_page.items():
+        case = TestCase(
+            name=f"session {key}" if key else "session", classname="pages.session"
+        )
+        _attach(case, findings, threshold, mask)
+        yield case
+
+
+def _error_cases(errors) -> Iterable[TestCase]:
+    for error in errors:
+        case = TestCase(name=f"read {error.path}", classname="recordings")
+        case.add_error_info(message=str(error), error_type="unreadable-recording")
+        yield case
+
+
+def _attach(
+    case: TestCase,
+    findings: Iterable[Finding],
+    threshold: Severity | None,
+    mask: Callable[[str], str],
+) -> None:
+    failing: list[Finding] = []
+    notes: list[str] = []
+    for finding in findings:
+        line = mask(f"{finding.severity} {finding.code}: {finding.message}")
+        if threshold is not None and finding.severity >= threshold:
+            failing.append(finding)
+        notes.append(line)
+
+    if failing:
+        first = failing[0]
+        summary = mask(f"{first.code}: {first.message}")
+        if len(failing) > 1:
+            summary += f" (and {len(failing) - 1} more)"
+        details = "\n".join(_describe(finding, mask) for finding in failing)
+        case.add_failure_info(message=summary, output=details, failure_type=first.code)
+    if notes:
+        case.stdout = "\n".join(notes)
+
+
+def _describe(finding: Finding, mask: Callable[[str], str]) -> str:
+    where = finding.path or "-"
+    text = f"{finding.severity} {finding.code} at {where}: {finding.message}"
+    if finding.explanation:
+        text += f"\n  {finding.explanation}"
+    return mask(text)
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def _masker() -> Callable[[str], str]:
+    from inspector.pii import mask
+
+    return mask
