@@ -1,0 +1,1170 @@
+"""Turn captured HTTP requests into Parse.ly pixel events.
+
+`PixelMatcher` says cheaply whether a request goes to a Parse.ly collect endpoint (it
+runs for every request the proxy sees). `decode_request` turns a matching request into
+`PixelEvent`s: one for a web or AMP GET pixel, one per entry for a mobile batch. While
+decoding it notes wire-format faults as `Finding`s on the event: unreadable `data`,
+segment keys outside `data`, cut-off URLs, missing parameters and so on.
+
+Decoding never raises. A request the decoder cannot make sense of still becomes an
+event, carrying a finding that says what went wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from inspector.model import (
+    CapturedRequest,
+    DataState,
+    Finding,
+    PixelEvent,
+    Severity,
+    Transport,
+)
+from inspector.wire import (
+    JsonReading,
+    QueryParam,
+    classify_json_value,
+    compact_json,
+    decode_body_text,
+    describe_json_error,
+    json_type_name,
+    query_of,
+    read_json_object,
+    split_query,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "KNOWN_PARAMS",
+    "MOBILE_SDK_DATA_KEYS",
+    "STANDARD_ACTIONS",
+    "TRACKER_DATA_KEYS",
+    "WEB_TRACKER_DATA_KEYS",
+    "PixelMatcher",
+    "decode_request",
+]
+
+
+# --- What the wire format defines ------------------------------------------------
+
+KNOWN_PARAMS: frozenset[str] = frozenset(
+    {
+        # request and identity
+        "rand",
+        "idsite",
+        "u",
+        "ampid",
+        # page context
+        "url",
+        "urlref",
+        "screen",
+        "title",
+        "date",
+        # event data
+        "action",
+        "data",
+        "metadata",
+        "inc",
+        "tt",
+        # session and correlation
+        "plid",
+        "pvid",
+        "vsid",
+        "sid",
+        "surl",
+        "sref",
+        "sts",
+        "slts",
+        # optional and special-case
+        "sl_xp",
+        "sl_x",
+        "sl_y",
+        "sl_h",
+        "tpab",
+        "js",
+        "callback",
+        "ip_address",
+    }
+)
+"""Every documented top-level parameter of a pixel (web, AMP and mobile entries)."""
+
+WEB_TRACKER_DATA_KEYS: frozenset[str] = frozenset(
+    {
+        "parsely_uuid",
+        "parsely_site_uuid",
+        "_conversion_type",
+        "_conversion_label",
+        "flashlight",
+        "parsely:metadata-detection",
+    }
+)
+"""Keys the JavaScript tracker (or a server-side sender) writes into `data` itself."""
+
+MOBILE_SDK_DATA_KEYS: frozenset[str] = frozenset(
+    {"ts", "os", "os_version", "manufacturer", "appname"}
+)
+"""Device keys the iOS and Android SDKs add to `data`."""
+
+TRACKER_DATA_KEYS: frozenset[str] = WEB_TRACKER_DATA_KEYS | MOBILE_SDK_DATA_KEYS
+"""Every `data` key that is not a custom segment (mobile keys only on mobile events)."""
+
+STANDARD_ACTIONS: frozenset[str] = frozenset(
+    {"pageview", "heartbeat", "videostart", "vheartbeat", "conversion"}
+)
+HEARTBEAT_ACTIONS: frozenset[str] = frozenset({"heartbeat", "vheartbeat"})
+
+_WEB_REQUIRED = ("rand", "idsite", "url")
+_WEB_SESSION_IDS = ("u", "plid", "sid", "sts", "slts")
+_MODERN_ONLY_PARAMS = ("u", "plid", "pvid", "sid", "sts", "slts", "surl", "sref")
+_AMP_REQUIRED = ("rand", "idsite", "url")
+_MOBILE_REQUIRED = ("idsite", "url")
+_MOBILE_KNOWN_FIELDS = KNOWN_PARAMS | MOBILE_SDK_DATA_KEYS | {"parsely_site_uuid"}
+_LEGACY_VISITOR_KEYS = ("parsely_uuid", "parsely_site_uuid")
+
+URL_LIMIT_BYTES = 8192
+"""Longer pixel URLs are refused or cut by many servers, proxies and CDNs."""
+_TRUNCATION_LENGTHS = frozenset({8190, 8192})
+_MAX_INC_SECONDS = 3600
+
+_WEB_PATHS = frozenset({"/plogger", "/px", "/event", "/eventx"})
+_MOBILE_PATH = "/mobileproxy"
+_PATH_HINTS = ("/plogger", "/px", "/event", "/mobileproxy")
+_PARSELY_HOST = re.compile(
+    r"(?:p1[a-z0-9-]*\.parsely\.com"
+    r"|srv[a-z0-9-]*\.pixel\.parsely\.com"
+    r"|pixel\.parsely\.com)\Z"
+)
+_AMP_HOST = "srv.pixel.parsely.com"
+_BRACKETED_KEY = re.compile(r"([^\[\]]+)(?:\[[^\]]*\])+\Z")
+_SWALLOWED_DATA = re.compile(r"(?:^|[&?;])data=\s*[{\[\"]", re.IGNORECASE)
+_DANGLING_ESCAPE = re.compile(r"%[0-9A-Fa-f]?\Z")
+_WHOLE_NUMBER = re.compile(r"[0-9]+\Z")
+_HOST_CACHE_LIMIT = 4096
+
+
+# --- Finding texts -----------------------------------------------------------------
+
+_SEVERITY: dict[str, Severity] = {
+    "data.not-json": Severity.ERROR,
+    "data.double-encoded": Severity.ERROR,
+    "data.not-object": Severity.ERROR,
+    "data.swallowed": Severity.ERROR,
+    "data.absent": Severity.WARNING,
+    "params.bracket-encoded": Severity.WARNING,
+    "params.top-level-segment": Severity.WARNING,
+    "params.missing": Severity.ERROR,
+    "params.legacy-ids": Severity.INFO,
+    "params.js-flag": Severity.INFO,
+    "params.invalid-utf8": Severity.WARNING,
+    "url.oversized": Severity.WARNING,
+    "url.truncated": Severity.ERROR,
+    "action.missing": Severity.ERROR,
+    "action.custom": Severity.INFO,
+    "heartbeat.inc-out-of-range": Severity.ERROR,
+    "heartbeat.tt-invalid": Severity.ERROR,
+    "session.sts-zero": Severity.WARNING,
+    "body.not-json": Severity.ERROR,
+    "batch.malformed": Severity.ERROR,
+    "decode.failed": Severity.ERROR,
+}
+
+_EXPLANATION: dict[str, str] = {
+    "data.not-json": (
+        "Parse.ly reads custom segments from `data` as a JSON object; when the text "
+        "cannot be parsed every segment in it is lost. Pass a plain object to "
+        "PARSELY.updateDefaults({data: {...}}) and let the tracker serialise it, "
+        "rather than building the string by hand or leaving a template placeholder."
+    ),
+    "data.double-encoded": (
+        "The tracker JSON-encodes `data` itself. Handing it a string that is already "
+        "JSON (the result of JSON.stringify) sends a string inside a string, which "
+        "Parse.ly does not unpack, and it also wipes the default data. Pass the "
+        "object, not its string form."
+    ),
+    "data.not-object": (
+        "Segments are the keys of a JSON object; a list, number or bare string has "
+        'no keys. Send an object such as {"plan": "basic"}.'
+    ),
+    "data.swallowed": (
+        "The text `data=...` ended up inside another parameter because its `&` and "
+        "`=` were percent-encoded (%26, %3D). Parse.ly sees no `data` parameter, so "
+        "the segments are lost. Encode the query once (leave it to the tracker)."
+    ),
+    "data.absent": (
+        "The JavaScript tracker and the mobile SDKs always send `data` ({} when it "
+        "is empty), so its absence means the request was built by hand, cut short "
+        "or changed on the way. No custom segments reach Parse.ly from this event."
+    ),
+    "params.bracket-encoded": (
+        "An object or list was passed as a top-level field (to updateDefaults or "
+        "trackPageView), so it was serialised as `name[key]=` parameters. Parse.ly "
+        "does not read these as segment data; move the keys inside `data`."
+    ),
+    "params.top-level-segment": (
+        "Segment keys must sit inside `data`: PARSELY.updateDefaults({data: {plan: "
+        "'basic'}}). Calling updateDefaults({plan: 'basic'}) without the `data` "
+        "wrapper sends the key as its own query parameter, which Parse.ly does not "
+        "treat as segment data."
+    ),
+    "params.missing": (
+        "The sender always includes these parameters; without them Parse.ly may "
+        "drop the event or be unable to tie it to a visitor, session or page load."
+    ),
+    "params.legacy-ids": (
+        "Trackers from before about 2019 did not send the modern ids (u, plid, "
+        "session fields) and put the visitor id in data.parsely_site_uuid. Expected "
+        "in old recordings; a live site sending this shape runs an outdated tracker."
+    ),
+    "params.js-flag": (
+        "js=1 is passed through trackPageView by dynamic (SPA, infinite scroll) "
+        "tracking code. It is harmless; its meaning on the server is not documented."
+    ),
+    "params.invalid-utf8": (
+        "Parameters are percent-encoded UTF-8. Bytes that are not valid UTF-8 were "
+        "shown as U+FFFD; the value Parse.ly stores may not be what the page meant. "
+        "Check the page's character encoding and how the value was escaped."
+    ),
+    "url.oversized": (
+        "Many servers, proxies and CDNs refuse or cut URLs longer than 8 KB, which "
+        "loses the event or the end of its data. Keep segment values short and "
+        "few; lists of interests or ids do not belong in segments."
+    ),
+    "url.truncated": (
+        "The request was cut before the sender finished it, usually by a URL length "
+        "limit. Everything after the cut (often action, pvid and u) is lost and "
+        "`data` may be unreadable. Shrink what goes into the pixel."
+    ),
+    "action.missing": (
+        "Without `action` Parse.ly cannot tell a pageview from a heartbeat or a "
+        "conversion, so the event is not counted."
+    ),
+    "action.custom": (
+        "Actions other than pageview, heartbeat, videostart, vheartbeat and "
+        "conversion are custom events sent with trackPageView({action: ...}). They "
+        "are not counted as pageviews; check that this is what was intended."
+    ),
+    "heartbeat.inc-out-of-range": (
+        "`inc` is the number of engaged seconds since the previous heartbeat; the "
+        "tracker only sends whole numbers from 1 to 3600. Other values are dropped "
+        "or distort engaged time."
+    ),
+    "heartbeat.tt-invalid": (
+        "`tt` is the total engaged time on the page (milliseconds on web and mobile, "
+        "seconds on AMP), a whole number that is never negative."
+    ),
+    "session.sts-zero": (
+        "`sts` is the session start in epoch milliseconds; 0 means the sender could "
+        "not read it (an iOS SDK bug of 2021 did this). Session metrics for the "
+        "visitor will be wrong. `slts=0` on a first session is normal."
+    ),
+    "body.not-json": (
+        'The mobile SDKs POST a JSON object {"events": [...]}. A body that cannot be '
+        "read loses every event of the batch."
+    ),
+    "batch.malformed": (
+        'A mobile batch must be an object whose "events" list holds one object per '
+        "event. Entries of another shape cannot be recorded by Parse.ly."
+    ),
+    "decode.failed": (
+        "The inspector could not decode this request. This is a fault in the "
+        "inspector, not necessarily in the pixel; please report it with the request."
+    ),
+}
+
+
+def _finding(
+    code: str,
+    message: str,
+    event_id: str,
+    path: str | None = None,
+    severity: Severity | None = None,
+) -> Finding:
+    return Finding(
+        code=code,
+        severity=severity or _SEVERITY[code],
+        message=message,
+        path=path,
+        explanation=_EXPLANATION[code],
+        event_id=event_id,
+    )
+
+
+# --- Matching ------------------------------------------------------------------------
+
+
+def _normalise_host_pattern(pattern: str) -> str:
+    """`https://FPA.example.com:443/x` -> `fpa.example.com`."""
+    pattern = pattern.strip().lower()
+    if "://" in pattern:
+        pattern = pattern.split("://", 1)[1]
+    pattern = pattern.split("/", 1)[0]
+    if pattern.count(":") == 1:
+        pattern = pattern.split(":", 1)[0]
+    return pattern
+
+
+def _glob_to_regex(pattern: str) -> str:
+    return ".*".join(re.escape(part) for part in pattern.split("*"))
+
+
+class PixelMatcher:
+    """Decides whether a request goes to a Parse.ly collect endpoint.
+
+    Parse.ly's own hosts are always matched (`p1*.parsely.com`,
+    `srv*.pixel.parsely.com`, `pixel.parsely.com`); first-party hosts can be added
+    exactly (`fpa-events.example.com`) or as globs (`*.example.com`,
+    `fpa-events.*`). Only the collect paths count: `/plogger/`, `/px/`, `/event/`,
+    `/eventx/` and `/mobileproxy`, with or without the trailing slash.
+    """
+
+    def __init__(self, first_party_hosts: Iterable[str] = ()):
+        exact_hosts: set[str] = set()
+        globs: list[str] = []
+        for entry in first_party_hosts:
+            host = _normalise_host_pattern(entry)
+            if not host:
+                continue
+            if "*" in host:
+                globs.append(_glob_to_regex(host))
+            else:
+                exact_hosts.add(host)
+
+        self.first_party_hosts: frozenset[str] = frozenset(exact_hosts)
+        self._first_party_glob = (
+            re.compile("(?:" + "|".join(globs) + r")\Z") if globs else None
+        )
+        self._host_cache: dict[str, bool] = {}
+
+    def is_pixel_host(self, host: str) -> bool:
+        """True for a Parse.ly collect host or a configured first-party one."""
+        known = self._host_cache.get(host)
+        if known is not None:
+            return known
+
+        result = bool(
+            _PARSELY_HOST.match(host)
+            or host in self.first_party_hosts
+            or (self._first_party_glob and self._first_party_glob.match(host))
+        )
+        if len(self._host_cache) >= _HOST_CACHE_LIMIT:
+            self._host_cache.clear()
+        self._host_cache[host] = result
+        return result
+
+    def endpoint(self, request: CapturedRequest) -> str | None:
+        """`"web"` or `"mobile"` for a pixel request, else None."""
+        url = request.url
+        if not any(hint in url for hint in _PATH_HINTS):
+            return None
+
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return None
+
+        path = parts.path.rstrip("/").lower()
+        if path == _MOBILE_PATH:
+            kind = "mobile"
+        elif path in _WEB_PATHS:
+            kind = "web"
+        else:
+            return None
+
+        return kind if self.is_pixel_host(host) else None
+
+    def matches(self, request: CapturedRequest) -> bool:
+        """True when the request goes to a pixel host and collect path."""
+        return self.endpoint(request) is not None
+
+
+_DEFAULT_MATCHER = PixelMatcher()
+
+
+# --- Decoding ----------------------------------------------------------------------
+
+
+def decode_request(
+    request: CapturedRequest, matcher: PixelMatcher | None = None
+) -> list[PixelEvent]:
+    """Decode one request into the pixel events it carries.
+
+    Returns an empty list for requests that are not pixel events (other hosts, the
+    tracker's blocker probe `/plogger/` without a query, CORS preflights). Never
+    raises: an unexpected error becomes one event with a `decode.failed` finding.
+    """
+    try:
+        endpoint = (matcher or _DEFAULT_MATCHER).endpoint(request)
+        if endpoint is None or request.method.upper() in ("OPTIONS", "HEAD"):
+            return []
+
+        if endpoint == "mobile":
+            return _decode_mobile(request)
+        return _decode_web(request)
+    except Exception as error:  # noqa: BLE001 - the decoder must never raise
+        logger.exception("could not decode %s %s", request.method, request.url[:200])
+        return [_failed_event(request, error)]
+
+
+def _failed_event(request: CapturedRequest, error: BaseException) -> PixelEvent:
+    event_id = request.request_id
+    finding = _finding(
+        "decode.failed",
+        f"The inspector failed to decode this request ({type(error).__name__}: "
+        f"{error}).",
+        event_id,
+    )
+    return PixelEvent(
+        id=event_id,
+        request=request,
+        transport=Transport.WEB,
+        action=None,
+        params={},
+        data_state=DataState.ABSENT,
+        data=None,
+        data_raw=None,
+        segments={},
+        findings=(finding,),
+    )
+
+
+class _EventDraft:
+    """The pieces of an event while its findings are being collected."""
+
+    __slots__ = (
+        "event_id",
+        "transport",
+        "params",
+        "data_raw",
+        "reading",
+        "metadata",
+        "metadata_raw",
+        "findings",
+        "truncation",
+    )
+
+    def __init__(self, event_id: str, transport: Transport, params: dict[str, str]):
+        self.event_id = event_id
+        self.transport = transport
+        self.params = params
+        self.data_raw: str | None = None
+        self.reading: JsonReading | None = None
+        self.metadata: Any = None
+        self.metadata_raw: str | None = None
+        self.findings: list[Finding] = []
+        self.truncation: list[str] = []
+        """Reasons to think the request was cut short."""
+
+    def add(
+        self,
+        code: str,
+        message: str,
+        path: str | None = None,
+        severity: Severity | None = None,
+    ) -> None:
+        self.findings.append(_finding(code, message, self.event_id, path, severity))
+
+
+# --- Web and AMP: GET with a query string -------------------------------------------
+
+
+def _decode_web(request: CapturedRequest) -> list[PixelEvent]:
+    url = request.url
+    query = query_of(url)
+    if not query:
+        if not request.body:
+            # The tracker's blocker probe: a bare `/plogger/` image request.
+            return []
+        logger.debug("pixel %s carries a body but no query", request.request_id)
+
+    pairs = split_query(query)
+    params = {pair.key: pair.value for pair in pairs}
+    transport = _web_transport(request, params)
+    draft = _EventDraft(request.request_id, transport, params)
+
+    # Parameters and the URL as a whole.
+    _check_encoding(draft, pairs)
+    _check_url_shape(draft, url, query, pairs)
+    _check_stray_params(draft, pairs)
+
+    # The `data` and `metadata` JSON.
+    if "data" in params:
+        _read_data_text(draft, params["data"], data_is_last=pairs[-1].key == "data")
+    if "metadata" in params:
+        draft.metadata_raw = params["metadata"]
+        draft.metadata = _read_metadata_text(params["metadata"])
+
+    # What the event kind requires.
+    _check_required(draft)
+    _check_event_values(draft)
+    _report_truncation(draft)
+    _report_data_absence(draft)
+
+    if not query and request.body:
+        draft.add(
+            "params.missing",
+            f"This {request.method} carries its parameters in the body; pixels send "
+            "them in the query string, so none were read.",
+            path="url",
+        )
+    return [_build_event(request, draft)]
+
+
+def _web_transport(request: CapturedRequest, params: dict[str, str]) -> Transport:
+    """AMP when `ampid` (or AMP's `amp` flag) is sent; else, on AMP's host, when
+    none of the JavaScript tracker's ids are there either."""
+    if "ampid" in params or "amp" in params:
+        return Transport.AMP
+
+    if request.host == _AMP_HOST and not any(
+        name in params for name in ("u", "plid", "sid", "sts")
+    ):
+        data_text = params.get("data", "")
+        if not any(key in data_text for key in _LEGACY_VISITOR_KEYS):
+            return Transport.AMP
+    return Transport.WEB
+
+
+def _check_encoding(draft: _EventDraft, pairs: list[QueryParam]) -> None:
+    for pair in pairs:
+        if not pair.utf8_ok:
+            draft.add(
+                "params.invalid-utf8",
+                f"Parameter '{pair.key}' holds percent-escaped bytes that are not "
+                "UTF-8; they are shown as �.",
+                path=pair.key,
+            )
+
+
+def _check_url_shape(
+    draft: _EventDraft, url: str, query: str, pairs: list[QueryParam]
+) -> None:
+    # Only URLs of more than 2048 characters can exceed 8192 bytes.
+    size = len(url) if len(url) <= 2048 else len(url.encode("utf-8", "surrogatepass"))
+    if size > URL_LIMIT_BYTES:
+        draft.add(
+            "url.oversized",
+            f"The pixel URL is {size:,} bytes, over the {URL_LIMIT_BYTES:,}-byte "
+            "limit many servers and proxies enforce.",
+            path="url",
+        )
+    if size in _TRUNCATION_LENGTHS:
+        draft.truncation.append(
+            f"the URL is exactly {size:,} bytes long, a common length limit"
+        )
+
+    if _DANGLING_ESCAPE.search(query):
+        draft.truncation.append("it ends in the middle of a %-escape")
+
+    if pairs and not pairs[-1].has_equals and pairs[-1].key not in KNOWN_PARAMS:
+        draft.truncation.append(f"its last parameter '{pairs[-1].key}' has no value")
+
+
+def _check_stray_params(draft: _EventDraft, pairs: list[QueryParam]) -> None:
+    """Segment keys outside `data`: bracketed objects, top-level keys, and a
+    `data=` swallowed into another parameter's value."""
+    bracketed: dict[str, list[str]] = {}
+    last = pairs[-1] if pairs else None
+    for pair in pairs:
+        key = pair.key
+        if key == "data" or not key:
+            continue
+        if pair is last and not pair.has_equals:
+            continue  # a bare last key is a sign of truncation, reported as such
+
+        if _SWALLOWED_DATA.search(pair.value):
+            draft.add(
+                "data.swallowed",
+                f"'data=' is inside the value of '{key}' (sent as %26data%3D...), so "
+                f"Parse.ly receives no data parameter: {compact_json(pair.value)}",
+                path=key,
+            )
+
+        if key in KNOWN_PARAMS:
+            continue
+
+        bracket = _BRACKETED_KEY.match(key)
+        if bracket:
+            bracketed.setdefault(bracket.group(1), []).append(key)
+            continue
+
+        _report_unknown_param(draft, key, pair.value)
+
+    for base, keys in bracketed.items():
+        shown = ", ".join(keys[:5]) + (", …" if len(keys) > 5 else "")
+        draft.add(
+            "params.bracket-encoded",
+            f"'{base}' was sent as bracketed parameters ({shown}): an object passed "
+            "at the top level instead of inside data.",
+            path=base,
+        )
+
+
+def _report_unknown_param(draft: _EventDraft, key: str, value: str) -> None:
+    if draft.transport is Transport.WEB:
+        draft.add(
+            "params.top-level-segment",
+            f"'{key}={_short(value)}' is a top-level parameter, not a key inside "
+            "data, so it is not segment data (updateDefaults without the data "
+            "wrapper?).",
+            path=key,
+        )
+        return
+
+    # AMP and the SDKs have no updateDefaults: an unknown field comes from their
+    # configuration, so it is only worth a note.
+    draft.add(
+        "params.top-level-segment",
+        f"'{key}={_short(value)}' is not a documented parameter; Parse.ly does not "
+        "treat it as segment data.",
+        path=key,
+        severity=Severity.INFO,
+    )
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+# --- The data and metadata JSON -----------------------------------------------------
+
+
+def _read_data_text(draft: _EventDraft, text: str, data_is_last: bool) -> None:
+    draft.data_raw = text
+    reading = read_json_object(text)
+    draft.reading = reading
+    _report_data_reading(draft, reading)
+
+    if reading.cut_short and data_is_last:
+        draft.truncation.append("the data JSON stops before it is complete")
+
+
+def _read_data_value(draft: _EventDraft, value: Any) -> None:
+    """`data` of a mobile entry: normally an object, possibly a JSON string."""
+    if isinstance(value, str):
+        _read_data_text(draft, value, data_is_last=False)
+        return
+
+    draft.data_raw = compact_json(value, limit=1 << 30)
+    reading = classify_json_value(value)
+    draft.reading = reading
+    _report_data_reading(draft, reading)
+
+
+def _report_data_reading(draft: _EventDraft, reading: JsonReading) -> None:
+    if reading.state is DataState.INVALID:
+        draft.add(
+            "data.not-json",
+            f"data is not JSON: {reading.problem}",
+            path="data",
+        )
+    elif reading.state is DataState.DOUBLE_ENCODED:
+        draft.add(
+            "data.double-encoded",
+            "data is a JSON string that itself holds JSON (encoded twice); "
+            f"recovered object: {compact_json(reading.value)}",
+            path="data",
+        )
+    elif reading.state is DataState.NOT_OBJECT:
+        draft.add(
+            "data.not-object",
+            f"data is JSON but {reading.problem}: {compact_json(reading.parsed)}",
+            path="data",
+        )
+
+
+def _read_metadata_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+# --- Rules shared by every transport -------------------------------------------------
+
+
+def _check_required(draft: _EventDraft) -> None:
+    params = draft.params
+    transport = draft.transport
+
+    if transport is Transport.AMP:
+        required = _AMP_REQUIRED
+    elif transport is Transport.WEB:
+        required = _WEB_REQUIRED
+    else:
+        required = _MOBILE_REQUIRED
+    missing = [name for name in required if name not in params]
+
+    if transport is Transport.WEB:
+        missing_ids = [name for name in _WEB_SESSION_IDS if name not in params]
+        if missing_ids and _looks_legacy(draft):
+            draft.add(
+                "params.legacy-ids",
+                "Legacy tracker format: no " + ", ".join(missing_ids) + " (trackers "
+                "before about 2019 did not send them).",
+                path=missing_ids[0],
+            )
+        else:
+            missing.extend(missing_ids)
+
+    action = params.get("action")
+    if action in HEARTBEAT_ACTIONS and "inc" not in params:
+        missing.append("inc")
+
+    if draft.truncation:
+        # A cut-off URL explains every missing parameter; say it once.
+        if missing:
+            draft.truncation.append("missing after the cut: " + ", ".join(missing))
+    elif missing:
+        draft.add(
+            "params.missing",
+            f"Missing required parameter{'s' if len(missing) > 1 else ''} for a "
+            f"{transport.value} {action or 'event'}: " + ", ".join(missing) + ".",
+            path=missing[0],
+        )
+
+    if not action:
+        draft.add(
+            "action.missing",
+            "No action parameter: the event type cannot be told."
+            if action is None
+            else "The action parameter is empty: the event type cannot be told.",
+            path="action",
+        )
+
+
+def _looks_legacy(draft: _EventDraft) -> bool:
+    """Old trackers put visitor ids in data and sent none of the modern ids."""
+    reading = draft.reading
+    if reading is not None and reading.value is not None:
+        if any(key in reading.value for key in _LEGACY_VISITOR_KEYS):
+            return True
+    return not any(name in draft.params for name in _MODERN_ONLY_PARAMS)
+
+
+def _check_event_values(draft: _EventDraft) -> None:
+    params = draft.params
+    action = params.get("action")
+
+    if action and action not in STANDARD_ACTIONS:
+        hint = ""
+        if action.lower() in STANDARD_ACTIONS:
+            hint = f" (the tracker sends '{action.lower()}' in lower case)"
+        draft.add(
+            "action.custom",
+            f"Custom action '{_short(action)}': not a standard event type{hint}.",
+            path="action",
+        )
+
+    if action in HEARTBEAT_ACTIONS:
+        _check_heartbeat(draft)
+
+    if params.get("sts") == "0":
+        draft.add(
+            "session.sts-zero",
+            "sts (session start) is 0 instead of an epoch timestamp in milliseconds.",
+            path="sts",
+        )
+
+    js_flag = params.get("js")
+    if js_flag is not None:
+        draft.add(
+            "params.js-flag",
+            f"js={_short(js_flag)} is set, as dynamic (SPA) tracking code does.",
+            path="js",
+        )
+
+
+def _check_heartbeat(draft: _EventDraft) -> None:
+    params = draft.params
+
+    inc = params.get("inc")
+    if inc is not None:
+        valid = (
+            len(inc) <= 6
+            and _WHOLE_NUMBER.match(inc)
+            and 1 <= int(inc) <= _MAX_INC_SECONDS
+        )
+        if not valid:
+            draft.add(
+                "heartbeat.inc-out-of-range",
+                f"inc={_short(inc)!r} is not a whole number of seconds from 1 to "
+                f"{_MAX_INC_SECONDS}.",
+                path="inc",
+            )
+
+    tt = params.get("tt")
+    if tt is not None and not _WHOLE_NUMBER.match(tt):
+        unit = "seconds" if draft.transport is Transport.AMP else "milliseconds"
+        draft.add(
+            "heartbeat.tt-invalid",
+            f"tt={_short(tt)!r} is not a non-negative whole number of {unit}.",
+            path="tt",
+        )
+
+
+def _report_truncation(draft: _EventDraft) -> None:
+    if not draft.truncation:
+        return
+    draft.add(
+        "url.truncated",
+        "The request looks cut short: " + "; ".join(draft.truncation) + ".",
+        path="url",
+    )
+
+
+def _report_data_absence(draft: _EventDraft) -> None:
+    if draft.reading is not None or draft.truncation:
+        return
+    if any(finding.code == "data.swallowed" for finding in draft.findings):
+        return
+
+    if draft.transport is Transport.AMP:
+        draft.add(
+            "data.absent",
+            "No data parameter: AMP pixels carry no custom segments by design.",
+            path="data",
+            severity=Severity.INFO,
+        )
+    else:
+        draft.add(
+            "data.absent",
+            "No data parameter, although the tracker always sends one: no custom "
+            "segments reach Parse.ly from this event.",
+            path="data",
+        )
+
+
+def _build_event(
+    request: CapturedRequest,
+    draft: _EventDraft,
+    batch_index: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> PixelEvent:
+    reading = draft.reading
+    data = reading.value if reading is not None else None
+    state = reading.state if reading is not None else DataState.ABSENT
+
+    segments: dict[str, Any] = {}
+    if data is not None:
+        owned = (
+            WEB_TRACKER_DATA_KEYS
+            if draft.transport in (Transport.WEB, Transport.AMP)
+            else TRACKER_DATA_KEYS
+        )
+        segments = {key: value for key, value in data.items() if key not in owned}
+
+    action = draft.params.get("action")
+    return PixelEvent(
+        id=draft.event_id,
+        request=request,
+        transport=draft.transport,
+        action=action or None,
+        params=draft.params,
+        data_state=state,
+        data=data,
+        data_raw=draft.data_raw,
+        segments=segments,
+        metadata=draft.metadata,
+        metadata_raw=draft.metadata_raw,
+        batch_index=batch_index,
+        findings=tuple(draft.findings),
+        extra=extra if extra is not None else {},
+    )
+
+
+# --- Mobile: POST /mobileproxy -----------------------------------------------------
+
+
+def _decode_mobile(request: CapturedRequest) -> list[PixelEvent]:
+    body = request.body
+    if not body.strip():
+        if query_of(request.url):
+            # Not something the SDKs send, but a query is readable like a web pixel.
+            return _decode_web(request)
+        return []
+
+    text, utf8_ok = decode_body_text(body)
+    stripped = text.lstrip()
+    if stripped.startswith("rqs=") or "&rqs=" in stripped:
+        return _decode_legacy_batch(request, stripped, utf8_ok)
+    return _decode_json_batch(request, stripped, utf8_ok)
+
+
+def _request_level_event(
+    request: CapturedRequest,
+    transport: Transport,
+    code: str,
+    message: str,
+    path: str,
+    extra_findings: Iterable[Finding] = (),
+) -> PixelEvent:
+    """One event standing for a whole batch that could not be split."""
+    draft = _EventDraft(request.request_id, transport, {})
+    draft.findings.extend(extra_findings)
+    draft.add(code, message, path=path)
+    return _build_event(request, draft)
+
+
+def _body_encoding_findings(request: CapturedRequest, utf8_ok: bool) -> list[Finding]:
+    if utf8_ok:
+        return []
+    return [
+        _finding(
+            "params.invalid-utf8",
+            "The request body is not valid UTF-8; bad bytes are shown as �.",
+            request.request_id,
+            path="body",
+        )
+    ]
+
+
+def _decode_json_batch(
+    request: CapturedRequest, text: str, utf8_ok: bool
+) -> list[PixelEvent]:
+    encoding_findings = _body_encoding_findings(request, utf8_ok)
+    try:
+        batch = json.loads(text)
+    except json.JSONDecodeError as error:
+        return [
+            _request_level_event(
+                request,
+                Transport.MOBILE,
+                "body.not-json",
+                f"The mobile batch body is not JSON: {describe_json_error(error)}",
+                "body",
+                encoding_findings,
+            )
+        ]
+    except (ValueError, RecursionError) as error:
+        return [
+            _request_level_event(
+                request,
+                Transport.MOBILE,
+                "body.not-json",
+                f"The mobile batch body is not JSON: {error}",
+                "body",
+                encoding_findings,
+            )
+        ]
+
+    entries = batch.get("events") if isinstance(batch, dict) else None
+    problem = _batch_problem(batch, entries)
+    if problem:
+        return [
+            _request_level_event(
+                request,
+                Transport.MOBILE,
+                "batch.malformed",
+                problem,
+                "events",
+                encoding_findings,
+            )
+        ]
+
+    return _decode_entries(request, Transport.MOBILE, entries, {}, encoding_findings)
+
+
+def _batch_problem(batch: Any, entries: Any) -> str | None:
+    if not isinstance(batch, dict):
+        return f'The mobile batch is {json_type_name(batch)}, not {{"events": [...]}}.'
+    if "events" not in batch:
+        return 'The mobile batch has no "events" list.'
+    if not isinstance(entries, list):
+        return f'The batch\'s "events" is {json_type_name(entries)}, not a list.'
+    if not entries:
+        return 'The batch\'s "events" list is empty.'
+    return None
+
+
+def _decode_legacy_batch(
+    request: CapturedRequest, text: str, utf8_ok: bool
+) -> list[PixelEvent]:
+    encoding_findings = _body_encoding_findings(request, utf8_ok)
+    fields = {pair.key: pair.value for pair in split_query(text.strip())}
+    payload = fields.get("rqs", "")
+
+    try:
+        batch = json.loads(payload)
+    except json.JSONDecodeError as error:
+        return [
+            _request_level_event(
+                request,
+                Transport.MOBILE_LEGACY,
+                "body.not-json",
+                f"The rqs field is not JSON: {describe_json_error(error)}",
+                "rqs",
+                encoding_findings,
+            )
+        ]
+    except (ValueError, RecursionError) as error:
+        return [
+            _request_level_event(
+                request,
+                Transport.MOBILE_LEGACY,
+                "body.not-json",
+                f"The rqs field is not JSON: {error}",
+                "rqs",
+                encoding_findings,
+            )
+        ]
+
+    entries = batch.get("events") if isinstance(batch, dict) else None
+    problem = _batch_problem(batch, entries)
+    if problem:
+        return [
+            _request_level_event(
+                request,
+                Transport.MOBILE_LEGACY,
+                "batch.malformed",
+                problem.replace("mobile batch", "rqs batch"),
+                "rqs",
+                encoding_findings,
+            )
+        ]
+
+    # Fields beside "events" (shared data, and any scalars) apply to every entry.
+    shared = {key: value for key, value in batch.items() if key != "events"}
+    return _decode_entries(
+        request, Transport.MOBILE_LEGACY, entries, shared, encoding_findings
+    )
+
+
+def _decode_entries(
+    request: CapturedRequest,
+    transport: Transport,
+    entries: list[Any],
+    shared: dict[str, Any],
+    request_findings: list[Finding],
+) -> list[PixelEvent]:
+    events = []
+    for index, entry in enumerate(entries):
+        event_id = f"{request.request_id}#{index}"
+        try:
+            event = _decode_entry(request, transport, index, entry, shared)
+        except Exception as error:  # noqa: BLE001 - one bad entry must not lose others
+            logger.exception("could not decode batch entry %s", event_id)
+            event = _failed_event(request, error)
+            event = _with_identity(event, event_id, transport, index)
+
+        if request_findings:
+            moved = tuple(_reassign(finding, event.id) for finding in request_findings)
+            event = _with_findings(event, moved + event.findings)
+        events.append(event)
+    return events
+
+
+def _decode_entry(
+    request: CapturedRequest,
+    transport: Transport,
+    index: int,
+    entry: Any,
+    shared: dict[str, Any],
+) -> PixelEvent:
+    event_id = f"{request.request_id}#{index}"
+    if not isinstance(entry, dict):
+        draft = _EventDraft(event_id, transport, {})
+        draft.add(
+            "batch.malformed",
+            f"Batch entry {index} is {json_type_name(entry)}, not an object: "
+            f"{compact_json(entry)}",
+            path=f"events[{index}]",
+        )
+        return _build_event(request, draft, batch_index=index, extra={"entry": entry})
+
+    merged = _merge_shared(shared, entry)
+    params: dict[str, str] = {}
+    for key, value in merged.items():
+        if key in ("data", "metadata"):
+            continue
+        as_text = _scalar_text(value)
+        if as_text is not None:
+            params[str(key)] = as_text
+    draft = _EventDraft(event_id, transport, params)
+
+    for key in params:
+        if key not in _MOBILE_KNOWN_FIELDS:
+            _report_unknown_param(draft, key, params[key])
+
+    if "data" in merged:
+        _read_data_value(draft, merged["data"])
+    if "metadata" in merged:
+        metadata = merged["metadata"]
+        if isinstance(metadata, str):
+            draft.metadata_raw = metadata
+            draft.metadata = _read_metadata_text(metadata)
+        else:
+            draft.metadata_raw = compact_json(metadata, limit=1 << 30)
+            draft.metadata = metadata
+
+    _check_required(draft)
+    _check_event_values(draft)
+    _report_data_absence(draft)
+    return _build_event(request, draft, batch_index=index, extra={"entry": entry})
+
+
+def _merge_shared(shared: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """The legacy batch's shared fields under the entry's own; `data` key by key."""
+    if not shared:
+        return entry
+
+    merged = {**shared, **entry}
+    shared_data = shared.get("data")
+    entry_data = entry.get("data")
+    if isinstance(shared_data, dict) and isinstance(entry_data, dict):
+        merged["data"] = {**shared_data, **entry_data}
+    elif isinstance(shared_data, dict) and "data" not in entry:
+        merged["data"] = dict(shared_data)
+    return merged
+
+
+def _scalar_text(value: Any) -> str | None:
+    """A batch field as a query-style string: text as is, others as JSON text."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return None
+
+
+def _reassign(finding: Finding, event_id: str) -> Finding:
+    return Finding(
+        code=finding.code,
+        severity=finding.severity,
+        message=finding.message,
+        path=finding.path,
+        explanation=finding.explanation,
+        event_id=event_id,
+    )
+
+
+def _with_findings(event: PixelEvent, findings: tuple[Finding, ...]) -> PixelEvent:
+    return _replace_event(event, findings=findings)
+
+
+def _with_identity(
+    event: PixelEvent, event_id: str, transport: Transport, index: int
+) -> PixelEvent:
+    findings = tuple(_reassign(finding, event_id) for finding in event.findings)
+    return _replace_event(
+        event,
+        id=event_id,
+        transport=transport,
+        batch_index=index,
+        findings=findings,
+    )
+
+
+def _replace_event(event: PixelEvent, **changes: Any) -> PixelEvent:
+    return dataclasses.replace(event, **changes)

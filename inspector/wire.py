@@ -1,0 +1,208 @@
+"""Low-level reading of the Parse.ly wire format: query strings and JSON text.
+
+These helpers know nothing about findings or events. They split a query string the
+way the tracker's serialiser builds it (`+` is a space, `%2B` a plus, keys and values
+percent-encoded UTF-8), and they read a JSON text into one of the `DataState`s with a
+human-readable account of where it breaks. `inspector.decode` builds events on top.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import zlib
+from typing import Any, NamedTuple
+from urllib.parse import unquote
+
+from inspector.model import DataState
+
+logger = logging.getLogger(__name__)
+
+_SNIPPET_CHARS = 24
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class QueryParam(NamedTuple):
+    """One `key=value` pair of a query string or form body."""
+
+    key: str
+    """The decoded key."""
+    value: str
+    """The decoded value (`+` turned into a space, escapes resolved)."""
+    raw: str
+    """The pair exactly as it appeared between the `&`s."""
+    has_equals: bool
+    """False for a bare `key` with no `=` at all."""
+    utf8_ok: bool
+    """False when the escapes held bytes that are not UTF-8."""
+
+
+def decode_component(raw: str) -> tuple[str, bool]:
+    """Decode one form-encoded key or value; also say whether it was valid UTF-8."""
+    if "+" in raw:
+        raw = raw.replace("+", " ")
+
+    if "%" not in raw:
+        return raw, True
+
+    try:
+        return unquote(raw, errors="strict"), True
+    except UnicodeDecodeError:
+        return unquote(raw, errors="replace"), False
+
+
+def split_query(query: str) -> list[QueryParam]:
+    """Split a query string (without the `?`) into decoded pairs, in order.
+
+    Empty pieces (`a=1&&b=2`) are skipped; a bare `key` without `=` is kept with an
+    empty value, as form parsers do with blank values kept.
+    """
+    pairs = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+
+        raw_key, equals, raw_value = piece.partition("=")
+        key, key_ok = decode_component(raw_key)
+        value, value_ok = decode_component(raw_value)
+        pairs.append(QueryParam(key, value, piece, bool(equals), key_ok and value_ok))
+    return pairs
+
+
+def query_of(url: str) -> str:
+    """The query string of a URL: after the first `?`, before any `#`."""
+    _, question, rest = url.partition("?")
+    if not question:
+        return ""
+    query, _, _ = rest.partition("#")
+    return query
+
+
+def decode_body_text(body: bytes) -> tuple[str, bool]:
+    """A request body as text (gunzipped when it is gzip), and whether it was UTF-8."""
+    if body.startswith(_GZIP_MAGIC):
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError, zlib.error):
+            logger.debug("body looks gzipped but does not decompress")
+
+    try:
+        return body.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return body.decode("utf-8", errors="replace"), False
+
+
+def describe_json_error(error: json.JSONDecodeError) -> str:
+    """Say where a JSON text breaks: `expecting value at character 0 ('TODO')`."""
+    reason = error.msg[:1].lower() + error.msg[1:]
+    reason = reason.removesuffix(" at")  # "Unterminated string starting at"
+    document = error.doc or ""
+
+    if "\n" in document:
+        where = f"line {error.lineno}, column {error.colno}"
+    else:
+        where = f"character {error.pos}"
+
+    snippet = document[error.pos : error.pos + _SNIPPET_CHARS]
+    if not snippet:
+        shown = "end of text" if document else "empty value"
+    else:
+        ellipsis = "…" if len(document) - error.pos > _SNIPPET_CHARS else ""
+        shown = f"'{snippet}{ellipsis}'"
+    return f"{reason} at {where} ({shown})"
+
+
+def json_error_at_end(error: json.JSONDecodeError) -> bool:
+    """True when the JSON text simply stopped early, as a cut-off text does."""
+    document = error.doc or ""
+    if error.msg.startswith("Unterminated string"):
+        return True
+    return error.pos >= len(document.rstrip())
+
+
+class JsonReading(NamedTuple):
+    """What a JSON text turned out to hold."""
+
+    state: DataState
+    value: dict[str, Any] | None
+    """The object (recovered from inside a string when double-encoded)."""
+    problem: str | None
+    """For INVALID and NOT_OBJECT: what is wrong, in words."""
+    cut_short: bool = False
+    """For INVALID: the text ends before the JSON does."""
+    parsed: Any = None
+    """Whatever JSON value was read, even when it is not an object."""
+
+
+_JSON_TYPE_NAMES = {
+    list: "a list",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def json_type_name(value: Any) -> str:
+    """`a list`, `a number`... for messages."""
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def read_json_object(text: str) -> JsonReading:
+    """Read a JSON text that should hold an object (the `data` parameter)."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        return JsonReading(
+            DataState.INVALID,
+            None,
+            describe_json_error(error),
+            cut_short=bool(text) and json_error_at_end(error),
+        )
+    except (ValueError, RecursionError) as error:
+        return JsonReading(DataState.INVALID, None, str(error) or type(error).__name__)
+
+    return classify_json_value(parsed)
+
+
+def classify_json_value(parsed: Any) -> JsonReading:
+    """Sort an already parsed JSON value into a `DataState`."""
+    if isinstance(parsed, dict):
+        return JsonReading(DataState.OK, parsed, None, parsed=parsed)
+
+    if isinstance(parsed, str):
+        inner = parsed.strip()
+        if inner[:1] in ("{", "["):
+            try:
+                recovered = json.loads(inner)
+            except (ValueError, RecursionError):
+                recovered = None
+            if isinstance(recovered, dict):
+                return JsonReading(
+                    DataState.DOUBLE_ENCODED, recovered, None, parsed=parsed
+                )
+            if recovered is not None:
+                problem = (
+                    f"a JSON string holding {json_type_name(recovered)}, not an object"
+                )
+                return JsonReading(DataState.NOT_OBJECT, None, problem, parsed=parsed)
+
+    return JsonReading(
+        DataState.NOT_OBJECT,
+        None,
+        f"{json_type_name(parsed)}, not an object",
+        parsed=parsed,
+    )
+
+
+def compact_json(value: Any, limit: int = 200) -> str:
+    """A short one-line JSON rendering of a value for messages."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
