@@ -1,0 +1,400 @@
+"""Run mitmproxy inside our own process, with the inspector addon loaded.
+
+`ProxySession` is the one place that knows how to embed mitmproxy: a bare `Master`
+with mitmproxy's default addons plus ours (never `DumpMaster`, whose startup check
+exits the process on a port conflict). It runs on the caller's event loop, so the
+terminal UI can await it as an async worker and the headless mode with
+`asyncio.run`::
+
+    session = ProxySession(inspection=Inspection(spec), on_reports=show)
+    addresses = await session.start()     # ProxyStartError if it cannot listen
+    await session.run()                   # until stop() or request_stop()
+
+`stop()` closes the listening socket, finishes the recording and flushes the JSON
+Lines output; it is safe to call more than once and from a cancelled task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import weakref
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from mitmproxy import exceptions, http, io
+from mitmproxy.addons import default_addons
+from mitmproxy.addons.savehar import SaveHar
+from mitmproxy.master import Master
+from mitmproxy.options import Options
+
+from inspector.addon import ReportSink, RequestSink, SegmentInspector
+
+if TYPE_CHECKING:
+    from inspector.inspection import Inspection
+
+logger = logging.getLogger(__name__)
+
+RECORDING_SUFFIXES = (".mitm", ".har")
+CA_CERT_NAME = "mitmproxy-ca-cert.pem"
+
+Address = tuple[str, int]
+
+
+class ProxyStartError(Exception):
+    """The proxy could not start; the message is meant for the user as it is."""
+
+
+class FlowRecorder:
+    """Keeps the flows of a live session in a `.mitm` or HAR file.
+
+    `.mitm` flows are appended and flushed one by one as they complete, so a crash
+    loses at most the flow in flight. A HAR file is one JSON document, so flows are
+    kept in memory and the whole file is rewritten by `save()` and at shutdown.
+    Nothing touches the file until `open()`, which the session calls once the proxy
+    listens, so a failed start never clobbers an earlier recording.
+    """
+
+    name = "inspector_recorder"
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.format = _recording_format(self.path)
+        self.flows_written = 0
+
+        self._opened = False
+        self._mitm_file: IO[bytes] | None = None
+        self._mitm_writer: io.FlowWriter | None = None
+        self._har_flows: list[http.HTTPFlow] = []
+        self._waiting: list[http.HTTPFlow] = []
+        self._seen: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
+
+    def open(self) -> None:
+        """Create (or truncate) the file and write the flows seen so far."""
+        if self._opened:
+            return
+        self._opened = True
+        if self.format == "mitm":
+            self._mitm_file = open(self.path, "wb")  # noqa: SIM115
+            self._mitm_writer = io.FlowWriter(self._mitm_file)
+        waiting, self._waiting = self._waiting, []
+        for flow in waiting:
+            self._record(flow)
+        self.save()
+
+    def save(self) -> None:
+        """Write the HAR file now (a no-op for `.mitm`, which is always current)."""
+        if not self._opened or self.format != "har":
+            return
+        document = SaveHar().make_har(self._har_flows)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+    def close(self) -> None:
+        """Finish the recording; the file stays readable by `check`."""
+        if not self._opened:
+            return
+        try:
+            self.save()
+        finally:
+            if self._mitm_file is not None:
+                self._mitm_file.close()
+                self._mitm_file = None
+                self._mitm_writer = None
+
+    # mitmproxy hooks
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if flow.websocket is None:
+            self._flow_done(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._flow_done(flow)
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        self._flow_done(flow)
+
+    def done(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            logger.exception("could not finish the recording %s", self.path)
+
+    def _flow_done(self, flow: http.HTTPFlow) -> None:
+        # A flow can end with a response and then an error; keep it once.
+        if flow in self._seen:
+            return
+        self._seen.add(flow)
+        if not self._opened:
+            self._waiting.append(flow)
+            return
+        try:
+            self._record(flow)
+        except OSError:
+            logger.exception("could not record flow %s to %s", flow.id, self.path)
+
+    def _record(self, flow: http.HTTPFlow) -> None:
+        if self._mitm_writer is not None and self._mitm_file is not None:
+            self._mitm_writer.add(flow)
+            self._mitm_file.flush()
+        else:
+            self._har_flows.append(flow)
+        self.flows_written += 1
+
+
+class _Readiness:
+    """Tells the session when mitmproxy has finished starting its servers."""
+
+    name = "inspector_readiness"
+
+    def __init__(self) -> None:
+        self.ready = asyncio.Event()
+
+    def running(self) -> None:
+        self.ready.set()
+
+
+class ProxySession:
+    """One embedded mitmproxy with the inspector addon, started and stopped by us.
+
+    Args:
+        inspection: the pipeline the addon feeds; the caller keeps it for reports.
+        listen_host: the address to bind; `0.0.0.0` lets phones on the LAN connect.
+        listen_port: the port to bind; 0 picks a free one (see `listen_addrs`).
+        confdir: where mitmproxy keeps its CA; default `~/.mitmproxy`, so a
+            certificate the user already trusts keeps working.
+        record_path: a `.mitm` or `.har` file to keep every flow in.
+        answer_pixels: answer pixels locally instead of sending them to Parse.ly.
+        on_reports: called on the event loop with the reports of each pixel.
+        on_request: called on the event loop with every request seen.
+        jsonl_path: a JSON Lines file with one object per pixel event.
+        show_pii: write personal data to the JSON Lines file unmasked.
+    """
+
+    def __init__(
+        self,
+        *,
+        inspection: Inspection,
+        listen_host: str = "127.0.0.1",
+        listen_port: int = 8080,
+        confdir: str | os.PathLike[str] | None = None,
+        record_path: str | os.PathLike[str] | None = None,
+        answer_pixels: bool = False,
+        on_reports: ReportSink | None = None,
+        on_request: RequestSink | None = None,
+        jsonl_path: str | os.PathLike[str] | None = None,
+        show_pii: bool = False,
+    ) -> None:
+        self.inspection = inspection
+        self.listen_host = listen_host
+        self.listen_port = listen_port
+        self.confdir = Path(confdir or "~/.mitmproxy").expanduser()
+        self.record_path = Path(record_path) if record_path else None
+        self.answer_pixels = answer_pixels
+        self.jsonl_path = Path(jsonl_path) if jsonl_path else None
+        self.show_pii = show_pii
+
+        self.addon = SegmentInspector(
+            inspection, on_reports=on_reports, on_request=on_request
+        )
+        self.recorder = FlowRecorder(self.record_path) if self.record_path else None
+        self.listen_addrs: list[Address] = []
+
+        self.master: Master | None = None
+        self._readiness = _Readiness()
+        self._run_task: asyncio.Task[None] | None = None
+        self._stop_lock = asyncio.Lock()
+        self._stopped = False
+
+    @property
+    def ca_cert_path(self) -> Path:
+        """The CA certificate clients must trust to have HTTPS inspected."""
+        return self.confdir / CA_CERT_NAME
+
+    @property
+    def running(self) -> bool:
+        return self._run_task is not None and not self._stopped
+
+    async def start(self) -> list[Address]:
+        """Bind the proxy and return the addresses it listens on.
+
+        Raises:
+            ProxyStartError: the recording or JSON Lines file cannot be written, the
+                confdir cannot be created, or the address cannot be bound.
+        """
+        if self._run_task is not None:
+            return self.listen_addrs
+
+        # Check the output files before anything listens.
+        created_files = []
+        for path in (self.record_path, self.jsonl_path):
+            if path is not None and _ensure_writable(path):
+                created_files.append(path)
+
+        try:
+            self._build_master()
+            self._run_task = asyncio.create_task(
+                self.master.run(), name="mitmproxy master"
+            )
+            self.listen_addrs = await self._wait_until_listening()
+        except BaseException:
+            await self.stop()
+            for path in created_files:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
+
+        # Only now is it safe to truncate the outputs.
+        if self.recorder is not None:
+            self._open_recorder()
+        if self.jsonl_path is not None:
+            self._set_options(inspector_jsonl=str(self.jsonl_path))
+        return self.listen_addrs
+
+    async def run(self) -> None:
+        """Start if needed, then serve until `stop()` or `request_stop()`.
+
+        This is the coroutine to run as a UI worker or under `asyncio.run`. If it is
+        cancelled, the proxy is stopped properly before the cancellation goes on.
+        """
+        await self.start()
+        assert self._run_task is not None
+        try:
+            await asyncio.shield(self._run_task)
+        finally:
+            await self.stop()
+
+    def request_stop(self) -> None:
+        """Ask a running session to stop; safe from signal handlers and threads."""
+        if self.master is not None:
+            self.master.shutdown()
+
+    async def stop(self) -> None:
+        """Stop the proxy: finish flows' bookkeeping, close the port and the files."""
+        async with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            if self.master is None:
+                return
+
+            # 1. Let the master leave its loop; its `done` hook flushes our addon and
+            #    finishes the recording.
+            self.master.shutdown()
+            if self._run_task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._run_task
+
+            # 2. mitmproxy does not close listening sockets on shutdown.
+            proxyserver = self.master.addons.get("proxyserver")
+            if proxyserver is not None:
+                try:
+                    await proxyserver.servers.update([])
+                except Exception:
+                    logger.exception("could not close the proxy's listening socket")
+
+            # 3. Belt and braces, in case the master never reached `running`.
+            self.addon.done()
+            if self.recorder is not None:
+                self.recorder.done()
+
+    def save(self) -> None:
+        """Write the HAR recording now (`.mitm` recordings are always current)."""
+        if self.recorder is not None:
+            self.recorder.save()
+
+    # Internals
+
+    def _build_master(self) -> None:
+        options = Options(
+            listen_host=self.listen_host,
+            listen_port=self.listen_port,
+            confdir=str(self.confdir),
+        )
+        self.master = Master(options)
+
+        addons = [*default_addons(), self.addon, self._readiness]
+        if self.recorder is not None:
+            addons.append(self.recorder)
+        self.master.addons.add(*addons)
+
+        # A bare master configures addons only for options that change (mitmproxy's
+        # own addons finish their setup in `running`), so set ours explicitly.
+        self._set_options(
+            inspector_answer_pixels=self.answer_pixels,
+            inspector_show_pii=self.show_pii,
+        )
+
+    def _set_options(self, **values: object) -> None:
+        assert self.master is not None
+        try:
+            self.master.options.update(**values)
+        except exceptions.OptionsError as exc:
+            raise ProxyStartError(str(exc)) from exc
+
+    async def _wait_until_listening(self) -> list[Address]:
+        assert self.master is not None and self._run_task is not None
+        ready = asyncio.create_task(self._readiness.ready.wait())
+        await asyncio.wait([ready, self._run_task], return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            ready.cancel()
+            if self._run_task.done() and self._run_task.exception():
+                raise ProxyStartError(
+                    f"the proxy stopped while starting: {self._run_task.exception()}"
+                )
+            raise ProxyStartError("the proxy stopped before it was listening")
+
+        proxyserver = self.master.addons.get("proxyserver")
+        addresses = [(str(a[0]), int(a[1])) for a in proxyserver.listen_addrs()]
+        if not addresses:
+            raise ProxyStartError(self._listen_failure(proxyserver))
+        return addresses
+
+    def _listen_failure(self, proxyserver: object) -> str:
+        where = f"{self.listen_host or '*'}:{self.listen_port}"
+        for server in getattr(proxyserver, "servers", []):
+            failure = getattr(server, "last_exception", None)
+            if isinstance(failure, OSError) and failure.errno:
+                return f"cannot listen on {where}: {os.strerror(failure.errno)}"
+            if failure is not None:
+                return f"cannot listen on {where}: {failure}"
+        return f"cannot listen on {where}"
+
+    def _open_recorder(self) -> None:
+        assert self.recorder is not None
+        try:
+            self.recorder.open()
+        except OSError as exc:
+            raise ProxyStartError(
+                f"cannot write recording {self.recorder.path}: {exc.strerror or exc}"
+            ) from exc
+
+
+def _recording_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in RECORDING_SUFFIXES:
+        raise ProxyStartError(
+            f"recording {path}: use a .mitm or .har file name (got {suffix or 'none'})"
+        )
+    return suffix[1:]
+
+
+def _ensure_writable(path: Path) -> bool:
+    """Fail early if `path` cannot be written; True if this call created it.
+
+    Opening for append neither truncates an existing file nor needs anything but
+    write permission, and it also works for root on a read-only file system.
+    """
+    if path.is_dir():
+        raise ProxyStartError(f"cannot write {path}: it is a directory")
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise ProxyStartError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return not existed
