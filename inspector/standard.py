@@ -1088,16 +1088,17 @@ def canonical_standard_key(key: str) -> str:
     return STANDARD_FIELD_ALIASES[key.strip().lower()]
 
 
-def standard_mismatches(
-    std: StandardSegments, expected: Mapping[str, Any]
-) -> list[str]:
+def standard_mismatches(std: StandardSegments, expected: Any) -> list[str]:
     """How an event's standard segments differ from a scenario's `standard:` map.
 
-    Campaign values compare exactly (their case matters in reports); the referrer
-    category and geography compare case-insensitively, and a country, continent or
-    subdivision may be given by code or by name. An expected None means "absent".
-    Returns one description per difference; empty means the event matches.
+    `expected` is a mapping, or a pydantic model of which only the fields the spec
+    set are compared. Campaign values compare exactly (their case matters in
+    reports); the referrer category and geography compare case-insensitively, and a
+    country, continent or subdivision may be given by code or by name. An expected
+    None means "absent". Returns one description per difference; empty means the
+    event matches.
     """
+    expected = _expected_items(expected)
     actual = standard_fields(std)
     geo_names = {
         "country": std.geo.country_name if std.geo else None,
@@ -1113,6 +1114,16 @@ def standard_mismatches(
             continue
         mismatches.append(f"{key}: expected {wanted!r}, got {have!r}")
     return mismatches
+
+
+def _expected_items(expected: Any) -> dict[str, Any]:
+    if expected is None:
+        return {}
+    if isinstance(expected, Mapping):
+        return dict(expected)
+    if hasattr(expected, "model_fields_set"):
+        return {name: getattr(expected, name) for name in expected.model_fields_set}
+    return dict(vars(expected))
 
 
 def _standard_value_matches(

@@ -599,3 +599,82 @@ def test_unknown_scenario_key_is_rejected():
     assert canonical_standard_key("UTM_Source") == "source"
     with pytest.raises(KeyError):
         canonical_standard_key("city")
+
+
+def test_scenario_matching_with_a_model_compares_only_fields_set():
+    from pydantic import BaseModel
+
+    class Expected(BaseModel):
+        medium: str | None = None
+        campaign: str | None = None
+        country: str | None = None
+
+    std = StandardResolver(None).resolve(make_event(PAGE + "?utm_medium=email"))
+
+    assert standard_mismatches(std, Expected(medium="email")) == []
+    assert standard_mismatches(std, Expected(medium="email", campaign=None)) == []
+    assert standard_mismatches(std, Expected(country="US")) == [
+        "country: expected 'US', got None"
+    ]
+
+
+# --- Decoded pixels --------------------------------------------------------------
+
+
+def test_decoded_legacy_heartbeat_with_campaign_and_in_app_referrer():
+    from inspector.decode import decode_request
+
+    landing = (
+        "http://www.example.org/kids/story/"
+        "?utm_source=facebook&utm_medium=social&utm_campaign=FallPromo"
+    )
+    query = urlencode(
+        {
+            "rand": "1441064941650",
+            "idsite": "example.org",
+            "url": landing,
+            "urlref": "http://m.facebook.com/",
+            "data": '{"parsely_site_uuid":"7f6e5d4c-3b2a-4190-8f7e-6d5c4b3a2910"}',
+            "sid": "1",
+            "surl": landing,
+            "sref": "http://m.facebook.com/",
+            "action": "heartbeat",
+            "inc": "6",
+        }
+    )
+    request = CapturedRequest(
+        method="GET",
+        url="https://p1.parsely.com/plogger/?" + query,
+        client_address="23.32.10.9",
+        request_id="hb",
+    )
+    [event] = decode_request(request)
+    std = StandardResolver(None).resolve(event)
+
+    assert (std.campaign.source, std.campaign.medium, std.campaign.campaign) == (
+        "facebook",
+        "social",
+        "FallPromo",
+    )
+    assert std.session_campaign == read_campaign(landing, from_surl=True)
+    assert (std.referrer_category, std.referrer_domain) == ("social", "facebook.com")
+    assert std.findings == ()
+
+
+def test_resolver_reads_a_parsed_spec():
+    from inspector.spec import parse_spec
+
+    spec = parse_spec(
+        "version: 1\n"
+        "standard:\n"
+        "  internal_domains: [example-shop.com]\n"
+        "  referrers:\n"
+        "    aggregator: [digest.example.net]\n"
+    )
+    resolver = StandardResolver(spec)
+
+    shop = resolver.resolve(make_event(urlref="https://www.example-shop.com/cart"))
+    digest = resolver.resolve(make_event(urlref="https://digest.example.net/today"))
+
+    assert shop.referrer_category == "internal"
+    assert digest.referrer_category == "aggregator"
