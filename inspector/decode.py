@@ -30,7 +30,7 @@ from inspector.model import (
 )
 from inspector.wire import (
     JsonReading,
-    QueryParam,
+    ParsedQuery,
     classify_json_value,
     compact_json,
     decode_body_text,
@@ -486,19 +486,20 @@ def _decode_web(request: CapturedRequest) -> list[PixelEvent]:
             return []
         logger.debug("pixel %s carries a body but no query", request.request_id)
 
-    pairs = split_query(query)
-    params = {pair.key: pair.value for pair in pairs}
+    parsed = split_query(query)
+    pairs = parsed.pairs
+    params = dict(pairs)
     transport = _web_transport(request, params)
     draft = _EventDraft(request.request_id, transport, params)
 
     # Parameters and the URL as a whole.
-    _check_encoding(draft, pairs)
-    _check_url_shape(draft, url, query, pairs)
-    _check_stray_params(draft, pairs)
+    _check_encoding(draft, parsed)
+    _check_url_shape(draft, url, query, parsed)
+    _check_stray_params(draft, parsed)
 
     # The `data` and `metadata` JSON.
     if "data" in params:
-        _read_data_text(draft, params["data"], data_is_last=pairs[-1].key == "data")
+        _read_data_text(draft, params["data"], data_is_last=pairs[-1][0] == "data")
     if "metadata" in params:
         draft.metadata_raw = params["metadata"]
         draft.metadata = _read_metadata_text(params["metadata"])
@@ -525,8 +526,12 @@ def _web_transport(request: CapturedRequest, params: dict[str, str]) -> Transpor
     if "ampid" in params or "amp" in params:
         return Transport.AMP
 
-    if request.host == _AMP_HOST and not any(
-        name in params for name in ("u", "plid", "sid", "sts")
+    if (
+        "u" not in params
+        and "plid" not in params
+        and "sid" not in params
+        and "sts" not in params
+        and request.host == _AMP_HOST
     ):
         data_text = params.get("data", "")
         if not any(key in data_text for key in _LEGACY_VISITOR_KEYS):
@@ -534,19 +539,18 @@ def _web_transport(request: CapturedRequest, params: dict[str, str]) -> Transpor
     return Transport.WEB
 
 
-def _check_encoding(draft: _EventDraft, pairs: list[QueryParam]) -> None:
-    for pair in pairs:
-        if not pair.utf8_ok:
-            draft.add(
-                "params.invalid-utf8",
-                f"Parameter '{pair.key}' holds percent-escaped bytes that are not "
-                "UTF-8; they are shown as �.",
-                path=pair.key,
-            )
+def _check_encoding(draft: _EventDraft, parsed: ParsedQuery) -> None:
+    for key in parsed.invalid_utf8:
+        draft.add(
+            "params.invalid-utf8",
+            f"Parameter '{_short(key)}' holds percent-escaped bytes that are not "
+            "UTF-8; they are shown as �.",
+            path=key,
+        )
 
 
 def _check_url_shape(
-    draft: _EventDraft, url: str, query: str, pairs: list[QueryParam]
+    draft: _EventDraft, url: str, query: str, parsed: ParsedQuery
 ) -> None:
     # Only URLs of more than 2048 characters can exceed 8192 bytes.
     size = len(url) if len(url) <= 2048 else len(url.encode("utf-8", "surrogatepass"))
@@ -565,27 +569,28 @@ def _check_url_shape(
     if _DANGLING_ESCAPE.search(query):
         draft.truncation.append("it ends in the middle of a %-escape")
 
-    if pairs and not pairs[-1].has_equals and pairs[-1].key not in KNOWN_PARAMS:
-        draft.truncation.append(f"its last parameter '{pairs[-1].key}' has no value")
+    if parsed.last_is_bare and parsed.pairs[-1][0] not in KNOWN_PARAMS:
+        last_key = _short(parsed.pairs[-1][0])
+        draft.truncation.append(f"its last parameter '{last_key}' has no value")
 
 
-def _check_stray_params(draft: _EventDraft, pairs: list[QueryParam]) -> None:
+def _check_stray_params(draft: _EventDraft, parsed: ParsedQuery) -> None:
     """Segment keys outside `data`: bracketed objects, top-level keys, and a
     `data=` swallowed into another parameter's value."""
     bracketed: dict[str, list[str]] = {}
-    last = pairs[-1] if pairs else None
-    for pair in pairs:
-        key = pair.key
+    pairs = parsed.pairs
+    last_index = len(pairs) - 1
+    for index, (key, value) in enumerate(pairs):
         if key == "data" or not key:
             continue
-        if pair is last and not pair.has_equals:
+        if index == last_index and parsed.last_is_bare:
             continue  # a bare last key is a sign of truncation, reported as such
 
-        if _SWALLOWED_DATA.search(pair.value):
+        if "=" in value and _SWALLOWED_DATA.search(value):
             draft.add(
                 "data.swallowed",
                 f"'data=' is inside the value of '{key}' (sent as %26data%3D...), so "
-                f"Parse.ly receives no data parameter: {compact_json(pair.value)}",
+                f"Parse.ly receives no data parameter: {compact_json(value)}",
                 path=key,
             )
 
@@ -597,7 +602,7 @@ def _check_stray_params(draft: _EventDraft, pairs: list[QueryParam]) -> None:
             bracketed.setdefault(bracket.group(1), []).append(key)
             continue
 
-        _report_unknown_param(draft, key, pair.value)
+        _report_unknown_param(draft, key, value)
 
     for base, keys in bracketed.items():
         shown = ", ".join(keys[:5]) + (", …" if len(keys) > 5 else "")
@@ -990,7 +995,7 @@ def _decode_legacy_batch(
     request: CapturedRequest, text: str, utf8_ok: bool
 ) -> list[PixelEvent]:
     encoding_findings = _body_encoding_findings(request, utf8_ok)
-    fields = {pair.key: pair.value for pair in split_query(text.strip())}
+    fields = dict(split_query(text.strip()).pairs)
     payload = fields.get("rqs", "")
 
     try:

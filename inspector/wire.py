@@ -8,9 +8,11 @@ human-readable account of where it breaks. `inspector.decode` builds events on t
 
 from __future__ import annotations
 
+import binascii
 import gzip
 import json
 import logging
+import re
 import zlib
 from typing import Any, NamedTuple
 from urllib.parse import unquote
@@ -21,21 +23,18 @@ logger = logging.getLogger(__name__)
 
 _SNIPPET_CHARS = 24
 _GZIP_MAGIC = b"\x1f\x8b"
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
-class QueryParam(NamedTuple):
-    """One `key=value` pair of a query string or form body."""
+class ParsedQuery(NamedTuple):
+    """A query string or form body split into decoded `key=value` pairs."""
 
-    key: str
-    """The decoded key."""
-    value: str
-    """The decoded value (`+` turned into a space, escapes resolved)."""
-    raw: str
-    """The pair exactly as it appeared between the `&`s."""
-    has_equals: bool
-    """False for a bare `key` with no `=` at all."""
-    utf8_ok: bool
-    """False when the escapes held bytes that are not UTF-8."""
+    pairs: list[tuple[str, str]]
+    """Decoded (key, value) pairs in order; `+` is a space, escapes resolved."""
+    last_is_bare: bool
+    """The last piece had no `=` at all (as when a URL is cut inside a key)."""
+    invalid_utf8: list[str]
+    """Keys whose key or value held escaped bytes that are not UTF-8."""
 
 
 def decode_component(raw: str) -> tuple[str, bool]:
@@ -52,22 +51,64 @@ def decode_component(raw: str) -> tuple[str, bool]:
         return unquote(raw, errors="replace"), False
 
 
-def split_query(query: str) -> list[QueryParam]:
+def split_query(query: str) -> ParsedQuery:
     """Split a query string (without the `?`) into decoded pairs, in order.
 
     Empty pieces (`a=1&&b=2`) are skipped; a bare `key` without `=` is kept with an
-    empty value, as form parsers do with blank values kept.
+    empty value, as form parsers do when blank values are kept.
     """
-    pairs = []
-    for piece in query.split("&"):
-        if not piece:
-            continue
+    pieces = [piece for piece in query.split("&") if piece]
+    if not pieces:
+        return ParsedQuery([], False, [])
 
-        raw_key, equals, raw_value = piece.partition("=")
-        key, key_ok = decode_component(raw_key)
-        value, value_ok = decode_component(raw_value)
-        pairs.append(QueryParam(key, value, piece, bool(equals), key_ok and value_ok))
-    return pairs
+    raw_parts = []
+    for piece in pieces:
+        raw_key, _, raw_value = piece.partition("=")
+        raw_parts.append(raw_key)
+        raw_parts.append(raw_value)
+    last_is_bare = "=" not in pieces[-1]
+
+    decoded = _decode_all(raw_parts)
+    if decoded is not None:
+        pairs = list(zip(decoded[::2], decoded[1::2], strict=True))
+        return ParsedQuery(pairs, last_is_bare, [])
+
+    # Slow path, one component at a time: bad escapes or bytes that are not UTF-8.
+    pairs = []
+    invalid_utf8 = []
+    for index in range(0, len(raw_parts), 2):
+        key, key_ok = decode_component(raw_parts[index])
+        value, value_ok = decode_component(raw_parts[index + 1])
+        pairs.append((key, value))
+        if not (key_ok and value_ok):
+            invalid_utf8.append(key)
+    return ParsedQuery(pairs, last_is_bare, invalid_utf8)
+
+
+def _decode_all(raw_parts: list[str]) -> list[str] | None:
+    """Decode every key and value in one pass, or None when the slow path is needed.
+
+    The parts are joined with NUL and their %-escapes rewritten as quoted-printable
+    `=XX` escapes, which `binascii.a2b_qp` resolves in C. That is only equivalent to
+    percent-decoding when every `%` starts a full escape and there are no line
+    breaks; a NUL produced by `%00` shows up as a wrong part count.
+    """
+    joined = "\x00".join(raw_parts)
+    if "\n" in joined or "\r" in joined or _BAD_ESCAPE.search(joined):
+        return None
+
+    if "%" in joined:
+        quoted = joined.replace("=", "=3D").replace("%", "=").replace("+", " ")
+        try:
+            as_bytes = quoted.encode("utf-8", "surrogatepass")
+            joined = binascii.a2b_qp(as_bytes).decode("utf-8")
+        except UnicodeError:
+            return None
+    elif "+" in joined:
+        joined = joined.replace("+", " ")
+
+    decoded = joined.split("\x00")
+    return decoded if len(decoded) == len(raw_parts) else None
 
 
 def query_of(url: str) -> str:
