@@ -1,0 +1,775 @@
+"""Read and write recorded traffic: mitmproxy flow files, HAR and request lists.
+
+Three formats are understood, told apart by their content rather than their name:
+
+* **mitmproxy flow files** (`.mitm`), as written by `mitmdump -w` or `write_mitm`.
+* **HAR** (`.har`, or zlib-compressed `.zhar`), as exported by browser devtools or
+  written by mitmproxy's `save.har`. Entries are validated one by one, so a bad entry
+  is reported with its number and the good ones are still read.
+* **Request lists**: plain text, the shape users paste from logs and devtools. Blocks
+  are separated by `---` lines; each block is a request line (`METHOD URL`, or a bare
+  URL meaning GET), optional `Name: value` header lines, then a blank line and a body.
+  Lines starting with `#` are comments, except annotations such as `# @t=+2000ms`
+  (the next request was sent 2 s after the first one) and `# @client=203.0.113.7`
+  (the client address of this and later requests). A file of bare URLs, one per
+  line, is a request list too.
+
+Requests without a `@t` annotation are timed by their `rand` parameter (the pixel's
+own epoch-milliseconds clock) when it has one, else 1 ms after the previous request.
+
+`load_requests` reads whatever it can from several files and collects the problems as
+`RecordingError`s instead of stopping at the first one; `replay` then judges the
+requests with an `Inspection`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import sys
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from inspector.model import CapturedRequest
+
+if TYPE_CHECKING:
+    from inspector.inspection import InspectionResult
+    from inspector.spec import Spec
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | Path
+
+_HEAD_BYTES = 64
+_UTF8_BOM = b"\xef\xbb\xbf"
+_TNETSTRING_START = re.compile(rb"^\d+:")
+
+_METHOD = re.compile(r"^[A-Z]{3,10}$")
+_HTTP_VERSION_SUFFIX = re.compile(r"\s+HTTP/\d(?:\.\d)?$")
+_HEADER_LINE = re.compile(
+    r"^(?P<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(?P<value>.*)$"
+)
+_TIME_ANNOTATION = re.compile(r"@t=\+?(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>ms|s)?\b")
+_NOT_WIRE_SAFE = re.compile(r"[^\x21-\x7e]+")
+_CLIENT_ANNOTATION = re.compile(r"@client=(?P<address>[^\s,;]+)")
+
+# `rand` is the tracker's epoch-milliseconds clock; only trust plausible values.
+_EARLIEST_RAND_MS = 946_684_800_000  # 2000-01-01
+_LATEST_RAND_MS = 4_102_444_800_000  # 2100-01-01
+_UNTIMED_STEP_S = 0.001
+
+# A flow file must name a client address; this one stands for "not known".
+_UNSPECIFIED_ADDRESS = "0.0.0.0"
+
+
+class RecordingError(Exception):
+    """A recording, or part of one, that could not be read.
+
+    Attributes:
+        path: The file as the user named it.
+        location: Where in the file (`line 12`, `entry 7`, `flow 3`), or None when
+            the whole file is concerned.
+        message: What is wrong, in words a user can act on.
+    """
+
+    def __init__(self, path: PathLike, location: str | None, message: str):
+        self.path = str(path)
+        self.location = location
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.location:
+            return f"{self.path}: {self.location}: {self.message}"
+        return f"{self.path}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"RecordingError({self.path!r}, {self.location!r}, {self.message!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RecordingError):
+            return NotImplemented
+        return (self.path, self.location, self.message) == (
+            other.path,
+            other.location,
+            other.message,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.location, self.message))
+
+
+# --------------------------------------------------------------------------------------
+# Reading
+
+
+def read_requests(
+    path: PathLike, *, errors: list[RecordingError] | None = None
+) -> Iterator[CapturedRequest]:
+    """Yield the HTTP requests kept in one recording, in the order they were sent.
+
+    Args:
+        path: A `.mitm` flow file, a HAR file or a request list; `-` reads standard
+            input.
+        errors: When given, problems with a part of the file (a bad HAR entry, a
+            malformed request block, a flow file that breaks off) are appended here
+            and reading goes on with the rest. When None, the first such problem is
+            raised.
+
+    Raises:
+        RecordingError: The file cannot be read at all, or (without `errors`) part
+            of it is malformed. Raised while iterating, after the requests read so
+            far have been yielded.
+    """
+    name = str(path)
+    report = _error_sink(errors)
+
+    with _open_binary(path) as stream:
+        head = _peek(stream, _HEAD_BYTES)
+        kind = _detect_format(head, name)
+        logger.debug("reading %s as %s", name, kind)
+
+        if kind == "mitm":
+            yield from _read_mitm(stream, name, report)
+        elif kind == "har":
+            yield from _read_har(stream.read(), name, report)
+        elif kind == "zhar":
+            yield from _read_har(_inflate(stream.read(), name), name, report)
+        else:
+            yield from _read_request_list(stream.read(), name, report)
+
+
+def load_requests(
+    paths: Iterable[PathLike],
+) -> tuple[list[CapturedRequest], list[RecordingError]]:
+    """Read every request that can be read from several recordings.
+
+    Files are read in the order given and their requests concatenated. Nothing is
+    raised for bad input: missing or unreadable files, bad HAR entries, malformed
+    request blocks and broken flow files are returned as errors alongside whatever
+    could be read.
+    """
+    requests: list[CapturedRequest] = []
+    errors: list[RecordingError] = []
+
+    for path in paths:
+        try:
+            requests.extend(read_requests(path, errors=errors))
+        except RecordingError as error:
+            errors.append(error)
+
+    return requests, errors
+
+
+def replay(
+    paths: Iterable[PathLike],
+    spec: Spec | None = None,
+    *,
+    geoip_db: str | None = None,
+) -> tuple[InspectionResult, list[RecordingError]]:
+    """Judge the pixels in recordings: read them, then run them through an Inspection.
+
+    Returns the inspection's result and the problems met while reading; a file that
+    could only be read in part still contributes the requests before the problem.
+    """
+    from inspector.inspection import Inspection
+
+    requests, errors = load_requests(paths)
+    inspection = Inspection(spec, geoip_db=geoip_db)
+    return inspection.process_all(requests), errors
+
+
+def _error_sink(errors: list[RecordingError] | None):
+    """A callable that collects recoverable errors, or raises them in strict mode."""
+
+    def report(error: RecordingError) -> None:
+        if errors is None:
+            raise error
+        logger.debug("recording problem: %s", error)
+        errors.append(error)
+
+    return report
+
+
+def _open_binary(path: PathLike) -> IO[bytes]:
+    if str(path) == "-":
+        # Read up front, so that the format can be sniffed and the data re-read.
+        return io.BytesIO(sys.stdin.buffer.read())
+
+    try:
+        return open(path, "rb")  # closed by the caller
+    except FileNotFoundError:
+        raise RecordingError(path, None, "no such file") from None
+    except IsADirectoryError:
+        raise RecordingError(path, None, "is a directory, not a recording") from None
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise RecordingError(path, None, f"cannot be opened: {reason}") from None
+
+
+def _peek(stream: IO[bytes], size: int) -> bytes:
+    position = stream.tell()
+    head = stream.read(size)
+    stream.seek(position)
+    return head
+
+
+def _detect_format(head: bytes, name: str) -> str:
+    """Decide how to read a file from its first bytes (and, for .zhar, its name)."""
+    if name.lower().endswith(".zhar"):
+        return "zhar"
+
+    text_start = head.removeprefix(_UTF8_BOM).lstrip()
+    if text_start.startswith(b"{"):
+        return "har"
+    if _TNETSTRING_START.match(head) or name.lower().endswith((".mitm", ".flows")):
+        return "mitm"
+    return "text"
+
+
+def _inflate(data: bytes, name: str) -> bytes:
+    try:
+        return zlib.decompress(data)
+    except zlib.error as error:
+        raise RecordingError(name, None, f"not zlib-compressed HAR: {error}") from None
+
+
+# -- mitmproxy flow files --------------------------------------------------------------
+
+
+def _read_mitm(stream: IO[bytes], name: str, report) -> Iterator[CapturedRequest]:
+    from mitmproxy import exceptions, http
+    from mitmproxy.io import FlowReader
+
+    display_name = Path(name).name
+    flows = FlowReader(stream).stream()
+    flows_read = 0
+    end_of_last_flow = stream.tell()
+
+    while True:
+        try:
+            flow = next(flows)
+        except StopIteration:
+            return
+        except exceptions.FlowReadException as error:
+            report(
+                RecordingError(
+                    name,
+                    f"flow {flows_read + 1} (byte {end_of_last_flow})",
+                    _describe_flow_error(error, flows_read),
+                )
+            )
+            return
+
+        flows_read += 1
+        end_of_last_flow = stream.tell()
+        if not isinstance(flow, http.HTTPFlow):
+            logger.debug(
+                "%s flow %d is a %s flow; skipped", name, flows_read, flow.type
+            )
+            continue
+        if flow.request.method == "CONNECT":
+            continue
+        yield _request_from_flow(flow, f"{display_name} flow {flows_read}")
+
+
+def _describe_flow_error(error: Exception, flows_read: int) -> str:
+    detail = str(error).rstrip(".")
+    if detail == "Invalid data format":
+        detail = "the data is not a mitmproxy flow (corrupt or truncated file)"
+    if flows_read:
+        return f"{detail}; the {flows_read} flow(s) before it were read"
+    return detail
+
+
+def _request_from_flow(flow: Any, origin: str) -> CapturedRequest:
+    """A CapturedRequest from a mitmproxy HTTPFlow (recorded or live)."""
+    request = flow.request
+    body = request.get_content(strict=False) or b""
+
+    response_status = None
+    content_type = None
+    if flow.response is not None:
+        response_status = flow.response.status_code
+        content_type = flow.response.headers.get("content-type") or None
+
+    peername = flow.client_conn.peername if flow.client_conn else None
+    client_address = str(peername[0]) if peername else None
+    if client_address in (_UNSPECIFIED_ADDRESS, "::"):
+        client_address = None
+    return CapturedRequest(
+        method=request.method,
+        url=request.pretty_url,
+        headers=tuple(request.headers.items(multi=True)),
+        body=body,
+        timestamp=request.timestamp_start,
+        client_address=client_address,
+        origin=origin,
+        request_id=flow.id,
+        response_status=response_status,
+        content_type=content_type,
+    )
+
+
+# -- HAR -------------------------------------------------------------------------------
+
+
+class _HarModel(BaseModel):
+    """Base of the HAR entry models; field names follow HAR's own camelCase."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+
+class _HarNameValue(_HarModel):
+    name: str
+    value: str
+
+
+class _HarPostData(_HarModel):
+    mimeType: str = ""
+    text: str | None = None
+    params: list[_HarNameValue] = []
+
+
+class _HarRequest(_HarModel):
+    method: str
+    url: str
+    headers: list[_HarNameValue] = []
+    postData: _HarPostData | None = None
+
+
+class _HarContent(_HarModel):
+    mimeType: str | None = None
+
+
+class _HarResponse(_HarModel):
+    status: int = 0
+    headers: list[_HarNameValue] = []
+    content: _HarContent | None = None
+
+
+class _HarEntry(_HarModel):
+    startedDateTime: datetime
+    request: _HarRequest
+    response: _HarResponse | None = None
+    client_address: str | None = Field(default=None, alias="_clientAddress")
+    """Not part of HAR 1.2: `write_har` adds it so GeoIP works on HAR fixtures."""
+
+
+def _read_har(data: bytes, name: str, report) -> Iterator[CapturedRequest]:
+    entries = _har_entries(data, name)
+    display_name = Path(name).name
+
+    for number, raw_entry in enumerate(entries, start=1):
+        try:
+            entry = _HarEntry.model_validate(raw_entry)
+        except ValidationError as error:
+            report(RecordingError(name, f"entry {number}", _describe_har_error(error)))
+            continue
+
+        if not entry.request.url.lower().startswith(("http://", "https://")):
+            logger.debug("%s entry %d is not HTTP; skipped", name, number)
+            continue
+        yield _request_from_har(entry, display_name, number)
+
+
+def _har_entries(data: bytes, name: str) -> list[Any]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RecordingError(
+            name, f"byte {error.start}", "a HAR file must be UTF-8 text"
+        ) from None
+
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RecordingError(
+            name,
+            f"line {error.lineno} column {error.colno}",
+            f"not valid JSON: {error.msg}",
+        ) from None
+
+    log = document.get("log") if isinstance(document, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    if not isinstance(entries, list):
+        raise RecordingError(name, None, "not a HAR file: it has no log.entries list")
+    return entries
+
+
+def _describe_har_error(error: ValidationError) -> str:
+    """One line per problem: `request.url is missing`, `startedDateTime: ...`."""
+    problems = []
+    for detail in error.errors(include_url=False):
+        where = "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}"
+            for part in detail["loc"]
+        ).removeprefix(".")
+        if detail["type"] == "missing":
+            problems.append(f"{where} is missing")
+        elif not where:
+            problems.append("the entry is not a JSON object")
+        else:
+            message = detail["msg"]
+            problems.append(f"{where}: {message[:1].lower()}{message[1:]}")
+    return "; ".join(problems)
+
+
+def _request_from_har(
+    entry: _HarEntry, display_name: str, number: int
+) -> CapturedRequest:
+    started = entry.startedDateTime
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+
+    post_data = entry.request.postData
+    body = b""
+    if post_data is not None:
+        if post_data.text is not None:
+            body = post_data.text.encode("utf-8", "surrogateescape")
+        elif post_data.params:
+            body = urlencode([(p.name, p.value) for p in post_data.params]).encode()
+
+    response_status = None
+    content_type = None
+    if entry.response is not None and entry.response.status > 0:
+        response_status = entry.response.status
+        content_type = _header_value(entry.response.headers, "content-type")
+        if not content_type and entry.response.content is not None:
+            content_type = entry.response.content.mimeType
+    return CapturedRequest(
+        method=entry.request.method.upper(),
+        url=entry.request.url,
+        headers=tuple((h.name, h.value) for h in entry.request.headers),
+        body=body,
+        timestamp=started.timestamp(),
+        client_address=entry.client_address,
+        origin=f"{display_name} entry {number}",
+        request_id=f"{display_name}:{number}",
+        response_status=response_status,
+        content_type=content_type or None,
+    )
+
+
+def _header_value(headers: list[_HarNameValue], wanted: str) -> str | None:
+    for header in headers:
+        if header.name.lower() == wanted:
+            return header.value
+    return None
+
+
+# -- request lists ---------------------------------------------------------------------
+
+
+class _Block:
+    """A request being assembled from the lines of a request list."""
+
+    def __init__(self, lineno: int, method: str, target: str):
+        self.lineno = lineno
+        self.method = method
+        self.target = target
+        self.headers: list[tuple[str, str]] = []
+        self.body_lines: list[str] = []
+        self.in_body = False
+        self.offset_s: float | None = None
+        self.client_address: str | None = None
+
+
+def _read_request_list(data: bytes, name: str, report) -> Iterator[CapturedRequest]:
+    text = _decode_text(data, name)
+    display_name = Path(name).name
+    blocks = _parse_request_list(text, name, report)
+
+    base_time: float | None = None
+    previous_time: float | None = None
+    for block in blocks:
+        url = _absolute_url(block, name, report)
+        if url is None:
+            continue
+
+        rand_time = _rand_seconds(url)
+        if base_time is None:
+            base_time = rand_time if rand_time is not None else 0.0
+        if block.offset_s is not None:
+            timestamp = base_time + block.offset_s
+        elif rand_time is not None:
+            timestamp = rand_time
+        elif previous_time is not None:
+            timestamp = previous_time + _UNTIMED_STEP_S
+        else:
+            timestamp = base_time
+        previous_time = timestamp
+
+        yield CapturedRequest(
+            method=block.method,
+            url=url,
+            headers=tuple(block.headers),
+            body="\n".join(block.body_lines).strip("\n").encode("utf-8"),
+            timestamp=timestamp,
+            client_address=block.client_address,
+            origin=f"{display_name} line {block.lineno}",
+            request_id=f"{display_name}:{block.lineno}",
+        )
+
+
+def _decode_text(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise RecordingError(
+            name,
+            f"line {line}",
+            "not UTF-8 text, and not a mitmproxy flow file or HAR either",
+        ) from None
+
+
+def _parse_request_list(text: str, name: str, report) -> list[_Block]:
+    """Split a request list into request blocks, reporting lines that make no sense."""
+    blocks: list[_Block] = []
+    current: _Block | None = None
+    pending_offset: float | None = None
+    client_address: str | None = None
+    skipping_bad_block = False
+
+    def start_block(lineno: int, method: str, target: str) -> _Block:
+        nonlocal pending_offset
+        block = _Block(lineno, method, target)
+        block.offset_s = pending_offset
+        block.client_address = client_address
+        pending_offset = None
+        blocks.append(block)
+        return block
+
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+
+        # A `---` line ends the block; comments and annotations may appear anywhere.
+        if stripped == "---":
+            current = None
+            skipping_bad_block = False
+            continue
+        if stripped.startswith("#"):
+            if time_match := _TIME_ANNOTATION.search(stripped):
+                amount = float(time_match["amount"])
+                pending_offset = amount if time_match["unit"] == "s" else amount / 1000
+            if client_match := _CLIENT_ANNOTATION.search(stripped):
+                client_address = client_match["address"]
+            continue
+        if skipping_bad_block:
+            continue
+
+        # A request line starts a new request, even without a `---` before it, so
+        # that a plain list of URLs reads as one request per line.
+        if request_line := _split_request_line(stripped):
+            current = start_block(lineno, *request_line)
+            continue
+
+        if current is None:
+            if stripped:
+                report(
+                    RecordingError(
+                        name,
+                        f"line {lineno}",
+                        "expected a request line such as `GET https://...` or a "
+                        f"bare URL, found {_quote(stripped)}",
+                    )
+                )
+                skipping_bad_block = True
+            continue
+
+        if current.in_body:
+            current.body_lines.append(line)
+        elif not stripped:
+            current.in_body = True
+        elif header_match := _HEADER_LINE.match(stripped):
+            current.headers.append((header_match["name"], header_match["value"]))
+        else:
+            report(
+                RecordingError(
+                    name,
+                    f"line {lineno}",
+                    "expected a header `Name: value` or a blank line before the "
+                    f"body, found {_quote(stripped)}; request skipped",
+                )
+            )
+            blocks.remove(current)
+            current = None
+            skipping_bad_block = True
+
+    return blocks
+
+
+def _split_request_line(line: str) -> tuple[str, str] | None:
+    """`(method, target)` for `METHOD URL [HTTP/1.1]` or a bare URL, else None."""
+    if line.lower().startswith(("http://", "https://")):
+        return "GET", line
+
+    parts = line.split(None, 1)
+    if len(parts) != 2 or not _METHOD.match(parts[0]):
+        return None
+    target = _HTTP_VERSION_SUFFIX.sub("", parts[1].strip())
+    if target.lower().startswith(("http://", "https://", "/")):
+        return parts[0], target
+    return None
+
+
+def _absolute_url(block: _Block, name: str, report) -> str | None:
+    """The block's URL; a `/path` target is completed with its Host header."""
+    if not block.target.startswith("/"):
+        return wire_url(block.target)
+
+    host = next((v for k, v in block.headers if k.lower() == "host"), None)
+    if host:
+        return wire_url(f"https://{host.strip()}{block.target}")
+
+    report(
+        RecordingError(
+            name,
+            f"line {block.lineno}",
+            f"the target {_quote(block.target)} is a path; give a full URL or a "
+            "Host header",
+        )
+    )
+    return None
+
+
+def wire_url(url: str) -> str:
+    """The URL as a browser sends it: spaces and non-ASCII characters %-encoded.
+
+    URLs pasted from devtools or logs are often shown decoded; percent signs that
+    are already there are kept, so encoding twice changes nothing.
+    """
+    return _NOT_WIRE_SAFE.sub(lambda match: quote(match.group(), safe=""), url)
+
+
+def _rand_seconds(url: str) -> float | None:
+    """The pixel's `rand` parameter as epoch seconds, when it looks like a clock."""
+    query = urlsplit(url).query
+    if "rand=" not in query:
+        return None
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key == "rand" and value.isdigit():
+            milliseconds = int(value)
+            if _EARLIEST_RAND_MS <= milliseconds <= _LATEST_RAND_MS:
+                return milliseconds / 1000
+    return None
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f"`{shown}`"
+
+
+# --------------------------------------------------------------------------------------
+# Writing
+
+
+def write_mitm(requests: Iterable[CapturedRequest], path: PathLike) -> int:
+    """Write requests as a mitmproxy flow file; returns how many flows were written.
+
+    The flows are built the way mitmproxy builds live ones, so `mitmproxy -r`,
+    `mitmdump -r` and `read_requests` read them back. Ids and connection times are
+    derived from the requests, so writing the same requests twice gives the same
+    file.
+    """
+    from mitmproxy.io import FlowWriter
+
+    count = 0
+    with open(path, "wb") as stream:
+        writer = FlowWriter(stream)
+        for flow in flows_from_requests(requests):
+            writer.add(flow)
+            count += 1
+    return count
+
+
+def write_har(requests: Iterable[CapturedRequest], path: PathLike) -> int:
+    """Write requests as a HAR 1.2 file (zlib-compressed when the name ends .zhar).
+
+    The HAR document is made by mitmproxy's own HAR exporter from the same flows
+    `write_mitm` writes; each entry also gets a `_clientAddress` field when the
+    client address is known. Returns the number of entries.
+    """
+    from mitmproxy.addons.savehar import SaveHar
+
+    requests = list(requests)
+    har = SaveHar().make_har(flows_from_requests(requests))
+    for entry, request in zip(har["log"]["entries"], requests, strict=True):
+        if request.client_address:
+            entry["_clientAddress"] = request.client_address
+
+    text = json.dumps(har, indent=2, ensure_ascii=False) + "\n"
+    data = text.encode("utf-8")
+    if str(path).lower().endswith(".zhar"):
+        data = zlib.compress(data, 9)
+    Path(path).write_bytes(data)
+    return len(har["log"]["entries"])
+
+
+def flows_from_requests(requests: Iterable[CapturedRequest]) -> list[Any]:
+    """Real mitmproxy `HTTPFlow`s carrying the given requests (and their responses)."""
+    return [
+        _flow_from_request(index, request) for index, request in enumerate(requests)
+    ]
+
+
+def _flow_from_request(index: int, captured: CapturedRequest) -> Any:
+    from mitmproxy import connection, http
+
+    parts = urlsplit(captured.url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    sent_at = captured.timestamp
+    flow_id = _stable_id(index, captured)
+
+    client = connection.Client(
+        peername=(captured.client_address or _UNSPECIFIED_ADDRESS, 0),
+        sockname=("127.0.0.1", 8080),
+        timestamp_start=sent_at,
+        id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"client:{flow_id}")),
+    )
+    server = connection.Server(
+        address=(parts.hostname or "", port),
+        id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"server:{flow_id}")),
+    )
+    flow = http.HTTPFlow(client, server)
+    flow.id = flow_id
+    flow.timestamp_created = sent_at
+
+    headers = [(k.encode("utf-8"), v.encode("utf-8")) for k, v in captured.headers]
+    request = http.Request.make(
+        captured.method, wire_url(captured.url), captured.body, headers
+    )
+    if not captured.body and captured.header("content-length") is None:
+        # `make` adds `content-length: 0`; a browser's GET carries none.
+        del request.headers["content-length"]
+    request.timestamp_start = sent_at
+    request.timestamp_end = sent_at
+    flow.request = request
+
+    if captured.response_status is not None:
+        response_headers = {}
+        if captured.content_type:
+            response_headers["content-type"] = captured.content_type
+        response = http.Response.make(captured.response_status, b"", response_headers)
+        response.timestamp_start = sent_at
+        response.timestamp_end = sent_at
+        flow.response = response
+    return flow
+
+
+def _stable_id(index: int, captured: CapturedRequest) -> str:
+    try:
+        return str(uuid.UUID(captured.request_id))
+    except ValueError:
+        seed = f"{index}|{captured.request_id}|{captured.method}|{captured.url}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, seed))

@@ -1,0 +1,610 @@
+"""Reading and writing recordings: request lists, mitmproxy flow files and HAR."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import pytest
+from mitmproxy import io as mitm_io
+
+from inspector.model import CapturedRequest
+from inspector.recordings import (
+    RecordingError,
+    load_requests,
+    read_requests,
+    wire_url,
+    write_har,
+    write_mitm,
+)
+
+SHARED_CASES = Path("/work/shared/cases")
+PIXEL = "https://p1.parsely.com/plogger/"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def pixel_url(rand: int, **params: str) -> str:
+    query = "&".join([f"rand={rand}", *(f"{k}={v}" for k, v in params.items())])
+    return f"{PIXEL}?{query}"
+
+
+def sample_requests() -> list[CapturedRequest]:
+    return [
+        CapturedRequest(
+            method="GET",
+            url=pixel_url(1700000000500, action="pageview", data="%7B%22a%22%3A1%7D"),
+            headers=(("User-Agent", "ExampleBrowser/1.0"),),
+            timestamp=1700000000.5,
+            client_address="203.0.113.7",
+            request_id="sample:1",
+            response_status=200,
+            content_type="image/gif",
+        ),
+        CapturedRequest(
+            method="POST",
+            url="https://p1.parsely.com/mobileproxy",
+            headers=(("Content-Type", "application/json"),),
+            body=b'{"events":[{"action":"pageview","data":{"plan":"basic"}}]}',
+            timestamp=1700000001.25,
+            request_id="sample:2",
+        ),
+        CapturedRequest(
+            method="GET",
+            url="https://www.example.com/article/",
+            timestamp=1700000000.125,
+            client_address="203.0.113.7",
+            request_id="sample:3",
+            response_status=200,
+            content_type="text/html; charset=utf-8",
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# Request lists
+
+
+def test_request_list_blocks_headers_and_body(tmp_path):
+    path = write(
+        tmp_path,
+        "session.txt",
+        "# A header comment describing the file\n"
+        "# expected: nothing in particular\n"
+        "\n"
+        f"GET {pixel_url(1700000000500, action='pageview')}\n"
+        "User-Agent: ExampleBrowser/1.0\n"
+        "---\n"
+        "POST https://p1.parsely.com/mobileproxy\n"
+        "Content-Type: application/json\n"
+        "\n"
+        '{"events": [\n'
+        '  {"action": "pageview"}\n'
+        "]}\n"
+        "\n",
+    )
+
+    first, second = read_requests(path)
+
+    assert first.method == "GET"
+    assert first.url == pixel_url(1700000000500, action="pageview")
+    assert first.headers == (("User-Agent", "ExampleBrowser/1.0"),)
+    assert first.header("user-agent") == "ExampleBrowser/1.0"
+    assert first.body == b""
+    assert first.origin == "session.txt line 4"
+    assert first.request_id == "session.txt:4"
+    assert second.method == "POST"
+    assert second.headers == (("Content-Type", "application/json"),)
+    assert second.body == b'{"events": [\n  {"action": "pageview"}\n]}'
+    assert json.loads(second.body) == {"events": [{"action": "pageview"}]}
+
+
+def test_bare_url_list_reads_one_get_per_line(tmp_path):
+    path = write(
+        tmp_path,
+        "urls.txt",
+        f"{pixel_url(1700000000000, action='pageview')}\n"
+        f"{pixel_url(1700000002000, action='heartbeat')}\n"
+        "\n"
+        f"{pixel_url(1700000004000, action='heartbeat')}\n",
+    )
+
+    requests = list(read_requests(path))
+
+    assert [r.method for r in requests] == ["GET", "GET", "GET"]
+    assert [r.origin for r in requests] == [
+        "urls.txt line 1",
+        "urls.txt line 2",
+        "urls.txt line 4",
+    ]
+    assert [r.body for r in requests] == [b"", b"", b""]
+
+
+def test_time_comes_from_annotations_then_rand_then_order(tmp_path):
+    path = write(
+        tmp_path,
+        "timed.txt",
+        f"GET {pixel_url(1700000000500)}\n"
+        "---\n"
+        "# @t=+40ms (no navigation in between)\n"
+        f"GET {pixel_url(1700000099999)}\n"
+        "---\n"
+        f"GET {pixel_url(1700000060500)}\n"
+        "---\n"
+        "GET https://www.example.com/no-clock\n"
+        "---\n"
+        "# @t=+2.5s\n"
+        "GET https://www.example.com/later\n",
+    )
+
+    times = [request.timestamp for request in read_requests(path)]
+
+    assert times == pytest.approx(
+        [1700000000.5, 1700000000.54, 1700000060.5, 1700000060.501, 1700000003.0]
+    )
+
+
+def test_list_without_any_clock_starts_at_zero_and_keeps_order(tmp_path):
+    path = write(
+        tmp_path,
+        "plain.txt",
+        "GET https://www.example.com/a\n---\n"
+        "GET https://www.example.com/b\n---\n"
+        "# @t=+1000ms\nGET https://www.example.com/c\n",
+    )
+
+    times = [request.timestamp for request in read_requests(path)]
+
+    assert times == pytest.approx([0.0, 0.001, 1.0])
+
+
+def test_client_annotation_applies_to_later_requests(tmp_path):
+    path = write(
+        tmp_path,
+        "clients.txt",
+        "GET https://www.example.com/before\n---\n"
+        "# @client=203.0.113.7 (a reader in the test range)\n"
+        "GET https://www.example.com/one\n---\n"
+        "GET https://www.example.com/two\n---\n"
+        "# @client=198.51.100.2\n"
+        "GET https://www.example.com/three\n",
+    )
+
+    addresses = [request.client_address for request in read_requests(path)]
+
+    assert addresses == [None, "203.0.113.7", "203.0.113.7", "198.51.100.2"]
+
+
+def test_raw_http_request_with_host_header_and_version(tmp_path):
+    path = write(
+        tmp_path,
+        "raw.txt",
+        "GET /plogger/?rand=1700000000500&action=pageview HTTP/1.1\n"
+        "Host: p1.parsely.com\n"
+        "Accept: image/*\n",
+    )
+
+    (request,) = read_requests(path)
+
+    assert (
+        request.url
+        == "https://p1.parsely.com/plogger/?rand=1700000000500&action=pageview"
+    )
+    assert request.host == "p1.parsely.com"
+    assert request.header("accept") == "image/*"
+
+
+def test_pasted_unicode_and_spaces_are_percent_encoded(tmp_path):
+    path = write(
+        tmp_path, "u.txt", "https://www.example.com/?title=What we’re reading\n"
+    )
+
+    (request,) = read_requests(path)
+
+    assert request.url == (
+        "https://www.example.com/?title=What%20we%E2%80%99re%20reading"
+    )
+    assert wire_url(request.url) == request.url
+
+
+def test_crlf_and_bom_are_accepted(tmp_path):
+    path = tmp_path / "windows.txt"
+    path.write_bytes(
+        "\ufeff# exported on another system\r\n"
+        "POST https://p1.parsely.com/mobileproxy\r\n"
+        "Content-Type: application/json\r\n\r\n"
+        '{"events":[]}\r\n'.encode()
+    )
+
+    (request,) = read_requests(path)
+
+    assert request.method == "POST"
+    assert request.body == b'{"events":[]}'
+
+
+def test_bad_request_list_lines_are_reported_and_the_rest_read(tmp_path):
+    path = write(
+        tmp_path,
+        "broken.txt",
+        "GET https://www.example.com/good-1\n"
+        "this is not a header\n"
+        "---\n"
+        "hello there\n"
+        "---\n"
+        "GET https://www.example.com/good-2\n"
+        "---\n"
+        "GET /relative/without/host\n",
+    )
+    errors: list[RecordingError] = []
+
+    requests = list(read_requests(path, errors=errors))
+
+    assert [r.url for r in requests] == ["https://www.example.com/good-2"]
+    assert [e.location for e in errors] == ["line 2", "line 4", "line 8"]
+    assert errors[0].message == (
+        "expected a header `Name: value` or a blank line before the body, "
+        "found `this is not a header`; request skipped"
+    )
+    assert errors[1].message == (
+        "expected a request line such as `GET https://...` or a bare URL, "
+        "found `hello there`"
+    )
+    assert errors[2].message == (
+        "the target `/relative/without/host` is a path; give a full URL or a "
+        "Host header"
+    )
+    assert str(errors[1]).startswith(f"{path}: line 4: expected a request line")
+
+
+def test_strict_reading_raises_at_the_first_bad_block(tmp_path):
+    path = write(tmp_path, "broken.txt", "GET https://www.example.com/\nnope\n")
+
+    with pytest.raises(RecordingError) as raised:
+        list(read_requests(path))
+
+    assert raised.value.location == "line 2"
+
+
+def test_binary_garbage_is_not_read_as_text(tmp_path):
+    path = tmp_path / "capture.bin"
+    path.write_bytes(b"\x00\xff\xfe\x81garbage")
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors == [
+        RecordingError(
+            path,
+            "line 1",
+            "not UTF-8 text, and not a mitmproxy flow file or HAR either",
+        )
+    ]
+
+
+@pytest.mark.skipif(not SHARED_CASES.is_dir(), reason="reference cases not present")
+def test_reference_cases_parse_without_errors():
+    for case in sorted(SHARED_CASES.glob("*.txt")):
+        text = case.read_text(encoding="utf-8")
+        blocks = text.count("\n---\n") + 1
+
+        requests, errors = load_requests([case])
+
+        assert errors == [], case.name
+        assert len(requests) == blocks, case.name
+        for request in requests:
+            assert request.url.startswith(("http://", "https://")), case.name
+            assert request.method in {"GET", "POST"}, case.name
+            if request.method == "GET":
+                assert request.timestamp > 1e9, case.name
+
+
+# --------------------------------------------------------------------------------------
+# mitmproxy flow files
+
+
+def test_mitm_round_trip_keeps_every_field(tmp_path):
+    path = tmp_path / "session.mitm"
+    originals = sample_requests()
+
+    written = write_mitm(originals, path)
+    read_back = list(read_requests(path))
+
+    assert written == 3
+    assert len(read_back) == 3
+    for original, copy in zip(originals, read_back, strict=True):
+        assert copy.method == original.method
+        assert copy.url == original.url
+        assert copy.body == original.body
+        assert copy.timestamp == pytest.approx(original.timestamp)
+        assert copy.client_address == original.client_address
+        assert copy.response_status == original.response_status
+        assert copy.content_type == original.content_type
+        assert set(original.headers) <= set(copy.headers)
+    assert read_back[0].headers == (("User-Agent", "ExampleBrowser/1.0"),)
+    assert read_back[1].header("content-length") == str(len(originals[1].body))
+    assert [r.origin for r in read_back] == [
+        "session.mitm flow 1",
+        "session.mitm flow 2",
+        "session.mitm flow 3",
+    ]
+
+
+def test_written_flows_are_readable_by_mitmproxy_itself(tmp_path):
+    path = tmp_path / "session.mitm"
+    write_mitm(sample_requests(), path)
+
+    with open(path, "rb") as stream:
+        flows = list(mitm_io.FlowReader(stream).stream())
+
+    assert [flow.request.method for flow in flows] == ["GET", "POST", "GET"]
+    assert flows[0].request.query["action"] == "pageview"
+    assert flows[0].response.status_code == 200
+    assert flows[1].response is None
+    assert flows[0].client_conn.peername == ("203.0.113.7", 0)
+
+
+def test_writing_twice_gives_identical_bytes(tmp_path):
+    first, second = tmp_path / "a.mitm", tmp_path / "b.mitm"
+
+    write_mitm(sample_requests(), first)
+    write_mitm(sample_requests(), second)
+
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_live_flow_fields_are_read(tmp_path, flow_factory):
+    flow = flow_factory(
+        pixel_url(1700000000500, action="pageview"),
+        client_address="192.0.2.10",
+        status=204,
+        response_headers={"Content-Type": "image/gif"},
+    )
+    path = tmp_path / "live.mitm"
+    with open(path, "wb") as stream:
+        mitm_io.FlowWriter(stream).add(flow)
+
+    (request,) = read_requests(path)
+
+    assert request.request_id == flow.id
+    assert request.client_address == "192.0.2.10"
+    assert request.timestamp == flow.request.timestamp_start
+    assert request.response_status == 204
+    assert request.content_type == "image/gif"
+    assert request.origin == "live.mitm flow 1"
+
+
+def test_corrupt_flow_file_keeps_the_flows_before_the_break(tmp_path):
+    whole = tmp_path / "whole.mitm"
+    write_mitm(sample_requests(), whole)
+    data = whole.read_bytes()
+    with open(whole, "rb") as stream:
+        reader = mitm_io.FlowReader(stream)
+        next(iter(reader.stream()))
+        end_of_first_flow = stream.tell()
+    broken = tmp_path / "broken.mitm"
+    broken.write_bytes(data[: end_of_first_flow + 40])
+
+    requests, errors = load_requests([broken])
+
+    assert [r.method for r in requests] == ["GET"]
+    assert len(errors) == 1
+    assert errors[0].location == f"flow 2 (byte {end_of_first_flow})"
+    assert "corrupt or truncated" in errors[0].message
+    assert "the 1 flow(s) before it were read" in errors[0].message
+
+
+def test_file_named_mitm_that_is_not_a_flow_file(tmp_path):
+    path = write(tmp_path, "notes.mitm", "just some notes\n")
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert [(e.location, e.message) for e in errors] == [
+        (
+            "flow 1 (byte 0)",
+            "the data is not a mitmproxy flow (corrupt or truncated file)",
+        )
+    ]
+
+
+def test_flow_file_is_detected_by_content_whatever_its_name(tmp_path):
+    path = tmp_path / "capture.dat"
+    write_mitm(sample_requests(), path)
+
+    assert len(list(read_requests(path))) == 3
+
+
+# --------------------------------------------------------------------------------------
+# HAR
+
+
+def test_har_round_trip_through_mitmproxy_exporter(tmp_path):
+    path = tmp_path / "session.har"
+    originals = sample_requests()
+
+    write_har(originals, path)
+    read_back = list(read_requests(path))
+    document = json.loads(path.read_text(encoding="utf-8"))
+
+    assert document["log"]["creator"]["name"] == "mitmproxy"
+    assert len(read_back) == 3
+    for original, copy in zip(originals, read_back, strict=True):
+        assert copy.method == original.method
+        assert copy.url == original.url
+        assert copy.body == original.body
+        assert copy.timestamp == pytest.approx(original.timestamp, abs=1e-6)
+        assert copy.client_address == original.client_address
+        assert copy.response_status == original.response_status
+        assert copy.content_type == original.content_type
+    assert [r.origin for r in read_back] == [
+        "session.har entry 1",
+        "session.har entry 2",
+        "session.har entry 3",
+    ]
+    assert read_back[0].request_id == "session.har:1"
+
+
+def test_mitmproxy_reads_our_har_too(tmp_path):
+    path = tmp_path / "session.har"
+    write_har(sample_requests(), path)
+
+    with open(path, "rb") as stream:
+        flows = list(mitm_io.FlowReader(stream).stream())
+
+    assert [flow.request.pretty_url for flow in flows] == [
+        request.url for request in sample_requests()
+    ]
+
+
+def test_compressed_har(tmp_path):
+    path = tmp_path / "session.zhar"
+
+    write_har(sample_requests(), path)
+
+    assert json.loads(zlib.decompress(path.read_bytes()))["log"]["entries"]
+    assert len(list(read_requests(path))) == 3
+
+
+def har_entry(url: str = PIXEL, **overrides) -> dict:
+    entry = {
+        "startedDateTime": "2023-11-14T22:13:20.500Z",
+        "time": 12,
+        "request": {
+            "method": "GET",
+            "url": url,
+            "httpVersion": "HTTP/2",
+            "headers": [{"name": "Accept", "value": "image/*"}],
+        },
+        "response": {
+            "status": 200,
+            "httpVersion": "HTTP/2",
+            "headers": [],
+            "content": {"size": 43, "mimeType": "image/gif"},
+        },
+    }
+    entry.update(overrides)
+    return entry
+
+
+def write_har_document(tmp_path: Path, name: str, entries: list) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}))
+    return path
+
+
+def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
+    no_url = har_entry()
+    del no_url["request"]["url"]
+    bad_time = har_entry(startedDateTime="yesterday")
+    bad_header = har_entry()
+    bad_header["request"]["headers"] = [{"name": 7}]
+    path = write_har_document(
+        tmp_path,
+        "devtools.har",
+        [har_entry(), no_url, bad_time, "not an entry", bad_header, har_entry()],
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [r.origin for r in requests] == [
+        "devtools.har entry 1",
+        "devtools.har entry 6",
+    ]
+    assert str(errors[0]) == f"{path}: entry 2: request.url is missing"
+    assert errors[1].location == "entry 3"
+    assert errors[1].message.startswith("startedDateTime: input should be a valid")
+    assert errors[2].message == "the entry is not a JSON object"
+    assert errors[3].message == (
+        "request.headers[0].name: input should be a valid string; "
+        "request.headers[0].value is missing"
+    )
+
+
+def test_har_details_devtools_write(tmp_path):
+    form = har_entry(
+        "https://p1.parsely.com/mobileproxy",
+        response={"status": 0, "headers": [], "content": {}},
+    )
+    form["request"]["method"] = "post"
+    form["request"]["postData"] = {
+        "mimeType": "application/x-www-form-urlencoded",
+        "params": [{"name": "rqs", "value": '{"events":[]}'}],
+    }
+    inline = har_entry("data:image/gif;base64,R0lGODlh")
+    path = write_har_document(tmp_path, "chrome.har", [form, inline])
+
+    (request,) = read_requests(path)
+
+    assert request.method == "POST"
+    assert request.body == b"rqs=%7B%22events%22%3A%5B%5D%7D"
+    assert request.response_status is None
+    assert request.timestamp == pytest.approx(1700000000.5)
+    assert request.headers == (("Accept", "image/*"),)
+
+
+def test_har_is_detected_by_content_and_may_start_with_a_bom(tmp_path):
+    path = tmp_path / "export.txt"
+    document = {"log": {"entries": [har_entry()]}}
+    path.write_bytes(b"\xef\xbb\xbf  " + json.dumps(document).encode())
+
+    (request,) = read_requests(path)
+
+    assert request.content_type == "image/gif"
+    assert request.origin == "export.txt entry 1"
+
+
+def test_har_that_is_not_json_or_not_har(tmp_path):
+    broken = write(tmp_path, "broken.har", '{"log": {"entries": [\n  {]\n}')
+    other = write(tmp_path, "other.har", '{"hello": "world"}')
+
+    requests, errors = load_requests([broken, other])
+
+    assert requests == []
+    assert [str(e) for e in errors] == [
+        f"{broken}: line 2 column 4: not valid JSON: Expecting property name "
+        "enclosed in double quotes",
+        f"{other}: not a HAR file: it has no log.entries list",
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# Several files
+
+
+def test_load_requests_collects_errors_and_reads_the_rest(tmp_path):
+    good = write(tmp_path, "good.txt", "https://www.example.com/\n")
+    missing = tmp_path / "missing.har"
+
+    requests, errors = load_requests([missing, good, tmp_path])
+
+    assert [r.url for r in requests] == ["https://www.example.com/"]
+    assert [str(e) for e in errors] == [
+        f"{missing}: no such file",
+        f"{tmp_path}: is a directory, not a recording",
+    ]
+
+
+def test_standard_input_is_read_with_a_dash(monkeypatch):
+    import io
+    import sys
+
+    fake_stdin = io.TextIOWrapper(io.BytesIO(b"https://www.example.com/from-stdin\n"))
+    monkeypatch.setattr(sys, "stdin", fake_stdin)
+
+    (request,) = read_requests("-")
+
+    assert request.url == "https://www.example.com/from-stdin"
+    assert request.origin == "- line 1"
+
+
+def test_recording_error_equality_and_text():
+    error = RecordingError("a.har", "entry 7", "request.url is missing")
+
+    assert str(error) == "a.har: entry 7: request.url is missing"
+    assert error == RecordingError(Path("a.har"), "entry 7", "request.url is missing")
+    assert str(RecordingError("a.har", None, "no such file")) == "a.har: no such file"
