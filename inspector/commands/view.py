@@ -1,0 +1,97 @@
+"""`segment-inspector view`: open recordings in the terminal UI, without a proxy.
+
+With no recording (or with `--demo`) it opens the bundled demo recording, which is
+the quickest way to see what the tool shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_ROWS = 5000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "recordings",
+        nargs="*",
+        metavar="RECORDING",
+        help="a .mitm flow file, a HAR file or a request list (several are read in "
+        "order); none opens the demo",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the bundled demo recording (alongside any RECORDING given)",
+    )
+    parser.add_argument(
+        "--spec", metavar="FILE", help="the segment spec to judge events against"
+    )
+    parser.add_argument(
+        "--geoip-db",
+        metavar="PATH",
+        help="a MaxMind .mmdb database, to show the geography standard segments",
+    )
+    parser.add_argument(
+        "--max-rows",
+        type=_positive_int,
+        default=DEFAULT_MAX_ROWS,
+        metavar="N",
+        help=f"most events kept in the table; counts stay exact (default "
+        f"{DEFAULT_MAX_ROWS})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from inspector.spec import SpecError, load_spec
+    from inspector.standard import GeoIPError
+    from inspector.tui.launch import DemoNotFound, demo_recording, run_view
+
+    recordings = list(args.recordings)
+    source_label = None
+    if args.demo or not recordings:
+        try:
+            demo = demo_recording()
+        except DemoNotFound as problem:
+            print(f"segment-inspector view: {problem}", file=sys.stderr)
+            return 2
+        recordings.insert(0, demo)
+        if len(recordings) == 1:
+            source_label = f"demo: {demo.name}"
+
+    spec = None
+    if args.spec:
+        try:
+            spec = load_spec(args.spec)
+        except SpecError as problem:
+            print(f"segment-inspector view: invalid spec\n{problem}", file=sys.stderr)
+            return 2
+
+    verbosity = getattr(args, "verbose", 0)
+    log_level = logging.INFO if verbosity else logging.WARNING
+    try:
+        return run_view(
+            recordings,
+            spec=spec,
+            geoip_db=args.geoip_db,
+            max_rows=args.max_rows,
+            log_level=log_level,
+            source_label=source_label,
+        )
+    except GeoIPError as problem:
+        print(f"segment-inspector view: {problem}", file=sys.stderr)
+        return 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number

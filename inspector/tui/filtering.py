@@ -1,0 +1,165 @@
+"""The filter language of the events table.
+
+A filter is a list of space-separated terms, all of which must match:
+
+- `action:pageview`: the event's action (`action` without a value: any action);
+- `site:example.com`: the idsite contains this text;
+- `severity:warning`: the worst finding is at least this severe;
+- `code:segment.case-mismatch`: a finding's code starts with this text;
+- `plan=premium`: the segment `plan` holds this value. A value that reads as JSON
+  (`true`, `3`, `null`, `"true"`) must match with its type; anything else is compared
+  as a string. `plan=*` only asks for the key to be present;
+- anything else: free text, searched case-insensitively in the URL, action, site,
+  segment values, raw data and findings.
+
+A leading `-` negates a term. Double quotes keep spaces inside one term.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from inspector.model import Severity
+
+if TYPE_CHECKING:
+    from inspector.inspection import EventReport
+
+logger = logging.getLogger(__name__)
+
+Predicate = Callable[["EventReport"], bool]
+
+FIELD_PREFIXES = ("action", "site", "severity", "code")
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """A parsed filter: the text the user typed and one predicate per term."""
+
+    text: str = ""
+    predicates: tuple[Predicate, ...] = ()
+    errors: tuple[str, ...] = field(default=())
+    """Terms that could not be understood (they are ignored, not guessed at)."""
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.predicates
+
+    def matches(self, report: EventReport) -> bool:
+        return all(predicate(report) for predicate in self.predicates)
+
+
+def parse_filter(text: str) -> EventFilter:
+    """Turn what the user typed after `/` into an `EventFilter`."""
+    try:
+        terms = shlex.split(text)
+    except ValueError:
+        # An unbalanced quote: fall back to plain whitespace splitting.
+        terms = text.split()
+
+    predicates: list[Predicate] = []
+    errors: list[str] = []
+    for term in terms:
+        negate = term.startswith("-") and len(term) > 1
+        body = term[1:] if negate else term
+        try:
+            predicate = _term_predicate(body)
+        except ValueError as problem:
+            errors.append(f"{term}: {problem}")
+            continue
+        predicates.append(_negated(predicate) if negate else predicate)
+
+    return EventFilter(text=text, predicates=tuple(predicates), errors=tuple(errors))
+
+
+def _negated(predicate: Predicate) -> Predicate:
+    return lambda report: not predicate(report)
+
+
+def _term_predicate(term: str) -> Predicate:
+    prefix, colon, value = term.partition(":")
+    if colon and prefix.lower() in FIELD_PREFIXES:
+        return _field_predicate(prefix.lower(), value)
+
+    key, equals, wanted = term.partition("=")
+    if equals and key:
+        return _segment_predicate(key, wanted)
+
+    return _text_predicate(term)
+
+
+def _field_predicate(name: str, value: str) -> Predicate:
+    wanted = value.lower()
+    if name == "action":
+        if not wanted:
+            return lambda report: bool(report.event.action)
+        return lambda report: (report.event.action or "").lower() == wanted
+    if name == "site":
+        return lambda report: wanted in (report.event.idsite or "").lower()
+    if name == "code":
+        return lambda report: any(
+            finding.code.lower().startswith(wanted) for finding in report.findings
+        )
+
+    try:
+        threshold = Severity(wanted)
+    except ValueError:
+        choices = ", ".join(severity.value for severity in Severity)
+        raise ValueError(f"unknown severity (use {choices})") from None
+    return lambda report: report.worst is not None and report.worst >= threshold
+
+
+def _segment_predicate(key: str, wanted: str) -> Predicate:
+    if wanted == "*":
+        return lambda report: key in report.event.segments
+
+    try:
+        expected: Any = json.loads(wanted)
+    except ValueError:
+        expected = wanted
+
+    def matches(report: EventReport) -> bool:
+        segments = report.event.segments
+        if key not in segments:
+            return False
+        return _same_json_value(segments[key], expected)
+
+    return matches
+
+
+def _same_json_value(actual: Any, expected: Any) -> bool:
+    """Equality that keeps JSON types apart (`true` is not `1`, `"1"` is not `1`)."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return (
+            isinstance(actual, bool)
+            and isinstance(expected, bool)
+            and (actual is expected)
+        )
+    if isinstance(actual, str) != isinstance(expected, str):
+        return False
+    return actual == expected
+
+
+def _text_predicate(text: str) -> Predicate:
+    needle = text.lower()
+    return lambda report: needle in searchable_text(report)
+
+
+def searchable_text(report: EventReport) -> str:
+    """Everything free text is searched in, lower-cased."""
+    event = report.event
+    parts = [
+        event.action or "",
+        event.idsite or "",
+        event.url or event.request.url,
+        event.data_raw or "",
+    ]
+    parts.extend(f"{key}={json.dumps(value)}" for key, value in event.segments.items())
+    for finding in report.findings:
+        parts.append(finding.code)
+        parts.append(finding.message)
+    return "\n".join(parts).lower()

@@ -1,0 +1,195 @@
+"""Entry points that open the terminal UI: `run_view` and `run_live`.
+
+The command modules (`inspector.commands.view`, `inspector.commands.live`) parse
+arguments and call these; tests build the same apps with `build_view_app` and
+`build_live_app` and drive them with `App.run_test`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import inspector
+from inspector.tui.app import DEFAULT_MAX_ROWS, InspectorApp
+from inspector.tui.logsink import console_logging_silenced
+
+if TYPE_CHECKING:
+    from inspector.inspection import Inspection
+    from inspector.spec import Spec
+
+logger = logging.getLogger(__name__)
+
+DEMO_IN_REPOSITORY = Path("fixtures") / "recordings" / "demo.mitm"
+DEMO_PACKAGE_DATA = ("data", "demo.har")
+
+
+class DemoNotFound(Exception):
+    """Neither the repository's demo recording nor the packaged copy exists."""
+
+
+def demo_recording() -> Path:
+    """The bundled demo: the repository's `.mitm` when run from a clone, else the
+    HAR copy shipped inside the package."""
+    repository = Path(inspector.__file__).resolve().parent.parent
+    candidate = repository / DEMO_IN_REPOSITORY
+    if candidate.is_file():
+        return candidate
+
+    packaged = resources.files("inspector").joinpath(*DEMO_PACKAGE_DATA)
+    if packaged.is_file():
+        return Path(str(packaged))
+
+    raise DemoNotFound(
+        f"the demo recording is missing: looked for {candidate} and the packaged "
+        f"inspector/{'/'.join(DEMO_PACKAGE_DATA)}"
+    )
+
+
+def build_view_app(
+    recordings: Sequence[str | Path],
+    *,
+    spec: Spec | None = None,
+    geoip_db: str | None = None,
+    inspection: Inspection | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    log_level: int = logging.WARNING,
+    source_label: str | None = None,
+) -> InspectorApp:
+    """The UI over recordings, with no proxy.
+
+    Raises:
+        GeoIPError: `geoip_db` cannot be opened.
+    """
+    from inspector.inspection import Inspection
+
+    if inspection is None:
+        inspection = Inspection(spec, geoip_db=geoip_db, max_reports=max_rows)
+    return InspectorApp(
+        inspection,
+        recordings=recordings,
+        max_rows=max_rows,
+        log_level=log_level,
+        source_label=source_label,
+    )
+
+
+def build_live_app(
+    *,
+    spec: Spec | None = None,
+    geoip_db: str | None = None,
+    inspection: Inspection | None = None,
+    listen_host: str = "127.0.0.1",
+    listen_port: int = 8080,
+    confdir: str | Path | None = None,
+    record_path: str | Path | None = None,
+    answer_pixels: bool = False,
+    jsonl_path: str | Path | None = None,
+    show_pii: bool = False,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    log_level: int = logging.WARNING,
+) -> InspectorApp:
+    """The UI in front of an embedded mitmproxy (started when the app mounts).
+
+    Raises:
+        GeoIPError: `geoip_db` cannot be opened.
+    """
+    from inspector.inspection import Inspection
+    from inspector.proxy import ProxySession
+
+    if inspection is None:
+        inspection = Inspection(spec, geoip_db=geoip_db, max_reports=max_rows)
+
+    def make_session(on_reports, on_request) -> ProxySession:
+        return ProxySession(
+            inspection=inspection,
+            listen_host=listen_host,
+            listen_port=listen_port,
+            confdir=confdir,
+            record_path=record_path,
+            answer_pixels=answer_pixels,
+            on_reports=on_reports,
+            on_request=on_request,
+            jsonl_path=jsonl_path,
+            show_pii=show_pii,
+        )
+
+    return InspectorApp(
+        inspection,
+        session_factory=make_session,
+        max_rows=max_rows,
+        log_level=log_level,
+        save_directory=Path(record_path).parent if record_path else None,
+    )
+
+
+def run_view(
+    recordings: Sequence[str | Path],
+    *,
+    spec: Spec | None = None,
+    geoip_db: str | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    log_level: int = logging.WARNING,
+    source_label: str | None = None,
+) -> int:
+    """Open the UI over recordings until the user quits; returns the exit status."""
+    app = build_view_app(
+        recordings,
+        spec=spec,
+        geoip_db=geoip_db,
+        max_rows=max_rows,
+        log_level=log_level,
+        source_label=source_label,
+    )
+    return _run(app)
+
+
+def run_live(
+    *,
+    spec: Spec | None = None,
+    geoip_db: str | None = None,
+    inspection: Inspection | None = None,
+    listen_host: str = "127.0.0.1",
+    listen_port: int = 8080,
+    confdir: str | Path | None = None,
+    record_path: str | Path | None = None,
+    answer_pixels: bool = False,
+    jsonl_path: str | Path | None = None,
+    show_pii: bool = False,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    log_level: int = logging.WARNING,
+) -> int:
+    """Run the proxy and show its pixels until the user quits.
+
+    Returns 0, or 1 when the proxy could not start (the reason is printed to stderr
+    after the UI closes, as well as shown in it).
+    """
+    app = build_live_app(
+        spec=spec,
+        geoip_db=geoip_db,
+        inspection=inspection,
+        listen_host=listen_host,
+        listen_port=listen_port,
+        confdir=confdir,
+        record_path=record_path,
+        answer_pixels=answer_pixels,
+        jsonl_path=jsonl_path,
+        show_pii=show_pii,
+        max_rows=max_rows,
+        log_level=log_level,
+    )
+    status = _run(app)
+    if app.startup_error:
+        print(f"segment-inspector: {app.startup_error}", file=sys.stderr)
+        return 1
+    return status
+
+
+def _run(app: InspectorApp) -> int:
+    with console_logging_silenced():
+        result = app.run()
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,348 @@
+"""How events, findings and segment values look on screen.
+
+Pure functions from the core's values to Rich `Text`, kept apart from the widgets so
+that the table cells and the detail pane are easy to test and to reuse. The one rule
+that matters most: JSON types stay visible, so `true`, `"true"`, `null` and a key that
+was never sent never look alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from rich.text import Text
+
+from inspector.model import DataState, Finding, PixelEvent, Severity
+
+if TYPE_CHECKING:
+    from inspector.inspection import EventReport
+    from inspector.spec import Spec
+
+logger = logging.getLogger(__name__)
+
+SEVERITY_STYLES = {
+    Severity.ERROR: "bold red",
+    Severity.WARNING: "yellow",
+    Severity.INFO: "cyan",
+}
+SEVERITY_MARKS = {Severity.ERROR: "✖", Severity.WARNING: "▲", Severity.INFO: "ℹ"}
+
+VALUE_STYLES = {
+    "string": "green",
+    "boolean": "bold magenta",
+    "number": "bold blue",
+    "null": "italic red",
+    "array": "",
+    "object": "",
+}
+
+GENERAL_PARAMS = ("action", "idsite", "inc", "tt")
+PAGE_PARAMS = ("url", "urlref", "title")
+SESSION_PARAMS = (
+    "plid",
+    "pvid",
+    "vsid",
+    "sid",
+    "sts",
+    "slts",
+    "surl",
+    "sref",
+    "u",
+    "ampid",
+)
+RAW_LIMIT = 16_000
+SEGMENTS_CELL_LIMIT = 80
+
+
+def severity_style(severity: Severity | None) -> str:
+    return SEVERITY_STYLES.get(severity, "") if severity else ""
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a decoded value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object"
+
+
+def json_literal(value: Any) -> str:
+    """A value as JSON text, so strings keep their quotes."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def styled_value(value: Any) -> Text:
+    return Text(json_literal(value), style=VALUE_STYLES[json_type(value)])
+
+
+# ---------------------------------------------------------------- table cells
+
+
+def event_time(event: PixelEvent) -> str:
+    if not event.timestamp:
+        return "—"
+    moment = datetime.fromtimestamp(event.timestamp)
+    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def url_path(event: PixelEvent) -> str:
+    """The tracked page's path (and query), or the pixel's own path if none."""
+    page_url = event.url
+    if not page_url:
+        return "—"
+    parts = urlsplit(page_url)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def segments_summary(segments: Mapping[str, Any], event: PixelEvent) -> str:
+    """`key=value` pairs with JSON values, or the state of `data` when no pairs."""
+    if not segments:
+        if event.data_state is DataState.OK:
+            return "{}"
+        return f"<data {event.data_state.value}>"
+    pairs = " ".join(f"{key}={json_literal(value)}" for key, value in segments.items())
+    if len(pairs) > SEGMENTS_CELL_LIMIT:
+        return pairs[: SEGMENTS_CELL_LIMIT - 1] + "…"
+    return pairs
+
+
+def worst_summary(report: EventReport) -> str:
+    worst = report.worst
+    if worst is None:
+        return "ok"
+    worst_findings = [f for f in report.findings if f.severity == worst]
+    label = f"{SEVERITY_MARKS[worst]} {worst_findings[0].code}"
+    others = len(report.findings) - 1
+    return f"{label} +{others}" if others else label
+
+
+def event_cells(report: EventReport) -> tuple[Text, ...]:
+    """The events table's cells for one report, styled by its worst severity."""
+    event = report.event
+    style = severity_style(report.worst)
+    values = (
+        event_time(event),
+        event.idsite or "—",
+        event.action or "—",
+        url_path(event),
+        segments_summary(event.segments, event),
+        worst_summary(report),
+    )
+    return tuple(Text(value, style=style, no_wrap=True) for value in values)
+
+
+# ---------------------------------------------------------------- detail pane
+
+
+def detail_text(report: EventReport, spec: Spec | None = None) -> Text:
+    """Everything about one event, grouped the way a QA engineer reads it."""
+    event = report.event
+    text = Text()
+
+    _section(text, "General")
+    request = event.request
+    endpoint = f"{request.host}{request.path}"
+    _line(text, "action", event.action, missing="(none)")
+    _line(text, "idsite", event.idsite, missing="(none)")
+    _line(text, "endpoint", endpoint)
+    _line(text, "method", request.method)
+    _line(text, "transport", event.transport.value)
+    if event.batch_index is not None:
+        _line(text, "batch entry", str(event.batch_index))
+    if request.response_status is not None:
+        _line(text, "response", str(request.response_status))
+    for name in ("inc", "tt"):
+        if name in event.params:
+            _line(text, name, event.params[name])
+    if request.origin:
+        _line(text, "source", request.origin)
+
+    _section(text, "Page")
+    for name in PAGE_PARAMS:
+        _line(text, name, event.params.get(name), missing="(not sent)")
+
+    _section(text, "Session and IDs")
+    for name in SESSION_PARAMS:
+        if name in event.params:
+            _line(text, name, event.params[name] or '""')
+    visitor = event.visitor
+    if visitor and "u" not in event.params and "ampid" not in event.params:
+        _line(text, "visitor", visitor)
+
+    _section(text, "Segment data")
+    _segment_data(text, event, spec)
+
+    other = _other_params(event.params)
+    if other:
+        _section(text, "Other parameters")
+        for name, value in other:
+            _line(text, name, value)
+
+    if report.standard is not None:
+        _section(text, "Standard segments")
+        _standard(text, report.standard)
+
+    _section(text, "Raw")
+    text.append(_raw_request(event) + "\n", style="dim")
+
+    _section(text, f"Findings ({len(report.findings)})")
+    if not report.findings:
+        text.append("  none\n", style="green")
+    for finding in sorted(report.findings, key=_severity_first):
+        finding_text(text, finding)
+
+    text.rstrip()
+    return text
+
+
+def finding_text(text: Text, finding: Finding) -> None:
+    """Append one finding: severity, code, message, path and explanation."""
+    style = severity_style(finding.severity)
+    mark = SEVERITY_MARKS[finding.severity]
+    text.append(f"  {mark} {finding.severity.value} ", style=style)
+    text.append(finding.code, style=f"{style} bold")
+    if finding.path:
+        text.append(f"  at {finding.path}", style="dim")
+    text.append(f"\n    {finding.message}\n")
+    if finding.explanation:
+        text.append(f"    {finding.explanation}\n", style="dim")
+
+
+def _severity_first(finding: Finding) -> tuple[int, str]:
+    return (-finding.severity.rank, finding.code)
+
+
+def _section(text: Text, title: str) -> None:
+    if text:
+        text.append("\n")
+    text.append(f"{title}\n", style="bold underline")
+
+
+def _line(text: Text, label: str, value: str | None, missing: str = "—") -> None:
+    text.append(f"  {label:<10} ", style="bold")
+    if value is None:
+        text.append(missing + "\n", style="dim italic")
+    else:
+        text.append(f"{value}\n")
+
+
+def _segment_data(text: Text, event: PixelEvent, spec: Spec | None) -> None:
+    state = event.data_state
+    if state is DataState.ABSENT:
+        text.append("  no data parameter sent\n", style="dim italic")
+    elif state is DataState.INVALID:
+        text.append("  data is not valid JSON; as sent:\n", style="red")
+        text.append(f"  {event.data_raw}\n", style="dim")
+    elif state is DataState.NOT_OBJECT:
+        text.append("  data is JSON but not an object; as sent:\n", style="red")
+        text.append(f"  {event.data_raw}\n", style="dim")
+    elif state is DataState.DOUBLE_ENCODED:
+        text.append("  data was encoded twice; recovered object:\n", style="yellow")
+
+    if event.segments:
+        for key, value in event.segments.items():
+            _tree(text, key, value, depth=1)
+    elif state in (DataState.OK, DataState.DOUBLE_ENCODED):
+        text.append("  no custom segment keys\n", style="dim italic")
+
+    for key in _absent_spec_keys(event, spec):
+        text.append(f"  {key}: ", style="bold")
+        text.append("absent", style="dim italic")
+        text.append("  (declared in the spec, not sent)\n", style="dim")
+
+    tracker_keys = {
+        key: value
+        for key, value in (event.data or {}).items()
+        if key not in event.segments
+    }
+    if tracker_keys:
+        text.append("  tracker keys\n", style="dim")
+        for key, value in tracker_keys.items():
+            _tree(text, key, value, depth=2, dim=True)
+
+
+def _tree(text: Text, key: str, value: Any, depth: int, dim: bool = False) -> None:
+    indent = "  " * depth
+    key_style = "dim" if dim else "bold"
+    kind = json_type(value)
+    text.append(f"{indent}{key}: ", style=key_style)
+
+    if kind == "object" and value:
+        text.append("{object}\n", style="dim")
+        for child_key, child in value.items():
+            _tree(text, str(child_key), child, depth + 1, dim)
+        return
+    if kind == "array" and value:
+        text.append(f"[array of {len(value)}]\n", style="dim")
+        for index, child in enumerate(value):
+            _tree(text, f"[{index}]", child, depth + 1, dim)
+        return
+
+    text.append_text(styled_value(value))
+    text.append(f"  {kind}\n", style="dim")
+
+
+def _absent_spec_keys(event: PixelEvent, spec: Spec | None) -> list[str]:
+    if spec is None or event.data_state not in (DataState.OK, DataState.DOUBLE_ENCODED):
+        return []
+    spec_sites = getattr(spec, "sites", None) or ()
+    if spec_sites and event.idsite not in spec_sites:
+        return []
+    declared = getattr(spec, "segments", {}) or {}
+    absent = []
+    for key, segment in declared.items():
+        sites = getattr(segment, "sites", None) or []
+        if sites and event.idsite not in sites:
+            continue
+        if key not in event.segments and key not in (event.data or {}):
+            absent.append(key)
+    return absent
+
+
+def _other_params(params: Mapping[str, str]) -> list[tuple[str, str]]:
+    shown = {*GENERAL_PARAMS, *PAGE_PARAMS, *SESSION_PARAMS, "data"}
+    return [(name, value) for name, value in params.items() if name not in shown]
+
+
+def _standard(text: Text, standard: Any) -> None:
+    rows = list(standard.rows())
+    for row in rows:
+        label, value = _standard_row(row)
+        _line(text, label, value)
+    geo_note = getattr(standard, "geo_note", None)
+    if geo_note and geo_note not in {_standard_row(row)[1] for row in rows}:
+        text.append(f"  {geo_note}\n", style="dim italic")
+    if not rows and not geo_note:
+        text.append("  none\n", style="dim italic")
+
+
+def _standard_row(row: Any) -> tuple[str, str | None]:
+    if isinstance(row, tuple | list) and len(row) >= 2:
+        label = str(row[0])
+        rest = [str(part) for part in row[1:] if part not in (None, "")]
+        return label, " · ".join(rest) if rest else None
+    return str(row), ""
+
+
+def _raw_request(event: PixelEvent) -> str:
+    request = event.request
+    if request.body:
+        raw = request.body.decode("utf-8", errors="replace")
+    else:
+        raw = urlsplit(request.url).query or request.url
+    if len(raw) > RAW_LIMIT:
+        return raw[:RAW_LIMIT] + f"… ({len(raw) - RAW_LIMIT} more characters)"
+    return raw

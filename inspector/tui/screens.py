@@ -1,0 +1,103 @@
+"""Modal screens: the key help and the save dialog."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+logger = logging.getLogger(__name__)
+
+FILTER_HELP = """\
+Filter terms (all must match; a leading - negates one):
+  text                 free text in URL, action, site, data and findings
+  action:pageview      the event's action
+  site:example.com     the idsite contains this
+  severity:warning     worst finding at or above (info, warning, error)
+  code:segment.        a finding code starting with this
+  plan=premium         segment value ("true" is a string, true a boolean)
+  plan=*               the segment key is present"""
+
+
+def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+    """(keys, description) for each binding, with display-friendly key names."""
+    rows = []
+    for binding in bindings:
+        if isinstance(binding, Binding):
+            keys, description = binding.key, binding.description or binding.action
+        else:
+            keys, _action, description = (*binding, "")[:3]
+        shown = ", ".join(_key_label(key.strip()) for key in keys.split(","))
+        rows.append((shown, description))
+    return rows
+
+
+def _key_label(key: str) -> str:
+    names = {"slash": "/", "question_mark": "?", "escape": "esc"}
+    return names.get(key, key)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key binding of the app and the table, and the filter language."""
+
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close help"),
+    ]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__()
+        self.sections = sections
+        self.text = self._build_text()
+        """The help as Rich text (tests read `.text.plain`)."""
+
+    def _build_text(self) -> Text:
+        text = Text()
+        for title, rows in self.sections:
+            text.append(f"{title}\n", style="bold underline")
+            for keys, description in rows:
+                text.append(f"  {keys:<22}", style="bold")
+                text.append(f"{description}\n")
+            text.append("\n")
+        text.append(FILTER_HELP)
+        return text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog"):
+            yield Label("Keys  (esc closes)", id="help-title")
+            with VerticalScroll():
+                yield Static(self.text, id="help-body")
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)
+
+
+class SaveScreen(ModalScreen[str | None]):
+    """Ask where to save; dismisses with the path, or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, default_path: str, hint: str) -> None:
+        super().__init__()
+        self.default_path = default_path
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="save-dialog"):
+            yield Label("Save the session to", id="save-title")
+            yield Input(value=self.default_path, id="save-path")
+            yield Label(self.hint, id="save-hint")
+
+    @on(Input.Submitted, "#save-path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        self.dismiss(path or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

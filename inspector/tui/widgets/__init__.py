@@ -1,0 +1,1 @@
+"""The widgets of the Segment Inspector terminal UI, one module per component."""

@@ -1,0 +1,87 @@
+"""The Segments view: per custom segment key, each value seen and how often."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from inspector.tui.presenters import VALUE_STYLES, json_type
+
+logger = logging.getLogger(__name__)
+
+
+class SegmentsView(DataTable):
+    """One row per (key, value) with counts; declared keys never sent show as such."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+
+    def on_mount(self) -> None:
+        self.add_column("Key", key="key")
+        self.add_column("Value", key="value")
+        self.add_column("Type", key="type")
+        self.add_column("Events", key="count")
+        self.add_column("Share", key="share")
+        self.add_column("Spec", key="spec")
+
+    def show_counts(
+        self,
+        segment_counts: Mapping[str, Mapping[str, int]],
+        declared: Mapping[str, object] | None = None,
+    ) -> None:
+        """Rebuild from `Inspection.segment_counts`-shaped data (JSON value labels)."""
+        declared = declared or {}
+        cursor_row = self.cursor_row
+        self.clear()
+
+        for key in sorted(set(segment_counts) | set(declared)):
+            values = {label: n for label, n in segment_counts.get(key, {}).items() if n}
+            spec_note = _spec_note(declared.get(key))
+            if not values:
+                self.add_row(
+                    Text(key, style="bold"),
+                    Text("never sent", style="dim italic"),
+                    "",
+                    Text("0", justify="right"),
+                    "",
+                    spec_note,
+                )
+                continue
+
+            total = sum(values.values())
+            ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
+            for index, (label, count) in enumerate(ordered):
+                kind = _label_type(label)
+                self.add_row(
+                    Text(key if index == 0 else "", style="bold"),
+                    Text(label, style=VALUE_STYLES.get(kind, "")),
+                    Text(kind, style="dim"),
+                    Text(str(count), justify="right"),
+                    Text(f"{100 * count / total:.0f}%", justify="right"),
+                    spec_note if index == 0 else "",
+                )
+
+        if self.row_count:
+            self.move_cursor(row=min(cursor_row, self.row_count - 1), animate=False)
+
+
+def _label_type(label: str) -> str:
+    try:
+        return json_type(json.loads(label))
+    except ValueError:
+        return "?"
+
+
+def _spec_note(segment: object | None) -> str:
+    if segment is None:
+        return ""
+    kind = getattr(segment, "type", None)
+    kind = getattr(kind, "value", kind)
+    parts = [f"declared {kind}" if kind else "declared"]
+    if getattr(segment, "required", False):
+        parts.append("required")
+    return ", ".join(parts)

@@ -1,0 +1,128 @@
+"""Fixtures for the terminal UI tests: a small known recording and a spec.
+
+The recording is written with mitmproxy's own flow writer (through
+`inspector.recordings.write_mitm`), so the app reads it exactly as it reads a
+capture made by `segment-inspector live --record` or `mitmdump -w`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from inspector.model import CapturedRequest
+from inspector.recordings import write_mitm
+from inspector.spec import Spec, parse_spec
+
+START = 1_700_000_000.0
+
+SPEC_TEXT = """\
+version: 1
+sites: [example.com]
+segments:
+  plan:
+    type: string
+    values: [basic, premium]
+  logged_in:
+    type: boolean
+  region:
+    type: string
+"""
+
+
+def pixel_url(**params: str) -> str:
+    """A web pixel for example.com with sensible defaults, overridden by `params`."""
+    page = params.pop("page", "https://www.example.com/news/story-1")
+    query = {
+        "rand": "1700000000123",
+        "idsite": "example.com",
+        "url": page,
+        "urlref": "https://www.google.com/",
+        "action": "pageview",
+        "plid": "48213377",
+        "pvid": "67821",
+        "sid": "3",
+        "sts": "1699990000000",
+        "slts": "1699900000000",
+        "surl": "https://www.example.com/",
+        "sref": "",
+        "title": "Story One | Example",
+        "u": "pid=1b4e28ba2fa141d2883f0016d3cca427",
+    }
+    query.update(params)
+    return "https://p1.parsely.com/plogger/?" + urlencode(query)
+
+
+def known_requests() -> list[CapturedRequest]:
+    """One page document and five pixel events with known segment data."""
+
+    def pixel(offset: float, number: int, **params: str) -> CapturedRequest:
+        return CapturedRequest(
+            method="GET",
+            url=pixel_url(**params),
+            timestamp=START + offset,
+            request_id=f"req-{number}",
+            origin=f"known entry {number}",
+            response_status=200,
+            content_type="image/gif",
+        )
+
+    document = CapturedRequest(
+        method="GET",
+        url="https://www.example.com/news/story-1",
+        timestamp=START,
+        request_id="req-0",
+        origin="known entry 0",
+        response_status=200,
+        content_type="text/html; charset=utf-8",
+    )
+    return [
+        document,
+        pixel(0.2, 1, data=json.dumps({"plan": "premium", "logged_in": True})),
+        pixel(
+            5.2,
+            2,
+            action="heartbeat",
+            inc="5",
+            tt="5000",
+            data=json.dumps({"plan": "premium", "logged_in": "true"}),
+        ),
+        pixel(
+            10.0,
+            3,
+            page="https://www.example.com/news/story-2",
+            pvid="67822",
+            data=json.dumps({"plan": None}),
+        ),
+        pixel(
+            12.0,
+            4,
+            page="https://www.example.com/about",
+            pvid="67823",
+            data="TODO",
+        ),
+        pixel(
+            15.0,
+            5,
+            idsite="other.org",
+            page="https://other.org/home",
+            pvid="90001",
+            data=json.dumps({"plan": "basic"}),
+        ),
+    ]
+
+
+@pytest.fixture
+def spec() -> Spec:
+    return parse_spec(SPEC_TEXT, "test-spec.yaml")
+
+
+@pytest.fixture
+def known_recording(tmp_path: Path) -> Path:
+    """The known requests as a `.mitm` flow file."""
+    path = tmp_path / "known.mitm"
+    write_mitm(known_requests(), path)
+    return path
