@@ -144,6 +144,7 @@ _PARSELY_HOST = re.compile(
     r"|pixel\.parsely\.com)\Z"
 )
 _AMP_HOST = "srv.pixel.parsely.com"
+_URL_PARAMS = frozenset({"url", "urlref", "surl", "sref", "sl_h"})
 _BRACKETED_KEY = re.compile(r"([^\[\]]+)(?:\[[^\]]*\])+\Z")
 _SWALLOWED_DATA = re.compile(r"(?:^|[&?;])data=\s*[{\[\"]", re.IGNORECASE)
 _DANGLING_ESCAPE = re.compile(r"%[0-9A-Fa-f]?\Z")
@@ -586,7 +587,7 @@ def _check_stray_params(draft: _EventDraft, parsed: ParsedQuery) -> None:
         if index == last_index and parsed.last_is_bare:
             continue  # a bare last key is a sign of truncation, reported as such
 
-        if "=" in value and _SWALLOWED_DATA.search(value):
+        if "=" in value and _holds_swallowed_data(draft, key, value):
             draft.add(
                 "data.swallowed",
                 f"'data=' is inside the value of '{key}' (sent as %26data%3D...), so "
@@ -612,6 +613,17 @@ def _check_stray_params(draft: _EventDraft, parsed: ParsedQuery) -> None:
             "at the top level instead of inside data.",
             path=base,
         )
+
+
+def _holds_swallowed_data(draft: _EventDraft, key: str, value: str) -> bool:
+    """True when a value holds `data=<JSON>` that was meant as its own parameter.
+
+    A page URL may carry a `data=` of its own, so in URL-valued parameters it only
+    counts when the pixel has no `data` parameter.
+    """
+    if not _SWALLOWED_DATA.search(value):
+        return False
+    return key not in _URL_PARAMS or "data" not in draft.params
 
 
 def _report_unknown_param(draft: _EventDraft, key: str, value: str) -> None:
@@ -654,12 +666,11 @@ def _read_data_text(draft: _EventDraft, text: str, data_is_last: bool) -> None:
 
 
 def _read_data_value(draft: _EventDraft, value: Any) -> None:
-    """`data` of a mobile entry: normally an object, possibly a JSON string."""
+    """`data` of a mobile entry: an object, or wrongly a string holding JSON."""
     if isinstance(value, str):
-        _read_data_text(draft, value, data_is_last=False)
-        return
-
-    draft.data_raw = compact_json(value, limit=1 << 30)
+        draft.data_raw = value
+    else:
+        draft.data_raw = compact_json(value, limit=1 << 30)
     reading = classify_json_value(value)
     draft.reading = reading
     _report_data_reading(draft, reading)
