@@ -1,0 +1,1068 @@
+"""The segment spec: what a site's pixels should carry, written by the site's team.
+
+A spec is a YAML file (see `segment-inspector spec init` for a commented starter). It
+declares the custom segment keys the site sends in `data`, their types and allowed
+values, how "value unknown" is expressed (JSON `null` or leaving the key out), the
+scenarios QA should walk through, and a few knobs for the other checks.
+
+`load_spec` reads the file with ruamel.yaml's round-trip loader, so that every problem
+pydantic finds can be reported at its own line and column, together with a "did you
+mean" hint for misspelt keys and values. All problems are collected and reported at
+once in a `SpecError`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import json
+import logging
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+logger = logging.getLogger(__name__)
+
+SegmentType = Literal["string", "boolean", "number"]
+NullConvention = Literal["null", "omit"]
+UnknownKeysPolicy = Literal["allow", "info", "warning", "error"]
+ReferrerCategory = Literal[
+    "social", "search", "aggregator", "ai", "other", "internal", "direct"
+]
+
+KNOWN_EVENT_KINDS = ("pageview", "heartbeat", "videostart", "vheartbeat", "conversion")
+"""The `action` values the Parse.ly trackers send themselves."""
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _json(value: Any) -> str:
+    """A value as it would appear in the pixel's JSON, so `"true"` and `true` differ."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _kind_of(value: Any) -> str:
+    """A short description of a JSON value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, Sequence):
+        return "a list"
+    return type(value).__name__
+
+
+def value_has_type(value: Any, segment_type: str) -> bool:
+    """Whether a JSON value has a segment type (`True` is not a number here)."""
+    if segment_type == "string":
+        return isinstance(value, str)
+    if segment_type == "boolean":
+        return isinstance(value, bool)
+    if segment_type == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return False
+
+
+def _type_hint(value: Any, segment_type: str) -> str:
+    """How to write `value` so that it has `segment_type`, when that is obvious."""
+    if segment_type == "string" and isinstance(value, bool | int | float):
+        return f'quote it: "{_json(value)}"'
+    if segment_type == "boolean" and isinstance(value, str):
+        if value.strip().lower() in {"true", "false"}:
+            return f"write {value.strip().lower()} without quotes"
+    if segment_type == "number" and isinstance(value, str):
+        try:
+            number = json.loads(value.strip())
+        except ValueError:
+            return ""
+        if isinstance(number, int | float) and not isinstance(number, bool):
+            return f"write {_json(number)} without quotes"
+    return ""
+
+
+def _allowed_value_checker(segment_type: SegmentType):
+    """An after-validator that rejects allowed values not of the segment's type."""
+
+    def check(value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError(
+                "null_value",
+                "null cannot be an allowed value",
+                {
+                    "hint": "say how an unknown value is sent with null_convention "
+                    "(null or omit)"
+                },
+            )
+        if not value_has_type(value, segment_type):
+            raise PydanticCustomError(
+                "value_type_mismatch",
+                "{shown} is {kind}, but this is a {segment_type} segment",
+                {
+                    "shown": _json(value),
+                    "kind": _kind_of(value),
+                    "segment_type": segment_type,
+                    "hint": _type_hint(value, segment_type),
+                },
+            )
+        return value
+
+    return check
+
+
+def _allowed_values(segment_type: SegmentType, json_type: dict[str, Any]) -> Any:
+    item = Annotated[
+        Any,
+        AfterValidator(_allowed_value_checker(segment_type)),
+        WithJsonSchema(json_type),
+    ]
+    return tuple[item, ...] | None
+
+
+def _null_means_null(value: Any) -> Any:
+    """YAML reads `null_convention: null` as None; it means "send JSON null"."""
+    return "null" if value is None else value
+
+
+NullConventionSetting = Annotated[
+    NullConvention | None, BeforeValidator(_null_means_null)
+]
+
+_HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_-]+)*$")
+
+
+def _check_host_pattern(value: str) -> str:
+    host = value.strip().lower()
+    if _HOST_PATTERN.match(host):
+        return host
+
+    hint = ""
+    bare = host.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    if bare and _HOST_PATTERN.match(bare):
+        hint = f"write the host name only: {bare!r}"
+    raise PydanticCustomError(
+        "host_pattern",
+        "{shown} is not a host name or a `*.domain` pattern",
+        {"shown": _json(value), "hint": hint},
+    )
+
+
+HostPattern = Annotated[str, AfterValidator(_check_host_pattern)]
+
+_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+
+
+def _check_country(value: str) -> str:
+    if _COUNTRY_CODE.match(value):
+        return value
+    hint = f"write {value.upper()!r}" if _COUNTRY_CODE.match(value.upper()) else ""
+    raise PydanticCustomError(
+        "country_code",
+        "{shown} is not a two-letter ISO country code in capitals",
+        {"shown": _json(value), "hint": hint},
+    )
+
+
+CountryCode = Annotated[str, AfterValidator(_check_country)]
+
+
+def _check_event_kind(value: str) -> str:
+    kind = value.strip()
+    if not kind:
+        raise PydanticCustomError("empty_event_kind", "an event kind cannot be empty")
+    if kind in KNOWN_EVENT_KINDS:
+        return kind
+
+    # Custom actions are legitimate, but a near miss of a tracker action is a typo.
+    close = difflib.get_close_matches(kind.lower(), KNOWN_EVENT_KINDS, n=1, cutoff=0.8)
+    if close:
+        raise PydanticCustomError(
+            "event_kind_typo",
+            "{shown} looks like a misspelt event kind",
+            {"shown": _json(value), "hint": f"did you mean {close[0]!r}?"},
+        )
+    return kind
+
+
+EventKind = Annotated[str, AfterValidator(_check_event_kind)]
+
+NonEmptyText = Annotated[str, Field(min_length=1)]
+
+
+# --------------------------------------------------------------------------- models
+
+
+class _Strict(BaseModel):
+    """Base of every spec model: unknown keys are errors, loaded specs are frozen."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True
+    )
+
+
+class SegmentSpec(_Strict):
+    """One custom segment key sent inside `data`."""
+
+    type: SegmentType
+    """The JSON type of the value: string, boolean or number."""
+
+    values: tuple[Any, ...] | None = None
+    """The allowed values. Leave out to allow any value of the type."""
+
+    required: bool = False
+    """Every event of the kinds in `events` must carry this key."""
+
+    case_sensitive: bool = True
+    """Compare string values exactly. When false, `Premium` counts as `premium`."""
+
+    null_convention: NullConventionSetting = None
+    """How an unknown value is sent for this key: `null` (the key is sent as JSON
+    null) or `omit` (the key is left out). Leave out to use the spec-wide setting."""
+
+    events: tuple[EventKind, ...] = ("pageview",)
+    """The event kinds (`action` values) that must carry this key."""
+
+    sites: tuple[NonEmptyText, ...] = ()
+    """The site ids (`idsite`) this key applies to. Empty: every site of the spec."""
+
+    description: str = ""
+    """What the key means, for people reading the spec and the reports."""
+
+    @model_validator(mode="after")
+    def _check_values(self) -> SegmentSpec:
+        if self.values is None:
+            return self
+        if not self.values:
+            raise _problems(
+                [
+                    (
+                        ("values",),
+                        "the list of allowed values is empty",
+                        "leave `values` out to allow any value",
+                    )
+                ]
+            )
+
+        # Duplicates, counting case variants when case does not matter.
+        problems = []
+        seen: dict[Any, int] = {}
+        for index, value in enumerate(self.values):
+            comparable = _comparable(value, self.case_sensitive)
+            if comparable in seen:
+                first = self.values[seen[comparable]]
+                problems.append(
+                    (
+                        ("values", index),
+                        f"{_json(value)} repeats {_json(first)} "
+                        f"(values[{seen[comparable]}])",
+                        "",
+                    )
+                )
+            else:
+                seen[comparable] = index
+        if problems:
+            raise _problems(problems)
+        return self
+
+    def allows(self, value: Any) -> bool:
+        """Whether a value of the right type is among the allowed values."""
+        if self.values is None:
+            return True
+        wanted = _comparable(value, self.case_sensitive)
+        return any(
+            _comparable(allowed, self.case_sensitive) == wanted
+            for allowed in self.values
+        )
+
+
+def _comparable(value: Any, case_sensitive: bool) -> Any:
+    """A key under which two allowed values count as the same."""
+    if isinstance(value, str) and not case_sensitive:
+        return ("str", value.casefold())
+    return (type(value) is bool, value)
+
+
+class StringSegment(SegmentSpec):
+    """A segment key whose values are strings, such as a plan name."""
+
+    type: Literal["string"]
+    """The JSON type of the value: string, boolean or number."""
+
+    values: _allowed_values("string", {"type": "string"}) = None  # type: ignore[valid-type]
+    """The allowed values. Leave out to allow any string."""
+
+
+class BooleanSegment(SegmentSpec):
+    """A segment key whose values are JSON `true` / `false`."""
+
+    type: Literal["boolean"]
+    """The JSON type of the value: string, boolean or number."""
+
+    values: _allowed_values("boolean", {"type": "boolean"}) = None  # type: ignore[valid-type]
+    """The allowed values. Leave out to allow both true and false."""
+
+
+class NumberSegment(SegmentSpec):
+    """A segment key whose values are JSON numbers."""
+
+    type: Literal["number"]
+    """The JSON type of the value: string, boolean or number."""
+
+    values: _allowed_values("number", {"type": "number"}) = None  # type: ignore[valid-type]
+    """The allowed values. Leave out to allow any number."""
+
+
+AnySegmentSpec = Annotated[
+    StringSegment | BooleanSegment | NumberSegment, Field(discriminator="type")
+]
+
+
+class PiiSettings(_Strict):
+    """Looking for personal data (e-mail addresses, phone numbers, long ids)."""
+
+    enabled: bool = True
+    """Look for personal data in segment values, page URLs and visitor ids."""
+
+    long_number_digits: int = Field(default=9, ge=5, le=40)
+    """A run of at least this many digits counts as a personal id (customer number,
+    phone number without formatting...)."""
+
+    phone_region: str = "US"
+    """The region (ISO country code) used to read phone numbers written without an
+    international prefix, such as `(212) 555-0123`."""
+
+    skip_keys: tuple[NonEmptyText, ...] = ()
+    """Segment keys never searched for personal data (known-safe ids)."""
+
+
+class CardinalitySettings(_Strict):
+    """Warning when a segment key has more distinct values than a segment should."""
+
+    max_values: int = Field(default=50, ge=1)
+    """More distinct values than this for one key suggests per-person values."""
+
+
+class ReferrerExtensions(_Strict):
+    """Extra referrer domains per category, on top of the built-in lists."""
+
+    social: tuple[NonEmptyText, ...] = ()
+    """Domains that count as social networks."""
+
+    search: tuple[NonEmptyText, ...] = ()
+    """Domains that count as search engines."""
+
+    aggregator: tuple[NonEmptyText, ...] = ()
+    """Domains that count as news aggregators."""
+
+    ai: tuple[NonEmptyText, ...] = ()
+    """Domains that count as AI assistants."""
+
+
+class StandardSettings(_Strict):
+    """How standard segments (referrer, campaign, geography) are worked out."""
+
+    internal_domains: tuple[NonEmptyText, ...] = ()
+    """Domains whose referrals count as internal, besides the site's own."""
+
+    referrers: ReferrerExtensions = ReferrerExtensions()
+    """Extra referrer domains per category."""
+
+
+class PageSettings(_Strict):
+    """Page-load checks: duplicates and a tracker that never fires."""
+
+    duplicate_window_ms: int = Field(default=2000, ge=0)
+    """Two pageviews of the same URL within this many milliseconds are a duplicate."""
+
+    tracker_timeout_ms: int = Field(default=5000, gt=0)
+    """A page that loaded the tracker but sent no pageview within this many
+    milliseconds is reported."""
+
+
+class ScenarioStandard(_Strict):
+    """Standard segments a scenario expects (any left out are not checked)."""
+
+    referrer: ReferrerCategory | None = None
+    """Referrer category: social, search, aggregator, ai, other, internal or direct."""
+
+    campaign: str | None = None
+    """Campaign name, from `utm_campaign` and the like."""
+
+    medium: str | None = None
+    """Campaign medium (`utm_medium` / `itm_medium`)."""
+
+    source: str | None = None
+    """Campaign source (`utm_source` / `itm_source`)."""
+
+    content: str | None = None
+    """Campaign content (`utm_content` / `itm_content`)."""
+
+    term: str | None = None
+    """Campaign term (`utm_term` / `itm_term`)."""
+
+    country: CountryCode | None = None
+    """Two-letter ISO country code from the visitor's IP address, such as `US`."""
+
+
+class Scenario(_Strict):
+    """A situation QA should reproduce, and what the pixels must show in it."""
+
+    name: NonEmptyText
+    """A short unique name, such as `anonymous` or `subscriber`."""
+
+    description: str = ""
+    """What the tester does to reproduce it."""
+
+    segments: dict[str, Any] = {}
+    """Key -> expected value; `null` means the key is sent as JSON null."""
+
+    absent: tuple[NonEmptyText, ...] = ()
+    """Keys that must not be sent at all in this scenario."""
+
+    standard: ScenarioStandard = ScenarioStandard()
+    """Expected standard segments."""
+
+
+class Spec(_Strict):
+    """What a site's Parse.ly pixels should carry."""
+
+    version: Literal[1] = 1
+    """The spec format version. Only 1 exists."""
+
+    sites: tuple[NonEmptyText, ...] = ()
+    """The site ids (`idsite`) this spec applies to. Empty: every site."""
+
+    first_party_hosts: tuple[HostPattern, ...] = ()
+    """Extra pixel hosts, for first-party tracking. `*.example.com` matches any
+    subdomain."""
+
+    unknown_keys: UnknownKeysPolicy = "warning"
+    """What a custom key that is not declared under `segments` is: allow (nothing
+    reported), info, warning or error."""
+
+    null_convention: NullConventionSetting = None
+    """How an unknown value is sent: `null` (the key is sent as JSON null) or `omit`
+    (the key is left out). Leave out to accept either, as long as each key sticks to
+    one."""
+
+    pii: PiiSettings = PiiSettings()
+    """Looking for personal data."""
+
+    high_cardinality: CardinalitySettings = CardinalitySettings()
+    """Warning about keys with too many distinct values."""
+
+    segments: dict[NonEmptyText, AnySegmentSpec] = {}
+    """The custom segment keys, by name as sent in `data`."""
+
+    scenarios: tuple[Scenario, ...] = ()
+    """Situations to reproduce and what each must show."""
+
+    standard: StandardSettings = StandardSettings()
+    """Standard segments: referrer, campaign and geography."""
+
+    pages: PageSettings = PageSettings()
+    """Page-load checks."""
+
+    _source: str = PrivateAttr(default="<default>")
+
+    @property
+    def source(self) -> str:
+        """Where the spec came from: its file path, or `<default>`."""
+        return self._source
+
+    def null_convention_for(self, key: str) -> NullConvention | None:
+        """The convention a key follows: its own, else the spec-wide one, else None."""
+        segment = self.segments.get(key)
+        if segment is not None and segment.null_convention is not None:
+            return segment.null_convention
+        return self.null_convention
+
+    def applies_to_site(self, idsite: str | None) -> bool:
+        """Whether events of a site are judged against this spec."""
+        return not self.sites or idsite in self.sites
+
+    @model_validator(mode="after")
+    def _check_cross_references(self) -> Spec:
+        problems: list[tuple[tuple[Any, ...], str, str]] = []
+        problems.extend(self._segment_site_problems())
+        problems.extend(self._scenario_problems())
+        if problems:
+            raise _problems(problems)
+        return self
+
+    def _segment_site_problems(self) -> Iterable[tuple[tuple[Any, ...], str, str]]:
+        if not self.sites:
+            return
+        for key, segment in self.segments.items():
+            for index, site in enumerate(segment.sites):
+                if site not in self.sites:
+                    yield (
+                        ("segments", key, "sites", index),
+                        f"site {site!r} is not one of the spec's sites",
+                        _did_you_mean(site, self.sites) or "add it to `sites`",
+                    )
+
+    def _scenario_problems(self) -> Iterable[tuple[tuple[Any, ...], str, str]]:
+        declared = list(self.segments)
+        seen_names: dict[str, int] = {}
+
+        for index, scenario in enumerate(self.scenarios):
+            where = ("scenarios", index)
+            if scenario.name in seen_names:
+                yield (
+                    (*where, "name"),
+                    f"scenario name {scenario.name!r} is already used by "
+                    f"scenarios[{seen_names[scenario.name]}]",
+                    "",
+                )
+            seen_names.setdefault(scenario.name, index)
+
+            for key, value in scenario.segments.items():
+                segment = self.segments.get(key)
+                if segment is None:
+                    yield (
+                        (*where, "segments", key),
+                        f"{key!r} is not declared under `segments`",
+                        _did_you_mean(key, declared) or "declare it under `segments`",
+                    )
+                    continue
+                yield from self._scenario_value_problems(
+                    (*where, "segments", key), key, segment, value
+                )
+
+            for absent_index, key in enumerate(scenario.absent):
+                if key not in self.segments:
+                    yield (
+                        (*where, "absent", absent_index),
+                        f"{key!r} is not declared under `segments`",
+                        _did_you_mean(key, declared) or "declare it under `segments`",
+                    )
+                elif key in scenario.segments:
+                    yield (
+                        (*where, "absent", absent_index),
+                        f"{key!r} is listed as absent but also has an expected value",
+                        "keep only one of the two",
+                    )
+
+    def _scenario_value_problems(
+        self, loc: tuple[Any, ...], key: str, segment: SegmentSpec, value: Any
+    ) -> Iterable[tuple[tuple[Any, ...], str, str]]:
+        if value is None:
+            if self.null_convention_for(key) == "omit":
+                yield (
+                    loc,
+                    f"{key!r} follows the omit convention, so it is never sent as null",
+                    "list it under `absent` instead",
+                )
+            return
+        if not value_has_type(value, segment.type):
+            yield (
+                loc,
+                f"{_json(value)} is {_kind_of(value)}, but {key!r} is a "
+                f"{segment.type} segment",
+                _type_hint(value, segment.type),
+            )
+            return
+        if not segment.allows(value):
+            allowed = [str(v) for v in segment.values or ()]
+            yield (
+                loc,
+                f"{_json(value)} is not an allowed value of {key!r}",
+                _did_you_mean(str(value), allowed)
+                or "allowed: " + ", ".join(_json(v) for v in segment.values or ()),
+            )
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A "did you mean" hint for a near miss, or an empty string."""
+    choices = [str(choice) for choice in choices]
+    by_fold = {choice.casefold(): choice for choice in choices}
+    if word.casefold() in by_fold:
+        return f"did you mean {by_fold[word.casefold()]!r}?"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def _problems(found: list[tuple[tuple[Any, ...], str, str]]) -> PydanticCustomError:
+    """One pydantic error that carries several problems, each at its own location.
+
+    A validator can raise only one error, but a cross-field rule may be broken in
+    several places at once; `load_spec` expands `problems` into one report line each.
+    """
+    summary = "; ".join(message for _, message, _ in found)
+    return PydanticCustomError(
+        "spec_rules", "{summary}", {"summary": summary, "problems": found}
+    )
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True, slots=True)
+class SpecProblem:
+    """One thing wrong with a spec file, with the place it was found."""
+
+    file: str
+    line: int
+    """1-based line, 0 when the problem is with the file as a whole."""
+    column: int
+    """1-based column, 0 when unknown."""
+    path: str
+    """Where in the spec, such as `segments.plan.values[2]`; empty for syntax errors."""
+    message: str
+    hint: str = ""
+    """How to fix it, such as `did you mean 'values'?`."""
+
+    def __str__(self) -> str:
+        place = self.file
+        if self.line:
+            place += f":{self.line}:{self.column}"
+        text = (
+            f"{place}: {self.path}: {self.message}"
+            if self.path
+            else (f"{place}: {self.message}")
+        )
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class SpecError(Exception):
+    """A spec file that cannot be used; `problems` lists everything wrong with it."""
+
+    def __init__(self, problems: Sequence[SpecProblem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+    def __str__(self) -> str:
+        return "\n".join(str(problem) for problem in self.problems)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_spec(path: str | PathLike[str]) -> Spec:
+    """Read and validate a spec file.
+
+    Raises:
+        SpecError: with every problem found, each at its file, line and column.
+    """
+    file = str(path)
+
+    # Read the text.
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([SpecProblem(file, 0, 0, "", "spec file not found")]) from None
+    except IsADirectoryError:
+        raise SpecError(
+            [SpecProblem(file, 0, 0, "", "is a directory, not a spec file")]
+        ) from None
+    except UnicodeDecodeError as error:
+        raise SpecError(
+            [SpecProblem(file, 0, 0, "", f"not UTF-8 text ({error.reason})")]
+        ) from None
+    except OSError as error:
+        raise SpecError(
+            [SpecProblem(file, 0, 0, "", f"cannot read: {error.strerror}")]
+        ) from None
+
+    return parse_spec(text, file)
+
+
+def parse_spec(text: str, file: str = "<spec>") -> Spec:
+    """Validate spec text; `file` names it in problems. Raises `SpecError`."""
+    document = _load_yaml(text, file)
+
+    if document is None:
+        raise SpecError(
+            [
+                SpecProblem(
+                    file,
+                    0,
+                    0,
+                    "",
+                    "the spec is empty",
+                    "run `segment-inspector spec init` for a starter",
+                )
+            ]
+        )
+    if not isinstance(document, Mapping):
+        raise SpecError(
+            [
+                SpecProblem(
+                    file,
+                    1,
+                    1,
+                    "",
+                    f"the spec must be a mapping of keys, not {_kind_of(document)}",
+                )
+            ]
+        )
+
+    # Validate plain Python values; keep the ruamel tree for positions.
+    try:
+        plain = _plain(document, ())
+        spec = Spec.model_validate(plain)
+    except _UnsupportedYaml as unsupported:
+        line, column = _position(document, unsupported.loc, point_at_key=False)
+        raise SpecError(
+            [
+                SpecProblem(
+                    file, line, column, _render_path(unsupported.loc), str(unsupported)
+                )
+            ]
+        ) from None
+    except ValidationError as error:
+        raise SpecError(_problems_from(error, document, file)) from None
+
+    spec._source = file
+    logger.debug("loaded spec %s: %d segment keys", file, len(spec.segments))
+    return spec
+
+
+def default_spec() -> Spec:
+    """The spec used when none is given: no declared keys, unknown keys allowed."""
+    return Spec(unknown_keys="allow")
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the spec format, for editor completion and validation."""
+    schema = Spec.model_json_schema()
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "Segment Inspector spec",
+        **{key: value for key, value in schema.items() if key != "title"},
+    }
+
+
+def _load_yaml(text: str, file: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import MarkedYAMLError
+
+    try:
+        return YAML(typ="rt").load(text)
+    except DuplicateKeyError as error:
+        mark = error.problem_mark
+        first = error.context_mark
+        key = _duplicate_key_name(error)
+        where = f" (the mapping starts on line {first.line + 1})" if first else ""
+        raise SpecError(
+            [
+                SpecProblem(
+                    file,
+                    mark.line + 1 if mark else 0,
+                    mark.column + 1 if mark else 0,
+                    "",
+                    f"duplicate key {key}{where}",
+                    "each key may appear once per mapping",
+                )
+            ]
+        ) from None
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = error.problem or error.context or "invalid YAML"
+        if error.context and error.problem:
+            message = f"{error.problem} ({error.context})"
+        raise SpecError(
+            [
+                SpecProblem(
+                    file,
+                    mark.line + 1 if mark else 0,
+                    mark.column + 1 if mark else 0,
+                    "",
+                    f"YAML syntax error: {message}",
+                )
+            ]
+        ) from None
+
+
+def _duplicate_key_name(error: Exception) -> str:
+    match = re.search(r'duplicate key "([^"]*)"', str(getattr(error, "problem", "")))
+    return repr(match.group(1)) if match else "found"
+
+
+class _UnsupportedYaml(ValueError):
+    def __init__(self, message: str, loc: tuple[Any, ...]):
+        super().__init__(message)
+        self.loc = loc
+
+
+def _plain(node: Any, loc: tuple[Any, ...]) -> Any:
+    """Turn ruamel's round-trip objects into plain dicts, lists and scalars."""
+    from ruamel.yaml.comments import TaggedScalar
+    from ruamel.yaml.scalarbool import ScalarBoolean
+
+    if isinstance(node, TaggedScalar) or _explicit_tag(node):
+        raise _UnsupportedYaml("YAML tags (`!name`) are not supported", loc)
+    if isinstance(node, Mapping):
+        plain_map = {}
+        for key, value in node.items():
+            if not isinstance(key, str):
+                raise _UnsupportedYaml(
+                    f"keys must be text, not {_kind_of(key)} ({key!r})", (*loc, key)
+                )
+            plain_map[key] = _plain(value, (*loc, key))
+        return plain_map
+    if isinstance(node, list):
+        return [_plain(item, (*loc, index)) for index, item in enumerate(node)]
+    if isinstance(node, ScalarBoolean):
+        return bool(node)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, datetime.date | datetime.datetime):
+        return node.isoformat()
+    return node
+
+
+def _explicit_tag(node: Any) -> bool:
+    """Whether a ruamel mapping or list carries a `!tag`."""
+    tag = getattr(node, "tag", None)
+    return bool(getattr(tag, "value", None))
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _problems_from(
+    error: ValidationError, document: Any, file: str
+) -> list[SpecProblem]:
+    problems = []
+    for detail in error.errors(include_url=False):
+        if detail["type"] == "spec_rules":
+            base = _clean_loc(detail["loc"])[0]
+            for relative, message, hint in detail["ctx"]["problems"]:
+                loc = (*base, *relative)
+                line, column = _position(document, loc, point_at_key=False)
+                problems.append(
+                    SpecProblem(file, line, column, _render_path(loc), message, hint)
+                )
+            continue
+        problems.append(_problem_from(detail, document, file))
+
+    problems.sort(key=lambda problem: (problem.line, problem.column))
+    return problems
+
+
+def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecProblem:
+    kind = detail["type"]
+    loc, annotation = _clean_loc(detail["loc"])
+    context = detail.get("ctx") or {}
+    given = detail.get("input")
+    message = detail["msg"]
+    hint = str(context.get("hint", "")) if isinstance(context, Mapping) else ""
+    point_at_key = False
+
+    if kind == "extra_forbidden":
+        point_at_key = True
+        known = _field_names(_clean_loc(loc[:-1])[1])
+        message = f"unknown key {loc[-1]!r}"
+        hint = _did_you_mean(str(loc[-1]), known) or (
+            "known keys: " + ", ".join(known) if known else ""
+        )
+    elif kind == "missing":
+        message = f"{loc[-1]!r} is required"
+    elif kind == "union_tag_not_found":
+        message = "'type' is required: string, boolean or number"
+    elif kind == "union_tag_invalid":
+        loc = (*loc, "type")
+        tag = str(context.get("tag", given))
+        message = f"unknown segment type {_json(tag)}; use string, boolean or number"
+        hint = _type_synonym(tag) or _did_you_mean(tag, typing.get_args(SegmentType))
+    elif kind == "literal_error":
+        choices = [str(choice) for choice in _literal_choices(annotation)]
+        message = f"{_json(given)} is not one of " + ", ".join(
+            repr(choice) for choice in choices
+        )
+        if loc and loc[-1] == "version":
+            message = f"unsupported spec version {_json(given)}; this tool reads 1"
+        elif isinstance(given, str):
+            hint = _did_you_mean(given, choices)
+    elif kind in {"string_type"}:
+        message = f"expected text, got {_kind_of(given)} ({_json(given)})"
+        if isinstance(given, bool | int | float):
+            hint = f'quote it: "{_json(given)}"'
+    elif kind in {"bool_type", "bool_parsing"}:
+        message = f"expected true or false, got {_json(given)}"
+    elif kind in {"int_type", "int_parsing", "int_from_float"}:
+        message = f"expected a whole number, got {_json(given)}"
+    elif kind in {"dict_type", "model_type", "model_attributes_type"}:
+        message = f"expected a mapping of keys, got {_kind_of(given)} ({_json(given)})"
+    elif kind in {"list_type", "tuple_type"}:
+        message = f"expected a list, got {_kind_of(given)} ({_json(given)})"
+        if isinstance(given, str):
+            hint = f"write [{given}]"
+    elif kind == "string_too_short":
+        message = "cannot be empty"
+
+    line, column = _position(document, loc, point_at_key=point_at_key)
+    return SpecProblem(file, line, column, _render_path(loc), message, hint)
+
+
+_TYPE_SYNONYMS = {
+    "str": "string",
+    "text": "string",
+    "enum": "string",
+    "bool": "boolean",
+    "int": "number",
+    "integer": "number",
+    "float": "number",
+    "double": "number",
+}
+
+
+def _type_synonym(tag: str) -> str:
+    meant = _TYPE_SYNONYMS.get(tag.strip().lower())
+    return f"did you mean {meant!r}?" if meant else ""
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip `Annotated` and `| None` from a type annotation."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        if origin in (Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(members) == 1:
+                annotation = members[0]
+                continue
+        return annotation
+
+
+def _segment_members(annotation: Any) -> dict[str, type[BaseModel]] | None:
+    """The models of a union discriminated on `type`, by tag; None if not one."""
+    if typing.get_origin(annotation) not in (Union, types.UnionType):
+        return None
+    members = {}
+    for member in typing.get_args(annotation):
+        if not (isinstance(member, type) and issubclass(member, BaseModel)):
+            return None
+        field = member.model_fields.get("type")
+        if field is None:
+            return None
+        for tag in typing.get_args(_unwrap(field.annotation)):
+            members[tag] = member
+    return members
+
+
+def _clean_loc(raw_loc: Sequence[Any]) -> tuple[tuple[Any, ...], Any]:
+    """Drop pydantic's union-tag steps from a location; also return the type there."""
+    annotation: Any = Spec
+    clean: list[Any] = []
+
+    for step in raw_loc:
+        annotation = _unwrap(annotation)
+        members = _segment_members(annotation)
+        if members is not None:
+            if step in members:
+                annotation = members[step]
+                continue
+            annotation = None
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(step) if isinstance(step, str) else None
+            annotation = field.annotation if field else None
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+        elif typing.get_origin(annotation) in (tuple, list):
+            annotation = typing.get_args(annotation)[0]
+        else:
+            annotation = None
+        clean.append(step)
+
+    return tuple(clean), annotation
+
+
+def _field_names(annotation: Any) -> list[str]:
+    annotation = _unwrap(annotation)
+    members = _segment_members(annotation)
+    if members:
+        names: list[str] = []
+        for model in members.values():
+            names.extend(name for name in model.model_fields if name not in names)
+        return names
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _literal_choices(annotation: Any) -> tuple[Any, ...]:
+    annotation = _unwrap(annotation)
+    if typing.get_origin(annotation) is Literal:
+        return typing.get_args(annotation)
+    return ()
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _render_path(loc: Sequence[Any]) -> str:
+    """`("segments", "plan", "values", 2)` -> `segments.plan.values[2]`."""
+    text = ""
+    for step in loc:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        elif _PLAIN_KEY.match(str(step)):
+            text += f".{step}" if text else str(step)
+        else:
+            text += f"[{_json(str(step))}]"
+    return text
+
+
+def _position(
+    document: Any, loc: Sequence[Any], *, point_at_key: bool
+) -> tuple[int, int]:
+    """1-based line and column of the node at `loc`, or of its nearest parent."""
+    node = document
+    position = (0, 0)
+
+    for index, step in enumerate(loc):
+        last = index == len(loc) - 1
+        lc = getattr(node, "lc", None)
+        if lc is None:
+            break
+        if isinstance(node, Mapping) and step in node:
+            child = node[step]
+            use_key = point_at_key and last or isinstance(child, Mapping | list)
+            position = lc.key(step) if use_key else lc.value(step)
+            node = child
+        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+            position = lc.item(step)
+            node = node[step]
+        else:
+            break
+
+    line, column = position
+    return line + 1, column + 1
