@@ -16,6 +16,7 @@ reports through the `on_reports` and `on_request` callbacks instead of the log.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -329,8 +330,8 @@ class SegmentInspector:
         if self._drain_scheduled:
             return
         try:
-            loop = ctx.master.event_loop
-        except AttributeError:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
             self.flush()
             return
         self._drain_scheduled = True

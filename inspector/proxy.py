@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
+import socket
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from mitmproxy import ctx as mitmproxy_ctx
 from mitmproxy import exceptions, http, io
 from mitmproxy.addons import default_addons
 from mitmproxy.addons.savehar import SaveHar
@@ -40,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 RECORDING_SUFFIXES = (".mitm", ".har")
 CA_CERT_NAME = "mitmproxy-ca-cert.pem"
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+"""Listen hosts that mean every interface."""
 
 Address = tuple[str, int]
 
@@ -235,6 +241,7 @@ class ProxySession:
             if path is not None and _ensure_writable(path):
                 created_files.append(path)
 
+        previous_master = getattr(mitmproxy_ctx, "master", None)
         try:
             self._build_master()
             self._run_task = asyncio.create_task(
@@ -246,6 +253,11 @@ class ProxySession:
             for path in created_files:
                 with contextlib.suppress(OSError):
                     path.unlink()
+            # mitmproxy keeps its current master in a module global; give it back
+            # to whoever had it, so a failed second session does not break the first.
+            if previous_master is not None:
+                mitmproxy_ctx.master = previous_master
+                mitmproxy_ctx.options = previous_master.options
             raise
 
         # Only now is it safe to truncate the outputs.
@@ -398,3 +410,106 @@ def _ensure_writable(path: Path) -> bool:
     except OSError as exc:
         raise ProxyStartError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return not existed
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Raise `ProxyStartError` unless `path` can be written; leaves no file behind."""
+    target = Path(path)
+    if _ensure_writable(target):
+        with contextlib.suppress(OSError):
+            target.unlink()
+
+
+def check_recording_path(path: str | os.PathLike[str]) -> None:
+    """Raise `ProxyStartError` unless `path` names a writable `.mitm` or `.har`."""
+    _recording_format(Path(path))
+    check_writable(path)
+
+
+def check_listen_address(host: str, port: int) -> str | None:
+    """Why the proxy could not listen on `host:port` right now, or None if it could.
+
+    A quick bind-and-close, so a taken port is reported before a full-screen UI
+    starts; the session still reports a failure that happens later.
+    """
+    if port == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror}"
+
+    family, kind, protocol, _, address = infos[0]
+    with socket.socket(family, kind, protocol) as probe:
+        # Bind as asyncio's servers do, so a port in TIME_WAIT is not "taken".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return f"cannot listen on {host or '*'}:{port}: {exc.strerror or exc}"
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    """True when only this machine can reach `host` (`localhost`, 127.x, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def lan_address() -> str | None:
+    """This machine's address on its local network, as a phone would reach it.
+
+    Connecting a UDP socket sends nothing; it only makes the kernel pick the
+    outgoing interface, whose address we read back.
+    """
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))
+        address = probe.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        probe.close()
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def connection_instructions(
+    addresses: Sequence[Address], ca_cert_path: Path, listen_host: str
+) -> list[str]:
+    """How to send a browser's or a phone's traffic through the proxy, line by line."""
+    port = addresses[0][1] if addresses else 8080
+    shown = ", ".join(f"{host}:{p}" for host, p in addresses) or "nowhere"
+    wildcard = listen_host in WILDCARD_HOSTS
+    browser_host = "127.0.0.1" if wildcard else listen_host
+
+    lines = [
+        f"Proxy listening on {shown}",
+        f"  Browser: use HTTP and HTTPS proxy {browser_host}:{port}, for example "
+        f"chromium --proxy-server={browser_host}:{port}",
+    ]
+
+    if is_loopback(listen_host):
+        lines.append(
+            "  Phone:   restart with --listen-host 0.0.0.0, then set the phone's "
+            "Wi-Fi proxy to this machine's LAN address"
+        )
+    else:
+        phone_host = (lan_address() if wildcard else listen_host) or (
+            "this machine's LAN address"
+        )
+        lines.append(f"  Phone:   set the phone's Wi-Fi proxy to {phone_host}:{port}")
+
+    where = str(ca_cert_path)
+    if not ca_cert_path.exists():
+        where += " (created on first start)"
+    lines.append(
+        "  HTTPS:   trust mitmproxy's CA: browse to http://mitm.it through the proxy, "
+        f"or install {where}"
+    )
+    return lines

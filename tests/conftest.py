@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import socketserver
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from mitmproxy import hooks, http
@@ -101,6 +102,49 @@ def make_flow(
 def flow_factory():
     """`make_flow` as a fixture, so tests need not import from conftest."""
     return make_flow
+
+
+def pixel_url(
+    *,
+    host: str = "p1.parsely.com",
+    action: str = "pageview",
+    data: object = None,
+    page: str = "https://example.com/news/today",
+    **params: str,
+) -> str:
+    """A web-tracker pixel URL with the usual parameters, in the tracker's order.
+
+    `data` is JSON-encoded unless it is already a string (to send broken JSON).
+    """
+    query: dict[str, str] = {
+        "rand": "1700000000123",
+        "plid": "12345678",
+        "idsite": "example.com",
+        "url": page,
+        "urlref": "",
+        "screen": "1440x900|1440x900|24",
+    }
+    if data is not None:
+        query["data"] = data if isinstance(data, str) else json.dumps(data)
+    query.update(
+        {
+            "sid": "1",
+            "slts": "0",
+            "date": "Tue Nov 14 2023 22:13:20 GMT+0000 (UTC)",
+            "action": action,
+        }
+    )
+    if action == "pageview":
+        query["pvid"] = "42424242"
+    query["u"] = "pid=0f8f2b6c-9a5e-4b7c-8d1e-2a3b4c5d6e7f"
+    query.update(params)
+    return f"http://{host}/plogger/?{urlencode(query)}"
+
+
+@pytest.fixture
+def pixel_url_factory():
+    """`pixel_url` as a fixture: `pixel_url_factory(data={"plan": "premium"})`."""
+    return pixel_url
 
 
 # --------------------------------------------------------------------------------------

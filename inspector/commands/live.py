@@ -1,0 +1,314 @@
+"""`segment-inspector live`: run the proxy and watch pixels as a site sends them.
+
+Point a browser (or a phone, with `--listen-host 0.0.0.0`) at the proxy and every
+Parse.ly pixel is decoded and judged against the spec as it passes. By default the
+terminal UI shows the events; `--headless` prints one line per event instead, which
+suits SSH sessions, CI jobs and piping into other tools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inspector.inspection import EventReport, Inspection
+    from inspector.proxy import ProxySession
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_ROWS = 5000
+EXIT_USAGE = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--spec", metavar="FILE", help="segment spec (YAML); default: built-in checks"
+    )
+    parser.add_argument(
+        "--listen-host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 lets phones connect)",
+    )
+    parser.add_argument(
+        "--listen-port", type=int, default=8080, help="port (default 8080; 0: any)"
+    )
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="keep every flow in a .mitm (written as flows finish) or .har file",
+    )
+    parser.add_argument(
+        "--answer-pixels",
+        action="store_true",
+        help="answer pixels locally with a 1x1 GIF instead of sending them to Parse.ly",
+    )
+    parser.add_argument(
+        "--jsonl", metavar="FILE", help="write one JSON object per pixel event"
+    )
+    parser.add_argument(
+        "--pixel-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="extra first-party pixel host, added to the spec's (repeatable)",
+    )
+    parser.add_argument(
+        "--geoip-db", metavar="PATH", help="MaxMind database for the geography segment"
+    )
+    parser.add_argument(
+        "--confdir",
+        metavar="DIR",
+        help="mitmproxy's directory for its CA (default ~/.mitmproxy)",
+    )
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=DEFAULT_MAX_ROWS,
+        metavar="N",
+        help=f"events kept in memory and on screen (default {DEFAULT_MAX_ROWS}); "
+        "counts stay exact",
+    )
+    parser.add_argument(
+        "--show-pii",
+        action="store_true",
+        help="show emails, phone numbers and long numbers instead of masking them",
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="no terminal UI: print one line per event until Ctrl-C",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from inspector.proxy import ProxyStartError
+
+    try:
+        inspection = _build_inspection(args)
+        _check_outputs(args)
+    except (ProxyStartError, _UsageError) as problem:
+        _fail(problem)
+        return EXIT_USAGE
+
+    if args.headless:
+        return asyncio.run(_run_headless(args, inspection))
+    return _run_interface(args, inspection)
+
+
+class _UsageError(Exception):
+    """A problem with the command line, reported in one line."""
+
+
+def _fail(problem: object) -> None:
+    print(f"segment-inspector live: {problem}", file=sys.stderr)
+
+
+def _build_inspection(args: argparse.Namespace) -> Inspection:
+    from inspector.inspection import Inspection
+    from inspector.spec import SpecError, default_spec, load_spec
+
+    if args.max_rows < 1:
+        raise _UsageError("--max-rows must be at least 1")
+    if not 0 <= args.listen_port <= 65535:
+        raise _UsageError(f"--listen-port {args.listen_port} is not a port number")
+
+    try:
+        spec = load_spec(args.spec) if args.spec else default_spec()
+    except SpecError as problem:
+        raise _UsageError(str(problem)) from problem
+    if args.pixel_host:
+        hosts = (*spec.first_party_hosts, *args.pixel_host)
+        spec = spec.model_copy(update={"first_party_hosts": hosts})
+
+    try:
+        return Inspection(spec, geoip_db=args.geoip_db, max_reports=args.max_rows)
+    except (OSError, ValueError) as problem:
+        raise _UsageError(f"--geoip-db {args.geoip_db}: {problem}") from problem
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Fail before anything listens if the output files cannot be written."""
+    from inspector.proxy import check_recording_path, check_writable
+
+    if args.record:
+        check_recording_path(args.record)
+    if args.jsonl:
+        check_writable(args.jsonl)
+
+
+def _make_session(
+    args: argparse.Namespace, inspection: Inspection, on_reports, on_request
+) -> ProxySession:
+    from inspector.proxy import ProxySession
+
+    return ProxySession(
+        inspection=inspection,
+        listen_host=args.listen_host,
+        listen_port=args.listen_port,
+        confdir=args.confdir,
+        record_path=args.record,
+        answer_pixels=args.answer_pixels,
+        on_reports=on_reports,
+        on_request=on_request,
+        jsonl_path=args.jsonl,
+        show_pii=args.show_pii,
+    )
+
+
+def _warn_if_exposed(listen_host: str) -> None:
+    from inspector.proxy import is_loopback
+
+    if not is_loopback(listen_host):
+        print(
+            f"warning: listening on {listen_host or 'all interfaces'}: other machines "
+            "on the network can use this proxy and see the traffic it carries",
+            file=sys.stderr,
+        )
+
+
+# ------------------------------------------------------------------ headless
+
+
+async def _run_headless(args: argparse.Namespace, inspection: Inspection) -> int:
+    from inspector.addon import summary_line
+    from inspector.proxy import ProxyStartError, connection_instructions
+
+    tally = _Tally()
+
+    def print_reports(reports: list[EventReport]) -> None:
+        for report in reports:
+            tally.add(report.findings)
+            print(summary_line(report, show_pii=args.show_pii), flush=True)
+
+    session = _make_session(args, inspection, print_reports, None)
+    try:
+        addresses = await session.start()
+    except ProxyStartError as problem:
+        _fail(problem)
+        return EXIT_USAGE
+
+    _warn_if_exposed(args.listen_host)
+    for line in connection_instructions(
+        addresses, session.ca_cert_path, args.listen_host
+    ):
+        print(line)
+    for line in _output_notes(args):
+        print(line)
+    print("Press Ctrl-C to stop.", flush=True)
+
+    _install_stop_signals(session)
+    try:
+        await session.run()
+    finally:
+        _print_totals(inspection, tally, args)
+    return 0
+
+
+class _Tally:
+    """Counts events and findings as they stream by (reports kept are capped)."""
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.by_severity: dict[str, int] = {"error": 0, "warning": 0, "info": 0}
+
+    def add(self, findings) -> None:
+        self.events += 1
+        self.count(findings)
+
+    def count(self, findings) -> None:
+        for finding in findings:
+            self.by_severity[str(finding.severity)] += 1
+
+
+def _install_stop_signals(session: ProxySession) -> None:
+    """SIGINT and SIGTERM stop the proxy cleanly (so the HAR is written).
+
+    A second Ctrl-C falls back to Python's default and interrupts at once.
+    """
+    loop = asyncio.get_running_loop()
+
+    def stop(signum: int) -> None:
+        logger.info("stopping on signal %d", signum)
+        session.request_stop()
+        if signum == signal.SIGINT:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop, signum)
+        except (NotImplementedError, RuntimeError):
+            pass  # not the main thread, or a platform without signal handlers
+
+
+def _output_notes(args: argparse.Namespace) -> list[str]:
+    notes = []
+    if args.answer_pixels:
+        notes.append("  Pixels are answered here and never reach Parse.ly.")
+    if args.record:
+        notes.append(f"  Recording to {args.record}")
+    if args.jsonl:
+        notes.append(f"  Events as JSON Lines in {args.jsonl}")
+    return notes
+
+
+def _print_totals(inspection: Inspection, tally: _Tally, args) -> None:
+    try:
+        diagnoses = inspection.pages.diagnoses()
+    except Exception:
+        logger.exception("could not diagnose the page loads")
+        diagnoses = []
+    for diagnosis in diagnoses:
+        tally.count(diagnosis.findings)
+
+    counts = tally.by_severity
+    print(
+        f"{inspection.requests_seen} requests, {tally.events} pixel events, "
+        f"{counts['error']} errors, {counts['warning']} warnings, "
+        f"{counts['info']} notes",
+        flush=True,
+    )
+    if args.record:
+        print(f"Recording saved to {args.record}", flush=True)
+
+
+# ------------------------------------------------------------------ terminal UI
+
+
+def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
+    from inspector.proxy import check_listen_address
+    from inspector.tui.app import InspectorApp
+    from inspector.tui.logsink import console_logging_silenced
+
+    # The UI reports a failed start in its status bar; catch the common case (port
+    # taken) here so that it gets the same one-line error and exit status as
+    # --headless.
+    problem = check_listen_address(args.listen_host, args.listen_port)
+    if problem:
+        _fail(problem)
+        return EXIT_USAGE
+    _warn_if_exposed(args.listen_host)
+
+    def session_factory(on_reports, on_request) -> ProxySession:
+        return _make_session(args, inspection, on_reports, on_request)
+
+    app = InspectorApp(
+        inspection,
+        session_factory=session_factory,
+        max_rows=args.max_rows,
+        save_directory=Path(args.record).parent if args.record else None,
+    )
+    with console_logging_silenced():
+        status = app.run()
+
+    if app.startup_error:
+        _fail(app.startup_error)
+        return EXIT_USAGE
+    if args.record:
+        print(f"Recording saved to {args.record}")
+    return status or 0

@@ -1,0 +1,476 @@
+"""The mitmproxy addon, run inside mitmproxy's test context one flow at a time."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+
+import pytest
+from mitmproxy import exceptions
+
+from inspector.addon import (
+    TRANSPARENT_GIF,
+    SegmentInspector,
+    captured_from_flow,
+    report_record,
+    summary_line,
+)
+from inspector.inspection import EventReport, Inspection
+from inspector.model import CapturedRequest
+from inspector.spec import load_spec
+
+SPEC_TEXT = """\
+version: 1
+sites: [example.com]
+segments:
+  plan:
+    type: string
+    values: [basic, premium]
+"""
+
+
+@pytest.fixture
+def spec_file(tmp_path):
+    path = tmp_path / "segments.yaml"
+    path.write_text(SPEC_TEXT, encoding="utf-8")
+    return path
+
+
+class Collected:
+    """Sinks that keep what the addon delivers."""
+
+    def __init__(self) -> None:
+        self.reports: list[EventReport] = []
+        self.requests: list[CapturedRequest] = []
+
+    def on_reports(self, reports: list[EventReport]) -> None:
+        self.reports.extend(reports)
+
+    def on_request(self, request: CapturedRequest) -> None:
+        self.requests.append(request)
+
+
+@pytest.fixture
+def collected():
+    return Collected()
+
+
+@pytest.fixture
+def inspector_addon(collected, spec_file):
+    inspection = Inspection(load_spec(spec_file))
+    return SegmentInspector(
+        inspection, on_reports=collected.on_reports, on_request=collected.on_request
+    )
+
+
+def codes(report: EventReport) -> set[str]:
+    return {finding.code for finding in report.findings}
+
+
+# ------------------------------------------------------------------ judging pixels
+
+
+async def test_a_pixel_is_judged_once_its_flow_completes(
+    addon_harness, inspector_addon, collected, flow_factory, pixel_url_factory
+):
+    harness = addon_harness(inspector_addon)
+    flow = flow_factory(pixel_url_factory(data={"plan": "gold"}), status=200)
+
+    await harness.cycle(flow)
+
+    [report] = collected.reports
+    assert report.event.action == "pageview"
+    assert dict(report.event.segments) == {"plan": "gold"}
+    assert report.event.request.request_id == flow.id
+    assert report.event.request.response_status == 200
+    assert "segment.value-not-allowed" in codes(report)
+    assert [request.request_id for request in collected.requests] == [flow.id]
+
+
+async def test_a_pixel_is_not_judged_before_its_response(
+    addon_harness, inspector_addon, collected, flow_factory, pixel_url_factory
+):
+    harness = addon_harness(inspector_addon)
+    flow = flow_factory(pixel_url_factory(data={"plan": "basic"}), status=None)
+
+    await harness.cycle(flow)
+
+    assert collected.reports == []
+    assert inspector_addon.inspection.requests_seen == 0
+
+
+async def test_a_pixel_that_errored_is_judged_once(
+    addon_harness, inspector_addon, collected, flow_factory, pixel_url_factory
+):
+    harness = addon_harness(inspector_addon)
+    refused = flow_factory(
+        pixel_url_factory(data={"plan": "basic"}),
+        status=None,
+        error="connection refused",
+    )
+    cut_short = flow_factory(
+        pixel_url_factory(data={"plan": "premium"}), status=200, error="reset"
+    )
+
+    await harness.cycle(refused)
+    await harness.cycle(cut_short)
+
+    assert [r.event.request.request_id for r in collected.reports] == [
+        refused.id,
+        cut_short.id,
+    ]
+    assert collected.reports[0].event.request.response_status is None
+    assert inspector_addon.inspection.requests_seen == 2
+
+
+async def test_other_requests_feed_page_tracking_and_stay_untouched(
+    addon_harness, inspector_addon, collected, flow_factory
+):
+    harness = addon_harness(inspector_addon)
+    flow = flow_factory(
+        "http://example.com/news/today",
+        headers={"Accept": "text/html"},
+        response_body=b"<html>page</html>",
+        response_headers={"Content-Type": "text/html"},
+    )
+    before = flow.get_state()
+
+    await harness.cycle(flow)
+
+    assert flow.get_state() == before
+    assert collected.reports == []
+    [request] = collected.requests
+    assert request.url == "http://example.com/news/today"
+    assert request.content_type == "text/html"
+    assert request.body == b""
+    assert inspector_addon.inspection.requests_seen == 1
+
+
+async def test_requests_are_judged_in_the_order_they_completed(
+    addon_harness, inspector_addon, collected, flow_factory, pixel_url_factory
+):
+    harness = addon_harness(inspector_addon)
+    page = flow_factory("http://example.com/news/today")
+    pixel = flow_factory(pixel_url_factory(data={"plan": "basic"}))
+
+    await harness.context.cycle(inspector_addon, page)
+    await harness.context.cycle(inspector_addon, pixel)
+    inspector_addon.flush()
+
+    assert [r.request_id for r in collected.requests] == [page.id, pixel.id]
+
+
+# ------------------------------------------------------------------ answering pixels
+
+
+async def test_answer_pixels_replies_with_a_gif_without_forwarding(
+    addon_harness, inspector_addon, collected, flow_factory, pixel_url_factory
+):
+    harness = addon_harness(inspector_addon)
+    harness.configure(inspector_answer_pixels=True)
+    flow = flow_factory(pixel_url_factory(data={"plan": "basic"}), status=None)
+
+    await harness.cycle(flow)
+
+    assert flow.response is not None
+    assert flow.response.status_code == 200
+    assert flow.response.headers["Content-Type"] == "image/gif"
+    assert "no-cache" in flow.response.headers["Cache-Control"]
+    assert flow.response.content == TRANSPARENT_GIF
+    assert TRANSPARENT_GIF.startswith(b"GIF89a")
+    [report] = collected.reports
+    assert report.event.request.response_status == 200
+    assert "segment.value-not-allowed" not in codes(report)
+
+
+async def test_answer_pixels_leaves_other_requests_alone(
+    addon_harness, inspector_addon, flow_factory
+):
+    harness = addon_harness(inspector_addon)
+    harness.configure(inspector_answer_pixels=True)
+    flow = flow_factory("http://example.com/plogger/?rand=1", status=None)
+
+    await harness.cycle(flow)
+
+    assert flow.response is None
+
+
+async def test_pixels_are_forwarded_by_default(
+    addon_harness, inspector_addon, flow_factory, pixel_url_factory
+):
+    harness = addon_harness(inspector_addon)
+    flow = flow_factory(pixel_url_factory(data={"plan": "basic"}), status=None)
+
+    await harness.context.cycle(inspector_addon, flow)
+
+    assert flow.response is None
+
+
+# ------------------------------------------------------------------ failures
+
+
+async def test_a_malformed_pixel_is_a_finding(
+    addon_harness, inspector_addon, collected, flow_factory, pixel_url_factory
+):
+    harness = addon_harness(inspector_addon)
+    flow = flow_factory(pixel_url_factory(data='{"plan": "basic"'))
+
+    await harness.cycle(flow)
+
+    [report] = collected.reports
+    assert "data.not-json" in codes(report)
+
+
+async def test_a_crash_while_judging_becomes_decode_failed(
+    addon_harness, inspector_addon, collected, flow_factory, pixel_url_factory
+):
+    harness = addon_harness(inspector_addon)
+    inspection = inspector_addon.inspection
+
+    def broken_process(request):
+        raise RuntimeError("checker bug")
+
+    inspection.process = broken_process
+    flow = flow_factory(pixel_url_factory(data={"plan": "basic"}))
+
+    await harness.cycle(flow)
+
+    [report] = collected.reports
+    [finding] = report.findings
+    assert finding.code == "decode.failed"
+    assert str(finding.severity) == "error"
+    assert "checker bug" in finding.explanation
+    assert report.event.request.request_id == flow.id
+    assert inspection.finding_counts["decode.failed"] == 1
+    assert list(inspection.reports) == [report]
+
+
+async def test_a_crash_on_an_ordinary_request_is_only_logged(
+    addon_harness, inspector_addon, collected, flow_factory, caplog
+):
+    harness = addon_harness(inspector_addon)
+
+    def broken_process(request):
+        raise RuntimeError("page tracker bug")
+
+    inspector_addon.inspection.process = broken_process
+    flow = flow_factory("http://example.com/")
+
+    with caplog.at_level(logging.WARNING, logger="inspector.addon"):
+        await harness.cycle(flow)
+
+    assert collected.reports == []
+    assert "page tracker bug" in caplog.text
+
+
+async def test_a_failing_sink_does_not_break_the_addon(
+    addon_harness, spec_file, flow_factory, pixel_url_factory, caplog
+):
+    def failing_sink(reports):
+        raise ValueError("sink bug")
+
+    addon = SegmentInspector(Inspection(load_spec(spec_file)), on_reports=failing_sink)
+    harness = addon_harness(addon)
+
+    with caplog.at_level(logging.ERROR, logger="inspector.addon"):
+        await harness.cycle(flow_factory(pixel_url_factory(data={"plan": "basic"})))
+
+    assert "report callback failed" in caplog.text
+    assert addon.inspection.requests_seen == 1
+
+
+# ------------------------------------------------------------------ options
+
+
+async def test_a_bad_spec_option_is_an_options_error(addon_harness, tmp_path):
+    bad_spec = tmp_path / "bad.yaml"
+    bad_spec.write_text("version: 1\nsegments:\n  plan:\n    type: strin\n")
+    harness = addon_harness(SegmentInspector())
+
+    with pytest.raises(exceptions.OptionsError) as raised:
+        harness.configure(inspector_spec=str(bad_spec))
+
+    assert "bad.yaml:4" in str(raised.value)
+
+
+async def test_a_missing_spec_file_is_an_options_error(addon_harness, tmp_path):
+    harness = addon_harness(SegmentInspector())
+
+    with pytest.raises(exceptions.OptionsError, match="not found"):
+        harness.configure(inspector_spec=str(tmp_path / "missing.yaml"))
+
+
+async def test_the_spec_option_drives_the_checks(
+    addon_harness, spec_file, collected, flow_factory, pixel_url_factory
+):
+    addon = SegmentInspector(on_reports=collected.on_reports)
+    harness = addon_harness(addon)
+    harness.configure(inspector_spec=str(spec_file))
+
+    await harness.cycle(flow_factory(pixel_url_factory(data={"plan": "gold"})))
+
+    [report] = collected.reports
+    assert "segment.value-not-allowed" in codes(report)
+    assert addon.inspection.spec.source == str(spec_file)
+
+
+async def test_extra_hosts_are_pixel_hosts(
+    addon_harness, collected, flow_factory, pixel_url_factory
+):
+    addon = SegmentInspector(on_reports=collected.on_reports)
+    harness = addon_harness(addon)
+    harness.configure(inspector_hosts=["fpa-events.example.com"])
+    url = pixel_url_factory(host="fpa-events.example.com", data={"plan": "basic"})
+
+    await harness.cycle(flow_factory(url))
+
+    [report] = collected.reports
+    assert report.event.request.host == "fpa-events.example.com"
+
+
+async def test_an_injected_inspection_ignores_the_spec_option(
+    addon_harness, inspector_addon, tmp_path
+):
+    inspection = inspector_addon.inspection
+    harness = addon_harness(inspector_addon)
+
+    harness.configure(inspector_spec=str(tmp_path / "missing.yaml"))
+
+    assert inspector_addon.inspection is inspection
+
+
+# ------------------------------------------------------------------ outputs
+
+
+async def test_jsonl_gets_one_line_per_event_flushed_at_once(
+    addon_harness, inspector_addon, flow_factory, pixel_url_factory, tmp_path
+):
+    output = tmp_path / "events.jsonl"
+    harness = addon_harness(inspector_addon)
+    harness.configure(inspector_jsonl=str(output))
+    first = flow_factory(pixel_url_factory(data={"plan": "basic"}))
+    second = flow_factory(pixel_url_factory(action="heartbeat", data={"plan": "x"}))
+
+    await harness.cycle(first)
+    lines_after_first = output.read_text().splitlines()
+    await harness.cycle(second)
+
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert len(lines_after_first) == 1
+    assert [line["id"] for line in lines] == [first.id, second.id]
+    assert lines[0]["action"] == "pageview"
+    assert lines[0]["segments"] == {"plan": "basic"}
+    assert lines[0]["status"] == 200
+    assert "segment.value-not-allowed" in {f["code"] for f in lines[1]["findings"]}
+    assert lines[1]["worst"] in {"warning", "error"}
+
+
+async def test_jsonl_masks_personal_data_unless_asked(
+    addon_harness, spec_file, flow_factory, pixel_url_factory, tmp_path
+):
+    url = pixel_url_factory(data={"plan": "basic", "email": "jane.doe@example.org"})
+
+    masked_file = tmp_path / "masked.jsonl"
+    addon = SegmentInspector(Inspection(load_spec(spec_file)))
+    harness = addon_harness(addon)
+    harness.configure(inspector_jsonl=str(masked_file))
+    await harness.cycle(flow_factory(url))
+    harness.done()
+
+    shown_file = tmp_path / "shown.jsonl"
+    addon = SegmentInspector(Inspection(load_spec(spec_file)))
+    harness = addon_harness(addon)
+    harness.configure(inspector_jsonl=str(shown_file), inspector_show_pii=True)
+    await harness.cycle(flow_factory(url))
+    harness.done()
+
+    masked = json.loads(masked_file.read_text())
+    shown = json.loads(shown_file.read_text())
+    assert "pii.email" in {finding["code"] for finding in masked["findings"]}
+    assert "jane.doe@example.org" not in masked_file.read_text()
+    assert masked["segments"]["plan"] == "basic"
+    assert shown["segments"]["email"] == "jane.doe@example.org"
+
+
+async def test_an_unwritable_jsonl_path_is_an_options_error(
+    addon_harness, inspector_addon, tmp_path
+):
+    harness = addon_harness(inspector_addon)
+
+    with pytest.raises(exceptions.OptionsError, match="cannot write"):
+        harness.configure(inspector_jsonl=str(tmp_path / "no-such-dir" / "x.jsonl"))
+
+
+async def test_without_a_sink_each_pixel_is_logged_in_one_line(
+    addon_harness, spec_file, flow_factory, pixel_url_factory, caplog
+):
+    addon = SegmentInspector(Inspection(load_spec(spec_file)))
+    harness = addon_harness(addon)
+
+    with caplog.at_level(logging.INFO, logger="inspector.addon"):
+        await harness.cycle(flow_factory(pixel_url_factory(data={"plan": "gold"})))
+
+    [record] = [r for r in caplog.records if r.name == "inspector.addon"]
+    assert record.levelno == logging.INFO
+    message = record.getMessage()
+    assert "\n" not in message
+    assert "pageview" in message
+    assert 'plan="gold"' in message
+    assert "segment.value-not-allowed" in message
+
+
+# ------------------------------------------------------------------ conversion
+
+
+def test_captured_from_flow_keeps_what_the_checks_need(flow_factory):
+    body = json.dumps({"events": [{"action": "pageview"}]}).encode()
+    flow = flow_factory(
+        "https://p1.parsely.com/mobileproxy",
+        method="POST",
+        body=gzip.compress(body),
+        headers={"Content-Encoding": "gzip", "User-Agent": "ExampleApp/1.0"},
+        response_headers={"Content-Type": "text/plain"},
+        client_address="192.0.2.10",
+    )
+
+    captured = captured_from_flow(flow, origin="session.mitm")
+
+    assert captured.method == "POST"
+    assert captured.url == "https://p1.parsely.com/mobileproxy"
+    assert captured.body == body
+    assert captured.header("user-agent") == "ExampleApp/1.0"
+    assert captured.client_address == "192.0.2.10"
+    assert captured.timestamp == flow.request.timestamp_start
+    assert captured.request_id == flow.id
+    assert captured.origin == "session.mitm"
+    assert captured.response_status == 200
+    assert captured.content_type == "text/plain"
+
+
+def test_captured_from_flow_without_a_response(flow_factory):
+    flow = flow_factory("http://example.com/", status=None)
+
+    captured = captured_from_flow(flow)
+
+    assert captured.response_status is None
+    assert captured.content_type is None
+
+
+def test_records_and_summaries_describe_the_event(spec_file, pixel_url_factory):
+    inspection = Inspection(load_spec(spec_file))
+    url = pixel_url_factory(data={"plan": "gold"})
+    [report] = inspection.process(
+        CapturedRequest(method="GET", url=url, timestamp=1_700_000_000.0)
+    )
+
+    record = report_record(report)
+    line = summary_line(report)
+
+    assert record["idsite"] == "example.com"
+    assert record["url"] == "https://example.com/news/today"
+    assert record["time"] == "2023-11-14T22:13:20+00:00"
+    assert json.loads(json.dumps(record)) == record
+    assert "example.com" in line
+    assert "pageview" in line
+    assert "segment.value-not-allowed" in line
