@@ -175,22 +175,6 @@ def _check_host_pattern(value: str) -> str:
 
 HostPattern = Annotated[str, AfterValidator(_check_host_pattern)]
 
-_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
-
-
-def _check_country(value: str) -> str:
-    if _COUNTRY_CODE.match(value):
-        return value
-    hint = f"write {value.upper()!r}" if _COUNTRY_CODE.match(value.upper()) else ""
-    raise PydanticCustomError(
-        "country_code",
-        "{shown} is not a two-letter ISO country code in capitals",
-        {"shown": _json(value), "hint": hint},
-    )
-
-
-CountryCode = Annotated[str, AfterValidator(_check_country)]
-
 
 def _check_event_kind(value: str) -> str:
     kind = value.strip()
@@ -426,8 +410,14 @@ class ScenarioStandard(_Strict):
     term: str | None = None
     """Campaign term (`utm_term` / `itm_term`)."""
 
-    country: CountryCode | None = None
-    """Two-letter ISO country code from the visitor's IP address, such as `US`."""
+    country: NonEmptyText | None = None
+    """Country from the visitor's IP address: an ISO code such as `US`, or a name."""
+
+    continent: NonEmptyText | None = None
+    """Continent from the visitor's IP address: a code such as `EU`, or a name."""
+
+    subdivision: NonEmptyText | None = None
+    """State, province or region from the visitor's IP address: a code or a name."""
 
 
 class Scenario(_Strict):
@@ -769,9 +759,9 @@ def _load_yaml(text: str, file: str) -> Any:
         return YAML(typ="rt").load(text)
     except DuplicateKeyError as error:
         mark = error.problem_mark
-        first = error.context_mark
-        key = _duplicate_key_name(error)
-        where = f" (the mapping starts on line {first.line + 1})" if first else ""
+        name = _duplicate_key_name(error)
+        first_line = _first_definition_line(text, name, error) if name else None
+        where = f" (first defined on line {first_line})" if first_line else ""
         raise SpecError(
             [
                 SpecProblem(
@@ -779,7 +769,7 @@ def _load_yaml(text: str, file: str) -> Any:
                     mark.line + 1 if mark else 0,
                     mark.column + 1 if mark else 0,
                     "",
-                    f"duplicate key {key}{where}",
+                    f"duplicate key {name!r}{where}" if name else "duplicate key",
                     "each key may appear once per mapping",
                 )
             ]
@@ -788,7 +778,12 @@ def _load_yaml(text: str, file: str) -> Any:
         mark = error.problem_mark or error.context_mark
         message = error.problem or error.context or "invalid YAML"
         if error.context and error.problem:
-            message = f"{error.problem} ({error.context})"
+            context = error.context
+            start = error.context_mark
+            if start is not None and start is not mark:
+                context += f" that starts at line {start.line + 1}, column "
+                context += str(start.column + 1)
+            message = f"{error.problem} ({context})"
         raise SpecError(
             [
                 SpecProblem(
@@ -802,9 +797,24 @@ def _load_yaml(text: str, file: str) -> Any:
         ) from None
 
 
+def _first_definition_line(text: str, name: str, error: Any) -> int | None:
+    """The line where a duplicated key was first written, within its mapping."""
+    start, duplicate = error.context_mark, error.problem_mark
+    if start is None or duplicate is None:
+        return None
+    key_line = re.compile(rf"^\s*(['\"]?){re.escape(name)}\1\s*:")
+    lines = text.splitlines()
+    for number in range(start.line, duplicate.line):
+        line = lines[number]
+        indent = len(line) - len(line.lstrip())
+        if indent == duplicate.column and key_line.match(line):
+            return number + 1
+    return None
+
+
 def _duplicate_key_name(error: Exception) -> str:
     match = re.search(r'duplicate key "([^"]*)"', str(getattr(error, "problem", "")))
-    return repr(match.group(1)) if match else "found"
+    return match.group(1) if match else ""
 
 
 class _UnsupportedYaml(ValueError):
@@ -925,10 +935,20 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
             hint = f"write [{given}]"
     elif kind == "string_too_short":
         message = "cannot be empty"
+    elif kind in _BOUNDS:
+        bound = context.get(_BOUNDS[kind][0])
+        message = f"must be {_BOUNDS[kind][1]} {bound}, got {_json(given)}"
 
     line, column = _position(document, loc, point_at_key=point_at_key)
     return SpecProblem(file, line, column, _render_path(loc), message, hint)
 
+
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
 
 _TYPE_SYNONYMS = {
     "str": "string",
