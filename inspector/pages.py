@@ -1,0 +1,808 @@
+"""Page loads and visitors: the pixel events and the requests around them, grouped.
+
+`PageTracker` follows a stream of requests (live or recorded) and groups:
+
+- **page loads**, by the tracker's pageload id `plid`, else its pageview id `pvid`
+  (Android), else (legacy, AMP and iOS traffic) by visitor and address with a time gap;
+- the **requests around each page load**: the document, `gtm.js`, the tracker script
+  and other tags, matched by their `Referer` header and by timing, so each page load
+  has a timeline. A match made from timing alone (a cross-origin `Referer` carries
+  only the site's origin) is marked uncertain;
+- **visitors**, by `u`, AMP's `ampid` or the legacy `parsely_site_uuid`.
+
+It then runs the rules of `inspector.diagnoses` over each group and records which of
+the spec's scenarios each pageview showed.
+
+Memory stays bounded for long live sessions: at most `max_pages` page loads are kept
+(the least recently active are retired, their diagnoses kept in a bounded list and
+counted), timelines and event lists per page are capped, and so are visitors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from inspector.diagnoses import (
+    SEGMENT_AFTER_PAGEVIEW,
+    PageDiagnosis,
+    PageFacts,
+    PageviewKeys,
+    RuleSettings,
+    TimedEvent,
+    VisitorFacts,
+    carries_data,
+    describe_diagnosis,
+    is_pageview,
+    page_diagnoses,
+    same_json,
+    scenario_not_covered,
+    visitor_diagnoses,
+)
+from inspector.model import CapturedRequest, PixelEvent, Severity
+from inspector.timeline import (
+    EntryKind,
+    TimelineEntry,
+    classify_request,
+    event_time,
+    is_origin_only,
+    origin_of,
+    page_url_key,
+)
+
+if TYPE_CHECKING:
+    from inspector.inspection import EventReport
+
+__all__ = [
+    "PageDiagnosis",
+    "PageLoad",
+    "PageTracker",
+    "TimelineEntry",
+    "describe_diagnosis",
+    "scenario_matches",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DUPLICATE_WINDOW_MS = 2000
+DEFAULT_TRACKER_TIMEOUT_MS = 5000
+
+_LEGACY_GAP_S = 30 * 60
+"""Events without page ids more than this apart (Parse.ly's session length) are
+different page loads."""
+_STALE_PAGE_S = 30 * 60
+"""A page load this long inactive no longer takes new requests by timing."""
+_CLOCK_SKEW_S = 1.0
+"""Tolerance when a request seems to precede the page it belongs to."""
+_MAX_PAGES_PER_ADDRESS = 50
+_MAX_IDS_PER_SPELLING = 5
+_MAX_VALUES_PER_KEY = 200
+_MAX_PAGEVIEWS_PER_VISITOR = 200
+_MAX_COVERAGE_IDS = 1000
+_MAX_KNOWN_URLS = 20_000
+
+
+@dataclass(frozen=True)
+class PageLoad:
+    """A snapshot of one page load: its events, timeline, diagnoses and verdict."""
+
+    key: str
+    """`plid:<id>`, `pvid:<id>` or `page:<n>` (legacy and AMP traffic)."""
+    visitor: str | None
+    site: str | None
+    url: str | None
+    """The first pageview's address (else the first event's, else the document's)."""
+    urls: tuple[str, ...]
+    """Every address the page load's events named, in order (virtual pageviews)."""
+    first_time: float
+    last_time: float
+    events: list[Any]
+    """The `EventReport`s, in time order."""
+    timeline: list[TimelineEntry]
+    diagnoses: list[PageDiagnosis]
+    verdict: str
+    """The worst diagnosis severity (`error`, `warning`, `info`) or `ok`. Per-event
+    findings are not included: they have their own verdicts."""
+    plids: tuple[str, ...] = ()
+    scenarios: tuple[str, ...] = ()
+    """The spec scenarios this page load's pageviews showed."""
+    dropped_entries: int = 0
+    """Timeline entries left out because the timeline reached its cap."""
+    dropped_events: int = 0
+
+    @property
+    def pageviews(self) -> list[Any]:
+        return [report for report in self.events if is_pageview(report.event)]
+
+    @property
+    def duration_ms(self) -> int:
+        return round((self.last_time - self.first_time) * 1000)
+
+
+@dataclass
+class _Page:
+    """The mutable state behind one page load."""
+
+    serial: int
+    key: str
+    first_time: float
+    last_time: float
+    url: str | None = None
+    url_uncertain: bool = False
+    """True for a page known only from an origin-only `Referer`."""
+    bound: bool = False
+    """True once a pixel event belongs to it (documents alone leave it unbound)."""
+    visitor: str | None = None
+    site: str | None = None
+    urls: list[str] = field(default_factory=list)
+    plids: list[str] = field(default_factory=list)
+    identities: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[TimedEvent] = field(default_factory=list)
+    entries: list[tuple[float, int, TimelineEntry]] = field(default_factory=list)
+    route_hints: dict[str, list[str]] = field(default_factory=dict)
+    scenarios: dict[str, None] = field(default_factory=dict)
+    has_tracker: bool = False
+    dropped_entries: int = 0
+    dropped_events: int = 0
+    version: int = 0
+    cache_key: tuple[Any, ...] | None = None
+    cached: list[PageDiagnosis] = field(default_factory=list)
+
+    @property
+    def listed(self) -> bool:
+        """Only page loads with Parse.ly activity are reported."""
+        return self.bound or self.has_tracker
+
+    def url_keys(self) -> set[str]:
+        keys = {page_url_key(url) for url in self.urls}
+        if self.url:
+            keys.add(page_url_key(self.url))
+        return keys
+
+
+@dataclass
+class _Visitor:
+    value_spellings: dict[str, dict[str, dict[str, list[str]]]] = field(
+        default_factory=dict
+    )
+    key_spellings: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    pageviews: deque[PageviewKeys] = field(
+        default_factory=lambda: deque(maxlen=_MAX_PAGEVIEWS_PER_VISITOR)
+    )
+
+
+class PageTracker:
+    """Groups a stream of requests and pixel event reports into page loads.
+
+    Feed it every non-pixel request with `observe_request` and every pixel event
+    report with `observe_event`, in the order they were sent; read `page_loads()`,
+    `diagnoses()` and `scenario_coverage()` at any time.
+
+    Args:
+        spec: The segment spec; `spec.pages` gives the duplicate window and the
+            tracker timeout, `spec.scenarios` the scenarios to cover. None uses
+            defaults and no scenarios.
+        max_pages: Page loads kept in memory; older ones are retired.
+        max_visitors: Visitors whose events are compared with each other.
+        max_timeline_entries: Entries kept per page load's timeline.
+        max_events_per_page: Pixel events kept per page load.
+        clock: For live sessions, a function returning the current time (such as
+            `time.time`), so that a tracker waiting for its pageview times out even
+            when no more traffic arrives. Without it, time is what the traffic shows.
+    """
+
+    def __init__(
+        self,
+        spec: Any = None,
+        *,
+        max_pages: int = 2000,
+        max_visitors: int = 10_000,
+        max_timeline_entries: int = 300,
+        max_events_per_page: int = 1000,
+        max_retired_diagnoses: int = 2000,
+        clock: Callable[[], float] | None = None,
+    ):
+        pages_settings = getattr(spec, "pages", None)
+        self.duplicate_window_ms = float(
+            getattr(pages_settings, "duplicate_window_ms", None)
+            or DEFAULT_DUPLICATE_WINDOW_MS
+        )
+        self.tracker_timeout_ms = float(
+            getattr(pages_settings, "tracker_timeout_ms", None)
+            or DEFAULT_TRACKER_TIMEOUT_MS
+        )
+        self.scenarios = list(getattr(spec, "scenarios", None) or [])
+        self.max_pages = max_pages
+        self.max_visitors = max_visitors
+        self.max_timeline_entries = max_timeline_entries
+        self.max_events_per_page = max_events_per_page
+        self.clock = clock
+
+        self._pages: OrderedDict[int, _Page] = OrderedDict()
+        self._serials = itertools.count(1)
+        self._order = itertools.count()
+        self._by_identity: dict[tuple[Any, ...], _Page] = {}
+        self._by_url: dict[str, list[_Page]] = {}
+        self._by_origin: dict[str, list[_Page]] = {}
+        self._keys_in_use: set[str] = set()
+        self._known_urls: OrderedDict[str, None] = OrderedDict()
+        self._known_urls_version = 0
+        self._visitors: OrderedDict[str, _Visitor] = OrderedDict()
+        self._coverage: dict[str, list[str]] = {
+            str(getattr(s, "name", "?")): [] for s in self.scenarios
+        }
+        self._retired: deque[PageDiagnosis] = deque(maxlen=max_retired_diagnoses)
+        self._now = 0.0
+
+        self.pages_seen = 0
+        """Page loads with Parse.ly activity seen so far (including retired ones)."""
+        self.pages_retired = 0
+        self.retired_diagnosis_counts: Counter[str] = Counter()
+        """Diagnosis codes of retired page loads, even those no longer listed."""
+        self.unmatched_requests = 0
+        """Non-pixel requests that could not be placed in any page load."""
+
+    # Input -----------------------------------------------------------------------
+
+    def observe_request(self, request: CapturedRequest) -> None:
+        """Place a non-pixel request on the timeline of the page it belongs to."""
+        when = request.timestamp
+        self._advance(when)
+        kind = classify_request(request)
+
+        # A navigation starts a page load that pixels will claim by address.
+        if kind is EntryKind.DOCUMENT:
+            page = self._new_page(when, url=request.url)
+            self._add_entry(page, kind, request, when, uncertain=False)
+            self._remember_url(request.url)
+            return
+
+        referer = request.header("Referer") or ""
+        match = self._match_referer(referer, when)
+        if match is None:
+            if referer and kind in _TAG_KINDS:
+                # The page's document was not captured: start from what the tag says.
+                page = self._new_page(when, url=referer)
+                page.url_uncertain = is_origin_only(referer)
+                self._add_entry(page, kind, request, when, page.url_uncertain)
+            else:
+                self.unmatched_requests += 1
+            return
+
+        page, uncertain, route = match
+        self._add_entry(page, kind, request, when, uncertain)
+        if route and page.bound and request.request_id:
+            hints = page.route_hints.setdefault(route, [])
+            if len(hints) < _MAX_IDS_PER_SPELLING:
+                hints.append(request.request_id)
+                page.version += 1
+
+    def observe_event(self, report: EventReport) -> None:
+        """Add a pixel event report to its page load and its visitor."""
+        event = report.event
+        when = event_time(event)
+        self._advance(when)
+
+        page = self._page_for(event, when)
+        item = TimedEvent(time=when, order=next(self._order), report=report)
+        if len(page.events) < self.max_events_per_page:
+            page.events.append(item)
+            page.events.sort(key=lambda timed: (timed.time, timed.order))
+        else:
+            page.dropped_events += 1
+        self._add_entry(page, EntryKind.PIXEL, event.request, when, False, event=event)
+
+        if event.url and event.url not in page.urls:
+            page.urls.append(event.url)
+            self._index_url(page, event.url)
+        if page.url is None or page.url_uncertain:
+            page.url = event.url
+            page.url_uncertain = False
+        page.site = page.site or event.idsite
+        page.last_time = max(page.last_time, when)
+        page.version += 1
+
+        if is_pageview(event):
+            self._remember_url(event.url)
+            self._record_scenarios(page, report)
+        self._record_visitor(page, event)
+
+    # Output ----------------------------------------------------------------------
+
+    def page_loads(self) -> list[PageLoad]:
+        """Snapshots of the page loads kept in memory, oldest first."""
+        settings = self._settings()
+        pages = sorted(
+            (page for page in self._pages.values() if page.listed),
+            key=lambda page: (page.first_time, page.serial),
+        )
+        return [self._snapshot(page, settings) for page in pages]
+
+    def diagnoses(self) -> list[PageDiagnosis]:
+        """Every diagnosis: page loads (retired ones too), visitors, scenarios."""
+        settings = self._settings()
+        found: list[PageDiagnosis] = list(self._retired)
+
+        current: list[PageDiagnosis] = []
+        pages = sorted(
+            (page for page in self._pages.values() if page.listed),
+            key=lambda page: (page.first_time, page.serial),
+        )
+        for page in pages:
+            current.extend(self._diagnose(page, settings))
+        found.extend(current)
+
+        # A key missing because the segment code ran late is not a null convention.
+        excused = {
+            (diagnosis.evidence[0], key)
+            for diagnosis in current
+            if diagnosis.code == SEGMENT_AFTER_PAGEVIEW and diagnosis.evidence
+            for key in diagnosis.keys
+        }
+        for visitor, state in self._visitors.items():
+            facts = VisitorFacts(
+                visitor=visitor,
+                value_spellings=state.value_spellings,
+                key_spellings=state.key_spellings,
+                pageviews=list(state.pageviews),
+            )
+            found.extend(visitor_diagnoses(facts, excused))
+
+        for scenario in self.scenarios:
+            if not self._coverage.get(str(getattr(scenario, "name", "?"))):
+                found.append(scenario_not_covered(scenario))
+        return found
+
+    def scenario_coverage(self) -> dict[str, list[str]]:
+        """Per spec scenario, the ids of the pageviews that showed it."""
+        return {name: list(ids) for name, ids in self._coverage.items()}
+
+    # Grouping --------------------------------------------------------------------
+
+    def _page_for(self, event: PixelEvent, when: float) -> _Page:
+        visitor = event.visitor
+        address = page_url_key(event.url)
+        if event.plid:
+            identity: tuple[Any, ...] = ("plid", visitor, event.plid)
+        elif event.pvid:
+            identity = ("pvid", visitor, event.pvid)
+        else:
+            identity = ("legacy", visitor, address)
+
+        page = self._by_identity.get(identity)
+        if page is not None and page.serial in self._pages:
+            if identity[0] != "legacy" or self._legacy_continues(page, event, when):
+                self._pages.move_to_end(page.serial)
+                return page
+
+        page = self._adopt(event, when, visitor, address)
+        if page is None:
+            page = self._new_page(when, url=event.url)
+        if not page.bound:
+            page.bound = True
+            page.visitor = visitor
+            page.first_time = min(page.first_time, when)
+            self.pages_seen += page.has_tracker is False
+            self._rename(page, identity)
+        if event.plid and event.plid not in page.plids:
+            page.plids.append(event.plid)
+        page.identities.append(identity)
+        self._by_identity[identity] = page
+        return page
+
+    def _adopt(
+        self, event: PixelEvent, when: float, visitor: str | None, address: str
+    ) -> _Page | None:
+        """The existing page load a new page id joins, if any.
+
+        An unclaimed document (or tag) for the same address is this page load's own.
+        A second pageload id whose pageview repeats the visitor's latest page load of
+        the same address within the duplicate window is a second tracker instance on
+        that page, so it joins it (and shows as a duplicate pageview).
+        """
+        window = self.duplicate_window_ms / 1000
+        for page in reversed(self._by_url.get(address, [])):
+            if page.serial not in self._pages or page.first_time > when + _CLOCK_SKEW_S:
+                continue
+            if when - page.last_time > _STALE_PAGE_S:
+                break
+            if not page.bound:
+                return page
+            if page.visitor != visitor:
+                continue
+            if is_pageview(event) and event.plid and event.plid not in page.plids:
+                latest_pageview = max(
+                    (
+                        item.time
+                        for item in page.events
+                        if is_pageview(item.event)
+                        and page_url_key(item.event.url) == address
+                    ),
+                    default=None,
+                )
+                if latest_pageview is not None and when - latest_pageview <= window:
+                    return page
+            break
+
+        # A page known only from an origin-only Referer (no document captured).
+        origin = origin_of(event.url)
+        for page in reversed(self._by_origin.get(origin, [])):
+            if page.serial not in self._pages or page.bound:
+                continue
+            fresh = 0 <= when - page.first_time + _CLOCK_SKEW_S <= _STALE_PAGE_S
+            if page.url_uncertain and fresh:
+                return page
+        return None
+
+    def _legacy_continues(self, page: _Page, event: PixelEvent, when: float) -> bool:
+        """Whether an event without page ids still belongs to this page load."""
+        if when - page.last_time > _LEGACY_GAP_S:
+            return False
+        if not is_pageview(event):
+            return True
+        pageview_times = [item.time for item in page.events if is_pageview(item.event)]
+        if not pageview_times:
+            return True
+        # A reload: a new pageview well after the last one starts a new page load.
+        return when - max(pageview_times) <= self.duplicate_window_ms / 1000
+
+    def _match_referer(
+        self, referer: str, when: float
+    ) -> tuple[_Page, bool, str | None] | None:
+        """The page a request came from: (page, uncertain, untracked address).
+
+        A full-URL `Referer` that names a known page address is a certain match. An
+        origin-only one, or one naming an address no page load has, falls back to
+        the latest page load of that origin and is uncertain; in the second case
+        the address is returned too, as a hint of a single-page-app route.
+        """
+        if not referer:
+            return None
+        address = page_url_key(referer)
+        origin = origin_of(referer)
+
+        if not is_origin_only(referer):
+            page = self._latest(self._by_url.get(address, []), when)
+            if page is not None:
+                return page, False, None
+            page = self._latest(self._by_origin.get(origin, []), when)
+            if page is not None:
+                return page, True, address
+            return None
+
+        page = self._latest(self._by_origin.get(origin, []), when)
+        if page is None:
+            return None
+        return page, address not in page.url_keys(), None
+
+    def _latest(self, pages: list[_Page], when: float) -> _Page | None:
+        for page in reversed(pages):
+            if page.serial not in self._pages:
+                continue
+            if page.first_time > when + _CLOCK_SKEW_S:
+                continue
+            if when - page.last_time > _STALE_PAGE_S:
+                continue
+            return page
+        return None
+
+    # State upkeep ----------------------------------------------------------------
+
+    def _advance(self, when: float) -> None:
+        if when > self._now:
+            self._now = when
+
+    def _new_page(self, when: float, *, url: str | None) -> _Page:
+        serial = next(self._serials)
+        page = _Page(
+            serial=serial, key=f"page:{serial}", first_time=when, last_time=when
+        )
+        self._keys_in_use.add(page.key)
+        page.url = url or None
+        self._pages[serial] = page
+        if url:
+            self._index_url(page, url)
+        self._evict()
+        return page
+
+    def _rename(self, page: _Page, identity: tuple[Any, ...]) -> None:
+        """Give a page load the key of its first page id."""
+        kind, _visitor, value = identity
+        if kind == "legacy":
+            return
+        base = f"{kind}:{value}"
+        key = base
+        for number in itertools.count(2):
+            if key not in self._keys_in_use:
+                break
+            key = f"{base}#{number}"
+        self._keys_in_use.discard(page.key)
+        self._keys_in_use.add(key)
+        page.key = key
+
+    def _index_url(self, page: _Page, url: str) -> None:
+        for index, value in (
+            (self._by_url, page_url_key(url)),
+            (self._by_origin, origin_of(url)),
+        ):
+            if not value:
+                continue
+            pages = index.setdefault(value, [])
+            if page in pages:
+                pages.remove(page)
+            pages.append(page)
+            if len(pages) > _MAX_PAGES_PER_ADDRESS:
+                del pages[0]
+
+    def _remember_url(self, url: str | None) -> None:
+        address = page_url_key(url)
+        if not address:
+            return
+        if address not in self._known_urls:
+            self._known_urls_version += 1
+        self._known_urls[address] = None
+        self._known_urls.move_to_end(address)
+        while len(self._known_urls) > _MAX_KNOWN_URLS:
+            self._known_urls.popitem(last=False)
+
+    def _add_entry(
+        self,
+        page: _Page,
+        kind: EntryKind,
+        request: CapturedRequest,
+        when: float,
+        uncertain: bool,
+        *,
+        event: PixelEvent | None = None,
+    ) -> None:
+        if kind is EntryKind.TRACKER_SCRIPT and not page.has_tracker:
+            page.has_tracker = True
+            self.pages_seen += not page.bound
+        page.first_time = min(page.first_time, when) if page.entries else when
+        page.last_time = max(page.last_time, when)
+        page.version += 1
+        self._pages.move_to_end(page.serial)
+
+        # Keep the entries that explain ordering even when the timeline is full.
+        full = len(page.entries) >= self.max_timeline_entries
+        if full and (
+            kind is EntryKind.OTHER
+            or len(page.entries) >= 2 * self.max_timeline_entries
+        ):
+            page.dropped_entries += 1
+            return
+        entry = TimelineEntry(
+            time=when,
+            offset_ms=0,
+            kind=kind,
+            url=request.url,
+            request_id=event.id if event is not None else request.request_id,
+            event=event,
+            uncertain=uncertain,
+        )
+        page.entries.append((when, next(self._order), entry))
+
+    def _evict(self) -> None:
+        while len(self._pages) > self.max_pages:
+            _serial, page = self._pages.popitem(last=False)
+            self._retire(page)
+
+    def _retire(self, page: _Page) -> None:
+        """Drop a page load from memory, keeping its diagnoses (bounded) and counts."""
+        if page.listed:
+            self.pages_retired += 1
+            for diagnosis in self._diagnose(page, self._settings()):
+                self._retired.append(diagnosis)
+                self.retired_diagnosis_counts[diagnosis.code] += 1
+
+        for identity in page.identities:
+            if self._by_identity.get(identity) is page:
+                del self._by_identity[identity]
+        for index in (self._by_url, self._by_origin):
+            for value in list(index):
+                pages = index[value]
+                if page in pages:
+                    pages.remove(page)
+                    if not pages:
+                        del index[value]
+        self._keys_in_use.discard(page.key)
+        logger.debug("retired page load %s", page.key)
+
+    def _record_scenarios(self, page: _Page, report: Any) -> None:
+        for scenario in self.scenarios:
+            if not scenario_matches(scenario, report):
+                continue
+            name = str(getattr(scenario, "name", "?"))
+            page.scenarios[name] = None
+            ids = self._coverage.setdefault(name, [])
+            if len(ids) < _MAX_COVERAGE_IDS:
+                ids.append(report.event.id)
+
+    def _record_visitor(self, page: _Page, event: PixelEvent) -> None:
+        visitor = event.visitor
+        if not visitor or not carries_data(event):
+            return
+        state = self._visitors.get(visitor)
+        if state is None:
+            state = self._visitors[visitor] = _Visitor()
+            while len(self._visitors) > self.max_visitors:
+                self._visitors.popitem(last=False)
+        self._visitors.move_to_end(visitor)
+
+        for key, value in event.segments.items():
+            _note(state.key_spellings.setdefault(key.casefold(), {}), key, event.id)
+            if isinstance(value, str):
+                values = state.value_spellings.setdefault(key, {})
+                folded = value.casefold()
+                if folded in values or len(values) < _MAX_VALUES_PER_KEY:
+                    _note(values.setdefault(folded, {}), value, event.id)
+
+        if is_pageview(event):
+            state.pageviews.append(
+                PageviewKeys(
+                    event_id=event.id,
+                    page_key=page.key,
+                    present=frozenset(event.segments),
+                    nulls=frozenset(k for k, v in event.segments.items() if v is None),
+                )
+            )
+
+    # Diagnosis -------------------------------------------------------------------
+
+    def _settings(self) -> RuleSettings:
+        now = self._now
+        if self.clock is not None:
+            now = max(now, self.clock())
+        return RuleSettings(
+            duplicate_window_ms=self.duplicate_window_ms,
+            tracker_timeout_ms=self.tracker_timeout_ms,
+            now=now,
+            known_page_urls=self._known_urls,
+        )
+
+    def _diagnose(self, page: _Page, settings: RuleSettings) -> list[PageDiagnosis]:
+        waiting = page.has_tracker and not any(
+            is_pageview(item.event) for item in page.events
+        )
+        cache_key = (
+            page.version,
+            self._known_urls_version if page.route_hints else 0,
+            settings.now if waiting else 0,
+        )
+        if page.cache_key != cache_key:
+            page.cached = page_diagnoses(self._facts(page), settings)
+            page.cache_key = cache_key
+        return page.cached
+
+    def _facts(self, page: _Page) -> PageFacts:
+        entries = self._entries(page)
+        return PageFacts(
+            key=page.key,
+            visitor=page.visitor,
+            url=page.url,
+            start_time=page.first_time,
+            events=list(page.events),
+            entries=[entry for entry in entries if entry.kind is not EntryKind.PIXEL],
+            route_hints={k: list(v) for k, v in page.route_hints.items()},
+            plids=tuple(page.plids),
+        )
+
+    def _entries(self, page: _Page) -> list[TimelineEntry]:
+        ordered = sorted(page.entries, key=lambda triple: (triple[0], triple[1]))
+        return [
+            _with_offset(entry, page.first_time) for _when, _order, entry in ordered
+        ]
+
+    def _snapshot(self, page: _Page, settings: RuleSettings) -> PageLoad:
+        diagnoses = list(self._diagnose(page, settings))
+        worst = max((d.severity for d in diagnoses), key=_rank, default=None)
+        return PageLoad(
+            key=page.key,
+            visitor=page.visitor,
+            site=page.site,
+            url=page.url,
+            urls=tuple(page.urls),
+            first_time=page.first_time,
+            last_time=page.last_time,
+            events=[item.report for item in page.events],
+            timeline=self._entries(page),
+            diagnoses=diagnoses,
+            verdict=str(worst) if worst is not None else "ok",
+            plids=tuple(page.plids),
+            scenarios=tuple(page.scenarios),
+            dropped_entries=page.dropped_entries,
+            dropped_events=page.dropped_events,
+        )
+
+
+_TAG_KINDS = frozenset({EntryKind.GTM, EntryKind.TRACKER_SCRIPT, EntryKind.OTHER_TAG})
+
+
+def _rank(severity: Severity) -> int:
+    return severity.rank
+
+
+def _note(spellings: dict[str, list[str]], spelling: str, event_id: str) -> None:
+    ids = spellings.setdefault(spelling, [])
+    if len(ids) < _MAX_IDS_PER_SPELLING:
+        ids.append(event_id)
+
+
+def _with_offset(entry: TimelineEntry, start: float) -> TimelineEntry:
+    offset = max(0, round((entry.time - start) * 1000))
+    if entry.offset_ms == offset:
+        return entry
+    return TimelineEntry(
+        time=entry.time,
+        offset_ms=offset,
+        kind=entry.kind,
+        url=entry.url,
+        request_id=entry.request_id,
+        event=entry.event,
+        uncertain=entry.uncertain,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Scenarios
+
+
+_standard_fields: Callable[[Any], Mapping[str, Any]] | None = None
+_standard_lookup_done = False
+
+
+def _resolve_standard_fields() -> Callable[[Any], Mapping[str, Any]] | None:
+    """`inspector.standard.standard_fields`, when that module provides it."""
+    global _standard_fields, _standard_lookup_done
+    if not _standard_lookup_done:
+        _standard_lookup_done = True
+        try:
+            from inspector.standard import standard_fields
+        except ImportError:
+            logger.warning(
+                "standard segment fields are unavailable: scenario conditions on "
+                "standard segments are not checked"
+            )
+        else:
+            _standard_fields = standard_fields
+    return _standard_fields
+
+
+def scenario_matches(scenario: Any, report: Any) -> bool:
+    """Whether a pageview report shows a spec scenario.
+
+    Every listed segment must carry that value (None means JSON null), every `absent`
+    key must be missing, and every `standard` field must match (case-insensitively).
+    A pageview whose `data` could not be read matches no scenario that names segments.
+    Standard conditions are skipped when standard segments are unavailable.
+    """
+    event = report.event
+    if not is_pageview(event):
+        return False
+
+    wanted = getattr(scenario, "segments", None) or {}
+    absent = getattr(scenario, "absent", None) or ()
+    if (wanted or absent) and event.data is None:
+        return False
+    segments = event.segments
+    for key, value in wanted.items():
+        if key not in segments or not same_json(segments[key], value):
+            return False
+    if any(key in segments for key in absent):
+        return False
+
+    standard = getattr(scenario, "standard", None) or {}
+    if standard:
+        fields = _resolve_standard_fields()
+        resolved = getattr(report, "standard", None)
+        if fields is not None and resolved is not None:
+            actual = fields(resolved)
+            for name, value in standard.items():
+                seen = actual.get(name)
+                if seen is None or str(seen).casefold() != str(value).casefold():
+                    return False
+    return True
