@@ -81,7 +81,9 @@ def make_flow(
     `status=None` makes a flow that got no response, as when the server is down;
     `error` attaches a flow error.
     """
-    request = http.Request.make(method, url, body, headers or {})
+    request = http.Request.make(method, url, b"", headers or {})
+    # The body as it went over the wire (already compressed if the headers say so).
+    request.raw_content = body
     request.timestamp_start = 1_700_000_000.0
     request.timestamp_end = 1_700_000_000.1
 
@@ -202,7 +204,11 @@ class OriginServer:
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -1,0 +1,430 @@
+"""The embedded proxy, for real: mitmproxy on 127.0.0.1, a local origin, raw sockets."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from inspector.inspection import EventReport, Inspection
+from inspector.model import CapturedRequest
+from inspector.proxy import (
+    ProxySession,
+    ProxyStartError,
+    check_listen_address,
+    connection_instructions,
+    is_loopback,
+)
+from inspector.recordings import read_requests
+from inspector.spec import parse_spec
+
+SPEC_TEXT = """\
+version: 1
+sites: [example.com]
+first_party_hosts: [fpa-events.example.com]
+segments:
+  plan:
+    type: string
+    values: [basic, premium]
+"""
+
+
+@pytest.fixture
+def spec():
+    return parse_spec(SPEC_TEXT, "segments.yaml")
+
+
+class Collected:
+    def __init__(self) -> None:
+        self.reports: list[EventReport] = []
+        self.requests: list[CapturedRequest] = []
+
+    def on_reports(self, reports: list[EventReport]) -> None:
+        self.reports.extend(reports)
+
+    def on_request(self, request: CapturedRequest) -> None:
+        self.requests.append(request)
+
+
+@pytest.fixture
+async def start_session(tmp_path, spec):
+    """Factory for sessions on a free port with a throwaway confdir; stops them all."""
+    sessions: list[ProxySession] = []
+
+    def make(**overrides) -> tuple[ProxySession, Collected]:
+        collected = Collected()
+        settings = {
+            "inspection": Inspection(spec),
+            "listen_port": 0,
+            "confdir": tmp_path / "confdir",
+            "on_reports": collected.on_reports,
+            "on_request": collected.on_request,
+        }
+        settings.update(overrides)
+        session = ProxySession(**settings)
+        sessions.append(session)
+        return session, collected
+
+    yield make
+
+    for session in sessions:
+        await session.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def segments_by_action(reports) -> list[tuple[str | None, dict]]:
+    return [(r.event.action, dict(r.event.segments)) for r in reports]
+
+
+# ------------------------------------------------------------------ traffic
+
+
+async def test_other_traffic_passes_through_byte_for_byte(
+    start_session, origin_server, proxy_client
+):
+    session, collected = start_session(answer_pixels=True)
+    [address] = await session.start()
+    request = proxy_client.raw_get(
+        origin_server.base_url + "/news/today?id=7&q=a%20b",
+        [("User-Agent", "Example/1.0"), ("accept", "text/html"), ("X-Odd", "a  b")],
+    )
+
+    response = await proxy_client.send(address, request)
+
+    # A proxy turns the absolute URL into a path; every other byte is the client's.
+    origin_form = request.replace(origin_server.base_url.encode(), b"", 1)
+    assert origin_server.received == [origin_form]
+    assert response.raw == origin_server.response.raw()
+    assert [r.url for r in collected.requests] == [
+        origin_server.base_url + "/news/today?id=7&q=a%20b"
+    ]
+    assert collected.reports == []
+
+
+async def test_request_bodies_pass_through_unchanged(
+    start_session, origin_server, proxy_client
+):
+    session, _ = start_session()
+    [address] = await session.start()
+    body = bytes(range(256)) * 4
+    head = (
+        f"POST {origin_server.base_url}/upload HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{origin_server.port}\r\n"
+        "Content-Type: application/octet-stream\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+
+    response = await proxy_client.send(address, head + body)
+
+    [received] = origin_server.received
+    assert received.endswith(b"\r\n\r\n" + body)
+    assert received.startswith(b"POST /upload HTTP/1.1\r\n")
+    assert response.body == origin_server.response.body
+
+
+async def test_answered_pixels_are_judged_and_never_leave(
+    start_session, origin_server, proxy_client, pixel_url_factory
+):
+    session, collected = start_session(answer_pixels=True)
+    [address] = await session.start()
+
+    response = await proxy_client.get(address, pixel_url_factory(data={"plan": "gold"}))
+    await proxy_client.get(
+        address,
+        pixel_url_factory(
+            host="fpa-events.example.com", action="heartbeat", data={"plan": "basic"}
+        ),
+    )
+    await session.stop()
+
+    assert response.status == 200
+    assert response.header(b"content-type") == b"image/gif"
+    assert response.body.startswith(b"GIF89a")
+    assert origin_server.received == []
+    assert segments_by_action(collected.reports) == [
+        ("pageview", {"plan": "gold"}),
+        ("heartbeat", {"plan": "basic"}),
+    ]
+    assert "segment.value-not-allowed" in {
+        finding.code for finding in collected.reports[0].findings
+    }
+
+
+async def test_pixels_are_forwarded_unless_answered(
+    start_session, origin_server, proxy_client, pixel_url_factory, spec
+):
+    local_pixels = spec.model_copy(update={"first_party_hosts": ("127.0.0.1",)})
+    session, collected = start_session(inspection=Inspection(local_pixels))
+    [address] = await session.start()
+    url = pixel_url_factory(
+        host=f"127.0.0.1:{origin_server.port}", data={"plan": "basic"}
+    )
+
+    response = await proxy_client.get(address, url)
+    await session.stop()
+
+    [received] = origin_server.received
+    assert received.startswith(b"GET /plogger/?rand=")
+    assert response.raw == origin_server.response.raw()
+    [report] = collected.reports
+    assert report.event.request.response_status == 200
+    assert dict(report.event.segments) == {"plan": "basic"}
+
+
+async def test_jsonl_output_through_the_session(
+    start_session, proxy_client, pixel_url_factory, tmp_path
+):
+    output = tmp_path / "events.jsonl"
+    session, _ = start_session(answer_pixels=True, jsonl_path=output)
+    [address] = await session.start()
+
+    await proxy_client.get(address, pixel_url_factory(data={"plan": "basic"}))
+    await session.stop()
+
+    [line] = output.read_text().splitlines()
+    assert json.loads(line)["segments"] == {"plan": "basic"}
+
+
+# ------------------------------------------------------------------ lifecycle
+
+
+async def test_stop_closes_the_port(start_session, proxy_client):
+    session, _ = start_session()
+    [address] = await session.start()
+    assert address[0] == "127.0.0.1" and address[1] > 0
+    assert session.listen_addrs == [address]
+    assert not proxy_client.port_is_closed(address)
+
+    await session.stop()
+    await session.stop()
+
+    assert proxy_client.port_is_closed(address)
+    assert not session.running
+
+
+async def test_run_serves_until_stopped(start_session, proxy_client, origin_server):
+    import asyncio
+
+    session, _ = start_session()
+    [address] = await session.start()
+    runner = asyncio.create_task(session.run())
+
+    response = await proxy_client.get(address, origin_server.base_url + "/")
+    session.request_stop()
+    await asyncio.wait_for(runner, timeout=10)
+
+    assert response.status == 200
+    assert proxy_client.port_is_closed(address)
+
+
+async def test_cancelling_run_still_stops_the_proxy(start_session, proxy_client):
+    import asyncio
+
+    session, _ = start_session()
+    [address] = await session.start()
+    runner = asyncio.create_task(session.run())
+    await asyncio.sleep(0)
+
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+
+    assert proxy_client.port_is_closed(address)
+
+
+async def test_the_ca_certificate_is_created_in_the_confdir(start_session, tmp_path):
+    session, _ = start_session()
+
+    await session.start()
+
+    assert session.ca_cert_path == tmp_path / "confdir" / "mitmproxy-ca-cert.pem"
+    assert session.ca_cert_path.read_text().startswith("-----BEGIN CERTIFICATE")
+
+
+async def test_a_taken_port_is_a_plain_start_error(
+    start_session, proxy_client, origin_server
+):
+    first, _ = start_session()
+    [address] = await first.start()
+    second, _ = start_session(listen_port=address[1])
+
+    with pytest.raises(ProxyStartError) as raised:
+        await second.start()
+
+    assert str(raised.value) == (
+        f"cannot listen on 127.0.0.1:{address[1]}: Address already in use"
+    )
+    # The first session keeps working.
+    response = await proxy_client.get(address, origin_server.base_url + "/")
+    assert response.status == 200
+
+
+def test_check_listen_address_reports_a_taken_port():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+
+        problem = check_listen_address("127.0.0.1", port)
+
+    assert problem == f"cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert check_listen_address("127.0.0.1", free_port()) is None
+
+
+# ------------------------------------------------------------------ recording
+
+
+@pytest.mark.parametrize("suffix", [".mitm", ".har"])
+async def test_a_recording_reads_back_as_the_same_events(
+    start_session,
+    origin_server,
+    proxy_client,
+    pixel_url_factory,
+    tmp_path,
+    spec,
+    suffix,
+):
+    recording = tmp_path / f"session{suffix}"
+    session, collected = start_session(answer_pixels=True, record_path=recording)
+    [address] = await session.start()
+
+    await proxy_client.get(address, origin_server.base_url + "/news/today")
+    await proxy_client.get(address, pixel_url_factory(data={"plan": "basic"}))
+    await proxy_client.get(
+        address,
+        pixel_url_factory(action="heartbeat", data={"plan": "premium"}, inc="5"),
+    )
+    await session.stop()
+
+    read_back = list(read_requests(recording))
+    assert [(r.method, r.url) for r in read_back] == [
+        (r.method, r.url) for r in collected.requests
+    ]
+    replayed = Inspection(spec).process_all(read_back)
+    assert segments_by_action(replayed.reports) == segments_by_action(collected.reports)
+    assert [r.response_status for r in read_back] == [200, 200, 200]
+
+
+async def test_a_mitm_recording_is_current_after_every_flow(
+    start_session, proxy_client, pixel_url_factory, tmp_path
+):
+    recording = tmp_path / "session.mitm"
+    session, _ = start_session(answer_pixels=True, record_path=recording)
+    [address] = await session.start()
+
+    await proxy_client.get(address, pixel_url_factory(data={"plan": "basic"}))
+    first = list(read_requests(recording))
+    await proxy_client.get(address, pixel_url_factory(data={"plan": "premium"}))
+    second = list(read_requests(recording))
+
+    assert (len(first), len(second)) == (1, 2)
+
+
+async def test_save_writes_the_har_during_the_session(
+    start_session, proxy_client, pixel_url_factory, tmp_path
+):
+    recording = tmp_path / "session.har"
+    session, _ = start_session(answer_pixels=True, record_path=recording)
+    [address] = await session.start()
+    assert json.loads(recording.read_text())["log"]["entries"] == []
+
+    await proxy_client.get(address, pixel_url_factory(data={"plan": "basic"}))
+    session.save()
+
+    assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("no-such-dir/session.mitm", "No such file or directory"),
+        ("session.txt", "use a .mitm or .har file name"),
+    ],
+)
+async def test_an_unusable_recording_path_fails_before_listening(
+    start_session, proxy_client, tmp_path, name, message
+):
+    port = free_port()
+
+    with pytest.raises(ProxyStartError, match=message):
+        session, _ = start_session(record_path=tmp_path / name, listen_port=port)
+        await session.start()
+
+    assert proxy_client.port_is_closed(("127.0.0.1", port))
+
+
+async def test_a_failed_start_leaves_an_earlier_recording_alone(
+    start_session, tmp_path
+):
+    recording = tmp_path / "yesterday.mitm"
+    recording.write_bytes(b"earlier flows")
+    first, _ = start_session()
+    [address] = await first.start()
+    second, _ = start_session(record_path=recording, listen_port=address[1])
+
+    with pytest.raises(ProxyStartError):
+        await second.start()
+
+    assert recording.read_bytes() == b"earlier flows"
+
+
+async def test_a_failed_start_leaves_no_new_files(start_session, tmp_path):
+    first, _ = start_session()
+    [address] = await first.start()
+    second, _ = start_session(
+        record_path=tmp_path / "new.har",
+        jsonl_path=tmp_path / "new.jsonl",
+        listen_port=address[1],
+    )
+
+    with pytest.raises(ProxyStartError):
+        await second.start()
+
+    assert not (tmp_path / "new.har").exists()
+    assert not (tmp_path / "new.jsonl").exists()
+
+
+# ------------------------------------------------------------------ instructions
+
+
+def test_instructions_for_a_loopback_proxy(tmp_path):
+    lines = connection_instructions(
+        [("127.0.0.1", 8080)], tmp_path / "mitmproxy-ca-cert.pem", "127.0.0.1"
+    )
+
+    text = "\n".join(lines)
+    assert "--proxy-server=127.0.0.1:8080" in text
+    assert "--listen-host 0.0.0.0" in text
+    assert "http://mitm.it" in text
+    assert str(tmp_path / "mitmproxy-ca-cert.pem") in text
+
+
+def test_instructions_for_a_lan_proxy(tmp_path):
+    lines = connection_instructions([("0.0.0.0", 8080)], tmp_path / "ca.pem", "0.0.0.0")
+
+    text = "\n".join(lines)
+    assert "--proxy-server=127.0.0.1:8080" in text
+    assert "--listen-host" not in text
+    assert "Wi-Fi proxy to" in text
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.20", False),
+        ("", False),
+    ],
+)
+def test_is_loopback(host, expected):
+    assert is_loopback(host) is expected
