@@ -318,6 +318,17 @@ def _has_no_pageview_id(event: PixelEvent) -> bool:
     return bool(event.plid) and event.transport is Transport.WEB
 
 
+_BROKEN_EVENT_CODES = frozenset({"url.truncated", "action.missing", "decode.failed"})
+
+
+def _is_whole(item: TimedEvent) -> bool:
+    """False for an event cut short or undecodable: its missing fields prove nothing."""
+    if not item.event.action:
+        return False
+    findings = getattr(item.report, "findings", ()) or ()
+    return not any(finding.code in _BROKEN_EVENT_CODES for finding in findings)
+
+
 def _pageviews(facts: PageFacts) -> list[TimedEvent]:
     return [item for item in facts.events if is_pageview(item.event)]
 
@@ -580,6 +591,7 @@ def _heartbeat_without_pageview(facts: PageFacts) -> list[PageDiagnosis]:
         item
         for item in facts.events
         if not is_pageview(item.event)
+        and _is_whole(item)
         and _has_no_pageview_id(item.event)
         and (first_pageview is None or item.time < first_pageview.time)
     ]
@@ -1138,6 +1150,19 @@ def describe_scenario_conditions(scenario: Any) -> str:
         parts.append(f"{key} = {json_label(value)}")
     for key in getattr(scenario, "absent", None) or ():
         parts.append(f"no `{key}` key")
-    for key, value in (getattr(scenario, "standard", None) or {}).items():
-        parts.append(f"{key} {value}")
+    for key, value in standard_conditions(scenario).items():
+        parts.append(f"standard {key} = {json_label(value)}")
     return ", ".join(parts)
+
+
+def standard_conditions(scenario: Any) -> dict[str, Any]:
+    """The standard-segment conditions a scenario sets (a mapping or a spec model)."""
+    standard = getattr(scenario, "standard", None)
+    if not standard:
+        return {}
+    if isinstance(standard, Mapping):
+        return dict(standard)
+    fields_set = getattr(standard, "model_fields_set", None)
+    if fields_set is not None:
+        return {name: getattr(standard, name) for name in sorted(fields_set)}
+    return {k: v for k, v in vars(standard).items() if v is not None}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from inspector.diagnoses import (
     page_diagnoses,
     same_json,
     scenario_not_covered,
+    standard_conditions,
     visitor_diagnoses,
 )
 from inspector.model import CapturedRequest, PixelEvent, Severity
@@ -208,12 +209,10 @@ class PageTracker:
     ):
         pages_settings = getattr(spec, "pages", None)
         self.duplicate_window_ms = float(
-            getattr(pages_settings, "duplicate_window_ms", None)
-            or DEFAULT_DUPLICATE_WINDOW_MS
+            _setting(pages_settings, "duplicate_window_ms", DEFAULT_DUPLICATE_WINDOW_MS)
         )
         self.tracker_timeout_ms = float(
-            getattr(pages_settings, "tracker_timeout_ms", None)
-            or DEFAULT_TRACKER_TIMEOUT_MS
+            _setting(pages_settings, "tracker_timeout_ms", DEFAULT_TRACKER_TIMEOUT_MS)
         )
         self.scenarios = list(getattr(spec, "scenarios", None) or [])
         self.max_pages = max_pages
@@ -722,6 +721,11 @@ class PageTracker:
 _TAG_KINDS = frozenset({EntryKind.GTM, EntryKind.TRACKER_SCRIPT, EntryKind.OTHER_TAG})
 
 
+def _setting(settings: Any, name: str, default: float) -> float:
+    value = getattr(settings, name, None)
+    return default if value is None else value
+
+
 def _rank(severity: Severity) -> int:
     return severity.rank
 
@@ -751,34 +755,35 @@ def _with_offset(entry: TimelineEntry, start: float) -> TimelineEntry:
 # Scenarios
 
 
-_standard_fields: Callable[[Any], Mapping[str, Any]] | None = None
+_standard_matcher: Callable[[Any, Any], list[str]] | None = None
 _standard_lookup_done = False
 
 
-def _resolve_standard_fields() -> Callable[[Any], Mapping[str, Any]] | None:
-    """`inspector.standard.standard_fields`, when that module provides it."""
-    global _standard_fields, _standard_lookup_done
+def _resolve_standard_matcher() -> Callable[[Any, Any], list[str]] | None:
+    """`inspector.standard.standard_mismatches`, when that module provides it."""
+    global _standard_matcher, _standard_lookup_done
     if not _standard_lookup_done:
         _standard_lookup_done = True
         try:
-            from inspector.standard import standard_fields
+            from inspector.standard import standard_mismatches
         except ImportError:
             logger.warning(
-                "standard segment fields are unavailable: scenario conditions on "
-                "standard segments are not checked"
+                "standard segments are unavailable: scenario conditions on standard "
+                "segments are not checked"
             )
         else:
-            _standard_fields = standard_fields
-    return _standard_fields
+            _standard_matcher = standard_mismatches
+    return _standard_matcher
 
 
 def scenario_matches(scenario: Any, report: Any) -> bool:
     """Whether a pageview report shows a spec scenario.
 
     Every listed segment must carry that value (None means JSON null), every `absent`
-    key must be missing, and every `standard` field must match (case-insensitively).
-    A pageview whose `data` could not be read matches no scenario that names segments.
-    Standard conditions are skipped when standard segments are unavailable.
+    key must be missing, and every `standard` field the scenario sets must match the
+    event's standard segments (as `inspector.standard.standard_mismatches` compares
+    them). A pageview whose `data` could not be read matches no scenario that names
+    segments. Standard conditions are skipped when standard segments are unavailable.
     """
     event = report.event
     if not is_pageview(event):
@@ -795,14 +800,10 @@ def scenario_matches(scenario: Any, report: Any) -> bool:
     if any(key in segments for key in absent):
         return False
 
-    standard = getattr(scenario, "standard", None) or {}
-    if standard:
-        fields = _resolve_standard_fields()
+    expected = standard_conditions(scenario)
+    if expected:
+        mismatches = _resolve_standard_matcher()
         resolved = getattr(report, "standard", None)
-        if fields is not None and resolved is not None:
-            actual = fields(resolved)
-            for name, value in standard.items():
-                seen = actual.get(name)
-                if seen is None or str(seen).casefold() != str(value).casefold():
-                    return False
+        if mismatches is not None and resolved is not None:
+            return not mismatches(resolved, expected)
     return True
