@@ -1,0 +1,482 @@
+"""Loading segment specs: the models, and problems reported at their line and column."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from inspector.spec import (
+    BooleanSegment,
+    Spec,
+    SpecError,
+    SpecProblem,
+    StringSegment,
+    default_spec,
+    load_spec,
+    parse_spec,
+    spec_json_schema,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "fixtures" / "specs"
+INVALID = SPECS / "invalid"
+STARTER = ROOT / "inspector" / "data" / "spec-starter.yaml"
+
+
+# --------------------------------------------------------------------------- valid
+
+
+def test_example_spec_loads_with_every_setting():
+    spec = load_spec(SPECS / "example.yaml")
+
+    assert spec.source == str(SPECS / "example.yaml")
+    assert spec.sites == ("example.com",)
+    assert spec.first_party_hosts == ("fpa-events.example.com",)
+    assert spec.unknown_keys == "warning"
+    assert spec.null_convention == "omit"
+    assert spec.pii.enabled is True
+    assert spec.pii.long_number_digits == 9
+    assert spec.high_cardinality.max_values == 20
+    assert spec.standard.internal_domains == ("example.net",)
+    assert spec.standard.referrers.aggregator == ("news.example.org",)
+    assert spec.pages.duplicate_window_ms == 1500
+    assert spec.pages.tracker_timeout_ms == 4000
+
+    plan = spec.segments["plan"]
+    assert isinstance(plan, StringSegment)
+    assert plan.values == ("basic", "premium", "subscriber")
+    assert plan.events == ("pageview", "heartbeat")
+    assert plan.null_convention == "null"
+    assert isinstance(spec.segments["logged_in"], BooleanSegment)
+    assert spec.segments["logged_in"].required is True
+    assert spec.segments["logged_in"].events == ("pageview",)
+    assert spec.segments["region"].case_sensitive is False
+
+    assert [scenario.name for scenario in spec.scenarios] == ["anonymous", "subscriber"]
+    assert spec.scenarios[0].segments == {"logged_in": False, "plan": None}
+    assert spec.scenarios[0].absent == ("articles_read",)
+    assert spec.scenarios[1].standard.medium == "email"
+    assert spec.scenarios[1].standard.referrer == "other"
+
+
+def test_a_key_convention_overrides_the_spec_wide_one():
+    spec = load_spec(SPECS / "example.yaml")
+
+    assert spec.null_convention_for("plan") == "null"
+    assert spec.null_convention_for("logged_in") == "omit"
+    assert spec.null_convention_for("not_declared") == "omit"
+
+
+def test_yaml_null_means_the_null_convention_and_absence_means_none():
+    with_null = parse_spec("null_convention: null\n")
+    without = parse_spec("unknown_keys: info\n")
+
+    assert with_null.null_convention == "null"
+    assert without.null_convention is None
+
+
+def test_default_spec_allows_unknown_keys_and_looks_for_personal_data():
+    spec = default_spec()
+
+    assert spec.source == "<default>"
+    assert spec.segments == {}
+    assert spec.unknown_keys == "allow"
+    assert spec.pii.enabled is True
+    assert spec.null_convention is None
+    assert spec.applies_to_site("anything.example") is True
+
+
+def test_loaded_specs_are_frozen():
+    spec = load_spec(SPECS / "example.yaml")
+
+    with pytest.raises(ValidationError):
+        spec.unknown_keys = "error"  # type: ignore[misc]
+
+
+def test_host_patterns_are_lower_cased():
+    spec = parse_spec('first_party_hosts: ["*.Example.COM"]\n')
+
+    assert spec.first_party_hosts == ("*.example.com",)
+
+
+def test_yaml_anchors_dates_and_hex_numbers_become_plain_values():
+    spec = parse_spec(
+        "segments:\n"
+        "  a: {type: boolean, required: &yes true}\n"
+        "  b: {type: boolean, required: *yes, description: 2024-01-31}\n"
+        "  c: {type: number, values: [0x10, 1.5]}\n"
+    )
+
+    assert spec.segments["b"].required is True
+    assert type(spec.segments["b"].required) is bool
+    assert spec.segments["b"].description == "2024-01-31"
+    assert spec.segments["c"].values == (16, 1.5)
+
+
+def test_custom_event_kinds_are_accepted():
+    spec = parse_spec("segments:\n  plan: {type: string, events: [pageview, signup]}\n")
+
+    assert spec.segments["plan"].events == ("pageview", "signup")
+
+
+def test_spec_sites_limit_which_events_are_judged():
+    spec = load_spec(SPECS / "example.yaml")
+
+    assert spec.applies_to_site("example.com") is True
+    assert spec.applies_to_site("other.example") is False
+
+
+def test_cross_field_rules_also_hold_for_specs_built_in_python():
+    with pytest.raises(ValidationError) as caught:
+        Spec.model_validate(
+            {
+                "segments": {"plan": {"type": "string"}},
+                "scenarios": [{"name": "x", "segments": {"plann": "basic"}}],
+            }
+        )
+
+    assert caught.value.errors()[0]["type"] == "spec_rules"
+    assert "'plann' is not declared" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- invalid
+
+# file -> (line, column, path, message fragment, hint)
+INVALID_CASES = {
+    "misspelt_key": (
+        4,
+        5,
+        "segments.plan.vaules",
+        "unknown key 'vaules'",
+        "did you mean 'values'?",
+    ),
+    "misspelt_top_level_key": (
+        2,
+        1,
+        "segmnets",
+        "unknown key 'segmnets'",
+        "did you mean 'segments'?",
+    ),
+    "segment_type_unknown": (
+        3,
+        11,
+        "segments.logged_in.type",
+        'unknown segment type "bool"',
+        "did you mean 'boolean'?",
+    ),
+    "segment_type_missing": (
+        2,
+        3,
+        "segments.plan",
+        "'type' is required",
+        "",
+    ),
+    "boolean_value_quoted": (
+        4,
+        14,
+        "segments.logged_in.values[0]",
+        '"true" is a string, but this is a boolean segment',
+        "write true without quotes",
+    ),
+    "number_value_quoted": (
+        4,
+        20,
+        "segments.articles_read.values[2]",
+        '"3" is a string, but this is a number segment',
+        "write 3 without quotes",
+    ),
+    "string_value_unquoted": (
+        4,
+        23,
+        "segments.consent.values[1]",
+        "true is a boolean, but this is a string segment",
+        'quote it: "true"',
+    ),
+    "null_in_values": (
+        4,
+        21,
+        "segments.plan.values[1]",
+        "null cannot be an allowed value",
+        "say how an unknown value is sent with null_convention (null or omit)",
+    ),
+    "empty_values": (
+        4,
+        5,
+        "segments.plan.values",
+        "the list of allowed values is empty",
+        "leave `values` out to allow any value",
+    ),
+    "duplicate_values": (
+        5,
+        22,
+        "segments.region.values[2]",
+        '"US" repeats "us" (values[0])',
+        "",
+    ),
+    "unknown_keys_policy_typo": (
+        1,
+        15,
+        "unknown_keys",
+        "\"warn\" is not one of 'allow', 'info', 'warning', 'error'",
+        "did you mean 'warning'?",
+    ),
+    "null_convention_typo": (
+        1,
+        18,
+        "null_convention",
+        "\"omitted\" is not one of 'null', 'omit'",
+        "did you mean 'omit'?",
+    ),
+    "event_kind_typo": (
+        4,
+        24,
+        "segments.plan.events[1]",
+        '"hearbeat" looks like a misspelt event kind',
+        "did you mean 'heartbeat'?",
+    ),
+    "host_with_scheme": (
+        3,
+        5,
+        "first_party_hosts[1]",
+        "is not a host name",
+        "write the host name only: 'pixels.example.com'",
+    ),
+    "sites_not_a_list": (
+        1,
+        8,
+        "sites",
+        'expected a list, got a string ("example.com")',
+        "write [example.com]",
+    ),
+    "unsupported_version": (
+        1,
+        10,
+        "version",
+        "unsupported spec version 2",
+        "",
+    ),
+    "negative_window": (
+        2,
+        24,
+        "pages.duplicate_window_ms",
+        "must be at least 0, got -5",
+        "",
+    ),
+    "duplicate_key": (
+        6,
+        3,
+        "",
+        "duplicate key 'plan' (first defined on line 2)",
+        "each key may appear once per mapping",
+    ),
+    "yaml_syntax_error": (
+        2,
+        9,
+        "",
+        "YAML syntax error: expected ',' or ']', but got ':' (while parsing a flow "
+        "sequence that starts at line 1, column 8)",
+        "",
+    ),
+    "yaml_tag": (
+        2,
+        3,
+        "segments.plan",
+        "YAML tags (`!name`) are not supported",
+        "",
+    ),
+    "empty": (
+        0,
+        0,
+        "",
+        "the spec is empty",
+        "run `segment-inspector spec init` for a starter",
+    ),
+    "not_a_mapping": (
+        1,
+        1,
+        "",
+        "the spec must be a mapping of keys, not a list",
+        "",
+    ),
+    "scenario_undeclared_key": (
+        6,
+        23,
+        "scenarios[0].segments.plann",
+        "'plann' is not declared under `segments`",
+        "did you mean 'plan'?",
+    ),
+    "scenario_absent_undeclared": (
+        6,
+        14,
+        "scenarios[0].absent[0]",
+        "'logged-in' is not declared under `segments`",
+        "did you mean 'logged_in'?",
+    ),
+    "scenario_value_not_allowed": (
+        8,
+        13,
+        "scenarios[0].segments.plan",
+        "\"Premium\" is not an allowed value of 'plan'",
+        "did you mean 'premium'?",
+    ),
+    "scenario_value_wrong_type": (
+        7,
+        18,
+        "scenarios[0].segments.logged_in",
+        "\"true\" is a string, but 'logged_in' is a boolean segment",
+        "write true without quotes",
+    ),
+    "scenario_null_with_omit": (
+        8,
+        13,
+        "scenarios[0].segments.plan",
+        "'plan' follows the omit convention, so it is never sent as null",
+        "list it under `absent` instead",
+    ),
+    "scenario_duplicate_name": (
+        7,
+        11,
+        "scenarios[2].name",
+        "scenario name 'anonymous' is already used by scenarios[0]",
+        "",
+    ),
+    "scenario_referrer_typo": (
+        4,
+        17,
+        "scenarios[0].standard.referrer",
+        '"serach" is not one of',
+        "did you mean 'search'?",
+    ),
+    "segment_site_outside_spec": (
+        5,
+        13,
+        "segments.plan.sites[0]",
+        "site 'example.org' is not one of the spec's sites",
+        "did you mean 'example.com'?",
+    ),
+}
+
+
+def test_every_invalid_fixture_has_a_case():
+    on_disk = {path.stem for path in INVALID.glob("*.yaml")}
+
+    assert on_disk - {"several_problems"} == set(INVALID_CASES)
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_CASES))
+def test_invalid_spec_is_reported_at_its_place(case):
+    line, column, path, message, hint = INVALID_CASES[case]
+    file = INVALID / f"{case}.yaml"
+
+    with pytest.raises(SpecError) as caught:
+        load_spec(file)
+
+    assert len(caught.value.problems) == 1, str(caught.value)
+    problem = caught.value.problems[0]
+    assert problem.file == str(file)
+    assert (problem.line, problem.column) == (line, column)
+    assert problem.path == path
+    assert message in problem.message
+    assert problem.hint == hint
+
+
+def test_all_problems_are_listed_one_per_line_in_file_order():
+    file = INVALID / "several_problems.yaml"
+
+    with pytest.raises(SpecError) as caught:
+        load_spec(file)
+
+    assert str(caught.value).splitlines() == [
+        f"{file}:1:15: unknown_keys: \"warnign\" is not one of 'allow', 'info', "
+        "'warning', 'error' (did you mean 'warning'?)",
+        f"{file}:5:5: segments.plan.requird: unknown key 'requird' "
+        "(did you mean 'required'?)",
+        f'{file}:8:14: segments.logged_in.values[0]: "false" is a string, but this '
+        "is a boolean segment (write false without quotes)",
+    ]
+
+
+def test_a_missing_file_is_named():
+    with pytest.raises(SpecError) as caught:
+        load_spec("no/such/segments.yaml")
+
+    assert str(caught.value) == "no/such/segments.yaml: spec file not found"
+
+
+def test_a_directory_is_not_a_spec(tmp_path):
+    with pytest.raises(SpecError) as caught:
+        load_spec(tmp_path)
+
+    assert str(caught.value) == f"{tmp_path}: is a directory, not a spec file"
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    file = tmp_path / "latin1.yaml"
+    file.write_bytes("sites: [caf\xe9.example]\n".encode("latin-1"))
+
+    with pytest.raises(SpecError) as caught:
+        load_spec(file)
+
+    assert str(caught.value).startswith(f"{file}: not UTF-8 text")
+
+
+def test_an_unknown_key_without_a_close_match_lists_the_known_keys():
+    with pytest.raises(SpecError) as caught:
+        parse_spec("pages:\n  zzz: 1\n", "s.yaml")
+
+    problem = caught.value.problems[0]
+    assert problem.message == "unknown key 'zzz'"
+    assert problem.hint == "known keys: duplicate_window_ms, tracker_timeout_ms"
+
+
+def test_problem_text_without_a_path_or_position():
+    problem = SpecProblem("s.yaml", 0, 0, "", "the spec is empty")
+
+    assert str(problem) == "s.yaml: the spec is empty"
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def _properties(schema: dict) -> list[tuple[str, dict]]:
+    found = list(schema.get("properties", {}).items())
+    for name, definition in schema.get("$defs", {}).items():
+        found.extend(
+            (f"{name}.{prop}", value)
+            for prop, value in definition.get("properties", {}).items()
+        )
+    return found
+
+
+def test_every_field_in_the_schema_has_a_description():
+    schema = spec_json_schema()
+
+    undocumented = [
+        name for name, prop in _properties(schema) if not prop.get("description")
+    ]
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert undocumented == []
+    assert schema["additionalProperties"] is False
+
+
+def test_schema_accepts_the_example_and_the_starter_and_rejects_a_typo():
+    jsonschema = pytest.importorskip("jsonschema")
+    from ruamel.yaml import YAML
+
+    validator = jsonschema.Draft202012Validator(spec_json_schema())
+    for path in (SPECS / "example.yaml", STARTER):
+        document = json.loads(json.dumps(YAML(typ="safe").load(path.read_text())))
+        assert list(validator.iter_errors(document)) == [], path
+
+    typo = {"segments": {"plan": {"type": "string", "vaules": ["a"]}}}
+    assert list(validator.iter_errors(typo)) != []
+
+
+def test_the_starter_spec_loads_cleanly():
+    spec = load_spec(STARTER)
+
+    assert set(spec.segments) == {"plan", "logged_in"}
+    assert [scenario.name for scenario in spec.scenarios] == ["anonymous", "subscriber"]
