@@ -23,10 +23,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
+from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -206,11 +208,16 @@ class InspectorApp(App[int]):
 
     @property
     def events_table(self) -> EventsTable:
-        return self.query_one("#events-table", EventsTable)
+        return self._main_screen.query_one("#events-table", EventsTable)
 
     @property
     def detail(self) -> DetailPane:
-        return self.query_one("#detail", DetailPane)
+        return self._main_screen.query_one("#detail", DetailPane)
+
+    @property
+    def _main_screen(self) -> Screen:
+        """The screen holding the views, even while a modal screen is on top."""
+        return self.screen_stack[0] if self.screen_stack else self.screen
 
     async def on_mount(self) -> None:
         self._log_handler = AppLogHandler(self, level=self.log_level)
@@ -238,7 +245,7 @@ class InspectorApp(App[int]):
 
     def _adjust_layout(self, width: int) -> None:
         """Side by side on wide terminals, stacked on narrow ones."""
-        split = self.query_one("#events-split")
+        split = self._main_screen.query_one("#events-split")
         split.set_class(width >= WIDE_LAYOUT_COLUMNS, "wide")
 
     # ------------------------------------------------------------------ sources
@@ -356,6 +363,8 @@ class InspectorApp(App[int]):
     def flush(self) -> None:
         """Add the reports received since the last flush to the table, in one go."""
         table = self.events_table
+        if not table.is_attached:
+            return  # The app is shutting down.
         if self._pending:
             batch = list(self._pending)
             self._pending.clear()
@@ -373,17 +382,17 @@ class InspectorApp(App[int]):
         """Bring the view on screen (Findings, Segments, Pages) up to date."""
         self._last_view_refresh = asyncio.get_running_loop().time()
         self._views_dirty = False
-        active = self.query_one("#views", TabbedContent).active
+        active = self._main_screen.query_one("#views", TabbedContent).active
         if active == "findings":
-            self.query_one(FindingsView).show_counts(
+            self._main_screen.query_one(FindingsView).show_counts(
                 self.finding_counts(), self._finding_examples
             )
         elif active == "segments":
-            self.query_one(SegmentsView).show_counts(
+            self._main_screen.query_one(SegmentsView).show_counts(
                 self.segment_counts(), getattr(self.inspection.spec, "segments", {})
             )
         elif active == "pages":
-            self.query_one(PagesView).show_pages(
+            self._main_screen.query_one(PagesView).show_pages(
                 self.inspection, first_page=self._pages_baseline
             )
         else:
@@ -435,13 +444,18 @@ class InspectorApp(App[int]):
             )
         self._leave_filter()
 
-    def on_key(self, event) -> None:
-        if event.key == "escape" and self.focused is self.query_one("#filter"):
-            event.stop()
-            self._leave_filter()
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape" and isinstance(self.focused, Input):
+            if self.focused.id == "filter":
+                event.stop()
+                self._leave_filter()
 
     def on_log_line(self, message: LogLine) -> None:
-        self.query_one(LogView).add_line(message.level, message.text)
+        try:
+            log_view = self._main_screen.query_one(LogView)
+        except NoMatches:
+            return  # Not composed yet, or already torn down.
+        log_view.add_line(message.level, message.text)
 
     def apply_filter(self, text: str) -> None:
         """Show only the retained events that match `text` (see `filtering`)."""
@@ -457,7 +471,7 @@ class InspectorApp(App[int]):
         self._show_status()
 
     def _leave_filter(self) -> None:
-        filter_box = self.query_one("#filter", Input)
+        filter_box = self._main_screen.query_one("#filter", Input)
         filter_box.set_class(bool(filter_box.value.strip()), "active")
         filter_box.remove_class("editing")
         self.action_show_tab("events")
@@ -467,7 +481,7 @@ class InspectorApp(App[int]):
 
     def action_filter(self) -> None:
         self.action_show_tab("events")
-        filter_box = self.query_one("#filter", Input)
+        filter_box = self._main_screen.query_one("#filter", Input)
         filter_box.add_class("editing")
         filter_box.focus()
 
@@ -505,7 +519,7 @@ class InspectorApp(App[int]):
         self._show_status()
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one("#views", TabbedContent).active = tab
+        self._main_screen.query_one("#views", TabbedContent).active = tab
 
     def action_help(self) -> None:
         sections = [
@@ -563,7 +577,7 @@ class InspectorApp(App[int]):
 
     def _show_status(self) -> None:
         table = self.events_table
-        self.query_one(StatusBar).show_status(
+        self._main_screen.query_one(StatusBar).show_status(
             source=self.source_label,
             counts=self.counts,
             shown=table.row_count,

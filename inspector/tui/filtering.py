@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 Predicate = Callable[["EventReport"], bool]
 
 FIELD_PREFIXES = ("action", "site", "severity", "code")
+
+TERM = re.compile(r'(?:[^\s"]+|"[^"]*"?)+')
+"""A run of non-blank characters, where double-quoted parts may hold blanks."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,7 @@ class EventFilter:
 
 def parse_filter(text: str) -> EventFilter:
     """Turn what the user typed after `/` into an `EventFilter`."""
-    try:
-        terms = shlex.split(text)
-    except ValueError:
-        # An unbalanced quote: fall back to plain whitespace splitting.
-        terms = text.split()
+    terms = [_unquoted(term) for term in TERM.findall(text)]
 
     predicates: list[Predicate] = []
     errors: list[str] = []
@@ -74,6 +73,14 @@ def parse_filter(text: str) -> EventFilter:
         predicates.append(_negated(predicate) if negate else predicate)
 
     return EventFilter(text=text, predicates=tuple(predicates), errors=tuple(errors))
+
+
+def _unquoted(term: str) -> str:
+    """Drop the quotes around a whole term (`"two words"`), not inside one:
+    `plan="true"` keeps them, so its value is the JSON string `"true"`."""
+    if len(term) >= 2 and term[0] == term[-1] == '"':
+        return term[1:-1]
+    return term
 
 
 def _negated(predicate: Predicate) -> Predicate:

@@ -126,3 +126,28 @@ def known_recording(tmp_path: Path) -> Path:
     path = tmp_path / "known.mitm"
     write_mitm(known_requests(), path)
     return path
+
+
+def inspect(requests: list[CapturedRequest], spec: Spec | None = None) -> list:
+    """The reports a fresh `Inspection` makes of `requests`."""
+    from inspector.inspection import Inspection
+
+    inspection = Inspection(spec)
+    return [report for request in requests for report in inspection.process(request)]
+
+
+@pytest.fixture
+def view_app(known_recording: Path, spec: Spec):
+    """The `view` UI over the known recording (not yet running)."""
+    from inspector.tui.launch import build_view_app
+
+    return build_view_app([known_recording], spec=spec)
+
+
+async def wait_loaded(app, pilot) -> None:
+    """Let the app read and inspect its recordings and show every row."""
+    import asyncio
+
+    await asyncio.wait_for(app.loading_finished.wait(), timeout=10)
+    app.flush()
+    await pilot.pause()

@@ -45,10 +45,10 @@ class SegmentsView(DataTable):
                 self.add_row(
                     Text(key, style="bold"),
                     Text("never sent", style="dim italic"),
-                    "",
+                    Text(""),
                     Text("0", justify="right"),
-                    "",
-                    spec_note,
+                    Text(""),
+                    Text(spec_note, style="dim"),
                 )
                 continue
 
@@ -62,7 +62,7 @@ class SegmentsView(DataTable):
                     Text(kind, style="dim"),
                     Text(str(count), justify="right"),
                     Text(f"{100 * count / total:.0f}%", justify="right"),
-                    spec_note if index == 0 else "",
+                    Text(spec_note if index == 0 else "", style="dim"),
                 )
 
         if self.row_count:

@@ -1,0 +1,382 @@
+"""The terminal UI driven headless with `App.run_test`, over a known recording."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from conftest import START, inspect, known_requests, wait_loaded
+
+from inspector.recordings import load_requests
+from inspector.tui.app import InspectorApp
+from inspector.tui.launch import build_view_app
+from inspector.tui.screens import HelpScreen
+from inspector.tui.widgets.findings_view import FindingsView
+from inspector.tui.widgets.log_view import LogView
+from inspector.tui.widgets.segments_view import SegmentsView
+
+SIZE = (160, 50)
+
+
+def row_texts(app: InspectorApp) -> list[list[str]]:
+    table = app.events_table
+    return [
+        [cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)
+    ]
+
+
+def status_text(app: InspectorApp) -> str:
+    return str(app.query_one("#status").render())
+
+
+def clock(offset: float) -> str:
+    moment = datetime.fromtimestamp(START + offset)
+    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+async def test_known_recording_fills_the_table(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        assert row_texts(view_app) == [
+            [
+                clock(0.2),
+                "example.com",
+                "pageview",
+                "/news/story-1",
+                'plan="premium" logged_in=true',
+                "ok",
+            ],
+            [
+                clock(5.2),
+                "example.com",
+                "heartbeat",
+                "/news/story-1",
+                'plan="premium" logged_in="true"',
+                "▲ segment.type-mismatch",
+            ],
+            [
+                clock(10.0),
+                "example.com",
+                "pageview",
+                "/news/story-2",
+                "plan=null",
+                "ok",
+            ],
+            [
+                clock(12.0),
+                "example.com",
+                "pageview",
+                "/about",
+                "<data invalid>",
+                "✖ data.not-json",
+            ],
+            [clock(15.0), "other.org", "pageview", "/home", 'plan="basic"', "ok"],
+        ]
+        assert "known.mitm" in status_text(view_app)
+        assert "5 events" in status_text(view_app)
+
+
+async def test_rows_are_coloured_by_worst_severity(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        error_row = view_app.events_table.get_row_at(3)
+        clean_row = view_app.events_table.get_row_at(0)
+        assert all(str(cell.style) == "bold red" for cell in error_row)
+        assert all(str(cell.style) == "" for cell in clean_row)
+
+
+async def test_detail_pane_keeps_json_types_apart(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        table = view_app.events_table
+
+        table.move_cursor(row=0)
+        await pilot.pause()
+        boolean = view_app.detail.text.plain
+        table.move_cursor(row=1)
+        await pilot.pause()
+        string = view_app.detail.text.plain
+        table.move_cursor(row=2)
+        await pilot.pause()
+        null = view_app.detail.text.plain
+
+        assert "logged_in: true  boolean" in boolean
+        assert 'plan: "premium"  string' in boolean
+        assert 'logged_in: "true"  string' in string
+        assert "plan: null  null" in null
+        assert "logged_in: absent  (declared in the spec, not sent)" in null
+        assert "region: absent  (declared in the spec, not sent)" in null
+
+
+async def test_detail_pane_groups_the_event(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        view_app.events_table.move_cursor(row=1)
+        await pilot.pause()
+
+        text = view_app.detail.text.plain
+        headings = [
+            "General",
+            "Page",
+            "Session and IDs",
+            "Segment data",
+            "Standard segments",
+            "Raw",
+            "Findings",
+        ]
+        positions = [text.index(f"\n{heading}") for heading in headings[1:]]
+        assert text.startswith("General\n")
+        assert positions == sorted(positions)
+        assert "  action     heartbeat" in text
+        assert "  endpoint   p1.parsely.com/plogger/" in text
+        assert "  transport  web" in text
+        assert "  inc        5" in text
+        assert "  url        https://www.example.com/news/story-1" in text
+        assert "  title      Story One | Example" in text
+        assert "  pvid       67821" in text
+        assert '  sref       ""' in text
+        assert "  Referrer   search (google.com)" in text
+        assert "action=heartbeat" in text.split("\nRaw\n")[1]
+
+
+async def test_detail_pane_explains_an_invalid_data_parameter(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        view_app.events_table.move_cursor(row=3)
+        await pilot.pause()
+
+        text = view_app.detail.text.plain
+        segment_part = text.split("\nSegment data\n")[1].split("\n\n")[0]
+        assert "data is not valid JSON; as sent:" in segment_part
+        assert "TODO" in segment_part
+        findings_part = text.split("\nFindings (")[1]
+        assert "✖ error data.not-json" in findings_part
+        finding = view_app.detail.report.findings[0]
+        assert finding.message in findings_part
+        if finding.explanation:
+            assert finding.explanation in findings_part
+
+
+async def test_filter_reduces_the_rows(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("slash", *"action:heartbeat", "enter")
+        await pilot.pause()
+        assert [row[2] for row in row_texts(view_app)] == ["heartbeat"]
+        assert "filter: action:heartbeat" in status_text(view_app)
+        assert view_app.focused is view_app.events_table
+
+        expectations = {
+            'plan="premium"': 2,
+            "plan=premium": 2,
+            "logged_in=true": 1,
+            'logged_in="true"': 1,
+            "plan=null": 1,
+            "plan=*": 4,
+            "severity:error": 1,
+            "severity:warning": 2,
+            "severity:info": 2,
+            "code:segment.type": 1,
+            "site:other": 1,
+            "story-2": 1,
+            "-site:other action:pageview": 3,
+            "": 5,
+        }
+        for text, expected_rows in expectations.items():
+            view_app.apply_filter(text)
+            await pilot.pause()
+            assert view_app.events_table.row_count == expected_rows, text
+
+        view_app.apply_filter('logged_in="true"')
+        await pilot.pause()
+        assert row_texts(view_app)[0][4] == 'plan="premium" logged_in="true"'
+
+
+async def test_pause_counts_events_but_adds_no_rows(view_app, spec):
+    extra = inspect(known_requests(), spec)
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("p")
+        view_app.receive_reports(extra)
+        view_app.flush()
+        await pilot.pause()
+        assert view_app.events_table.row_count == 5
+        assert view_app.counts.total == 10
+        assert "PAUSED (5 not shown)" in status_text(view_app)
+
+        await pilot.press("p")
+        view_app.receive_reports(extra[:2])
+        view_app.flush()
+        await pilot.pause()
+        assert view_app.events_table.row_count == 7
+        assert view_app.counts.total == 12
+        assert "PAUSED" not in status_text(view_app)
+
+
+async def test_clear_empties_the_table_and_restarts_the_counts(view_app, spec):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("c")
+        await pilot.pause()
+        assert view_app.events_table.row_count == 0
+        assert view_app.counts.total == 0
+        assert view_app.detail.report is None
+        assert view_app.finding_counts() == {}
+        assert view_app.segment_counts() == {}
+
+        # New events after the clear are counted from zero.
+        request = known_requests()[4]
+        view_app.receive_reports(view_app.inspection.process(request))
+        view_app.flush()
+        await pilot.pause()
+        assert view_app.events_table.row_count == 1
+        assert view_app.counts.total == 1
+        assert view_app.finding_counts()["data.not-json"] == 1
+        assert "1 events · 1 error" in status_text(view_app)
+
+
+async def test_findings_view_groups_by_code_with_counts(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("2")
+        await pilot.pause()
+        view = view_app.query_one(FindingsView)
+        table = view.query_one("#findings-table")
+
+        expected = view_app.finding_counts()
+        assert expected["data.not-json"] == 1
+        rows = {
+            table.get_row_at(i)[1].plain: int(table.get_row_at(i)[2].plain)
+            for i in range(table.row_count)
+        }
+        assert rows == dict(expected)
+        top = table.get_row_at(0)
+        assert top[0].plain == "✖ error"
+
+        # The explanation follows the selected code.
+        table.move_cursor(row=[*rows].index("data.not-json"))
+        await pilot.pause()
+        explanation = str(view.query_one("#finding-explanation").render())
+        assert "data.not-json: seen 1 times" in explanation
+
+
+async def test_segments_view_counts_values_by_type(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("3")
+        await pilot.pause()
+        table = view_app.query_one(SegmentsView)
+        rows = [
+            [cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)
+        ]
+
+        assert [row[:4] for row in rows] == [
+            ["logged_in", '"true"', "string", "1"],
+            ["", "true", "boolean", "1"],
+            ["plan", '"premium"', "string", "2"],
+            ["", '"basic"', "string", "1"],
+            ["", "null", "null", "1"],
+            ["region", "never sent", "", "0"],
+        ]
+        assert rows[2][4] == "50%"
+        assert rows[2][5] == "declared string"
+
+
+async def test_max_rows_caps_the_table_but_not_the_counts(known_recording, spec):
+    app = build_view_app([known_recording], spec=spec, max_rows=3)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        assert [row[3] for row in row_texts(app)] == [
+            "/news/story-2",
+            "/about",
+            "/home",
+        ]
+        assert app.counts.total == 5
+        assert "5 events" in status_text(app)
+        assert "3 shown" in status_text(app)
+        assert sum(app.segment_counts()["plan"].values()) == 4
+        assert len(app.inspection.reports) == 3
+
+
+async def test_help_lists_every_binding(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("question_mark")
+        await pilot.pause()
+        screen = view_app.screen
+        assert isinstance(screen, HelpScreen)
+        text = screen.text.plain
+        for binding in InspectorApp.BINDINGS:
+            key = {"slash": "/", "question_mark": "?"}.get(binding.key, binding.key)
+            assert f"\n  {key:<22}{binding.description}\n" in text
+        for keys, description in InspectorApp.NAVIGATION_HELP:
+            assert f"\n  {keys:<22}{description}\n" in text
+        assert "severity:warning" in text
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(view_app.screen, HelpScreen)
+
+
+async def test_recording_errors_show_in_the_log_not_a_crash(known_recording, spec):
+    missing = known_recording.parent / "missing.har"
+    app = build_view_app([missing, known_recording], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        assert app.events_table.row_count == 5
+        log_lines = app.query_one(LogView).plain_lines
+        assert any("missing.har" in line and "ERROR" in line for line in log_lines)
+        notifications = [n.message for n in app._notifications]
+        assert any("problem(s) reading the recordings" in m for m in notifications)
+
+
+async def test_save_exports_the_loaded_requests(view_app, tmp_path: Path):
+    target = tmp_path / "saved.har"
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("s")
+        await pilot.pause()
+        path_box = view_app.screen.query_one("#save-path")
+        path_box.value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+
+    requests, errors = load_requests([target])
+    assert errors == []
+    assert [r.url for r in requests] == [r.url for r in known_requests()]
+
+
+async def test_following_stops_when_an_older_row_is_selected(view_app, spec):
+    extra = inspect(known_requests(), spec)
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        table = view_app.events_table
+        assert table.cursor_row == 4 and table.following
+
+        await pilot.press("up", "up")
+        chosen = table.selected_report
+        view_app.receive_reports(extra)
+        view_app.flush()
+        await pilot.pause()
+        assert not table.following
+        assert table.cursor_row == 2
+        assert table.selected_report is chosen
+        assert view_app.detail.report is chosen
+        assert "not following" in status_text(view_app)
+
+        await pilot.press("f")
+        await pilot.pause()
+        assert table.following
+        assert table.cursor_row == table.row_count - 1
+        assert view_app.detail.report is extra[-1]
