@@ -36,6 +36,7 @@ from publicsuffixlist import PublicSuffixList
 from ruamel.yaml import YAML
 
 from inspector.model import Finding, PixelEvent, Severity
+from inspector.pii import redact, scanner_for
 
 logger = logging.getLogger(__name__)
 
@@ -602,16 +603,24 @@ class GeoLocator:
 
     def _lookup(self, address: str) -> tuple[Geo | None, str | None]:
         import geoip2.errors
+        import maxminddb
 
         try:
-            record = self._model_lookup(address)
+            try:
+                record = self._model_lookup(address)
+            except TypeError:
+                # Not a City/Country layout geoip2 knows: read the raw record.
+                return self._raw_lookup(address)
         except geoip2.errors.AddressNotFoundError:
             return None, f"{address} is not in the GeoIP database {self.path}"
-        except TypeError:
-            # Not a City/Country layout geoip2 knows: read the raw record instead.
-            return self._raw_lookup(address)
+        except (ValueError, maxminddb.InvalidDatabaseError) as error:
+            # An IPv6 address in an IPv4-only database, or a damaged record.
+            logger.debug("GeoIP lookup of %s failed: %s", address, error)
+            return None, f"could not look up {address} in {self.path}: {error}"
 
-        subdivision = record.subdivisions.most_specific if record.subdivisions else None
+        # Country databases have no subdivisions.
+        subdivisions = getattr(record, "subdivisions", None)
+        subdivision = subdivisions.most_specific if subdivisions else None
         geo = Geo(
             address=address,
             continent_code=record.continent.code,
@@ -756,7 +765,9 @@ class StandardResolver:
 
         pii = getattr(spec, "pii", None)
         self.pii_enabled = bool(getattr(pii, "enabled", True))
-        self.long_number_digits = getattr(pii, "long_number_digits", None)
+        self.pii_scanner = scanner_for(
+            getattr(pii, "long_number_digits", 9), getattr(pii, "phone_region", "US")
+        )
 
         self._spellings: dict[tuple[str, str], list[str]] = {}
         self._reported: set[tuple[Any, ...]] = set()
@@ -1002,52 +1013,51 @@ class StandardResolver:
         if session_campaign is not None:
             sources.append(("surl", session_campaign))
         for url_param, source in sources:
-            for _field_name, value, param in source.items():
+            for field_name, value, param in source.items():
                 findings.extend(
-                    self._pii_in_value(event, value, path=f"{url_param}.{param}")
+                    found
+                    for found in self._pii_in_value(
+                        event, value, path=f"{url_param}.{param}"
+                    )
+                    # Ad platforms name campaigns by long numeric ids.
+                    if not (
+                        field_name == "campaign" and found.code == "pii.long-number"
+                    )
                 )
         return findings
 
     def _pii_in_value(
         self, event: PixelEvent, value: str, *, path: str
     ) -> list[Finding]:
-        try:
-            from inspector import pii
-        except ImportError:
-            return []
-        return list(_pii_findings_from(pii, value, path=path, event_id=event.id))
-
-
-def _pii_findings_from(
-    pii_module: Any, value: str, *, path: str, event_id: str
-) -> Iterable[Finding]:
-    """Findings from `inspector.pii` for one campaign value."""
-    matches = pii_module.find_pii(value)
-    for match in matches:
-        if isinstance(match, Finding):
-            yield Finding(
-                code=match.code,
-                severity=match.severity,
-                message=match.message,
-                path=path,
-                explanation=match.explanation,
-                event_id=event_id,
+        findings = []
+        for found in self.pii_scanner.scan(value):
+            described = _PII_DESCRIPTIONS[found.kind]
+            findings.append(
+                Finding(
+                    code=f"pii.{found.kind}",
+                    severity=Severity.ERROR,
+                    message=(
+                        f"Campaign parameter {path} holds {described} ({redact(found)})"
+                    ),
+                    path=path,
+                    explanation=(
+                        "Campaign parameters are stored by Parse.ly and shown in "
+                        "every campaign report, so they must never identify a "
+                        "person. This usually comes from a mailing tool that "
+                        "merges the subscriber's address or id into the link; "
+                        "tag links per mailing or audience instead."
+                    ),
+                    event_id=event.id,
+                )
             )
-            continue
-        kind = getattr(match, "kind", None) or getattr(match, "code", "pii")
-        code = kind if str(kind).startswith("pii.") else f"pii.{kind}"
-        yield Finding(
-            code=code,
-            severity=Severity.ERROR,
-            message=f"Campaign value at {path} looks like personal data ({kind})",
-            path=path,
-            explanation=(
-                "Campaign parameters travel to Parse.ly and into every report "
-                "that lists campaigns. Personal data such as e-mail addresses or "
-                "phone numbers must not be put in links."
-            ),
-            event_id=event_id,
-        )
+        return findings
+
+
+_PII_DESCRIPTIONS = {
+    "email": "an e-mail address",
+    "phone": "a phone number",
+    "long-number": "a long number that looks like a personal id",
+}
 
 
 def _as_category_mapping(value: Any) -> dict[str, list[str]]:
