@@ -739,8 +739,6 @@ def _normalise_address(address: str) -> str:
 
 # --- Resolver --------------------------------------------------------------------
 
-_FOLLOW_UP_ACTIONS = frozenset({"heartbeat", "vheartbeat"})
-
 
 class StandardResolver:
     """Works out standard segments for every event of one inspection.
