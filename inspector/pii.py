@@ -121,8 +121,9 @@ class PiiScanner:
                     + " " * (match.end - match.start)
                     + cleaned[match.end :]
                 )
+            emails = list(found)
+            found.extend(self._phones(cleaned, text, emails))
             found.extend(self._long_numbers(cleaned, text))
-            found.extend(self._phones(cleaned, text, found))
 
         return _without_overlaps(found) if found else ()
 
@@ -154,13 +155,19 @@ class PiiScanner:
 
         found = []
         for match in _EMAIL_CANDIDATE.finditer(text):
-            candidate = match.group()
+            start = match.start()
+
+            # In percent-encoded text (`e%3Dreader%40...`) the hex digits of the
+            # escape before the address are not part of it.
+            if start > 0 and text[start - 1] == "%":
+                start += 2
+            candidate = text[start : match.end()]
             address = unquote(unquote(candidate))
             try:
                 validate_email(address, check_deliverability=False)
             except EmailNotValidError:
                 continue
-            found.append(PersonalData("email", candidate, match.start(), match.end()))
+            found.append(PersonalData("email", candidate, start, match.end()))
         return found
 
     def _long_numbers(self, cleaned: str, text: str) -> list[PersonalData]:
@@ -179,7 +186,7 @@ class PiiScanner:
         return found
 
     def _phones(
-        self, cleaned: str, text: str, already: list[PersonalData]
+        self, cleaned: str, text: str, emails: list[PersonalData]
     ) -> list[PersonalData]:
         import phonenumbers
 
@@ -197,7 +204,7 @@ class PiiScanner:
             if raw.isdigit():
                 continue
             if any(
-                item.start < match.end and match.start < item.end for item in already
+                item.start < match.end and match.start < item.end for item in emails
             ):
                 continue
             found.append(
