@@ -1,0 +1,215 @@
+"""`segment-inspector check`: judge recorded traffic and report, with an exit status.
+
+    segment-inspector check session.har --spec segments.yaml
+    segment-inspector check capture.mitm pasted.txt --format json --output report.json
+    pbpaste | segment-inspector check - --fail-on warning
+
+Recordings are mitmproxy flow files, HAR files or request lists (`-` reads one from
+standard input). The exit status is 0 when nothing reached `--fail-on`, 1 when a
+finding did, and 2 for a bad command line, spec or recording; what could be read is
+still reported then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inspector.inspection import InspectionResult
+    from inspector.recordings import RecordingError
+    from inspector.spec import Spec
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+FORMATS = ("text", "json", "jsonl", "junit")
+FAIL_ON = ("error", "warning", "info", "never")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "recordings",
+        nargs="+",
+        metavar="RECORDING",
+        help="a .mitm flow file, a HAR file or a request list; `-` reads standard input",
+    )
+    parser.add_argument(
+        "--spec", metavar="FILE", help="segment spec (YAML); default: built-in checks"
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="report format (default text)",
+    )
+    parser.add_argument(
+        "--output", metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="error",
+        help="exit with 1 when a finding is at least this severe (default error)",
+    )
+    parser.add_argument(
+        "--pixel-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="extra first-party pixel host, added to the spec's (repeatable)",
+    )
+    parser.add_argument(
+        "--geoip-db", metavar="PATH", help="MaxMind database for the geography segment"
+    )
+    parser.add_argument(
+        "--show-pii",
+        action="store_true",
+        help="show emails, phone numbers and long numbers instead of masking them",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    # The spec first: without a usable spec there is nothing to judge against.
+    spec = _load_spec(args)
+    if spec is None:
+        return EXIT_USAGE
+
+    # Read and judge whatever can be read.
+    result, errors = _inspect(args, spec)
+    if result is None:
+        return EXIT_USAGE
+    for error in errors:
+        _complain(str(error), args.show_pii)
+
+    # Report.
+    try:
+        text = _render(args, result, errors, spec)
+    except ImportError as error:
+        _complain(f"--format {args.format} is not available: {error}", False)
+        return EXIT_USAGE
+    if not _emit(args, text):
+        return EXIT_USAGE
+
+    if errors:
+        return EXIT_USAGE
+    return _status(result, args.fail_on)
+
+
+def _load_spec(args: argparse.Namespace) -> Spec | None:
+    from inspector.spec import SpecError, default_spec, load_spec
+
+    try:
+        spec = load_spec(args.spec) if args.spec else default_spec()
+    except SpecError as error:
+        print(f"segment-inspector: the spec cannot be used:\n{error}", file=sys.stderr)
+        return None
+
+    if args.pixel_host:
+        hosts = (*spec.first_party_hosts, *args.pixel_host)
+        spec = spec.model_copy(update={"first_party_hosts": hosts})
+    return spec
+
+
+def _inspect(
+    args: argparse.Namespace, spec: Spec
+) -> tuple[InspectionResult | None, list[RecordingError]]:
+    from inspector.inspection import Inspection
+    from inspector.recordings import load_requests
+    from inspector.standard import GeoIPError
+
+    requests, errors = load_requests(args.recordings)
+
+    try:
+        inspection = Inspection(spec, geoip_db=args.geoip_db)
+    except GeoIPError as error:
+        _complain(f"--geoip-db: {error}", False)
+        return None, errors
+    return inspection.process_all(requests), errors
+
+
+def _render(
+    args: argparse.Namespace,
+    result: InspectionResult,
+    errors: list[RecordingError],
+    spec: Spec,
+) -> str:
+    from inspector import report
+
+    masker = report.make_masker(
+        args.show_pii,
+        long_number_digits=spec.pii.long_number_digits,
+        phone_region=spec.pii.phone_region,
+    )
+
+    if args.format == "json":
+        return report.render_json(result, errors, masker=masker)
+    if args.format == "jsonl":
+        return report.render_jsonl(result, errors, masker=masker)
+    if args.format == "junit":
+        from inspector.junit import render_junit
+
+        fail_on = None if args.fail_on == "never" else args.fail_on
+        return render_junit(result, errors, fail_on=fail_on, show_pii=args.show_pii)
+
+    return report.render_text(
+        result,
+        errors,
+        color=args.output is None and _stdout_is_terminal(),
+        sources=[_display_name(path) for path in args.recordings],
+        spec_source=spec.source if args.spec else None,
+        masker=masker,
+    )
+
+
+def _emit(args: argparse.Namespace, text: str) -> bool:
+    """Write the report to --output or stdout; False when the file cannot be written."""
+    if args.output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return True
+
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        _complain(f"--output {args.output}: cannot write: {reason}", False)
+        return False
+    logger.info("report written to %s", args.output)
+    return True
+
+
+def _status(result: InspectionResult, fail_on: str) -> int:
+    from inspector.model import Severity
+
+    if fail_on == "never":
+        return EXIT_OK
+    worst = result.worst()
+    if worst is not None and worst >= Severity(fail_on):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _complain(message: str, show_pii: bool) -> None:
+    if not show_pii:
+        from inspector.pii import mask
+
+        message = mask(message)
+    print(f"segment-inspector: {message}", file=sys.stderr)
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _display_name(path: str) -> str:
+    return "standard input" if path == "-" else Path(path).name

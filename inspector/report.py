@@ -1,0 +1,663 @@
+"""Reports of an inspection: a text report for people, JSON and JSON Lines for tools.
+
+All three are built from an `InspectionResult` and the `RecordingError`s met while
+reading, and all of them mask personal data (e-mail addresses, phone numbers, long
+ids) unless asked not to, so that a report can be pasted into a ticket.
+
+* `render_text`: per event its time, site, action, page URL, the segments as
+  `key=value` with JSON typing (`true` is a boolean, `"true"` a string) and the
+  findings; then the page-level diagnoses, scenario coverage, the values seen per
+  segment key and a summary line. Colour is optional (ANSI, through rich).
+* `render_json`: one document with events, diagnoses, segment counts and coverage.
+* `render_jsonl`: one JSON object per event, for `jq` and log pipelines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import textwrap
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from inspector import __version__
+from inspector.model import DataState, Finding, Severity
+
+if TYPE_CHECKING:
+    from inspector.inspection import EventReport, InspectionResult
+    from inspector.recordings import RecordingError
+
+logger = logging.getLogger(__name__)
+
+Masker = Callable[[str], str]
+
+_URL_WIDTH = 110
+_WRAP_WIDTH = 88
+_REAL_CLOCK_AFTER = 1_000_000_000  # 2001-09-09: anything earlier is a relative time
+_SEVERITY_STYLES = {
+    Severity.ERROR: "bold red",
+    Severity.WARNING: "yellow",
+    Severity.INFO: "cyan",
+}
+_DATA_STATE_NOTES = {
+    DataState.ABSENT: "(no data parameter)",
+    DataState.INVALID: "(data is not JSON: no segments could be read)",
+    DataState.NOT_OBJECT: "(data is JSON but not an object: no segments)",
+}
+
+
+# --------------------------------------------------------------------------------------
+# Shared pieces
+
+
+def make_masker(
+    show_pii: bool = False, *, long_number_digits: int = 9, phone_region: str = "US"
+) -> Masker:
+    """A function that hides personal data in a string (or keeps it, with show_pii)."""
+    if show_pii:
+        return _keep
+
+    from inspector.pii import mask
+
+    def masker(text: str) -> str:
+        if not text:
+            return text
+        return mask(
+            text, long_number_digits=long_number_digits, phone_region=phone_region
+        )
+
+    return masker
+
+
+def _keep(text: str) -> str:
+    return text
+
+
+def mask_json(value: Any, masker: Masker) -> Any:
+    """A JSON value with personal data masked in every string, keys included."""
+    if isinstance(value, str):
+        return masker(value)
+    if isinstance(value, Mapping):
+        return {
+            masker(str(key)): mask_json(item, masker) for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_json(item, masker) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_label(value: Any) -> str:
+    """A segment value as JSON text: `true`, `"true"`, `null`, `["a","b"]`."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """How many events there were and how many findings of each severity."""
+
+    events: int
+    requests: int
+    errors: int
+    warnings: int
+    infos: int
+    recording_errors: int
+
+    @property
+    def worst(self) -> Severity | None:
+        if self.errors:
+            return Severity.ERROR
+        if self.warnings:
+            return Severity.WARNING
+        if self.infos:
+            return Severity.INFO
+        return None
+
+
+def totals(result: InspectionResult, errors: Sequence[RecordingError] = ()) -> Totals:
+    """Counts for the summary line and the JSON summary."""
+    severities = Counter(finding.severity for finding in result.findings)
+    return Totals(
+        events=len(result.reports),
+        requests=result.requests_seen,
+        errors=severities[Severity.ERROR],
+        warnings=severities[Severity.WARNING],
+        infos=severities[Severity.INFO],
+        recording_errors=len(errors),
+    )
+
+
+def summary_line(
+    result: InspectionResult, errors: Sequence[RecordingError] = ()
+) -> str:
+    """`12 events in 14 requests: 2 errors, 1 warning, 3 infos`."""
+    counts = totals(result, errors)
+    text = (
+        f"{_plural(counts.events, 'event')} in {_plural(counts.requests, 'request')}: "
+        f"{_plural(counts.errors, 'error')}, {_plural(counts.warnings, 'warning')}, "
+        f"{_plural(counts.infos, 'info')}"
+    )
+    if counts.recording_errors:
+        text += f"; {_plural(counts.recording_errors, 'recording problem')}"
+    return text
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _diagnoses_by_event(result: InspectionResult) -> dict[str, list[Any]]:
+    """For each event id, the page-level diagnoses that name it as evidence."""
+    by_event: dict[str, list[Any]] = {}
+    for diagnosis in result.diagnoses:
+        for event_id in diagnosis.evidence:
+            by_event.setdefault(event_id, []).append(diagnosis)
+    return by_event
+
+
+def _iso_time(timestamp: float) -> str | None:
+    if timestamp < _REAL_CLOCK_AFTER:
+        return None
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------------------
+# JSON and JSON Lines
+
+
+def event_record(
+    report: EventReport,
+    *,
+    masker: Masker = _keep,
+    diagnoses: Iterable[Any] = (),
+) -> dict[str, Any]:
+    """One event, its findings and the page-level diagnoses it is evidence of."""
+    event = report.event
+    request = event.request
+
+    record: dict[str, Any] = {
+        "id": event.id,
+        "origin": request.origin,
+        "time": _iso_time(request.timestamp),
+        "timestamp": request.timestamp,
+        "method": request.method,
+        "request_url": masker(request.url),
+        "status": request.response_status,
+        "transport": str(event.transport),
+        "action": event.action,
+        "idsite": event.idsite,
+        "url": _mask_optional(event.url, masker),
+        "urlref": _mask_optional(event.urlref, masker),
+        "pvid": event.pvid,
+        "visitor": _mask_optional(event.visitor, masker),
+        "data_state": str(event.data_state),
+        "segments": mask_json(dict(event.segments), masker),
+        "worst": str(report.worst) if report.worst is not None else None,
+        "findings": [_finding_record(finding, masker) for finding in report.findings],
+        "page_findings": [
+            {
+                "code": diagnosis.code,
+                "severity": str(diagnosis.severity),
+                "title": masker(diagnosis.title),
+            }
+            for diagnosis in diagnoses
+        ],
+    }
+    if event.data_state is not DataState.OK and event.data_raw is not None:
+        record["data_raw"] = masker(event.data_raw)
+    if report.standard is not None:
+        record["standard"] = _standard_record(report.standard, masker)
+    return record
+
+
+def _mask_optional(text: str | None, masker: Masker) -> str | None:
+    return masker(text) if text is not None else None
+
+
+def _finding_record(finding: Finding, masker: Masker) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "severity": str(finding.severity),
+        "message": masker(finding.message),
+        "path": finding.path,
+    }
+
+
+def _standard_record(standard: Any, masker: Masker) -> dict[str, Any]:
+    """Campaign, referrer and geography of one event as plain JSON."""
+    campaign = {name: masker(value) for name, value, _ in standard.campaign.items()}
+    record: dict[str, Any] = {
+        "campaign": campaign,
+        "referrer": {
+            "category": standard.referrer_category,
+            "domain": standard.referrer_name or standard.referrer_domain,
+        },
+        "geo": None,
+    }
+    if standard.session_campaign is not None:
+        record["session_campaign"] = {
+            name: masker(value) for name, value, _ in standard.session_campaign.items()
+        }
+    if standard.geo is not None:
+        record["geo"] = {
+            "continent": standard.geo.continent_code,
+            "country": standard.geo.country_code,
+            "subdivision": standard.geo.subdivision_code,
+        }
+    if standard.geo_note:
+        record["geo_note"] = standard.geo_note
+    return record
+
+
+def _diagnosis_record(diagnosis: Any, masker: Masker) -> dict[str, Any]:
+    return {
+        "code": diagnosis.code,
+        "severity": str(diagnosis.severity),
+        "title": masker(diagnosis.title),
+        "explanation": masker(diagnosis.explanation),
+        "evidence": list(diagnosis.evidence),
+        "page": diagnosis.page_key,
+        "visitor": _mask_optional(diagnosis.visitor, masker),
+        "url": _mask_optional(diagnosis.url, masker),
+        "uncertain": diagnosis.uncertain,
+        "keys": list(diagnosis.keys),
+    }
+
+
+def _segment_counts_record(
+    segment_counts: Mapping[str, Counter[str]], masker: Masker
+) -> dict[str, list[dict[str, Any]]]:
+    """Per key, each value seen (as its JSON value) with its count, commonest first."""
+    record = {}
+    for key in sorted(segment_counts):
+        record[masker(key)] = [
+            {"value": mask_json(json.loads(label), masker), "count": count}
+            for label, count in segment_counts[key].most_common()
+        ]
+    return record
+
+
+def report_document(
+    result: InspectionResult,
+    errors: Sequence[RecordingError] = (),
+    *,
+    masker: Masker = _keep,
+) -> dict[str, Any]:
+    """Everything in one JSON-ready dict (what `--format json` prints)."""
+    by_event = _diagnoses_by_event(result)
+    counts = totals(result, errors)
+    return {
+        "tool": "segment-inspector",
+        "version": __version__,
+        "summary": {
+            "events": counts.events,
+            "requests": counts.requests,
+            "errors": counts.errors,
+            "warnings": counts.warnings,
+            "infos": counts.infos,
+            "worst": str(counts.worst) if counts.worst is not None else None,
+            "recording_errors": counts.recording_errors,
+        },
+        "events": [
+            event_record(
+                report, masker=masker, diagnoses=by_event.get(report.event.id, ())
+            )
+            for report in result.reports
+        ],
+        "diagnoses": [_diagnosis_record(d, masker) for d in result.diagnoses],
+        "segment_counts": _segment_counts_record(result.segment_counts, masker),
+        "finding_counts": dict(result.finding_counts.most_common()),
+        "scenario_coverage": {
+            name: list(event_ids)
+            for name, event_ids in result.scenario_coverage.items()
+        },
+        "recording_errors": [
+            {
+                "path": error.path,
+                "location": error.location,
+                "message": masker(error.message),
+            }
+            for error in errors
+        ],
+    }
+
+
+def render_json(
+    result: InspectionResult,
+    errors: Sequence[RecordingError] = (),
+    *,
+    show_pii: bool = False,
+    masker: Masker | None = None,
+) -> str:
+    """The whole inspection as one indented JSON document."""
+    masker = masker or make_masker(show_pii)
+    document = report_document(result, errors, masker=masker)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_jsonl(
+    result: InspectionResult,
+    errors: Sequence[RecordingError] = (),
+    *,
+    show_pii: bool = False,
+    masker: Masker | None = None,
+) -> str:
+    """One compact JSON object per event, one per line.
+
+    Page-level diagnoses appear in each event's `page_findings`; recording problems
+    are not part of this format (the `check` command prints them on stderr).
+    """
+    masker = masker or make_masker(show_pii)
+    by_event = _diagnoses_by_event(result)
+    lines = [
+        json.dumps(
+            event_record(
+                report, masker=masker, diagnoses=by_event.get(report.event.id, ())
+            ),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        for report in result.reports
+    ]
+    return "".join(f"{line}\n" for line in lines)
+
+
+# --------------------------------------------------------------------------------------
+# Text
+
+
+class _TextReport:
+    """Builds the text report line by line, styled with rich when colour is on."""
+
+    def __init__(self, result: InspectionResult, masker: Masker, width: int):
+        from rich.text import Text
+
+        self._text_type = Text
+        self.result = result
+        self.masker = masker
+        self.width = width
+        self.lines: list[Any] = []
+        first = min(
+            (r.event.timestamp for r in result.reports if r.event.timestamp), default=0
+        )
+        self.first_time = first
+
+    def add(self, *parts: str | tuple[str, str]) -> None:
+        """One line from plain strings and `(text, style)` pairs."""
+        self.lines.append(self._text_type.assemble(*parts))
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1].plain:
+            self.add("")
+
+    def heading(self, title: str) -> None:
+        self.blank()
+        self.add((title, "bold"))
+
+    def clock(self, timestamp: float) -> str:
+        """`HH:MM:SS.mmm` (UTC) for real times; `+S.mmms` for times from a list."""
+        if timestamp >= _REAL_CLOCK_AFTER:
+            moment = datetime.fromtimestamp(timestamp, UTC)
+            return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+        return f"+{timestamp:.3f}s"
+
+    # -- sections ----------------------------------------------------------------------
+
+    def header(self, sources: Sequence[str], spec_source: str | None) -> None:
+        title = "Segment Inspector report"
+        if sources:
+            title += ": " + ", ".join(sources)
+        self.add((title, "bold"))
+        if spec_source:
+            self.add(("spec: ", "dim"), spec_source)
+        if self.first_time >= _REAL_CLOCK_AFTER:
+            start = datetime.fromtimestamp(self.first_time, UTC)
+            self.add(("times are UTC; first event ", "dim"), start.strftime("%Y-%m-%d"))
+
+    def events(self, by_event: Mapping[str, list[Any]]) -> None:
+        if not self.result.reports:
+            self.blank()
+            self.add(("No Parse.ly pixel events found.", "bold"))
+            return
+        for report in self.result.reports:
+            self.blank()
+            self.event(report, by_event.get(report.event.id, ()))
+
+    def event(self, report: EventReport, diagnoses: Iterable[Any]) -> None:
+        event = report.event
+        url = event.url or event.request.url
+        self.add(
+            (self.clock(event.timestamp), "dim"),
+            "  ",
+            (event.idsite or "-", "magenta"),
+            "  ",
+            ((event.action or "(no action)").ljust(10), "bold"),
+            " ",
+            _shorten(self.masker(url), _URL_WIDTH),
+            (f"  [{event.id}]", "dim"),
+        )
+        self.add("    ", *self.segment_parts(report))
+
+        for finding in report.findings:
+            self.finding_line(
+                finding.severity, finding.code, finding.message, finding.path
+            )
+        for diagnosis in diagnoses:
+            self.finding_line(
+                diagnosis.severity, diagnosis.code, diagnosis.title, None, page=True
+            )
+        if not report.findings and not diagnoses:
+            self.add("    ", ("ok", "green"))
+
+    def segment_parts(self, report: EventReport) -> list[str | tuple[str, str]]:
+        event = report.event
+        parts: list[str | tuple[str, str]] = []
+        for key, value in event.segments.items():
+            if parts:
+                parts.append(" ")
+            shown = self.masker(json_label(value))
+            parts.extend([(self.masker(key), "blue"), "=", shown])
+
+        note = _DATA_STATE_NOTES.get(event.data_state)
+        if event.data_state is DataState.DOUBLE_ENCODED:
+            note = "(data was JSON-encoded twice; shown decoded)"
+        if note:
+            parts.extend([" " if parts else "", (note, "dim")])
+        elif not parts:
+            parts.append(("(no custom segments)", "dim"))
+        return parts
+
+    def finding_line(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        path: str | None,
+        *,
+        page: bool = False,
+    ) -> None:
+        label = severity.upper().ljust(7)
+        message = self.masker(message)
+        if path and not message.startswith(path):
+            message += f" [{path}]"
+        scope = " (page)" if page else ""
+
+        # Wrap the message under itself, after the severity and code.
+        lead = f"    {label} {code}{scope}  "
+        room = max(self.width - len(lead), 30)
+        wrapped = textwrap.wrap(
+            message, width=room, break_on_hyphens=False, break_long_words=False
+        ) or [""]
+        self.add(
+            "    ",
+            (label, _SEVERITY_STYLES[severity]),
+            " ",
+            (code, "bold"),
+            scope,
+            "  ",
+            wrapped[0],
+        )
+        for line in wrapped[1:]:
+            self.add(" " * len(lead), line)
+
+    def diagnoses(self) -> None:
+        if not self.result.diagnoses:
+            return
+        self.heading("Page loads and visitors")
+        for diagnosis in self.result.diagnoses:
+            self.blank()
+            self.add(
+                "  ",
+                (diagnosis.severity.upper(), _SEVERITY_STYLES[diagnosis.severity]),
+                " ",
+                (diagnosis.code, "bold"),
+                "  ",
+                self.masker(diagnosis.title),
+            )
+            where = [
+                self.masker(part)
+                for part in (
+                    diagnosis.page_key and f"page load {diagnosis.page_key}",
+                    diagnosis.url,
+                )
+                if part
+            ]
+            if where:
+                self.add(("    where: ", "dim"), " ".join(where))
+            if diagnosis.evidence:
+                self.add(("    events: ", "dim"), ", ".join(diagnosis.evidence))
+            if diagnosis.uncertain:
+                self.add(("    (matched partly by timing: likely, not certain)", "dim"))
+            for line in textwrap.wrap(
+                self.masker(diagnosis.explanation),
+                width=max(self.width - 4, 40),
+                break_on_hyphens=False,
+                break_long_words=False,
+            ):
+                self.add("    ", line)
+
+    def coverage(self) -> None:
+        coverage = self.result.scenario_coverage
+        if not coverage:
+            return
+        self.heading("Scenarios")
+        name_width = max(len(name) for name in coverage)
+        for name, event_ids in coverage.items():
+            if event_ids:
+                shown = ", ".join(event_ids[:5]) + (" …" if len(event_ids) > 5 else "")
+                self.add(
+                    "  ",
+                    name.ljust(name_width),
+                    "  ",
+                    (f"seen in {_plural(len(event_ids), 'event')}", "green"),
+                    ("  " + shown, "dim"),
+                )
+            else:
+                self.add("  ", name.ljust(name_width), "  ", ("not seen", "yellow"))
+
+    def segment_values(self) -> None:
+        counts = self.result.segment_counts
+        if not counts:
+            return
+        self.heading("Segment values")
+        key_width = min(max(len(key) for key in counts), 30)
+        for key in sorted(counts):
+            values = [
+                (self.masker(label), f" ×{count}")
+                for label, count in counts[key].most_common()
+            ]
+            parts: list[str | tuple[str, str]] = [
+                "  ",
+                (self.masker(key).ljust(key_width), "blue"),
+            ]
+            for label, count_text in values:
+                parts.extend(["  ", label, (count_text, "dim")])
+            self.add(*parts)
+
+    def recording_errors(self, errors: Sequence[RecordingError]) -> None:
+        if not errors:
+            return
+        self.heading("Could not read")
+        for error in errors:
+            self.add(
+                "  ",
+                ("ERROR", _SEVERITY_STYLES[Severity.ERROR]),
+                " ",
+                self.masker(str(error)),
+            )
+
+    def summary(self, errors: Sequence[RecordingError]) -> None:
+        counts = totals(self.result, errors)
+        style = {
+            Severity.ERROR: "bold red",
+            Severity.WARNING: "bold yellow",
+        }.get(counts.worst, "bold green")
+        self.blank()
+        self.add((summary_line(self.result, errors), style))
+
+    def render(self, color: bool) -> str:
+        if not color:
+            return "".join(f"{line.plain.rstrip()}\n" for line in self.lines)
+
+        import io
+
+        from rich.console import Console
+
+        buffer = io.StringIO()
+        console = Console(
+            file=buffer,
+            force_terminal=True,
+            color_system="standard",
+            width=max(self.width, 40),
+            soft_wrap=True,
+            highlight=False,
+        )
+        for line in self.lines:
+            console.print(line)
+        return buffer.getvalue()
+
+
+def render_text(
+    result: InspectionResult,
+    errors: Sequence[RecordingError] = (),
+    *,
+    show_pii: bool = False,
+    color: bool = False,
+    sources: Sequence[str] = (),
+    spec_source: str | None = None,
+    width: int = _WRAP_WIDTH,
+    masker: Masker | None = None,
+) -> str:
+    """The text report.
+
+    Args:
+        result: what the inspection found.
+        errors: problems met while reading the recordings, listed near the end.
+        show_pii: keep personal data instead of masking it.
+        color: style the report with ANSI colours (for a terminal).
+        sources: the recordings' names, for the title line.
+        spec_source: the spec file used, shown under the title.
+        width: where explanations are wrapped.
+        masker: how to hide personal data; built from `show_pii` when not given.
+    """
+    masker = masker or make_masker(show_pii)
+    report = _TextReport(result, masker, width)
+
+    report.header(sources, spec_source)
+    report.events(_diagnoses_by_event(result))
+    report.diagnoses()
+    report.coverage()
+    report.segment_values()
+    report.recording_errors(errors)
+    report.summary(errors)
+    return report.render(color)
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
