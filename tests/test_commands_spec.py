@@ -1,0 +1,130 @@
+"""`segment-inspector spec check | init | schema`, through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from inspector.cli import main
+from inspector.spec import load_spec, spec_json_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "fixtures" / "specs"
+COMMITTED_SCHEMA = ROOT / "inspector" / "data" / "segments.schema.json"
+
+
+def test_check_reports_a_valid_spec(capsys):
+    example = SPECS / "example.yaml"
+
+    status = main(["spec", "check", str(example)])
+
+    assert status == 0
+    assert capsys.readouterr().out == f"{example}: OK (4 segment keys, 2 scenarios)\n"
+
+
+def test_check_lists_every_problem_and_fails(capsys):
+    broken = SPECS / "invalid" / "several_problems.yaml"
+
+    status = main(["spec", "check", str(broken)])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 1
+    assert lines == [
+        f"{broken}:1:15: unknown_keys: \"warnign\" is not one of 'allow', 'info', "
+        "'warning', 'error' (did you mean 'warning'?)",
+        f"{broken}:5:5: segments.plan.requird: unknown key 'requird' "
+        "(did you mean 'required'?)",
+        f'{broken}:8:14: segments.logged_in.values[0]: "false" is a string, but '
+        "this is a boolean segment (write false without quotes)",
+        f"{broken}: 3 problems",
+    ]
+
+
+def test_check_goes_through_every_file(capsys):
+    example = SPECS / "example.yaml"
+    missing = SPECS / "no-such-spec.yaml"
+
+    status = main(["spec", "check", str(missing), str(example)])
+
+    out = capsys.readouterr().out.splitlines()
+    assert status == 1
+    assert out == [
+        f"{missing}: spec file not found",
+        f"{missing}: 1 problem",
+        f"{example}: OK (4 segment keys, 2 scenarios)",
+    ]
+
+
+def test_init_prints_the_starter_without_a_path(capsys, tmp_path):
+    status = main(["spec", "init"])
+
+    printed = capsys.readouterr().out
+    assert status == 0
+    assert printed.startswith("# Segment spec for Segment Inspector.")
+    written = tmp_path / "printed.yaml"
+    written.write_text(printed, encoding="utf-8")
+    assert set(load_spec(written).segments) == {"plan", "logged_in"}
+
+
+def test_init_writes_a_starter_that_checks_cleanly(capsys, tmp_path):
+    target = tmp_path / "segments.yaml"
+
+    status = main(["spec", "init", str(target)])
+    assert status == 0
+    assert capsys.readouterr().out == (
+        f"wrote {target}; check it with: segment-inspector spec check {target}\n"
+    )
+
+    assert main(["spec", "check", str(target)]) == 0
+    assert capsys.readouterr().out == f"{target}: OK (2 segment keys, 2 scenarios)\n"
+
+
+def test_init_refuses_to_overwrite_without_force(capsys, tmp_path):
+    target = tmp_path / "segments.yaml"
+    target.write_text("sites: [mine.example]\n", encoding="utf-8")
+
+    status = main(["spec", "init", str(target)])
+
+    assert status == 1
+    assert "already exists (use --force to overwrite it)" in capsys.readouterr().err
+    assert target.read_text(encoding="utf-8") == "sites: [mine.example]\n"
+
+    assert main(["spec", "init", "--force", str(target)]) == 0
+    assert target.read_text(encoding="utf-8").startswith("# Segment spec")
+
+
+def test_init_reports_an_unwritable_path(capsys, tmp_path):
+    target = tmp_path / "no-such-dir" / "segments.yaml"
+
+    status = main(["spec", "init", str(target)])
+
+    assert status == 1
+    assert f"cannot write {target}" in capsys.readouterr().err
+
+
+def test_schema_prints_the_spec_schema(capsys):
+    status = main(["spec", "schema"])
+
+    printed = capsys.readouterr().out
+    assert status == 0
+    assert json.loads(printed) == spec_json_schema()
+
+
+def test_committed_schema_is_current(capsys):
+    main(["spec", "schema"])
+
+    printed = capsys.readouterr().out
+    assert COMMITTED_SCHEMA.read_text(encoding="utf-8") == printed, (
+        "inspector/data/segments.schema.json is stale; regenerate it with "
+        "`segment-inspector spec schema > inspector/data/segments.schema.json`"
+    )
+
+
+def test_spec_needs_an_action(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["spec"])
+
+    assert exited.value.code == 2
+    assert "ACTION" in capsys.readouterr().err
