@@ -911,7 +911,8 @@ def _decode_mobile(request: CapturedRequest) -> list[PixelEvent]:
 
     text, utf8_ok = decode_body_text(body)
     stripped = text.lstrip()
-    if stripped.startswith("rqs=") or "&rqs=" in stripped:
+    looks_like_form = not stripped.startswith(("{", "["))
+    if looks_like_form and (stripped.startswith("rqs=") or "&rqs=" in stripped):
         return _decode_legacy_batch(request, stripped, utf8_ok)
     return _decode_json_batch(request, stripped, utf8_ok)
 

@@ -784,6 +784,17 @@ def test_legacy_rqs_batch_merges_shared_data():
     assert events[0].findings == ()
 
 
+def test_json_body_mentioning_rqs_is_still_json():
+    batch = {
+        "events": [{"url": "u", "idsite": "a", "action": "pageview", "q": "&rqs="}]
+    }
+
+    (event,) = decode_request(post(json.dumps(batch).encode()))
+
+    assert event.transport is Transport.MOBILE
+    assert event.params["q"] == "&rqs="
+
+
 def test_mobile_body_that_is_not_json():
     (event,) = decode_request(post(b'{"events": [{"url": '))
 
