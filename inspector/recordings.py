@@ -15,7 +15,8 @@ Three formats are understood, told apart by their content rather than their name
   line, is a request list too.
 
 Requests without a `@t` annotation are timed by their `rand` parameter (the pixel's
-own epoch-milliseconds clock) when it has one, else 1 ms after the previous request.
+own epoch-milliseconds clock) when it has one, else 1 ms after the previous request;
+a list with no clock at all leaves the times at 0.
 
 `load_requests` reads whatever it can from several files and collects the problems as
 `RecordingError`s instead of stopping at the first one; `replay` then judges the
@@ -503,9 +504,11 @@ def _read_request_list(data: bytes, name: str, report) -> Iterator[CapturedReque
             timestamp = base_time + block.offset_s
         elif rand_time is not None:
             timestamp = rand_time
-        elif previous_time is not None:
+        elif previous_time:
             timestamp = previous_time + _UNTIMED_STEP_S
         else:
+            # Nothing says when: leave 0 so the pipeline falls back on the event's
+            # own clock (a mobile batch's `data.ts`).
             timestamp = base_time
         previous_time = timestamp
 

@@ -14,10 +14,12 @@ from inspector.recordings import (
     RecordingError,
     load_requests,
     read_requests,
+    replay,
     wire_url,
     write_har,
     write_mitm,
 )
+from inspector.spec import load_spec
 
 SHARED_CASES = Path("/work/shared/cases")
 PIXEL = "https://p1.parsely.com/plogger/"
@@ -149,7 +151,7 @@ def test_time_comes_from_annotations_then_rand_then_order(tmp_path):
     )
 
 
-def test_list_without_any_clock_starts_at_zero_and_keeps_order(tmp_path):
+def test_list_without_any_clock_leaves_times_at_zero(tmp_path):
     path = write(
         tmp_path,
         "plain.txt",
@@ -160,7 +162,7 @@ def test_list_without_any_clock_starts_at_zero_and_keeps_order(tmp_path):
 
     times = [request.timestamp for request in read_requests(path)]
 
-    assert times == pytest.approx([0.0, 0.001, 1.0])
+    assert times == pytest.approx([0.0, 0.0, 1.0])
 
 
 def test_client_annotation_applies_to_later_requests(tmp_path):
@@ -608,3 +610,69 @@ def test_recording_error_equality_and_text():
     assert str(error) == "a.har: entry 7: request.url is missing"
     assert error == RecordingError(Path("a.har"), "entry 7", "request.url is missing")
     assert str(RecordingError("a.har", None, "no such file")) == "a.har: no such file"
+
+
+# --------------------------------------------------------------------------------------
+# Replay and the demo recordings
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+DEMO_FILES = [
+    FIXTURES / "requests" / "demo.txt",
+    FIXTURES / "recordings" / "demo.mitm",
+    FIXTURES / "recordings" / "demo.har",
+]
+
+
+def event_summary(result) -> list[tuple]:
+    """What an inspection saw, without the ids that differ between formats."""
+    return [
+        (
+            round(report.event.timestamp, 3),
+            report.event.request.client_address,
+            report.event.action,
+            report.event.url,
+            report.event.data_state,
+            json.dumps(dict(report.event.segments), sort_keys=True),
+            tuple(sorted(finding.code for finding in report.findings)),
+        )
+        for report in result.reports
+    ]
+
+
+def test_demo_recordings_hold_the_same_events_as_the_demo_list():
+    spec = load_spec(FIXTURES / "specs" / "example.yaml")
+    summaries = []
+    for path in DEMO_FILES:
+        result, errors = replay([path], spec)
+        assert errors == [], path
+        summaries.append(event_summary(result))
+
+    from_list, from_mitm, from_har = summaries
+    assert len(from_list) == 15
+    assert from_mitm == from_list
+    assert from_har == from_list
+
+
+def test_demo_recordings_are_up_to_date(tmp_path):
+    import importlib.util
+
+    script = FIXTURES.parent / "scripts" / "build_recordings.py"
+    loader = importlib.util.spec_from_file_location("build_recordings", script)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+
+    built = module.build(DEMO_FILES[0], tmp_path)
+
+    for path in built:
+        committed = FIXTURES / "recordings" / path.name
+        assert path.read_bytes() == committed.read_bytes(), path.name
+
+
+def test_replay_judges_what_could_be_read(tmp_path):
+    missing = tmp_path / "missing.mitm"
+
+    result, errors = replay([DEMO_FILES[0], missing])
+
+    assert len(result.reports) == 15
+    assert result.requests_seen == 15
+    assert [str(error) for error in errors] == [f"{missing}: no such file"]
