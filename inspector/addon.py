@@ -274,8 +274,18 @@ class SegmentInspector:
             self._open_jsonl(options.inspector_jsonl)
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if not self._answer_pixels or flow.response is not None:
-            return
+        if self._answer_pixels and flow.response is None:
+            self._answer_if_pixel(flow)
+
+        # A recorded flow that never got a response or an error (saved while in
+        # flight, or converted from a bare request list) fires no later hook.
+        if not flow.live and flow.response is None and flow.error is None:
+            self._flow_completed(flow)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._flow_completed(flow)
+
+    def _answer_if_pixel(self, flow: http.HTTPFlow) -> None:
         try:
             captured = captured_from_flow(flow, origin=self._origin, include_body=False)
             if not self.inspection.is_pixel(captured):
@@ -287,10 +297,6 @@ class SegmentInspector:
         flow.response = http.Response.make(
             200, TRANSPARENT_GIF, dict(_PIXEL_RESPONSE_HEADERS)
         )
-        flow.metadata["segmentinspector_answered"] = True
-
-    def response(self, flow: http.HTTPFlow) -> None:
-        self._flow_completed(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._flow_completed(flow)

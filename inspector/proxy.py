@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -243,11 +243,12 @@ class ProxySession:
 
         previous_master = getattr(mitmproxy_ctx, "master", None)
         try:
-            self._build_master()
-            self._run_task = asyncio.create_task(
-                self.master.run(), name="mitmproxy master"
-            )
-            self.listen_addrs = await self._wait_until_listening()
+            with _server_errors_held() as held_errors:
+                self._build_master()
+                self._run_task = asyncio.create_task(
+                    self.master.run(), name="mitmproxy master"
+                )
+                self.listen_addrs = await self._wait_until_listening(held_errors)
         except BaseException:
             await self.stop()
             for path in created_files:
@@ -304,10 +305,14 @@ class ProxySession:
             # 2. mitmproxy does not close listening sockets on shutdown.
             proxyserver = self.master.addons.get("proxyserver")
             if proxyserver is not None:
-                try:
-                    await proxyserver.servers.update([])
-                except Exception:
-                    logger.exception("could not close the proxy's listening socket")
+                # A server that never started fails to stop too; that is no news.
+                with _server_errors_held() as held_errors:
+                    try:
+                        await proxyserver.servers.update([])
+                    except Exception:
+                        logger.exception("could not close the proxy's listening port")
+                for record in held_errors:
+                    logger.debug("while stopping the proxy: %s", record.getMessage())
 
             # 3. Belt and braces, in case the master never reached `running`.
             self.addon.done()
@@ -348,7 +353,9 @@ class ProxySession:
         except exceptions.OptionsError as exc:
             raise ProxyStartError(str(exc)) from exc
 
-    async def _wait_until_listening(self) -> list[Address]:
+    async def _wait_until_listening(
+        self, held_errors: list[logging.LogRecord]
+    ) -> list[Address]:
         assert self.master is not None and self._run_task is not None
         ready = asyncio.create_task(self._readiness.ready.wait())
         await asyncio.wait([ready, self._run_task], return_when=asyncio.FIRST_COMPLETED)
@@ -363,10 +370,14 @@ class ProxySession:
         proxyserver = self.master.addons.get("proxyserver")
         addresses = [(str(a[0]), int(a[1])) for a in proxyserver.listen_addrs()]
         if not addresses:
-            raise ProxyStartError(self._listen_failure(proxyserver))
+            raise ProxyStartError(self._listen_failure(proxyserver, held_errors))
+        for record in held_errors:
+            logger.warning("while starting the proxy: %s", record.getMessage())
         return addresses
 
-    def _listen_failure(self, proxyserver: object) -> str:
+    def _listen_failure(
+        self, proxyserver: object, held_errors: list[logging.LogRecord]
+    ) -> str:
         where = f"{self.listen_host or '*'}:{self.listen_port}"
         for server in getattr(proxyserver, "servers", []):
             failure = getattr(server, "last_exception", None)
@@ -374,6 +385,10 @@ class ProxySession:
                 return f"cannot listen on {where}: {os.strerror(failure.errno)}"
             if failure is not None:
                 return f"cannot listen on {where}: {failure}"
+        for record in held_errors:
+            if record.getMessage().strip():
+                first_line = record.getMessage().strip().splitlines()[0]
+                return f"cannot listen on {where}: {first_line}"
         return f"cannot listen on {where}"
 
     def _open_recorder(self) -> None:
@@ -384,6 +399,32 @@ class ProxySession:
             raise ProxyStartError(
                 f"cannot write recording {self.recorder.path}: {exc.strerror or exc}"
             ) from exc
+
+
+@contextlib.contextmanager
+def _server_errors_held() -> Iterator[list[logging.LogRecord]]:
+    """Keep mitmproxy's server errors instead of logging them, while we start or stop.
+
+    A failed bind is logged by mitmproxy in several raw lines (with advice about
+    its own command line); the session turns it into one `ProxyStartError`.
+    """
+    held: list[logging.LogRecord] = []
+
+    def hold(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            held.append(record)
+            return False
+        return True
+
+    server_logger = logging.getLogger(_SERVER_LOGGER)
+    server_logger.addFilter(hold)
+    try:
+        yield held
+    finally:
+        server_logger.removeFilter(hold)
+
+
+_SERVER_LOGGER = "mitmproxy.addons.proxyserver"
 
 
 def _recording_format(path: Path) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from mitmproxy import exceptions
@@ -19,6 +22,8 @@ from inspector.addon import (
 from inspector.inspection import EventReport, Inspection
 from inspector.model import CapturedRequest
 from inspector.spec import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SPEC_TEXT = """\
 version: 1
@@ -122,6 +127,19 @@ async def test_a_pixel_that_errored_is_judged_once(
     ]
     assert collected.reports[0].event.request.response_status is None
     assert inspector_addon.inspection.requests_seen == 2
+
+
+async def test_a_recorded_flow_without_a_response_is_judged_too(
+    addon_harness, inspector_addon, collected, flow_factory, pixel_url_factory
+):
+    harness = addon_harness(inspector_addon)
+    flow = flow_factory(pixel_url_factory(data={"plan": "basic"}), status=None)
+    flow.live = False
+
+    await harness.cycle(flow)
+
+    [report] = collected.reports
+    assert report.event.request.response_status is None
 
 
 async def test_other_requests_feed_page_tracking_and_stay_untouched(
@@ -474,3 +492,56 @@ def test_records_and_summaries_describe_the_event(spec_file, pixel_url_factory):
     assert "example.com" in line
     assert "pageview" in line
     assert "segment.value-not-allowed" in line
+
+
+# ------------------------------------------------------------------ under mitmdump
+
+
+@pytest.mark.parametrize("suffix", [".mitm", ".har"])
+def test_mitmdump_replays_a_recording_through_the_script(
+    spec_file, pixel_url_factory, tmp_path, suffix
+):
+    from inspector.recordings import write_har, write_mitm
+
+    recording = tmp_path / f"session{suffix}"
+    requests = [
+        CapturedRequest(method="GET", url="http://example.com/news/today"),
+        CapturedRequest(method="GET", url=pixel_url_factory(data={"plan": "gold"})),
+        CapturedRequest(
+            method="GET",
+            url=pixel_url_factory(action="heartbeat", data={"plan": "basic"}, inc="5"),
+        ),
+    ]
+    (write_mitm if suffix == ".mitm" else write_har)(requests, recording)
+    output = tmp_path / "events.jsonl"
+
+    result = subprocess.run(
+        [
+            shutil.which("mitmdump") or "mitmdump",
+            "-n",
+            "-r",
+            str(recording),
+            "-s",
+            str(ROOT / "addons" / "segment_inspector.py"),
+            "--set",
+            f"inspector_spec={spec_file}",
+            "--set",
+            f"inspector_jsonl={output}",
+            "--set",
+            f"confdir={tmp_path / 'confdir'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    event_lines = [line for line in result.stdout.splitlines() if "example.com" in line]
+    assert any(
+        "pageview" in line and "value-not-allowed" in line for line in event_lines
+    )
+    assert any("heartbeat" in line for line in event_lines)
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [record["action"] for record in records] == ["pageview", "heartbeat"]
+    assert records[0]["segments"] == {"plan": "gold"}

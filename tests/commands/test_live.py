@@ -1,0 +1,270 @@
+"""`segment-inspector live`, run as a real process with a real proxy on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from inspector.commands import live
+from inspector.recordings import read_requests
+
+ROOT = Path(__file__).resolve().parents[2]
+LISTENING = re.compile(r"^Proxy listening on 127\.0\.0\.1:(\d+)")
+STARTUP_LIMIT_S = 60
+
+
+class LiveProcess:
+    """`segment-inspector live --headless` in a subprocess, with its output lines."""
+
+    def __init__(self, *arguments: str, confdir: Path):
+        command = [
+            sys.executable,
+            "-m",
+            "inspector",
+            "live",
+            "--headless",
+            "--listen-port",
+            "0",
+            "--confdir",
+            str(confdir),
+            *arguments,
+        ]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
+        """The first output line matching `pattern` (fails if the process ends)."""
+        while True:
+            try:
+                line = self._queue.get(timeout=STARTUP_LIMIT_S)
+            except queue.Empty:
+                self.process.kill()
+                pytest.fail(f"no line matching {pattern.pattern}; got {self.lines}")
+            if line is None:
+                stderr = self.process.stderr.read() if self.process.stderr else ""
+                pytest.fail(f"live exited before {pattern.pattern}: {stderr}")
+            self.lines.append(line)
+            match = pattern.search(line)
+            if match:
+                return match
+
+    def address(self) -> tuple[str, int]:
+        return ("127.0.0.1", int(self.wait_for(LISTENING).group(1)))
+
+    def finish(self) -> tuple[int, list[str], str]:
+        """Wait for the exit; returns the status, every stdout line and stderr."""
+        status = self.process.wait(timeout=STARTUP_LIMIT_S)
+        self._reader.join(timeout=STARTUP_LIMIT_S)
+        while not self._queue.empty():
+            line = self._queue.get_nowait()
+            if line is not None:
+                self.lines.append(line)
+        stderr = self.process.stderr.read() if self.process.stderr else ""
+        return status, self.lines, stderr
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def run_live(tmp_path):
+    processes: list[LiveProcess] = []
+
+    def start(*arguments: str) -> LiveProcess:
+        process = LiveProcess(*arguments, confdir=tmp_path / "confdir")
+        processes.append(process)
+        return process
+
+    yield start
+
+    for process in processes:
+        process.close()
+
+
+def run_to_exit(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "inspector", "live", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_LIMIT_S,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], text: str):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("segment-inspector live: ")
+    assert text in lines[0]
+
+
+# ------------------------------------------------------------------ headless runs
+
+
+def test_headless_prints_a_line_per_event(
+    run_live, proxy_client, pixel_url_factory, tmp_path
+):
+    live_process = run_live("--answer-pixels")
+    address = live_process.address()
+
+    response = proxy_client.get_sync(
+        address, pixel_url_factory(data={"plan": "premium"})
+    )
+    event_line = live_process.wait_for(re.compile(r"pageview"))
+    live_process.process.send_signal(signal.SIGINT)
+    status, lines, _ = live_process.finish()
+
+    assert response.status == 200
+    assert 'plan="premium"' in event_line.string
+    assert "example.com" in event_line.string
+    assert any("http://mitm.it" in line for line in lines)
+    assert status == 0
+    assert lines[-1].startswith("1 requests, 1 pixel events")
+
+
+def test_a_killed_session_keeps_every_completed_flow(
+    run_live, proxy_client, pixel_url_factory, origin_server, tmp_path
+):
+    recording = tmp_path / "session.mitm"
+    live_process = run_live("--answer-pixels", "--record", str(recording))
+    address = live_process.address()
+    urls = [
+        origin_server.base_url + "/news/today",
+        pixel_url_factory(data={"plan": "basic"}),
+        pixel_url_factory(action="heartbeat", data={"plan": "basic"}, inc="5"),
+    ]
+
+    for url in urls:
+        assert proxy_client.get_sync(address, url).status == 200
+    live_process.process.send_signal(signal.SIGKILL)
+    status, _, _ = live_process.finish()
+
+    assert status == -signal.SIGKILL
+    assert [request.url for request in read_requests(recording)] == urls
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_with_a_signal_writes_the_har(
+    run_live, proxy_client, pixel_url_factory, tmp_path, stop_signal
+):
+    recording = tmp_path / "session.har"
+    live_process = run_live("--answer-pixels", "--record", str(recording))
+    address = live_process.address()
+    urls = [
+        pixel_url_factory(data={"plan": "basic"}),
+        pixel_url_factory(data={"plan": "premium"}, pvid="2"),
+    ]
+
+    for url in urls:
+        proxy_client.get_sync(address, url)
+    live_process.process.send_signal(stop_signal)
+    status, lines, _ = live_process.finish()
+
+    assert status == 0
+    entries = json.loads(recording.read_text())["log"]["entries"]
+    assert [entry["request"]["url"] for entry in entries] == urls
+    assert [request.url for request in read_requests(recording)] == urls
+    assert f"Recording saved to {recording}" in lines
+    assert proxy_client.port_is_closed(address)
+
+
+def test_jsonl_from_the_command_line(
+    run_live, proxy_client, pixel_url_factory, tmp_path
+):
+    output = tmp_path / "events.jsonl"
+    live_process = run_live("--answer-pixels", "--jsonl", str(output))
+    address = live_process.address()
+
+    proxy_client.get_sync(address, pixel_url_factory(data={"plan": "basic"}))
+    live_process.wait_for(re.compile("pageview"))
+    live_process.process.send_signal(signal.SIGINT)
+    live_process.finish()
+
+    [record] = [json.loads(line) for line in output.read_text().splitlines()]
+    assert record["segments"] == {"plan": "basic"}
+
+
+# ------------------------------------------------------------------ refusing to start
+
+
+@pytest.mark.parametrize("headless", [True, False])
+def test_a_taken_port_exits_with_status_2(tmp_path, headless):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        arguments = ["--listen-port", str(port), "--confdir", str(tmp_path)]
+        if headless:
+            arguments.append("--headless")
+
+        result = run_to_exit(*arguments)
+
+    assert_one_line_error(result, f"127.0.0.1:{port}: Address already in use")
+
+
+def test_a_bad_spec_exits_with_status_2(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("version: 1\nsegmnets: {}\n")
+
+    result = run_to_exit("--headless", "--spec", str(spec), "--listen-port", "0")
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("segment-inspector live: ")
+    assert "bad.yaml:2" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ("missing-dir/session.mitm", "No such file or directory"),
+        ("session.json", "use a .mitm or .har file name"),
+    ],
+)
+def test_an_unusable_record_path_exits_with_status_2(tmp_path, record, message):
+    result = run_to_exit(
+        "--headless", "--record", str(tmp_path / record), "--listen-port", "0"
+    )
+
+    assert_one_line_error(result, message)
+
+
+def test_an_exposed_listen_address_is_warned_about(capsys):
+    live._warn_if_exposed("0.0.0.0")
+    live._warn_if_exposed("127.0.0.1")
+
+    warnings = capsys.readouterr().err.strip().splitlines()
+    assert len(warnings) == 1
+    assert warnings[0].startswith("warning: listening on 0.0.0.0")
