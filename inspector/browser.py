@@ -32,20 +32,25 @@ import shutil
 import sys
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from inspector.model import CapturedRequest
+
 if TYPE_CHECKING:
-    from playwright.async_api import BrowserContext, Page, Request, Route
+    from playwright.async_api import BrowserContext, Page, Request, Response, Route
 
 logger = logging.getLogger(__name__)
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "site"
 """The test site in a source checkout."""
+
+SITE_SPEC = SITE_DIR / "segments.yaml"
+"""The segment spec the test site's pages are meant to follow."""
 
 CHROMIUM_ENV = "SEGMENT_INSPECTOR_CHROMIUM"
 """Environment variable naming the Chromium executable to use."""
@@ -63,6 +68,13 @@ CHROMIUM_FLAGS = (
 )
 """Keep Chromium quiet on a machine without internet access, and runnable in CI
 containers (no sandbox, no GPU). QUIC is off so HTTPS goes through the proxy."""
+
+CHROMIUM_OWN_HOSTS = ("update.googleapis.com", "accounts.google.com")
+"""Hosts Chromium calls for itself even with the flags above (an on-demand component
+update check, the Google sign-in cookie check). They bypass the proxy and resolve to
+nothing, so they neither leave the machine nor clutter recordings. (A second
+`--disable-features` cannot turn them off: it would replace the list Playwright
+passes.)"""
 
 PIXEL_HOST_SUFFIX = "parsely.com"
 PIXEL_PATHS = ("/plogger/", "/px/")
@@ -135,6 +147,32 @@ class Scenario:
             if path == f"/{page}.html" or path.startswith(f"/{page}/"):
                 return True
         return False
+
+    def owns_request(self, request: CapturedRequest, base_url: str) -> bool:
+        """Whether a recorded request was sent by this scenario's pages.
+
+        A request counts when it is for one of the scenario's pages, when its
+        `Referer` is one of them (the page's own scripts and fetches), or when it is
+        a pixel whose `url` parameter names one of them (a cross-origin `Referer`
+        carries only the site's origin).
+        """
+        origin = base_url.rstrip("/")
+        candidates = [request.url, request.header("referer") or ""]
+        if is_pixel_url(request.url):
+            candidates.append(pixel_param(request.url, "url") or "")
+        for address in candidates:
+            parts = urlsplit(address)
+            if f"{parts.scheme}://{parts.netloc}" == origin and self.owns_path(
+                parts.path
+            ):
+                return True
+        return False
+
+    def requests_in(
+        self, requests: Iterable[CapturedRequest], base_url: str
+    ) -> list[CapturedRequest]:
+        """The requests of a shared recording that this scenario's pages sent."""
+        return [r for r in requests if self.owns_request(r, base_url)]
 
 
 def _single_page(name: str, description: str, *, heartbeat: bool = True, **kw: Any):
@@ -405,8 +443,13 @@ def chromium_args(
             certificates Chromium accepts although no CA it knows issued them.
     """
     args = list(CHROMIUM_FLAGS)
+    args.append(
+        "--host-resolver-rules="
+        + ", ".join(f"MAP {host} ~NOTFOUND" for host in CHROMIUM_OWN_HOSTS)
+    )
     if proxy:
-        args += [f"--proxy-server={proxy}", "--proxy-bypass-list=<-loopback>"]
+        bypass = ";".join(("<-loopback>", *CHROMIUM_OWN_HOSTS))
+        args += [f"--proxy-server={proxy}", f"--proxy-bypass-list={bypass}"]
     if trusted_spki:
         args.append("--ignore-certificate-errors-spki-list=" + ",".join(trusted_spki))
     return args
@@ -419,12 +462,17 @@ def is_pixel_url(url: str) -> bool:
     return host.endswith(PIXEL_HOST_SUFFIX) and parts.path in PIXEL_PATHS
 
 
-def pixel_action(url: str) -> str | None:
-    """The `action` parameter of a pixel URL (None when absent)."""
+def pixel_param(url: str, wanted: str) -> str | None:
+    """One query parameter of a pixel URL, form-decoded (None when absent)."""
     for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
-        if name == "action":
+        if name == wanted:
             return value
     return None
+
+
+def pixel_action(url: str) -> str | None:
+    """The `action` parameter of a pixel URL (None when absent)."""
+    return pixel_param(url, "action")
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,14 +511,16 @@ class PixelLog:
         return Counter(pixel.action or "" for pixel in self.pixels)
 
     def attach(self, context: BrowserContext) -> None:
-        context.on("requestfinished", self._on_finished)
+        # Plain callbacks only: an awaiting listener can outlive its context, and
+        # Playwright re-raises listener errors inside unrelated calls.
+        context.on("response", self._on_response)
         context.on("requestfailed", self._on_failed)
 
-    async def _on_finished(self, request: Request) -> None:
-        if not is_pixel_url(request.url):
-            return
-        response = await request.response()
-        self._add(request, response.status if response else None, None)
+    def _on_response(self, response: Response) -> None:
+        # A proxy records the flow before the browser sees the response, so a pixel
+        # counted here is already in the proxy's recording.
+        if is_pixel_url(response.url):
+            self._add(response.request, response.status, None)
 
     def _on_failed(self, request: Request) -> None:
         if is_pixel_url(request.url):

@@ -1,0 +1,394 @@
+"""Real Chromium, through the real proxy, on the test site's scenarios.
+
+One proxy session (answering pixels locally, recording to `.mitm`, writing JSON
+Lines) and one headless Chromium serve the whole module: every scenario of
+`inspector.browser.SCENARIOS` is walked once, in its own browser context, and the
+tests then judge what the proxy saw. Chromium is Debian's system package; when it is
+missing the tests fail (CI installs it through scripts/test.sh), they never skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from inspector.browser import (
+    CHROMIUM_ENV,
+    SCENARIOS,
+    SITE_DIR,
+    SITE_SPEC,
+    ChromiumNotFoundError,
+    HeadlessChromium,
+    Scenario,
+    ScenarioRun,
+    SiteServer,
+    ca_spki_fingerprint,
+    chromium_args,
+    find_chromium,
+    pixel_param,
+)
+from inspector.inspection import Inspection, InspectionResult
+from inspector.model import CapturedRequest, Severity
+from inspector.proxy import ProxySession
+from inspector.recordings import read_requests
+from inspector.spec import load_spec
+
+SCENARIO_NAMES = sorted(SCENARIOS)
+
+
+@dataclass
+class BrowserSession:
+    """Everything one run of the scenarios through the proxy left behind."""
+
+    base_url: str
+    runs: dict[str, ScenarioRun]
+    recording: Path
+    jsonl: Path
+    live: InspectionResult
+    """The proxy's own inspection, over every scenario at once."""
+
+    def requests(self, scenario: Scenario) -> list[CapturedRequest]:
+        return scenario.requests_in(read_requests(self.recording), self.base_url)
+
+    def jsonl_records(self, scenario: Scenario) -> list[dict]:
+        """The proxy's JSON Lines records of this scenario's pixels."""
+        records = [json.loads(line) for line in self.jsonl.read_text().splitlines()]
+        mine = {_pixel_key(pixel.url) for pixel in self.runs[scenario.name].pixels}
+        return [r for r in records if _pixel_key(r["request_url"]) in mine]
+
+
+def _pixel_key(url: str) -> tuple[str | None, ...]:
+    """Identifies a pixel by fields the JSON Lines output never masks."""
+    return tuple(pixel_param(url, name) for name in ("plid", "rand", "action"))
+
+
+def _chromium_or_fail() -> str:
+    try:
+        return find_chromium()
+    except ChromiumNotFoundError as error:
+        pytest.fail(f"The browser suite needs Chromium. {error}", pytrace=False)
+
+
+async def _walk_scenarios(tmp: Path) -> BrowserSession:
+    spec = load_spec(SITE_SPEC)
+    recording = tmp / "scenarios.mitm"
+    jsonl = tmp / "scenarios.jsonl"
+    inspection = Inspection(spec)
+    proxy = ProxySession(
+        inspection=inspection,
+        listen_port=0,
+        confdir=tmp / "mitmproxy",
+        record_path=recording,
+        jsonl_path=jsonl,
+        answer_pixels=True,
+    )
+    (host, port), *_ = await proxy.start()
+    # Offline, mitmproxy must answer CONNECT before it reaches the real server, or
+    # HTTPS pixels fail before the addon can answer them.
+    proxy.master.options.update(connection_strategy="lazy")
+
+    try:
+        with SiteServer() as site:
+            chromium = HeadlessChromium(
+                proxy=f"http://{host}:{port}",
+                trusted_spki=[ca_spki_fingerprint(proxy.ca_cert_path)],
+            )
+            async with chromium:
+                # A few scenarios at a time keeps a small CI machine responsive.
+                slots = asyncio.Semaphore(4)
+
+                async def walk(scenario: Scenario) -> ScenarioRun:
+                    async with slots:
+                        return await chromium.run_scenario(scenario, site)
+
+                runs = await asyncio.gather(*map(walk, SCENARIOS.values()))
+            base_url = site.base_url
+    finally:
+        await proxy.stop()
+
+    return BrowserSession(
+        base_url=base_url,
+        runs={run.scenario.name: run for run in runs},
+        recording=recording,
+        jsonl=jsonl,
+        live=inspection.result(),
+    )
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory) -> BrowserSession:
+    _chromium_or_fail()
+    return asyncio.run(_walk_scenarios(tmp_path_factory.mktemp("browser")))
+
+
+def _replay(requests: list[CapturedRequest]) -> InspectionResult:
+    return Inspection(load_spec(SITE_SPEC)).process_all(requests)
+
+
+def _serious(result: InspectionResult) -> list[str]:
+    return sorted(
+        f"{finding.code} ({finding.severity}): {finding.message}"
+        for finding in result.findings
+        if finding.severity >= Severity.WARNING
+    )
+
+
+# --------------------------------------------------------------------------------------
+# What the browser did
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_every_pixel_was_answered_by_the_proxy(session, name):
+    run = session.runs[name]
+
+    assert run.pixels, f"{name}: no pixel left the browser"
+    assert [(p.status, p.failure) for p in run.pixels] == [(200, None)] * len(
+        run.pixels
+    )
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_the_proxy_judged_every_pixel_the_browser_sent(session, name):
+    run = session.runs[name]
+
+    records = session.jsonl_records(SCENARIOS[name])
+
+    assert Counter(_pixel_key(r["request_url"]) for r in records) == Counter(
+        _pixel_key(pixel.url) for pixel in run.pixels
+    )
+    assert Counter(r["action"] for r in records) == Counter(
+        pixel.action for pixel in run.pixels
+    )
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_the_recording_holds_the_pages_and_their_pixels(session, name):
+    scenario = SCENARIOS[name]
+    requests = session.requests(scenario)
+
+    documents = [r.url for r in requests if r.url.endswith(".html")]
+    tracker = [r for r in requests if r.path == "/tracker.js"]
+    pixels = [r for r in requests if r.host == "p1.parsely.com"]
+
+    assert documents == [
+        session.base_url + step.open for step in scenario.steps if step.open
+    ]
+    assert len(tracker) == len(documents)
+    # Closing the tab hides the page, and the tracker flushes engaged time as one
+    # more heartbeat that may reach the proxy after the browser run was summed up.
+    seen_by_browser = Counter(p.url for p in session.runs[name].pixels)
+    extra = Counter(p.url for p in pixels) - seen_by_browser
+    assert not seen_by_browser - Counter(p.url for p in pixels)
+    assert [pixel_param(url, "action") for url in extra.elements()] in (
+        [],
+        ["heartbeat"],
+    )
+
+
+def test_chromium_sent_nothing_but_the_site_and_its_pixels(session):
+    hosts = {request.host for request in read_requests(session.recording)}
+
+    assert hosts == {"127.0.0.1", "p1.parsely.com"}
+
+
+# --------------------------------------------------------------------------------------
+# The verdicts
+
+
+@pytest.mark.parametrize(
+    "name", [name for name in SCENARIO_NAMES if SCENARIOS[name].clean]
+)
+def test_correct_integrations_have_no_warnings(session, name):
+    result = _replay(session.requests(SCENARIOS[name]))
+
+    assert result.reports, "no pixel events"
+    assert _serious(result) == []
+
+
+@pytest.mark.parametrize(
+    "name", [name for name in SCENARIO_NAMES if SCENARIOS[name].expected_codes]
+)
+def test_faulty_integrations_get_their_finding(session, name):
+    scenario = SCENARIOS[name]
+
+    result = _replay(session.requests(scenario))
+
+    codes = {finding.code for finding in result.findings}
+    assert scenario.expected_codes <= codes, sorted(codes)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name
+        for name in SCENARIO_NAMES
+        if any(code.startswith("page.") for code in SCENARIOS[name].expected_codes)
+    ],
+)
+def test_the_live_proxy_diagnosed_the_page(session, name):
+    scenario = SCENARIOS[name]
+    page_codes = {c for c in scenario.expected_codes if c.startswith("page.")}
+
+    seen = {
+        diagnosis.code
+        for diagnosis in session.live.diagnoses
+        if diagnosis.url
+        and scenario.owns_request(
+            CapturedRequest(method="GET", url=diagnosis.url), session.base_url
+        )
+    }
+
+    assert page_codes <= seen, sorted(seen)
+
+
+def test_the_live_proxy_flagged_the_email_on_every_event(session):
+    records = session.jsonl_records(SCENARIOS["pii-email"])
+
+    flagged = [
+        {f["path"] for f in record["findings"] if f["code"] == "pii.email"}
+        for record in records
+    ]
+
+    assert len(records) >= 2
+    assert flagged == [{"data.user_ref"}] * len(records)
+
+
+def test_the_segment_after_pageview_is_the_pageview_without_data(session):
+    for name in ("config-after-snippet", "container-unsequenced"):
+        result = _replay(session.requests(SCENARIOS[name]))
+
+        pageviews = [e for e in result.events if e.action == "pageview"]
+        heartbeats = [e for e in result.events if e.action == "heartbeat"]
+        assert [dict(e.segments) for e in pageviews] == [{}]
+        assert dict(heartbeats[0].segments) == {"plan": "premium", "logged_in": True}
+        diagnosis = next(
+            d for d in result.diagnoses if d.code == "page.segment-after-pageview"
+        )
+        assert diagnosis.evidence[0] == pageviews[0].id
+
+
+def test_duplicate_pageview_pair_is_data_less_then_data(session):
+    result = _replay(session.requests(SCENARIOS["autotrack-duplicate"]))
+
+    pageviews = [e for e in result.events if e.action == "pageview"]
+
+    assert [dict(e.segments) for e in pageviews] == [
+        {},
+        {"plan": "premium", "logged_in": True},
+    ]
+    assert pageviews[0].plid == pageviews[1].plid
+    assert pageviews[0].pvid != pageviews[1].pvid
+
+
+def test_spa_pageviews_follow_the_routes(session):
+    result = _replay(session.requests(SCENARIOS["spa-pageview-per-route"]))
+
+    pageviews = [e for e in result.events if e.action == "pageview"]
+
+    base = session.base_url
+    assert [(e.url, e.urlref) for e in pageviews] == [
+        (f"{base}/spa-pageview-per-route.html", ""),
+        (
+            f"{base}/spa-pageview-per-route/articles/2",
+            f"{base}/spa-pageview-per-route.html",
+        ),
+        (
+            f"{base}/spa-pageview-per-route/articles/3",
+            f"{base}/spa-pageview-per-route/articles/2",
+        ),
+    ]
+    assert [e.param("js") for e in pageviews] == [None, "1", "1"]
+
+
+def test_logged_out_pages_send_null_then_nothing(session):
+    result = _replay(session.requests(SCENARIOS["logged-out-mixed"]))
+
+    pageviews = [e for e in result.events if e.action == "pageview"]
+
+    assert [dict(e.segments) for e in pageviews] == [
+        {"plan": None, "logged_in": False},
+        {"logged_in": False},
+    ]
+    assert pageviews[0].visitor == pageviews[1].visitor
+
+
+def test_https_pixels_were_decrypted_by_the_proxy(session):
+    requests = session.requests(SCENARIOS["https-pixel"])
+
+    pixels = [r for r in requests if r.host == "p1.parsely.com"]
+
+    assert pixels
+    assert {r.url.split("?")[0] for r in pixels} == {"https://p1.parsely.com/plogger/"}
+
+
+# --------------------------------------------------------------------------------------
+# The harness itself
+
+
+def test_every_scenario_page_is_on_the_index_and_exists():
+    index = (SITE_DIR / "index.html").read_text()
+
+    for scenario in SCENARIOS.values():
+        for page in scenario.page_names:
+            assert (SITE_DIR / f"{page}.html").is_file(), page
+            assert f'href="/{page}.html"' in index, page
+
+
+def test_a_missing_chromium_is_an_error_that_says_how_to_install_it(monkeypatch):
+    monkeypatch.setenv(CHROMIUM_ENV, "/nonexistent/chromium")
+
+    with pytest.raises(ChromiumNotFoundError, match=CHROMIUM_ENV):
+        find_chromium()
+
+    monkeypatch.delenv(CHROMIUM_ENV)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr("inspector.browser.CHROMIUM_CANDIDATES", ("chromium",))
+    with pytest.raises(ChromiumNotFoundError, match="apt-get install chromium"):
+        find_chromium()
+
+
+def test_chromium_goes_through_the_proxy_for_loopback_pages_too():
+    args = chromium_args("http://127.0.0.1:8080", trusted_spki=["abc="])
+
+    assert "--proxy-server=http://127.0.0.1:8080" in args
+    bypass = next(a for a in args if a.startswith("--proxy-bypass-list="))
+    assert bypass.split("=", 1)[1].split(";")[0] == "<-loopback>"
+    assert "--ignore-certificate-errors-spki-list=abc=" in args
+    assert {
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-quic",
+    } <= set(args)
+
+
+def test_site_server_falls_back_to_the_app_page_on_spa_routes():
+    import urllib.request
+
+    with SiteServer() as site:
+        with urllib.request.urlopen(site.url("/spa-no-pageview/articles/2")) as reply:
+            body = reply.read().decode()
+        with urllib.request.urlopen(site.url("/tracker.js")) as reply:
+            content_type = reply.headers["Content-Type"]
+
+    assert "<title>Single-page app without pageviews" in body
+    assert content_type.startswith("text/javascript")
+
+
+async def test_headless_chromium_without_a_proxy_answers_pixels_itself():
+    _chromium_or_fail()
+
+    with SiteServer() as site:
+        async with HeadlessChromium() as chromium:
+            run = await chromium.run_scenario(SCENARIOS["config-before-snippet"], site)
+
+    assert [(p.action, p.status) for p in run.pixels[:2]] == [
+        ("pageview", 200),
+        ("heartbeat", 200),
+    ]
+    assert run.pixels[0].data == {"plan": "premium", "logged_in": True}
