@@ -1,0 +1,309 @@
+"""Text, JSON and JSON Lines reports, built from real inspections of the demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from inspector.model import CapturedRequest
+from inspector.recordings import RecordingError, replay
+from inspector.report import (
+    json_label,
+    make_masker,
+    mask_json,
+    render_json,
+    render_jsonl,
+    render_text,
+    report_document,
+    summary_line,
+    totals,
+)
+from inspector.spec import load_spec
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+DEMO = FIXTURES / "requests" / "demo.txt"
+EMAIL = "sam.reader@example.com"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    spec = load_spec(FIXTURES / "specs" / "example.yaml")
+    result, errors = replay([DEMO], spec)
+    assert errors == []
+    return result
+
+
+def event_block(text: str, event_id: str) -> str:
+    """The lines of the text report about one event."""
+    blocks = text.split("\n\n")
+    (block,) = [b for b in blocks if f"[{event_id}]" in b.splitlines()[0]]
+    return block
+
+
+# --------------------------------------------------------------------------------------
+# Text
+
+
+def test_text_lists_each_event_with_typed_segments_and_findings(demo):
+    text = render_text(demo)
+
+    first = event_block(text, "demo.txt:19").splitlines()
+    assert first[0].startswith("07:30:00.120  example.com  pageview   ")
+    assert "https://www.example.com/" in first[0]
+    assert first[1].strip() == 'plan="basic" logged_in=true'
+    assert first[2].strip() == "ok"
+
+    mismatch = event_block(text, "demo.txt:28")
+    assert 'logged_in="true"' in mismatch
+    assert "WARNING segment.type-mismatch  data.logged_in is" in mismatch
+
+    broken = event_block(text, "demo.txt:44")
+    assert "(data is not JSON: no segments could be read)" in broken
+    assert "ERROR   data.not-json" in broken
+
+    amp = event_block(text, "demo.txt:50")
+    assert "(no data parameter)" in amp
+    assert "INFO    data.absent" in amp
+
+
+def test_text_shows_page_diagnoses_under_their_events_and_in_a_section(demo):
+    text = render_text(demo)
+
+    pageview = event_block(text, "demo.txt:41")
+    assert "page.segment-after-pageview (page)" in pageview
+    assert "(no custom segments)" in pageview
+
+    section = text.split("Page loads and visitors\n", 1)[1]
+    assert "ERROR page.segment-after-pageview" in section
+    assert "events: demo.txt:41, demo.txt:59" in section
+    assert "INFO scenario.not-covered  Scenario not seen: anonymous" in section
+
+
+def test_text_shows_coverage_and_values_per_key(demo):
+    text = render_text(demo)
+
+    scenarios = text.split("\nScenarios\n", 1)[1].split("\n\n")[0].splitlines()
+    assert scenarios == [
+        "  anonymous   not seen",
+        "  subscriber  seen in 1 event  demo.txt:22",
+    ]
+    values = text.split("\nSegment values\n", 1)[1].split("\n\n")[0].splitlines()
+    assert values[0].split() == [
+        "logged_in",
+        "true",
+        "×8",
+        "false",
+        "×2",
+        '"true"',
+        "×2",
+    ]
+    assert values[2].split()[:3] == ["plan", '"basic"', "×5"]
+    assert "null ×1" in values[2]
+
+
+def test_text_ends_with_the_summary(demo):
+    text = render_text(demo)
+    counts = totals(demo)
+
+    assert text.rstrip().splitlines()[-1] == summary_line(demo)
+    assert summary_line(demo) == (
+        f"15 events in 15 requests: {counts.errors} errors, "
+        f"{counts.warnings} warnings, {counts.infos} infos"
+    )
+    assert (counts.errors, counts.warnings, counts.infos) == (4, 6, 2)
+
+
+def test_text_header_names_sources_spec_and_day(demo):
+    text = render_text(demo, sources=["demo.txt"], spec_source="example.yaml")
+
+    assert text.splitlines()[:3] == [
+        "Segment Inspector report: demo.txt",
+        "spec: example.yaml",
+        "times are UTC; first event 2024-06-10",
+    ]
+
+
+def test_text_masks_personal_data_unless_asked(demo):
+    masked = render_text(demo)
+    shown = render_text(demo, show_pii=True)
+
+    assert EMAIL not in masked
+    assert 'newsletter_email="«email»"' in masked
+    assert f'newsletter_email="{EMAIL}"' in shown
+
+
+def test_colour_only_when_asked(demo):
+    plain = render_text(demo)
+    coloured = render_text(demo, color=True)
+
+    assert "\x1b[" not in plain
+    assert "\x1b[" in coloured
+    assert "\x1b[1;31mERROR" in coloured
+
+
+def test_recording_problems_are_listed_and_counted(demo):
+    errors = [RecordingError("a.har", "entry 3", "request.url is missing")]
+
+    text = render_text(demo, errors)
+
+    section = text.split("\nCould not read\n", 1)[1]
+    assert section.splitlines()[0] == "  ERROR a.har: entry 3: request.url is missing"
+    assert text.rstrip().endswith("; 1 recording problem")
+
+
+def test_events_without_a_real_clock_show_relative_time(tmp_path):
+    path = tmp_path / "plain.txt"
+    path.write_text(
+        "POST https://p1.parsely.com/mobileproxy\n"
+        "Content-Type: application/json\n\n"
+        '{"events":[{"action":"pageview","url":"https://www.example.com/",'
+        '"idsite":"example.com","data":{}}]}\n'
+    )
+    result, _ = replay([path])
+
+    text = render_text(result)
+
+    assert "\n+0.000s  example.com  pageview" in text
+    assert "times are UTC" not in text
+
+
+def test_no_events_says_so():
+    from inspector.inspection import Inspection
+
+    result = Inspection().process_all(
+        [CapturedRequest("GET", "https://www.example.com/", timestamp=1.0)]
+    )
+
+    text = render_text(result)
+
+    assert "No Parse.ly pixel events found." in text
+    assert text.rstrip().endswith(
+        "0 events in 1 request: 0 errors, 0 warnings, 0 infos"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# JSON and JSON Lines
+
+
+def test_json_document(demo):
+    document = json.loads(render_json(demo))
+
+    assert document["tool"] == "segment-inspector"
+    assert document["summary"] == {
+        "events": 15,
+        "requests": 15,
+        "errors": 4,
+        "warnings": 6,
+        "infos": 2,
+        "worst": "error",
+        "recording_errors": 0,
+    }
+    assert len(document["events"]) == 15
+    assert [d["code"] for d in document["diagnoses"]] == [
+        d.code for d in demo.diagnoses
+    ]
+    assert document["segment_counts"]["logged_in"] == [
+        {"value": True, "count": 8},
+        {"value": False, "count": 2},
+        {"value": "true", "count": 2},
+    ]
+    assert document["scenario_coverage"] == {
+        "anonymous": [],
+        "subscriber": ["demo.txt:22"],
+    }
+    assert document["finding_counts"]["segment.type-mismatch"] == 2
+
+
+def test_json_event_record(demo):
+    document = json.loads(render_json(demo))
+    events = {event["id"]: event for event in document["events"]}
+
+    first = events["demo.txt:19"]
+    assert first["time"] == "2024-06-10T07:30:00.120Z"
+    assert first["action"] == "pageview"
+    assert first["idsite"] == "example.com"
+    assert first["segments"] == {"plan": "basic", "logged_in": True}
+    assert first["findings"] == []
+    assert first["worst"] is None
+    assert first["standard"]["referrer"]["category"] == "search"
+
+    subscriber = events["demo.txt:22"]
+    assert subscriber["standard"]["campaign"] == {
+        "campaign": "morning-briefing",
+        "medium": "email",
+        "source": "newsletter",
+    }
+
+    broken = events["demo.txt:44"]
+    assert broken["data_state"] == "invalid"
+    assert broken["data_raw"] == "{plan:'basic',logged_in:true}"
+    assert broken["findings"][0]["code"] == "data.not-json"
+
+    late = events["demo.txt:41"]
+    assert late["page_findings"] == [
+        {
+            "code": "page.segment-after-pageview",
+            "severity": "error",
+            "title": "Segment data set after the pageview was sent (logged_in, plan)",
+        }
+    ]
+
+
+def test_json_masks_personal_data_everywhere(demo):
+    masked = render_json(demo)
+    shown = render_json(demo, show_pii=True)
+
+    assert EMAIL not in masked
+    assert "s•••@example.com" in masked
+    assert EMAIL in shown
+    document = json.loads(masked)
+    values = document["segment_counts"]["newsletter_email"]
+    assert values == [{"value": "«email»", "count": 1}]
+
+
+def test_jsonl_has_one_object_per_event(demo):
+    lines = render_jsonl(demo).splitlines()
+
+    assert len(lines) == 15
+    records = [json.loads(line) for line in lines]
+    assert [r["id"] for r in records] == [r.event.id for r in demo.reports]
+    assert records == report_document(demo, masker=make_masker())["events"]
+    assert EMAIL not in "".join(lines)
+
+
+def test_recording_errors_in_json(demo):
+    errors = [RecordingError("x.mitm", "flow 2 (byte 10)", "truncated")]
+
+    document = json.loads(render_json(demo, errors))
+
+    assert document["recording_errors"] == [
+        {"path": "x.mitm", "location": "flow 2 (byte 10)", "message": "truncated"}
+    ]
+    assert document["summary"]["recording_errors"] == 1
+
+
+# --------------------------------------------------------------------------------------
+# Helpers
+
+
+def test_json_label_keeps_types_apart():
+    assert [json_label(v) for v in (True, "true", None, "null", 1, [1, "a"])] == [
+        "true",
+        '"true"',
+        "null",
+        '"null"',
+        "1",
+        '[1, "a"]',
+    ]
+
+
+def test_mask_json_masks_strings_at_any_depth():
+    masker = make_masker()
+
+    masked = mask_json({"a": [EMAIL, 3, {"b": f"mail {EMAIL}"}], "n": None}, masker)
+
+    assert masked == {"a": ["«email»", 3, {"b": "mail «email»"}], "n": None}
+    assert mask_json({"a": EMAIL}, make_masker(show_pii=True)) == {"a": EMAIL}
