@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 Masker = Callable[[str], str]
 
 _URL_WIDTH = 110
-_WRAP_WIDTH = 88
+DEFAULT_WIDTH = 88
+"""Where the text report wraps long messages when no terminal says otherwise."""
 _REAL_CLOCK_AFTER = 1_000_000_000  # 2001-09-09: anything earlier is a relative time
 _SEVERITY_STYLES = {
     Severity.ERROR: "bold red",
@@ -631,7 +632,7 @@ def render_text(
     color: bool = False,
     sources: Sequence[str] = (),
     spec_source: str | None = None,
-    width: int = _WRAP_WIDTH,
+    width: int = DEFAULT_WIDTH,
     masker: Masker | None = None,
 ) -> str:
     """The text report.

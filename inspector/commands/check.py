@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "recordings",
         nargs="+",
         metavar="RECORDING",
-        help="a .mitm flow file, a HAR file or a request list; `-` reads standard input",
+        help="a .mitm flow file, a HAR file or a request list (`-`: standard input)",
     )
     parser.add_argument(
         "--spec", metavar="FILE", help="segment spec (YAML); default: built-in checks"
@@ -158,12 +158,14 @@ def _render(
         fail_on = None if args.fail_on == "never" else args.fail_on
         return render_junit(result, errors, fail_on=fail_on, show_pii=args.show_pii)
 
+    on_terminal = args.output is None and _stdout_is_terminal()
     return report.render_text(
         result,
         errors,
-        color=args.output is None and _stdout_is_terminal(),
+        color=on_terminal,
         sources=[_display_name(path) for path in args.recordings],
         spec_source=spec.source if args.spec else None,
+        width=_terminal_width() if on_terminal else report.DEFAULT_WIDTH,
         masker=masker,
     )
 
@@ -209,6 +211,14 @@ def _stdout_is_terminal() -> bool:
         return sys.stdout.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def _terminal_width() -> int:
+    """The terminal's width, within reason: very wide lines are hard to read."""
+    import shutil
+
+    columns = shutil.get_terminal_size(fallback=(100, 24)).columns
+    return max(60, min(columns, 120))
 
 
 def _display_name(path: str) -> str:
