@@ -53,7 +53,9 @@ def segment_replay(request: pytest.FixtureRequest, segment_spec: Path | None):
     Relative recording paths are looked up next to the test file first, then from
     the rootdir. Keyword arguments are those of `inspector.testing.replay`.
     """
-    from inspector.testing import replay
+    from inspector.recordings import RecordingError
+    from inspector.spec import SpecError
+    from inspector.testing import ReplayError, replay
 
     test_dir = request.path.parent
     rootdir = request.config.rootpath
@@ -71,6 +73,12 @@ def segment_replay(request: pytest.FixtureRequest, segment_spec: Path | None):
         chosen_spec = spec if spec is not None else segment_spec
         if isinstance(chosen_spec, str | Path):
             chosen_spec = locate(chosen_spec)
-        return replay(*(locate(path) for path in paths), spec=chosen_spec, **kwargs)
+        located = [locate(path) for path in paths]
+        try:
+            return replay(*located, spec=chosen_spec, **kwargs)
+        except (SpecError, ReplayError, RecordingError) as error:
+            problem = str(error)
+        # The user's inputs are wrong, not their test: say where, without a trace.
+        pytest.fail(problem, pytrace=False)
 
     return run

@@ -1,0 +1,94 @@
+"""JUnit XML output, validated against the report schema CI systems read."""
+
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+import xmlschema
+
+from inspector.junit import render_junit
+from inspector.recordings import load_requests
+from inspector.testing import replay
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = xmlschema.XMLSchema(Path(__file__).parent / "data" / "junit.xsd")
+DEMO = ROOT / "fixtures" / "recordings" / "demo.mitm"
+EXAMPLE_SPEC = ROOT / "fixtures" / "specs" / "example.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return replay(DEMO, spec=EXAMPLE_SPEC)
+
+
+def suites(xml: str) -> dict[str, ElementTree.Element]:
+    root = ElementTree.fromstring(xml.encode())
+    return {suite.get("name"): suite for suite in root.iter("testsuite")}
+
+
+def test_output_is_valid_junit(demo):
+    xml = render_junit(demo.result, demo.errors)
+
+    SCHEMA.validate(xml)
+
+
+def test_one_case_per_event_and_per_page_load(demo):
+    found = suites(render_junit(demo.result))
+
+    assert found["pixel events"].get("tests") == str(len(demo.events))
+    # One more case than page loads: the session-wide scenario coverage.
+    assert found["page loads"].get("tests") == str(len(demo.pages) + 1)
+    session = found["page loads"].find("testcase[@name='session']")
+    assert "scenario.not-covered" in session.findtext("system-out")
+
+
+def test_errors_fail_cases_and_milder_findings_are_kept_as_output(demo):
+    events = suites(render_junit(demo.result))["pixel events"]
+    failures = [case.find("failure") for case in events.iter("testcase")]
+    failed = [failure for failure in failures if failure is not None]
+
+    assert events.get("failures") == "3"
+    assert sorted(failure.get("type") for failure in failed) == [
+        "data.not-json",
+        "pii.email",
+        "segment.required-missing",
+    ]
+    outputs = " ".join(case.findtext("system-out") or "" for case in events)
+    assert "warning segment.placeholder" in outputs
+
+
+def test_the_ordering_fault_fails_its_page_load(demo):
+    pages = suites(render_junit(demo.result))["page loads"]
+    failures = [case.find("failure") for case in pages.iter("testcase")]
+
+    assert [f.get("type") for f in failures if f is not None] == [
+        "page.segment-after-pageview"
+    ]
+
+
+def test_fail_on_warning_fails_more_cases(demo):
+    strict = suites(render_junit(demo.result, fail_on="warning"))["pixel events"]
+
+    assert int(strict.get("failures")) > 3
+
+
+def test_personal_data_is_masked():
+    leaky = replay(ROOT / "fixtures" / "requests" / "26-synthetic-pii-email.txt")
+
+    xml = render_junit(leaky.result)
+
+    assert "pii.email" in xml
+    assert "jane.reader@example.org" not in xml
+
+
+def test_unreadable_input_is_an_errored_case(tmp_path, demo):
+    broken = tmp_path / "broken.har"
+    broken.write_text('{"log": {"entries": [{"request": {}}]}}')
+    _, errors = load_requests([str(broken)])
+
+    xml = render_junit(demo.result, errors)
+
+    SCHEMA.validate(xml)
+    recordings = suites(xml)["recordings"]
+    error = recordings.find("testcase/error")
+    assert error is not None and "broken.har" in error.get("message")

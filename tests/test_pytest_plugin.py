@@ -1,0 +1,145 @@
+"""The pytest plugin, exercised through pytest's own `pytester`."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "fixtures" / "recordings" / "demo.har"
+EXAMPLE_SPEC = ROOT / "fixtures" / "specs" / "example.yaml"
+
+
+# Hypothesis' own plugin spends seconds in its summary hook; these runs never use it.
+QUIET = ("-p", "no:hypothesispytest")
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A user's project: one recording and one spec, beside their tests."""
+    shutil.copy(DEMO, pytester.path / "session.har")
+    shutil.copy(EXAMPLE_SPEC, pytester.path / "segments.yaml")
+    return pytester
+
+
+def test_plugin_is_registered_through_the_entry_point(pytester: pytest.Pytester):
+    result = pytester.runpytest("--help", *QUIET)
+
+    result.stdout.fnmatch_lines(["*segment-inspector*", "*--segment-spec=FILE*"])
+
+
+def test_passing_suite(project: pytest.Pytester):
+    project.makepyfile(
+        test_tracking="""
+        def test_subscriber_scenario_is_tracked(segment_replay):
+            session = segment_replay("session.har", spec="segments.yaml")
+            session.assert_scenarios_covered("subscriber")
+            session.assert_no_diagnosis("page.duplicate-pageview")
+        """
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(passed=1)
+
+
+def test_failing_suite_reads_well(project: pytest.Pytester):
+    project.makepyfile(
+        test_tracking="""
+        def test_every_pageview_is_premium(segment_replay):
+            session = segment_replay("session.har", spec="segments.yaml")
+            session.assert_segment("plan", "premium")
+        """
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            '*7 of 9 pageview event(s) did not send plan="premium":*',
+            "*time*action*url*plan*finding*",
+            '*pageview*https://www.example.com/*"basic"*',
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_spec_from_the_command_line(project: pytest.Pytester):
+    project.makepyfile(
+        test_tracking="""
+        def test_no_errors(segment_replay):
+            segment_replay("session.har").assert_no_findings(at_least="error")
+        """
+    )
+
+    with_default_spec = project.runpytest(*QUIET)
+    with_option = project.runpytest("--segment-spec", "segments.yaml", *QUIET)
+
+    with_default_spec.assert_outcomes(failed=1)
+    with_option.assert_outcomes(failed=1)
+    assert "segment.required-missing" not in with_default_spec.stdout.str()
+    with_option.stdout.fnmatch_lines(["*segment.required-missing*logged_in*"])
+
+
+def test_spec_from_the_ini_file(project: pytest.Pytester):
+    project.makeini(
+        """
+        [pytest]
+        segment_spec = segments.yaml
+        """
+    )
+    project.makepyfile(
+        test_tracking="""
+        def test_spec_is_picked_up(segment_replay, segment_spec):
+            assert segment_spec.name == "segments.yaml"
+            session = segment_replay("session.har")
+            assert "anonymous" in session.scenario_coverage
+        """
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(passed=1)
+
+
+def test_changed_spec_gives_a_readable_failure(project: pytest.Pytester):
+    spec = project.path / "segments.yaml"
+    spec.write_text(
+        spec.read_text().replace("[basic, premium, subscriber]", "[basic, subscriber]")
+    )
+    project.makepyfile(
+        test_tracking="""
+        def test_no_errors(segment_replay):
+            session = segment_replay("session.har", spec="segments.yaml")
+            session.assert_no_findings(at_least="error", ignore=["pii.email"])
+        """
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*segment.value-not-allowed*premium*"])
+
+
+def test_broken_spec_fails_the_test_with_its_location(project: pytest.Pytester):
+    (project.path / "segments.yaml").write_text(
+        "segments:\n  plan:\n    type: string\n    vaules: [basic]\n"
+    )
+    project.makepyfile(
+        test_tracking="""
+        def test_uses_spec(segment_replay):
+            segment_replay("session.har", spec="segments.yaml")
+        """
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*segments.yaml:4:5: segments.plan.vaules*did you mean 'values'*"]
+    )
+    assert "Traceback" not in result.stdout.str()
+    assert "During handling" not in result.stdout.str()

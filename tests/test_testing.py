@@ -1,0 +1,124 @@
+"""The replay helpers: what they return and how their failures read."""
+
+from pathlib import Path
+
+import pytest
+
+from inspector.testing import ReplayError, replay
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "fixtures" / "recordings" / "demo.mitm"
+EXAMPLE_SPEC = ROOT / "fixtures" / "specs" / "example.yaml"
+REQUESTS = ROOT / "fixtures" / "requests"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return replay(DEMO, spec=EXAMPLE_SPEC)
+
+
+def test_replay_exposes_events_counts_and_coverage(demo):
+    assert len(demo.events) == 15
+    assert len(demo.events_of("pageview")) == 9
+    assert demo.segment_counts["plan"] == {
+        '"basic"': 5,
+        '"subscriber"': 2,
+        '"undefined"': 1,
+        '"premium"': 3,
+        "null": 1,
+    }
+    assert demo.scenario_coverage["anonymous"] == []
+    assert len(demo.scenario_coverage["subscriber"]) == 1
+
+
+def test_no_findings_failure_lists_each_offending_event(demo):
+    with pytest.raises(AssertionError) as failure:
+        demo.assert_no_findings(at_least="error")
+
+    text = str(failure.value)
+    assert text.startswith("4 finding(s) at or above error:")
+    assert "pii.email" in text
+    assert "data.not-json" in text
+    assert "page.segment-after-pageview" in text
+    assert "segment.placeholder" not in text, "warnings stay below the threshold"
+
+
+def test_personal_data_is_masked_in_failures_unless_asked(demo):
+    with pytest.raises(AssertionError) as masked:
+        demo.assert_no_findings(at_least="error")
+    assert "sam.reader@example.com" not in str(masked.value)
+
+    revealing = replay(DEMO, spec=EXAMPLE_SPEC, show_pii=True)
+    with pytest.raises(AssertionError) as shown:
+        revealing.assert_no_findings(at_least="error")
+    assert "sam.reader@example.com" in str(shown.value)
+
+
+def test_ignored_codes_do_not_fail(demo):
+    demo.assert_no_findings(
+        at_least="error",
+        ignore=[
+            "pii.email",
+            "data.not-json",
+            "segment.required-missing",
+            "page.segment-after-pageview",
+        ],
+    )
+
+
+def test_segment_assertion_shows_what_was_sent_instead(demo):
+    with pytest.raises(AssertionError) as failure:
+        demo.assert_segment("plan", "premium")
+
+    lines = str(failure.value).splitlines()
+    assert lines[0] == '7 of 9 pageview event(s) did not send plan="premium":'
+    assert any('"basic"' in line for line in lines)
+    assert any("(absent)" in line for line in lines)
+
+
+def test_segment_assertion_tells_a_boolean_from_its_string():
+    session = replay(REQUESTS / "01-heartbeat-string-typed-bool.txt")
+
+    session.assert_segment("subscriber", "true", on=["heartbeat"])
+    with pytest.raises(AssertionError, match="did not send subscriber=true:"):
+        session.assert_segment("subscriber", True, on=["heartbeat"])
+
+
+def test_segment_assertion_without_matching_events_says_so(demo):
+    with pytest.raises(AssertionError, match="no videostart events"):
+        demo.assert_segment("plan", "basic", on=["videostart"])
+
+
+def test_scenario_assertion_names_the_missing_scenario(demo):
+    demo.assert_scenarios_covered("subscriber")
+
+    with pytest.raises(AssertionError) as failure:
+        demo.assert_scenarios_covered()
+    assert "1 of 2 scenario(s) never seen:" in str(failure.value)
+    assert "- anonymous: Signed out, no plan." in str(failure.value)
+
+    with pytest.raises(AssertionError, match="not in the spec: premium"):
+        demo.assert_scenarios_covered("premium")
+
+
+def test_diagnosis_assertion_names_kind_and_evidence(demo):
+    demo.assert_no_diagnosis("page.duplicate-pageview")
+
+    with pytest.raises(AssertionError) as failure:
+        demo.assert_no_diagnosis("page.segment-after-pageview")
+    text = str(failure.value)
+    assert "1 page-level diagnosis(es) of kind page.segment-after-pageview:" in text
+    assert "heartbeat" in text and "pageview" in text
+
+
+def test_unreadable_recording_raises_naming_the_file(tmp_path):
+    broken = tmp_path / "broken.har"
+    broken.write_text('{"log": {"entries": [{"request": {}}]}}')
+
+    with pytest.raises(ReplayError, match="broken.har"):
+        replay(broken)
+
+    tolerant = replay(broken, allow_unreadable=True)
+    assert tolerant.events == []
+    with pytest.raises(AssertionError, match="broken.har"):
+        tolerant.assert_readable()
