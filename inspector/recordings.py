@@ -579,14 +579,7 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
 
         if current is None:
             if stripped:
-                report(
-                    RecordingError(
-                        name,
-                        f"line {lineno}",
-                        "expected a request line such as `GET https://...` or a "
-                        f"bare URL, found {_quote(stripped)}",
-                    )
-                )
+                report(RecordingError(name, f"line {lineno}", _not_a_request(stripped)))
                 skipping_bad_block = True
             continue
 
@@ -610,6 +603,18 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
             skipping_bad_block = True
 
     return blocks
+
+
+def _not_a_request(line: str) -> str:
+    if line.startswith("curl "):
+        return (
+            "a curl command is not a request line; paste the URL it fetches, or "
+            "`METHOD URL` followed by its headers"
+        )
+    return (
+        "expected a request line such as `GET https://...` or a bare URL, "
+        f"found {_quote(line)}"
+    )
 
 
 def _split_request_line(line: str) -> tuple[str, str] | None:

@@ -263,6 +263,18 @@ def test_bad_request_list_lines_are_reported_and_the_rest_read(tmp_path):
     assert str(errors[1]).startswith(f"{path}: line 4: expected a request line")
 
 
+def test_curl_commands_get_a_hint(tmp_path):
+    path = write(
+        tmp_path, "curl.txt", "curl 'https://p1.parsely.com/plogger/?rand=1'\n"
+    )
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors[0].location == "line 1"
+    assert errors[0].message.startswith("a curl command is not a request line")
+
+
 def test_strict_reading_raises_at_the_first_bad_block(tmp_path):
     path = write(tmp_path, "broken.txt", "GET https://www.example.com/\nnope\n")
 
