@@ -21,11 +21,13 @@ counted), timelines and event lists per page are capped, and so are visitors.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from inspector.diagnoses import (
     SEGMENT_AFTER_PAGEVIEW,
@@ -63,6 +65,7 @@ __all__ = [
     "PageLoad",
     "PageTracker",
     "TimelineEntry",
+    "cookie_visitor",
     "describe_diagnosis",
     "scenario_matches",
 ]
@@ -79,6 +82,8 @@ _STALE_PAGE_S = 30 * 60
 """A page load this long inactive no longer takes new requests by timing."""
 _CLOCK_SKEW_S = 1.0
 """Tolerance when a request seems to precede the page it belongs to."""
+_TAG_WINDOW_S = 60.0
+"""A tag script requested this long after a page load started is not its first."""
 _MAX_PAGES_PER_ADDRESS = 50
 _MAX_IDS_PER_SPELLING = 5
 _MAX_VALUES_PER_KEY = 200
@@ -147,6 +152,9 @@ class _Page:
     route_hints: dict[str, list[str]] = field(default_factory=dict)
     scenarios: dict[str, None] = field(default_factory=dict)
     has_tracker: bool = False
+    kinds: set[EntryKind] = field(default_factory=set)
+    cookie_visitor: str | None = None
+    """The visitor id of the document request's `_parsely_visitor` cookie."""
     dropped_entries: int = 0
     dropped_events: int = 0
     version: int = 0
@@ -252,21 +260,24 @@ class PageTracker:
         when = request.timestamp
         self._advance(when)
         kind = classify_request(request)
+        visitor = cookie_visitor(request)
 
         # A navigation starts a page load that pixels will claim by address.
         if kind is EntryKind.DOCUMENT:
             page = self._new_page(when, url=request.url)
+            page.cookie_visitor = visitor
             self._add_entry(page, kind, request, when, uncertain=False)
             self._remember_url(request.url)
             return
 
         referer = request.header("Referer") or ""
-        match = self._match_referer(referer, when)
+        match = self._match_referer(referer, when, kind, visitor)
         if match is None:
             if referer and kind in _TAG_KINDS:
                 # The page's document was not captured: start from what the tag says.
                 page = self._new_page(when, url=referer)
                 page.url_uncertain = is_origin_only(referer)
+                page.cookie_visitor = visitor
                 self._add_entry(page, kind, request, when, page.url_uncertain)
             else:
                 self.unmatched_requests += 1
@@ -274,7 +285,10 @@ class PageTracker:
 
         page, uncertain, route = match
         self._add_entry(page, kind, request, when, uncertain)
-        if route and page.bound and request.request_id:
+
+        # A same-origin request naming an address this page never reported is a
+        # route change hint, but only when the visitor cookie ties it to this page.
+        if route and page.bound and request.request_id and visitor is not None:
             hints = page.route_hints.setdefault(route, [])
             if len(hints) < _MAX_IDS_PER_SPELLING:
                 hints.append(request.request_id)
@@ -410,7 +424,10 @@ class PageTracker:
             if when - page.last_time > _STALE_PAGE_S:
                 break
             if not page.bound:
-                return page
+                known = page.cookie_visitor
+                if known is None or known == _visitor_key(visitor):
+                    return page
+                continue
             if page.visitor != visitor:
                 continue
             if is_pageview(event) and event.plid and event.plid not in page.plids:
@@ -433,7 +450,9 @@ class PageTracker:
             if page.serial not in self._pages or page.bound:
                 continue
             fresh = 0 <= when - page.first_time + _CLOCK_SKEW_S <= _STALE_PAGE_S
-            if page.url_uncertain and fresh:
+            known = page.cookie_visitor
+            same_visitor = known is None or known == _visitor_key(visitor)
+            if page.url_uncertain and fresh and same_visitor:
                 return page
         return None
 
@@ -450,35 +469,70 @@ class PageTracker:
         return when - max(pageview_times) <= self.duplicate_window_ms / 1000
 
     def _match_referer(
-        self, referer: str, when: float
+        self, referer: str, when: float, kind: EntryKind, visitor: str | None
     ) -> tuple[_Page, bool, str | None] | None:
         """The page a request came from: (page, uncertain, untracked address).
 
         A full-URL `Referer` that names a known page address is a certain match. An
         origin-only one, or one naming an address no page load has, falls back to
         the latest page load of that origin and is uncertain; in the second case
-        the address is returned too, as a hint of a single-page-app route.
+        the address is returned too, as a hint of a single-page-app route. A
+        visitor cookie on the request rules out other visitors' page loads, and a
+        tracker or tag-manager script goes preferably to a recent page load that has
+        not loaded one yet.
         """
         if not referer:
             return None
         address = page_url_key(referer)
         origin = origin_of(referer)
 
+        def same_visitor(page: _Page) -> bool:
+            return (_visitor_key(page.visitor) or page.cookie_visitor) == visitor
+
+        def maybe_visitor(page: _Page) -> bool:
+            known = _visitor_key(page.visitor) or page.cookie_visitor
+            return visitor is None or known is None or known == visitor
+
+        # A page load known to be this visitor's beats one whose visitor is unknown.
+        tests = [same_visitor, maybe_visitor] if visitor else [maybe_visitor]
+
+        def latest(pages: list[_Page], extra=lambda page: True) -> _Page | None:
+            for test in tests:
+                page = self._latest(
+                    pages, when, lambda p, test=test: test(p) and extra(p)
+                )
+                if page is not None:
+                    return page
+            return None
+
         if not is_origin_only(referer):
-            page = self._latest(self._by_url.get(address, []), when)
+            page = latest(self._by_url.get(address, []))
             if page is not None:
                 return page, False, None
-            page = self._latest(self._by_origin.get(origin, []), when)
+            page = latest(self._by_origin.get(origin, []))
             if page is not None:
                 return page, True, address
             return None
 
-        page = self._latest(self._by_origin.get(origin, []), when)
+        candidates = self._by_origin.get(origin, [])
+        page = None
+        if kind in _ONCE_PER_PAGE:
+            page = latest(
+                candidates,
+                lambda p: when - p.first_time <= _TAG_WINDOW_S and kind not in p.kinds,
+            )
+        page = page or latest(candidates)
         if page is None:
             return None
         return page, address not in page.url_keys(), None
 
-    def _latest(self, pages: list[_Page], when: float) -> _Page | None:
+    def _latest(
+        self,
+        pages: list[_Page],
+        when: float,
+        accept: Callable[[_Page], bool] = lambda page: True,
+    ) -> _Page | None:
+        """The most recent live page load of `pages` that `accept` takes."""
         for page in reversed(pages):
             if page.serial not in self._pages:
                 continue
@@ -486,7 +540,8 @@ class PageTracker:
                 continue
             if when - page.last_time > _STALE_PAGE_S:
                 continue
-            return page
+            if accept(page):
+                return page
         return None
 
     # State upkeep ----------------------------------------------------------------
@@ -561,6 +616,7 @@ class PageTracker:
         if kind is EntryKind.TRACKER_SCRIPT and not page.has_tracker:
             page.has_tracker = True
             self.pages_seen += not page.bound
+        page.kinds.add(kind)
         page.first_time = min(page.first_time, when) if page.entries else when
         page.last_time = max(page.last_time, when)
         page.version += 1
@@ -719,6 +775,38 @@ class PageTracker:
 
 
 _TAG_KINDS = frozenset({EntryKind.GTM, EntryKind.TRACKER_SCRIPT, EntryKind.OTHER_TAG})
+_ONCE_PER_PAGE = frozenset({EntryKind.GTM, EntryKind.TRACKER_SCRIPT})
+_VISITOR_COOKIE = "_parsely_visitor"
+
+
+def cookie_visitor(request: CapturedRequest) -> str | None:
+    """The visitor id in a request's `_parsely_visitor` cookie, if it carries one.
+
+    The tracker keeps its visitor id in that first-party cookie (URL-encoded JSON
+    with an `id`), so the site's own requests name their visitor; requests to other
+    hosts, and browsers where the tracker uses localStorage, do not.
+    """
+    header = request.header("Cookie")
+    if not header or _VISITOR_COOKIE not in header:
+        return None
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name != _VISITOR_COOKIE:
+            continue
+        try:
+            content = json.loads(unquote(value))
+        except ValueError:
+            return None
+        if isinstance(content, dict) and isinstance(content.get("id"), str):
+            return _visitor_key(content["id"])
+    return None
+
+
+def _visitor_key(visitor: str | None) -> str | None:
+    """A visitor id in the form cookies and pixels share (no `pid=` prefix)."""
+    if not visitor:
+        return None
+    return visitor.removeprefix("pid=") or None
 
 
 def _setting(settings: Any, name: str, default: float) -> float:

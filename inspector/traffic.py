@@ -351,6 +351,17 @@ class Reader:
             self.session_count = session.rng.randint(2, 30)
             self.last_session_start = session.epoch_ms - 86_400_000 * 3
         self._current: dict[str, Any] | None = None
+        self.has_cookie = False
+        """Set once a tracker stored the visitor in the site's cookie."""
+
+    def cookie(self) -> str:
+        """The `_parsely_visitor` cookie as the tracker writes it (URL-encoded JSON)."""
+        content = {
+            "id": self.uid,
+            "session_count": self.session_count,
+            "last_session_ts": (self._current or {}).get("sts", 0),
+        }
+        return "_parsely_visitor=" + encode_component(json_stringify(content))
 
     def session_fields(self, url: str, urlref: str) -> dict[str, Any]:
         """`sid`, `surl`, `sref`, `sts`, `slts`: started by the first event."""
@@ -397,6 +408,8 @@ class Page:
         headers = [("Accept", ACCEPT_DOCUMENT), ("User-Agent", USER_AGENT)]
         if self.referrer:
             headers.append(("Referer", self.referrer))
+        if reader.has_cookie:
+            headers.append(("Cookie", reader.cookie()))
         if session.fetch_metadata:
             headers += [
                 ("Sec-Fetch-Dest", "document"),
@@ -422,6 +435,8 @@ class Page:
         referer = referer_for(self.location, target, self.policy)
         if referer:
             headers.append(("Referer", referer))
+        if self.reader.has_cookie and _origin(target) == _origin(self.location):
+            headers.append(("Cookie", self.reader.cookie()))
         if self.session.fetch_metadata:
             headers += [
                 ("Sec-Fetch-Dest", dest),
@@ -578,6 +593,7 @@ class Tracker:
 
     def start(self, config: Mapping[str, Any]) -> None:
         """What `p.js` does when it runs: autotrack, then onReady, then onload."""
+        self.page.reader.has_cookie = True
         spa = config.get("spa")
         if isinstance(spa, Mapping) and "autotrack" in spa:
             self.spa_autotrack = self.spa_module and bool(spa["autotrack"])
