@@ -14,7 +14,12 @@ import pytest
 
 from inspector.inspection import Inspection
 from inspector.model import Severity
-from inspector.pages import PageTracker, describe_diagnosis, scenario_matches
+from inspector.pages import (
+    PageTracker,
+    cookie_visitor,
+    describe_diagnosis,
+    scenario_matches,
+)
 from inspector.recordings import load_requests
 from inspector.spec import parse_spec
 from inspector.timeline import EntryKind
@@ -615,3 +620,50 @@ def test_describe_diagnosis_gives_code_place_evidence_and_advice():
     assert lines[2] == "  evidence: " + ", ".join(diagnosis.evidence)
     assert "setup tag" in text
     assert all(len(line) <= 88 for line in lines[3:])
+
+
+def test_concurrent_tabs_keep_route_changes_on_their_own_page():
+    session = Session(seed=61, name="tabs")
+    spa_reader, other_reader = session.visitor(), session.visitor()
+    spa = session.open(spa_reader, ARTICLE)
+    spa.configure(autotrack=False, on_ready=segment_hook({"plan": "basic"}))
+    spa.load_tracker()
+    other = session.open(other_reader, "https://www.example.com/about/")
+    spa.push_state(SECOND_ARTICLE)
+    route_call = spa.fetch("/api/article/second-article")
+    other.configure(autotrack=False, on_ready=segment_hook({"plan": "premium"}))
+    other.load_tracker()
+    spa.engage(15)
+
+    result = inspect(session.requests())
+
+    diagnosis = only(result, "page.spa-url-without-pageview")
+    spa_page = next(page for page in result.pages if page.url == ARTICLE)
+    assert diagnosis.page_key == spa_page.key
+    assert diagnosis.evidence == [route_call.request_id]
+    assert diagnosis.uncertain is True
+
+
+def test_route_hints_need_the_visitor_cookie():
+    requests = generate("spa-without-pageview")
+    api_call = next(r for r in requests if "/api/article/" in r.url)
+    without_cookies = [
+        replace(r, headers=tuple(h for h in r.headers if h[0] != "Cookie"))
+        for r in requests
+    ]
+
+    result = inspect(without_cookies)
+
+    diagnosis = only(result, "page.spa-url-without-pageview")
+    assert api_call.request_id not in diagnosis.evidence
+
+
+def test_cookie_visitor_reads_the_tracker_cookie():
+    session = Session(seed=62)
+    reader = session.visitor()
+    page = session.open(reader, ARTICLE)
+    page.load_tracker()
+    call = page.fetch("/api/profile")
+
+    assert cookie_visitor(call) == reader.uid.removeprefix("pid=")
+    assert cookie_visitor(page.document) is None
