@@ -147,7 +147,7 @@ _AMP_HOST = "srv.pixel.parsely.com"
 _URL_PARAMS = frozenset({"url", "urlref", "surl", "sref", "sl_h"})
 _BRACKETED_KEY = re.compile(r"([^\[\]]+)(?:\[[^\]]*\])+\Z")
 _SWALLOWED_DATA = re.compile(r"(?:^|[&?;])data=\s*[{\[\"]", re.IGNORECASE)
-_DANGLING_ESCAPE = re.compile(r"%[0-9A-Fa-f]?\Z")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _WHOLE_NUMBER = re.compile(r"[0-9]+\Z")
 _HOST_CACHE_LIMIT = 4096
 
@@ -344,6 +344,7 @@ class PixelMatcher:
             re.compile("(?:" + "|".join(globs) + r")\Z") if globs else None
         )
         self._host_cache: dict[str, bool] = {}
+        self._endpoint_cache: dict[str, str | None] = {}
 
     def is_pixel_host(self, host: str) -> bool:
         """True for a Parse.ly collect host or a configured first-party one."""
@@ -367,6 +368,20 @@ class PixelMatcher:
         if not any(hint in url for hint in _PATH_HINTS):
             return None
 
+        # Pixels share a handful of scheme/host/path prefixes: remember them.
+        prefix = url.partition("?")[0].partition("#")[0]
+        try:
+            return self._endpoint_cache[prefix]
+        except KeyError:
+            pass
+
+        kind = self._classify(prefix)
+        if len(self._endpoint_cache) >= _HOST_CACHE_LIMIT:
+            self._endpoint_cache.clear()
+        self._endpoint_cache[prefix] = kind
+        return kind
+
+    def _classify(self, url: str) -> str | None:
         try:
             parts = urlsplit(url)
             host = (parts.hostname or "").lower()
@@ -496,7 +511,7 @@ def _decode_web(request: CapturedRequest) -> list[PixelEvent]:
     # Parameters and the URL as a whole.
     _check_encoding(draft, parsed)
     _check_url_shape(draft, url, query, parsed)
-    _check_stray_params(draft, parsed)
+    _check_stray_params(draft, query, parsed)
 
     # The `data` and `metadata` JSON.
     if "data" in params:
@@ -567,7 +582,7 @@ def _check_url_shape(
             f"the URL is exactly {size:,} bytes long, a common length limit"
         )
 
-    if _DANGLING_ESCAPE.search(query):
+    if _ends_in_partial_escape(query):
         draft.truncation.append("it ends in the middle of a %-escape")
 
     if parsed.last_is_bare and parsed.pairs[-1][0] not in KNOWN_PARAMS:
@@ -575,9 +590,26 @@ def _check_url_shape(
         draft.truncation.append(f"its last parameter '{last_key}' has no value")
 
 
-def _check_stray_params(draft: _EventDraft, parsed: ParsedQuery) -> None:
+def _ends_in_partial_escape(query: str) -> bool:
+    """`...%` or `...%E`: the text stops inside a percent escape."""
+    if query.endswith("%"):
+        return True
+    return len(query) >= 2 and query[-2] == "%" and query[-1] in _HEX_DIGITS
+
+
+def _may_hold_swallowed_data(query: str) -> bool:
+    """A quick look for an encoded `data=` before checking pair by pair."""
+    lowered = query.lower()
+    return "data%3d" in lowered or "%26data=" in lowered or "%3fdata=" in lowered
+
+
+def _check_stray_params(draft: _EventDraft, query: str, parsed: ParsedQuery) -> None:
     """Segment keys outside `data`: bracketed objects, top-level keys, and a
     `data=` swallowed into another parameter's value."""
+    unknown_keys = draft.params.keys() - KNOWN_PARAMS
+    if not unknown_keys and not _may_hold_swallowed_data(query):
+        return  # the usual case, decided without looking at every pair
+
     bracketed: dict[str, list[str]] = {}
     pairs = parsed.pairs
     last_index = len(pairs) - 1
