@@ -13,7 +13,6 @@ import asyncio
 import logging
 import signal
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -112,6 +111,7 @@ def _fail(problem: object) -> None:
 def _build_inspection(args: argparse.Namespace) -> Inspection:
     from inspector.inspection import Inspection
     from inspector.spec import SpecError, default_spec, load_spec
+    from inspector.standard import GeoIPError
 
     if args.max_rows < 1:
         raise _UsageError("--max-rows must be at least 1")
@@ -128,8 +128,8 @@ def _build_inspection(args: argparse.Namespace) -> Inspection:
 
     try:
         return Inspection(spec, geoip_db=args.geoip_db, max_reports=args.max_rows)
-    except (OSError, ValueError) as problem:
-        raise _UsageError(f"--geoip-db {args.geoip_db}: {problem}") from problem
+    except GeoIPError as problem:
+        raise _UsageError(str(problem)) from problem
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -282,7 +282,7 @@ def _print_totals(inspection: Inspection, tally: _Tally, args) -> None:
 
 def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
     from inspector.proxy import check_listen_address
-    from inspector.tui.app import InspectorApp
+    from inspector.tui.launch import build_live_app
     from inspector.tui.logsink import console_logging_silenced
 
     # The UI reports a failed start in its status bar; catch the common case (port
@@ -294,14 +294,17 @@ def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
         return EXIT_USAGE
     _warn_if_exposed(args.listen_host)
 
-    def session_factory(on_reports, on_request) -> ProxySession:
-        return _make_session(args, inspection, on_reports, on_request)
-
-    app = InspectorApp(
-        inspection,
-        session_factory=session_factory,
+    app = build_live_app(
+        inspection=inspection,
+        listen_host=args.listen_host,
+        listen_port=args.listen_port,
+        confdir=args.confdir,
+        record_path=args.record,
+        answer_pixels=args.answer_pixels,
+        jsonl_path=args.jsonl,
+        show_pii=args.show_pii,
         max_rows=args.max_rows,
-        save_directory=Path(args.record).parent if args.record else None,
+        log_level=logging.INFO if getattr(args, "verbose", 0) else logging.WARNING,
     )
     with console_logging_silenced():
         status = app.run()
@@ -311,4 +314,4 @@ def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
         return EXIT_USAGE
     if args.record:
         print(f"Recording saved to {args.record}")
-    return status or 0
+    return status if isinstance(status, int) else 0

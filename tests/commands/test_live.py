@@ -268,3 +268,39 @@ def test_an_exposed_listen_address_is_warned_about(capsys):
     warnings = capsys.readouterr().err.strip().splitlines()
     assert len(warnings) == 1
     assert warnings[0].startswith("warning: listening on 0.0.0.0")
+
+
+# ------------------------------------------------------------------ with the UI
+
+
+async def test_the_ui_shows_pixels_from_the_embedded_proxy(
+    tmp_path, proxy_client, pixel_url_factory
+):
+    import asyncio
+
+    from inspector.tui.launch import build_live_app
+
+    recording = tmp_path / "session.har"
+    app = build_live_app(
+        listen_port=0,
+        confdir=tmp_path / "confdir",
+        record_path=recording,
+        answer_pixels=True,
+    )
+
+    async with app.run_test() as pilot:
+        [address] = app.listen_addresses
+        response = await proxy_client.get(
+            address, pixel_url_factory(data={"plan": "premium"})
+        )
+        for _ in range(100):
+            if app.counts.total:
+                break
+            await asyncio.sleep(0.05)
+        await pilot.press("q")
+
+    assert response.status == 200
+    assert app.counts.total == 1
+    assert app.startup_error is None
+    assert proxy_client.port_is_closed(address)
+    assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
