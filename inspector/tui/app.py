@@ -27,8 +27,6 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -47,6 +45,7 @@ from inspector.tui.widgets.status_bar import EventCounts, StatusBar
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport, Inspection
+    from inspector.pages import PageDiagnosis, PageLoad
     from inspector.recordings import RecordingError
 
 logger = logging.getLogger(__name__)
@@ -177,7 +176,8 @@ class InspectorApp(App[int]):
         self._finding_examples: dict[str, Finding] = {}
         self._finding_baseline: Counter[str] = Counter()
         self._segment_baseline: dict[str, Counter[str]] = {}
-        self._pages_baseline = 0
+        self._hidden_pages: set[str] = set()
+        self._diagnosis_baseline: Counter[str] = Counter()
         self._views_dirty = True
         self._last_view_refresh = 0.0
         self._log_handler: AppLogHandler | None = None
@@ -185,39 +185,38 @@ class InspectorApp(App[int]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        spec = self.inspection.spec
-        with TabbedContent(initial="events", id="views"):
-            with TabPane("Events", id="events"):
-                with Container(id="events-split"):
-                    yield EventsTable(max_rows=self.max_rows, id="events-table")
-                    yield DetailPane(spec, id="detail")
-            with TabPane("Findings", id="findings"):
-                yield FindingsView(id="findings-view")
-            with TabPane("Segments", id="segments"):
-                yield SegmentsView(id="segments-view")
-            with TabPane("Pages", id="pages"):
-                yield PagesView(id="pages-view")
-            with TabPane("Log", id="log"):
-                yield LogView(id="log-view")
-        yield Input(
+        # The views are kept as attributes: they stay reachable while a modal
+        # screen is on top, and while the app shuts down.
+        self.events_table = EventsTable(max_rows=self.max_rows, id="events-table")
+        self.detail = DetailPane(self.inspection.spec, id="detail")
+        self.findings_view = FindingsView(id="findings-view")
+        self.segments_view = SegmentsView(id="segments-view")
+        self.pages_view = PagesView(id="pages-view")
+        self.log_view = LogView(id="log-view")
+        self.views = TabbedContent(initial="events", id="views")
+        self.filter_box = Input(
             placeholder="filter: text  action:pageview  severity:warning  key=value",
             id="filter",
         )
-        yield StatusBar(id="status")
+        self.status_bar = StatusBar(id="status")
+        self.events_split = Container(id="events-split")
+
+        with self.views:
+            with TabPane("Events", id="events"):
+                with self.events_split:
+                    yield self.events_table
+                    yield self.detail
+            with TabPane("Findings", id="findings"):
+                yield self.findings_view
+            with TabPane("Segments", id="segments"):
+                yield self.segments_view
+            with TabPane("Pages", id="pages"):
+                yield self.pages_view
+            with TabPane("Log", id="log"):
+                yield self.log_view
+        yield self.filter_box
+        yield self.status_bar
         yield Footer()
-
-    @property
-    def events_table(self) -> EventsTable:
-        return self._main_screen.query_one("#events-table", EventsTable)
-
-    @property
-    def detail(self) -> DetailPane:
-        return self._main_screen.query_one("#detail", DetailPane)
-
-    @property
-    def _main_screen(self) -> Screen:
-        """The screen holding the views, even while a modal screen is on top."""
-        return self.screen_stack[0] if self.screen_stack else self.screen
 
     async def on_mount(self) -> None:
         self._log_handler = AppLogHandler(self, level=self.log_level)
@@ -245,8 +244,7 @@ class InspectorApp(App[int]):
 
     def _adjust_layout(self, width: int) -> None:
         """Side by side on wide terminals, stacked on narrow ones."""
-        split = self._main_screen.query_one("#events-split")
-        split.set_class(width >= WIDE_LAYOUT_COLUMNS, "wide")
+        self.events_split.set_class(width >= WIDE_LAYOUT_COLUMNS, "wide")
 
     # ------------------------------------------------------------------ sources
 
@@ -382,19 +380,17 @@ class InspectorApp(App[int]):
         """Bring the view on screen (Findings, Segments, Pages) up to date."""
         self._last_view_refresh = asyncio.get_running_loop().time()
         self._views_dirty = False
-        active = self._main_screen.query_one("#views", TabbedContent).active
+        active = self.views.active
         if active == "findings":
-            self._main_screen.query_one(FindingsView).show_counts(
+            self.findings_view.show_counts(
                 self.finding_counts(), self._finding_examples
             )
         elif active == "segments":
-            self._main_screen.query_one(SegmentsView).show_counts(
+            self.segments_view.show_counts(
                 self.segment_counts(), getattr(self.inspection.spec, "segments", {})
             )
         elif active == "pages":
-            self._main_screen.query_one(PagesView).show_pages(
-                self.inspection, first_page=self._pages_baseline
-            )
+            self.pages_view.show_pages(self.page_loads())
         else:
             # Nothing on screen needs it; refresh when that view is opened.
             self._views_dirty = True
@@ -403,10 +399,26 @@ class InspectorApp(App[int]):
         """Findings per code since the start or the last clear, pages' included."""
         counts = Counter(self.inspection.finding_counts)
         counts.subtract(self._finding_baseline)
-        for finding in PagesView.page_findings(self.inspection, self._pages_baseline):
-            counts[finding.code] += 1
-            self._finding_examples.setdefault(finding.code, finding)
+        counts.update(self._diagnosis_counts())
         return +counts
+
+    def page_loads(self) -> list[PageLoad]:
+        """The page loads kept by the inspection, except those before a clear."""
+        return [
+            page
+            for page in self.inspection.pages.page_loads()
+            if page.key not in self._hidden_pages
+        ]
+
+    def _diagnosis_counts(self) -> Counter[str]:
+        """Page, visitor and scenario diagnoses per code, since the last clear."""
+        counts: Counter[str] = Counter()
+        for diagnosis in self.inspection.pages.diagnoses():
+            counts[diagnosis.code] += 1
+            if diagnosis.code not in self._finding_examples:
+                self._finding_examples[diagnosis.code] = _as_finding(diagnosis)
+        counts.subtract(self._diagnosis_baseline)
+        return counts
 
     def segment_counts(self) -> dict[str, Counter[str]]:
         """Values per segment key since the start or the last clear."""
@@ -428,6 +440,7 @@ class InspectorApp(App[int]):
 
     @on(TabbedContent.TabActivated, "#views")
     def _view_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._focus_view(self.views.active)
         self._views_dirty = True
         self.refresh_views()
 
@@ -451,11 +464,7 @@ class InspectorApp(App[int]):
                 self._leave_filter()
 
     def on_log_line(self, message: LogLine) -> None:
-        try:
-            log_view = self._main_screen.query_one(LogView)
-        except NoMatches:
-            return  # Not composed yet, or already torn down.
-        log_view.add_line(message.level, message.text)
+        self.log_view.add_line(message.level, message.text)
 
     def apply_filter(self, text: str) -> None:
         """Show only the retained events that match `text` (see `filtering`)."""
@@ -471,7 +480,7 @@ class InspectorApp(App[int]):
         self._show_status()
 
     def _leave_filter(self) -> None:
-        filter_box = self._main_screen.query_one("#filter", Input)
+        filter_box = self.filter_box
         filter_box.set_class(bool(filter_box.value.strip()), "active")
         filter_box.remove_class("editing")
         self.action_show_tab("events")
@@ -481,7 +490,7 @@ class InspectorApp(App[int]):
 
     def action_filter(self) -> None:
         self.action_show_tab("events")
-        filter_box = self._main_screen.query_one("#filter", Input)
+        filter_box = self.filter_box
         filter_box.add_class("editing")
         filter_box.focus()
 
@@ -507,7 +516,10 @@ class InspectorApp(App[int]):
             key: Counter(counter)
             for key, counter in self.inspection.segment_counts.items()
         }
-        self._pages_baseline = PagesView.page_count(self.inspection)
+        self._hidden_pages = {page.key for page in self.inspection.pages.page_loads()}
+        self._diagnosis_baseline = Counter(
+            diagnosis.code for diagnosis in self.inspection.pages.diagnoses()
+        )
         self._views_dirty = True
         self.refresh_views()
         self._show_status()
@@ -519,7 +531,25 @@ class InspectorApp(App[int]):
         self._show_status()
 
     def action_show_tab(self, tab: str) -> None:
-        self._main_screen.query_one("#views", TabbedContent).active = tab
+        self.views.active = tab
+        self._focus_view(tab)
+
+    def _focus_view(self, tab: str) -> None:
+        """Focus the main widget of a view.
+
+        Otherwise the widget that had focus in the view just hidden keeps it (or
+        passes it to its neighbour), and the tabs switch straight back to it.
+        """
+        targets = {
+            "events": self.events_table,
+            "findings": self.findings_view.table,
+            "segments": self.segments_view,
+            "pages": self.pages_view.table,
+            "log": self.log_view,
+        }
+        target = targets.get(tab)
+        if target is not None and self.focused is not self.filter_box:
+            target.focus()
 
     def action_help(self) -> None:
         sections = [
@@ -577,7 +607,7 @@ class InspectorApp(App[int]):
 
     def _show_status(self) -> None:
         table = self.events_table
-        self._main_screen.query_one(StatusBar).show_status(
+        self.status_bar.show_status(
             source=self.source_label,
             counts=self.counts,
             shown=table.row_count,
@@ -595,6 +625,18 @@ class InspectorApp(App[int]):
         if len(names) > 2:
             return f"{names[0]}, {names[1]} and {len(names) - 2} more"
         return ", ".join(names)
+
+
+def _as_finding(diagnosis: PageDiagnosis) -> Finding:
+    """A page-level diagnosis as the Findings view shows it."""
+    if diagnosis.findings:
+        return diagnosis.findings[0]
+    return Finding(
+        code=diagnosis.code,
+        severity=diagnosis.severity,
+        message=diagnosis.title,
+        explanation=diagnosis.explanation,
+    )
 
 
 def _listening_label(addresses: Sequence[tuple[str, int]]) -> str:

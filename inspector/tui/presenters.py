@@ -21,7 +21,9 @@ from inspector.model import DataState, Finding, PixelEvent, Severity
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport
+    from inspector.pages import PageDiagnosis, PageLoad
     from inspector.spec import Spec
+    from inspector.timeline import TimelineEntry
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,14 @@ def severity_style(severity: Severity | None) -> str:
     return SEVERITY_STYLES.get(severity, "") if severity else ""
 
 
+def verdict_style(verdict: str) -> str:
+    """The style of a page verdict (`error`, `warning`, `info` or `ok`)."""
+    try:
+        return severity_style(Severity(verdict))
+    except ValueError:
+        return "green" if verdict == "ok" else ""
+
+
 def json_type(value: Any) -> str:
     """The JSON type name of a decoded value."""
     if value is None:
@@ -90,21 +100,30 @@ def styled_value(value: Any) -> Text:
 # ---------------------------------------------------------------- table cells
 
 
-def event_time(event: PixelEvent) -> str:
-    if not event.timestamp:
+def clock_time(timestamp: float) -> str:
+    """Local wall-clock time with milliseconds, or a dash when unknown."""
+    if not timestamp:
         return "—"
-    moment = datetime.fromtimestamp(event.timestamp)
+    moment = datetime.fromtimestamp(timestamp)
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def event_time(event: PixelEvent) -> str:
+    return clock_time(event.timestamp)
+
+
+def page_path(url: str | None) -> str:
+    """A page address without scheme and host, for narrow columns."""
+    if not url:
+        return "—"
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
 
 
 def url_path(event: PixelEvent) -> str:
     """The tracked page's path (and query), or the pixel's own path if none."""
-    page_url = event.url
-    if not page_url:
-        return "—"
-    parts = urlsplit(page_url)
-    path = parts.path or "/"
-    return f"{path}?{parts.query}" if parts.query else path
+    return page_path(event.url)
 
 
 def segments_summary(segments: Mapping[str, Any], event: PixelEvent) -> str:
@@ -346,3 +365,77 @@ def _raw_request(event: PixelEvent) -> str:
     if len(raw) > RAW_LIMIT:
         return raw[:RAW_LIMIT] + f"… ({len(raw) - RAW_LIMIT} more characters)"
     return raw
+
+
+# ---------------------------------------------------------------- page loads
+
+
+def page_text(page: PageLoad) -> Text:
+    """A page load: what it is, its requests in order, and its diagnoses."""
+    text = Text()
+    text.append(page.url or "(address unknown)", style="bold")
+    text.append(f"\n  {page.key}", style="dim")
+    if page.visitor:
+        text.append(f"  visitor {page.visitor}", style="dim")
+    text.append("  verdict ")
+    text.append(page.verdict, style=verdict_style(page.verdict) or "bold")
+    text.append("\n")
+    if len(page.urls) > 1:
+        text.append("  addresses: " + ", ".join(page.urls) + "\n", style="dim")
+    if page.scenarios:
+        text.append("  scenarios: " + ", ".join(page.scenarios) + "\n", style="dim")
+
+    _section(text, f"Timeline ({len(page.timeline)} requests)")
+    worst_by_event = {report.event.id: report.worst for report in page.events}
+    for entry in page.timeline:
+        _timeline_entry(text, entry, worst_by_event)
+    if page.dropped_entries:
+        text.append(f"  … {page.dropped_entries} more not kept\n", style="dim")
+
+    _section(text, f"Diagnoses ({len(page.diagnoses)})")
+    if not page.diagnoses:
+        text.append("  none\n", style="green")
+    for diagnosis in sorted(page.diagnoses, key=_diagnosis_order):
+        diagnosis_text(text, diagnosis)
+
+    text.rstrip()
+    return text
+
+
+def diagnosis_text(text: Text, diagnosis: PageDiagnosis) -> None:
+    """Append one page-level diagnosis with its evidence and explanation."""
+    style = severity_style(diagnosis.severity)
+    text.append(f"  {SEVERITY_MARKS[diagnosis.severity]} ", style=style)
+    text.append(f"{diagnosis.severity.value} ", style=style)
+    text.append(diagnosis.code, style=f"{style} bold")
+    text.append(f"\n    {diagnosis.title}\n")
+    if diagnosis.evidence:
+        text.append("    evidence: " + ", ".join(diagnosis.evidence) + "\n", "dim")
+    if diagnosis.uncertain:
+        text.append("    (partly matched by timing: likely, not certain)\n", "dim")
+    if diagnosis.explanation:
+        text.append(f"    {diagnosis.explanation}\n", style="dim")
+
+
+def _diagnosis_order(diagnosis: PageDiagnosis) -> tuple[int, str]:
+    return (-diagnosis.severity.rank, diagnosis.code)
+
+
+def _timeline_entry(
+    text: Text, entry: TimelineEntry, worst_by_event: Mapping[str, Severity | None]
+) -> None:
+    text.append(f"  {'+' + str(entry.offset_ms):>8} ms  ", style="dim")
+    event = entry.event
+    if event is None:
+        text.append(f"  {entry.kind.value:<18}", style="dim")
+        text.append(entry.url)
+    else:
+        worst = worst_by_event.get(event.id)
+        style = severity_style(worst) or "bold"
+        text.append(f"● {'pixel ' + (event.action or '?'):<18}", style=style)
+        text.append(segments_summary(event.segments, event))
+        if worst is not None:
+            text.append(f"  {SEVERITY_MARKS[worst]}", style=style)
+    if entry.uncertain:
+        text.append("  (matched by timing)", style="dim italic")
+    text.append("\n")

@@ -13,6 +13,7 @@ from inspector.tui.launch import build_view_app
 from inspector.tui.screens import HelpScreen
 from inspector.tui.widgets.findings_view import FindingsView
 from inspector.tui.widgets.log_view import LogView
+from inspector.tui.widgets.pages_view import PagesView
 from inspector.tui.widgets.segments_view import SegmentsView
 
 SIZE = (160, 50)
@@ -251,6 +252,8 @@ async def test_findings_view_groups_by_code_with_counts(view_app):
 
         expected = view_app.finding_counts()
         assert expected["data.not-json"] == 1
+        assert expected["segment.type-mismatch"] == 1
+        assert expected["page.heartbeat-data-differs"] == 1
         rows = {
             table.get_row_at(i)[1].plain: int(table.get_row_at(i)[2].plain)
             for i in range(table.row_count)
@@ -380,3 +383,41 @@ async def test_following_stops_when_an_older_row_is_selected(view_app, spec):
         assert table.following
         assert table.cursor_row == table.row_count - 1
         assert view_app.detail.report is extra[-1]
+
+
+async def test_pages_view_lists_page_loads_with_their_timeline(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("4")
+        await pilot.pause()
+        view = view_app.query_one(PagesView)
+        table = view.table
+        rows = [
+            [cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)
+        ]
+        assert [(row[1], row[2], row[3], row[5]) for row in rows] == [
+            ("example.com", "/news/story-1", "2", "warning"),
+            ("example.com", "/news/story-2", "1", "ok"),
+            ("example.com", "/about", "1", "ok"),
+            ("other.org", "/home", "1", "ok"),
+        ]
+        assert "page.heartbeat-data-differs" in rows[0][6]
+
+        table.move_cursor(row=0)
+        await pilot.pause()
+        text = view.text.plain
+        timeline = text.split("Timeline (3 requests)\n")[1].split("\n\n")[0]
+        assert timeline.splitlines() == [
+            "        +0 ms    document          https://www.example.com/news/story-1",
+            '      +200 ms  ● pixel pageview    plan="premium" logged_in=true',
+            '     +5200 ms  ● pixel heartbeat   plan="premium" logged_in="true"  ▲',
+        ]
+        assert "▲ warning page.heartbeat-data-differs" in text
+        pageview, heartbeat = view.pages["plid:48213377"].events
+        assert f"evidence: {pageview.event.id}, {heartbeat.event.id}" in text
+
+        await pilot.press("c")
+        await pilot.pause()
+        assert table.row_count == 0
+        assert view_app.finding_counts() == {}

@@ -41,6 +41,10 @@ class FindingsView(Vertical):
         table.add_column("Count", key="count")
         table.add_column("Example", key="example")
 
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#findings-table", DataTable)
+
     def show_counts(self, counts: Mapping[str, int], examples: Mapping[str, Finding]):
         """Replace the table with `counts`, keeping the cursor on the same code."""
         self.counts = Counter({code: n for code, n in counts.items() if n > 0})
