@@ -160,6 +160,9 @@ class _Page:
     version: int = 0
     cache_key: tuple[Any, ...] | None = None
     cached: list[PageDiagnosis] = field(default_factory=list)
+    snapshot: PageLoad | None = None
+    snapshot_key: tuple[Any, ...] | None = None
+    pageview_count: int = 0
 
     @property
     def listed(self) -> bool:
@@ -320,6 +323,7 @@ class PageTracker:
         page.version += 1
 
         if is_pageview(event):
+            page.pageview_count += 1
             self._remember_url(event.url)
             self._record_scenarios(page, report)
         self._record_visitor(page, event)
@@ -720,9 +724,7 @@ class PageTracker:
         )
 
     def _diagnose(self, page: _Page, settings: RuleSettings) -> list[PageDiagnosis]:
-        waiting = page.has_tracker and not any(
-            is_pageview(item.event) for item in page.events
-        )
+        waiting = page.has_tracker and not page.pageview_count
         cache_key = (
             page.version,
             self._known_urls_version if page.route_hints else 0,
@@ -754,8 +756,12 @@ class PageTracker:
 
     def _snapshot(self, page: _Page, settings: RuleSettings) -> PageLoad:
         diagnoses = list(self._diagnose(page, settings))
+        if page.snapshot is not None and page.snapshot_key == page.cache_key:
+            return page.snapshot
+
         worst = max((d.severity for d in diagnoses), key=_rank, default=None)
-        return PageLoad(
+        page.snapshot_key = page.cache_key
+        page.snapshot = PageLoad(
             key=page.key,
             visitor=page.visitor,
             site=page.site,
@@ -772,6 +778,7 @@ class PageTracker:
             dropped_entries=page.dropped_entries,
             dropped_events=page.dropped_events,
         )
+        return page.snapshot
 
 
 _TAG_KINDS = frozenset({EntryKind.GTM, EntryKind.TRACKER_SCRIPT, EntryKind.OTHER_TAG})
