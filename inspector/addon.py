@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import logging
 import weakref
@@ -146,14 +147,15 @@ def summary_line(report: EventReport, *, show_pii: bool = False) -> str:
     when = datetime.fromtimestamp(event.timestamp or 0).strftime("%H:%M:%S")
     action = event.action or "?"
     parts = [f"{when} {action:<10} {event.idsite or '-'}"]
+    # Mask before shortening, so that a cut never leaves half an address showing.
     if event.url:
-        parts.append(masked(_shorten(event.url, 60)))
+        parts.append(_shorten(masked(event.url), 60))
     if event.segments:
         shown = ", ".join(
             f"{key}={json.dumps(value, ensure_ascii=False)}"
             for key, value in event.segments.items()
         )
-        parts.append(f"[{masked(_shorten(shown, 80))}]")
+        parts.append(f"[{_shorten(masked(shown), 80)}]")
 
     errors = [f for f in report.findings if f.severity is Severity.ERROR]
     warnings = [f for f in report.findings if f.severity is Severity.WARNING]
@@ -354,7 +356,9 @@ class SegmentInspector:
         if reports:
             self._deliver_reports(reports)
 
-    def _failed_pixel(self, captured: CapturedRequest, exc: Exception) -> list:
+    def _failed_pixel(
+        self, captured: CapturedRequest, exc: Exception
+    ) -> list[EventReport]:
         """Turn an exception while judging into a `decode.failed` finding."""
         try:
             is_pixel = self.inspection.is_pixel(captured)
@@ -461,7 +465,8 @@ class SegmentInspector:
             return
         try:
             record = report_record(report, show_pii=self._show_pii)
-            self._jsonl_file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            line = json.dumps(record, ensure_ascii=False, default=str)
+            self._jsonl_file.write(line + "\n")
             self._jsonl_file.flush()
         except Exception:
             logger.exception("could not write to %s", self._jsonl_path)
@@ -497,20 +502,11 @@ def _mask_json(value: Any, masked: Callable[[str], str]) -> Any:
 
 def _standard_fields(standard: Any) -> dict[str, Any]:
     """The resolved standard segments as plain JSON values (findings left out)."""
-    fields = getattr(standard, "__dataclass_fields__", None)
-    if fields is None:
+    if not dataclasses.is_dataclass(standard):
         return {"value": str(standard)}
-    values = {}
-    for name in fields:
-        if name == "findings":
-            continue
-        value = getattr(standard, name)
-        values[name] = value if _is_json_scalar(value) else str(value)
+    values = dataclasses.asdict(standard)
+    values.pop("findings", None)
     return values
-
-
-def _is_json_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
 
 
 def _iso_time(timestamp: float) -> str | None:

@@ -411,6 +411,37 @@ async def test_jsonl_masks_personal_data_unless_asked(
     assert shown["segments"]["email"] == "jane.doe@example.org"
 
 
+async def test_jsonl_carries_the_standard_segments(
+    addon_harness, inspector_addon, flow_factory, pixel_url_factory, tmp_path
+):
+    output = tmp_path / "events.jsonl"
+    harness = addon_harness(inspector_addon)
+    harness.configure(inspector_jsonl=str(output))
+    page = "https://example.com/news/today?utm_source=newsletter&utm_medium=email"
+
+    await harness.cycle(flow_factory(pixel_url_factory(page=page, data={})))
+
+    record = json.loads(output.read_text())
+    assert record["standard"]["campaign"]["source"] == "newsletter"
+    assert record["standard"]["campaign"]["medium"] == "email"
+    assert "findings" not in record["standard"]
+
+
+def test_summary_lines_mask_personal_data(spec_file, pixel_url_factory):
+    inspection = Inspection(load_spec(spec_file))
+    url = pixel_url_factory(
+        page="https://example.com/account?who=jane.doe@example.org",
+        data={"plan": "basic", "contact": "jane.doe@example.org"},
+    )
+    [report] = inspection.process(CapturedRequest(method="GET", url=url))
+
+    masked = summary_line(report)
+    shown = summary_line(report, show_pii=True)
+
+    assert "jane.doe@example.org" not in masked
+    assert "jane.doe@example.org" in shown
+
+
 async def test_an_unwritable_jsonl_path_is_an_options_error(
     addon_harness, inspector_addon, tmp_path
 ):
