@@ -1,0 +1,97 @@
+"""The live UI end to end: a real mitmproxy on 127.0.0.1 inside the app's loop.
+
+Pixels are sent through the proxy as a browser would send them and answered by the
+proxy itself (`answer_pixels`), so nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+
+import pytest
+from conftest import pixel_url
+
+from inspector.tui.launch import build_live_app
+
+
+async def wait_for(condition, pilot, timeout: float = 15.0) -> None:
+    """Let the app run until `condition()` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("the app did not get there in time")
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def live_app(tmp_path, spec):
+    return build_live_app(
+        spec=spec,
+        listen_port=0,
+        confdir=tmp_path / "mitmproxy",
+        answer_pixels=True,
+    )
+
+
+async def test_pixels_through_the_proxy_appear_in_the_ui(live_app, proxy_client):
+    pixels = [
+        pixel_url(data=json.dumps({"plan": "premium", "logged_in": True})),
+        pixel_url(
+            action="heartbeat",
+            inc="5",
+            tt="5000",
+            data=json.dumps({"plan": "premium", "logged_in": "true"}),
+        ),
+    ]
+
+    async with live_app.run_test(size=(160, 50)) as pilot:
+        await wait_for(lambda: live_app.listen_addresses, pilot)
+        address = live_app.listen_addresses[0]
+        assert address[0] == "127.0.0.1"
+        assert f"listening on 127.0.0.1:{address[1]}" in str(
+            live_app.status_bar.render()
+        )
+
+        for url in pixels:
+            response = await proxy_client.get(address, url.replace("https:", "http:"))
+            assert response.status == 200
+            assert response.header(b"Content-Type") == b"image/gif"
+
+        await wait_for(lambda: live_app.events_table.row_count == 2, pilot)
+        table = live_app.events_table
+        rows = [[cell.plain for cell in table.get_row_at(i)] for i in range(2)]
+        assert [row[2] for row in rows] == ["pageview", "heartbeat"]
+        assert rows[1][4] == 'plan="premium" logged_in="true"'
+        assert rows[1][5] == "▲ segment.type-mismatch"
+
+        # Following: the newest event is selected and shown.
+        assert table.cursor_row == 1
+        detail = live_app.detail.text.plain
+        assert "  action     heartbeat" in detail
+        assert "  endpoint   p1.parsely.com/plogger/" in detail
+        assert 'logged_in: "true"  string' in detail
+        assert "segment.type-mismatch" in detail.split("\nFindings (")[1]
+
+    assert proxy_client.port_is_closed(address)
+
+
+async def test_a_port_in_use_is_reported_not_fatal(tmp_path, spec):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = build_live_app(
+            spec=spec, listen_port=port, confdir=tmp_path / "mitmproxy"
+        )
+
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_for(lambda: app.startup_error is not None, pilot)
+            assert str(port) in app.startup_error
+            assert "proxy not running" in str(app.status_bar.render())
+            assert app.session is None
+            assert app.is_running
+            notifications = [n.title for n in app._notifications]
+            assert "Proxy not started" in notifications
