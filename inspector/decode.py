@@ -149,7 +149,7 @@ _BRACKETED_KEY = re.compile(r"([^\[\]]+)(?:\[[^\]]*\])+\Z")
 _SWALLOWED_DATA = re.compile(r"(?:^|[&?;])data=\s*[{\[\"]", re.IGNORECASE)
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _WHOLE_NUMBER = re.compile(r"[0-9]+\Z")
-_HOST_CACHE_LIMIT = 4096
+_ENDPOINT_CACHE_LIMIT = 4096
 
 
 # --- Finding texts -----------------------------------------------------------------
@@ -343,24 +343,16 @@ class PixelMatcher:
         self._first_party_glob = (
             re.compile("(?:" + "|".join(globs) + r")\Z") if globs else None
         )
-        self._host_cache: dict[str, bool] = {}
         self._endpoint_cache: dict[str, str | None] = {}
 
     def is_pixel_host(self, host: str) -> bool:
         """True for a Parse.ly collect host or a configured first-party one."""
-        known = self._host_cache.get(host)
-        if known is not None:
-            return known
-
-        result = bool(
+        host = host.lower().rstrip(".")
+        return bool(
             _PARSELY_HOST.match(host)
             or host in self.first_party_hosts
             or (self._first_party_glob and self._first_party_glob.match(host))
         )
-        if len(self._host_cache) >= _HOST_CACHE_LIMIT:
-            self._host_cache.clear()
-        self._host_cache[host] = result
-        return result
 
     def endpoint(self, request: CapturedRequest) -> str | None:
         """`"web"` or `"mobile"` for a pixel request, else None."""
@@ -376,7 +368,7 @@ class PixelMatcher:
             pass
 
         kind = self._classify(prefix)
-        if len(self._endpoint_cache) >= _HOST_CACHE_LIMIT:
+        if len(self._endpoint_cache) >= _ENDPOINT_CACHE_LIMIT:
             self._endpoint_cache.clear()
         self._endpoint_cache[prefix] = kind
         return kind
@@ -384,7 +376,7 @@ class PixelMatcher:
     def _classify(self, url: str) -> str | None:
         try:
             parts = urlsplit(url)
-            host = (parts.hostname or "").lower()
+            host = parts.hostname or ""
         except ValueError:
             return None
 
