@@ -403,7 +403,8 @@ class PageTracker:
             page.bound = True
             page.visitor = visitor
             page.first_time = min(page.first_time, when)
-            self.pages_seen += page.has_tracker is False
+            if not page.has_tracker:
+                self.pages_seen += 1  # it becomes a listed page load now
             self._rename(page, identity)
         if event.plid and event.plid not in page.plids:
             page.plids.append(event.plid)
@@ -619,7 +620,8 @@ class PageTracker:
     ) -> None:
         if kind is EntryKind.TRACKER_SCRIPT and not page.has_tracker:
             page.has_tracker = True
-            self.pages_seen += not page.bound
+            if not page.bound:
+                self.pages_seen += 1  # it becomes a listed page load now
         page.kinds.add(kind)
         page.first_time = min(page.first_time, when) if page.entries else when
         page.last_time = max(page.last_time, when)
@@ -661,10 +663,14 @@ class PageTracker:
         for identity in page.identities:
             if self._by_identity.get(identity) is page:
                 del self._by_identity[identity]
-        for index in (self._by_url, self._by_origin):
-            for value in list(index):
-                pages = index[value]
-                if page in pages:
+        addresses = [*page.urls, *([page.url] if page.url else [])]
+        for index, values in (
+            (self._by_url, {page_url_key(url) for url in addresses}),
+            (self._by_origin, {origin_of(url) for url in addresses}),
+        ):
+            for value in values:
+                pages = index.get(value)
+                if pages is not None and page in pages:
                     pages.remove(page)
                     if not pages:
                         del index[value]

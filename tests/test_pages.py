@@ -667,3 +667,19 @@ def test_cookie_visitor_reads_the_tracker_cookie():
 
     assert cookie_visitor(call) == reader.uid.removeprefix("pid=")
     assert cookie_visitor(page.document) is None
+
+
+def test_counts_survive_retirement():
+    inspection = Inspection()
+    inspection.pages = PageTracker(inspection.spec, max_pages=2)
+    requests = generate("gtm-unsequenced")
+    for index in range(3):
+        start = 1_700_000_500.0 + index * 100
+        requests += generate("correct-order", seed=index + 1, start=start)
+
+    inspection.process_all(requests)
+
+    tracker = inspection.pages
+    assert tracker.pages_seen == 4
+    assert tracker.pages_retired == 2
+    assert tracker.retired_diagnosis_counts == {"page.segment-after-pageview": 1}
