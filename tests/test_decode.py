@@ -101,6 +101,7 @@ def only(event: PixelEvent, code: str):
         "https://p1.parsely.com/mobileproxy",
         "https://p1.parsely.com/mobileproxy/",
         "https://P1.Parsely.COM:443/plogger/?rand=1",
+        "https://p1.parsely.com./plogger/?rand=1",
         "https://fpa-events.example.com/plogger/?rand=1",
         "https://stats.example.net/px/?rand=1",
         "https://fpa-events.example.org/plogger/?rand=1",

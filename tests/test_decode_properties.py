@@ -84,7 +84,7 @@ garbage_pieces = st.sampled_from(
 percent_garbage = st.lists(garbage_pieces, max_size=60).map("".join)
 
 RELAXED = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
