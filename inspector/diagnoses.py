@@ -627,7 +627,8 @@ def _heartbeat_without_pageview(facts: PageFacts) -> list[PageDiagnosis]:
             "so when the code that calls PARSELY.beacon.trackPageView() runs late (or "
             "never), heartbeats go out first. Call trackPageView as soon as the "
             "segment data is set (in the onReady hook of a configuration placed "
-            "before the tracker snippet)."
+            "before the tracker snippet). A page meant to send no pageview at all "
+            "(a checkout that reports only conversions) can disregard this."
         )
 
     title = (
@@ -872,7 +873,8 @@ def _tracker_no_pageview(
         "on load), or window.PARSELY already existed so a `window.PARSELY || {...}` "
         "configuration was ignored. Place the configuration before the tracker "
         "snippet; in Google Tag Manager sequence the segment tag as a setup tag of "
-        "the tracker tag."
+        "the tracker tag. A page that deliberately sends no pageview can disregard "
+        "this."
     )
     evidence = [e.request_id for e in loads if e.request_id]
     evidence.extend(item.id for item in facts.events)
