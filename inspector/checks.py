@@ -562,20 +562,19 @@ class EventChecker:
     def _check_personal_data(
         self, event: PixelEvent, scanner: PiiScanner, findings: list[Finding]
     ) -> None:
-        reported: set[tuple[str, str]] = set()
+        hits: list[tuple[str, str, PersonalData]] = []
 
-        def report(path: str, where: str, found: PersonalData) -> None:
-            if (path, found.kind) in reported:
-                return
-            reported.add((path, found.kind))
-            findings.append(_personal_data_finding(event, path, where, found))
-
-        # Custom segment values, nested ones included.
+        # Custom segment values, nested ones included. Plain strings (the usual
+        # case) skip the recursive walk; the scanner remembers strings it has seen.
         for key, value in event.segments.items():
             if key in self._pii_skip_keys:
                 continue
-            for path, found in _scan_json(scanner, value, _data_path(key)):
-                report(path, path, found)
+            if isinstance(value, str):
+                for found in scanner.scan(value):
+                    hits.append((_data_path(key), _data_path(key), found))
+            elif value is not None and not isinstance(value, bool | float):
+                for path, found in _scan_json(scanner, value, _data_path(key)):
+                    hits.append((path, path, found))
 
         # Visitor ids: `u` (and AMP's id), and the legacy ids inside `data`.
         params = event.params
@@ -583,20 +582,29 @@ class EventChecker:
             value = params.get(name)
             if value:
                 for found in scanner.scan(value):
-                    report(name, f"the visitor id {name!r}", found)
-        if event.data:
+                    hits.append((name, f"the visitor id {name!r}", found))
+        data = event.data
+        if data:
             for name in _LEGACY_VISITOR_KEYS:
-                value = event.data.get(name)
+                value = data.get(name)
                 if isinstance(value, str) and value:
                     for found in scanner.scan(value):
-                        report(f"data.{name}", f"the visitor id data.{name}", found)
+                        path = f"data.{name}"
+                        hits.append((path, f"the visitor id {path}", found))
 
         # Page and referrer URLs: path, query values and fragment.
         for name in _URL_PARAMS:
             value = params.get(name)
             if value:
                 for part, found in self._scan_url_cached(scanner, value):
-                    report(name, f"{name} ({part})", found)
+                    hits.append((name, f"{name} ({part})", found))
+
+        # One finding per place and kind of data.
+        reported: set[tuple[str, str]] = set()
+        for path, where, found in hits:
+            if (path, found.kind) not in reported:
+                reported.add((path, found.kind))
+                findings.append(_personal_data_finding(event, path, where, found))
 
     def _scan_url_cached(
         self, scanner: PiiScanner, url: str
