@@ -254,7 +254,9 @@ class EventChecker:
             return
 
         placeholder = placeholder_kind(value)
-        if placeholder is not None:
+        if placeholder is not None and not (
+            rule and rule.allowed and value in rule.allowed
+        ):
             findings.append(self._placeholder(event, key, path, value, placeholder))
             return
 

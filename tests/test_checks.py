@@ -374,10 +374,17 @@ def test_placeholders_are_reported_on_undeclared_keys_too():
     assert codes(findings) == ["segment.placeholder"]
 
 
+def test_a_placeholder_the_spec_allows_is_a_value():
+    spec = parse_spec('segments:\n  plan: {type: string, values: ["", basic]}\n')
+
+    assert EventChecker(spec).check(pixel({"plan": ""})) == []
+
+
 def test_json_null_and_real_words_are_not_placeholders():
     assert placeholder_kind(None) is None
     assert placeholder_kind("nullable") is None
     assert placeholder_kind("basic") is None
+    assert placeholder_kind("none") is None
     assert placeholder_kind(0) is None
 
 
