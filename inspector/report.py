@@ -425,6 +425,14 @@ class _TextReport:
         if not self.result.reports:
             self.blank()
             self.add(("No Parse.ly pixel events found.", "bold"))
+            if self.result.requests_seen:
+                self.add(
+                    (
+                        "A pixel sent to your own host is recognised once the host "
+                        "is listed (--pixel-host, or first_party_hosts in the spec).",
+                        "dim",
+                    )
+                )
             return
         for report in self.result.reports:
             self.blank()

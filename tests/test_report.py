@@ -178,7 +178,7 @@ def test_no_events_says_so():
 
     text = render_text(result)
 
-    assert "No Parse.ly pixel events found." in text
+    assert "No Parse.ly pixel events found.\nA pixel sent to your own host" in text
     assert text.rstrip().endswith(
         "0 events in 1 request: 0 errors, 0 warnings, 0 infos"
     )
