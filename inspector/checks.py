@@ -33,9 +33,7 @@ logger = logging.getLogger(__name__)
 PLACEHOLDER_STRINGS = frozenset({"null", "undefined", "", "NaN", "[object Object]"})
 """Strings that stand for a missing value that was stringified by mistake."""
 
-_PLACEHOLDERS_FOLDED = frozenset(
-    {"null", "undefined", "nan", "[object object]", "none"}
-)
+_PLACEHOLDERS_FOLDED = frozenset({"null", "undefined", "nan", "[object object]"})
 
 _USABLE_DATA = frozenset({DataState.OK, DataState.DOUBLE_ENCODED})
 
