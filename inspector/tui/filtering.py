@@ -9,8 +9,8 @@ A filter is a list of space-separated terms, all of which must match:
 - `plan=premium`: the segment `plan` holds this value. A value that reads as JSON
   (`true`, `3`, `null`, `"true"`) must match with its type; anything else is compared
   as a string. `plan=*` only asks for the key to be present;
-- anything else: free text, searched case-insensitively in the URL, action, site,
-  segment values, raw data and findings.
+- anything else: free text, searched case-insensitively in the request URL, every
+  parameter (title, urlref...), segment values, raw data and findings.
 
 A leading `-` negates a term. Double quotes keep spaces inside one term.
 """
@@ -159,12 +159,8 @@ def _text_predicate(text: str) -> Predicate:
 def searchable_text(report: EventReport) -> str:
     """Everything free text is searched in, lower-cased."""
     event = report.event
-    parts = [
-        event.action or "",
-        event.idsite or "",
-        event.url or event.request.url,
-        event.data_raw or "",
-    ]
+    parts = [event.request.url, event.data_raw or ""]
+    parts.extend(f"{name}={value}" for name, value in event.params.items())
     parts.extend(f"{key}={json.dumps(value)}" for key, value in event.segments.items())
     for finding in report.findings:
         parts.append(finding.code)

@@ -112,6 +112,13 @@ def event_time(event: PixelEvent) -> str:
     return clock_time(event.timestamp)
 
 
+def duration_label(milliseconds: int) -> str:
+    """`850 ms` under a second, else seconds with one decimal (`331.0 s`)."""
+    if milliseconds < 1000:
+        return f"{milliseconds} ms"
+    return f"{milliseconds / 1000:.1f} s"
+
+
 def page_path(url: str | None) -> str:
     """A page address without scheme and host, for narrow columns."""
     if not url:

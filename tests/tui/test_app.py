@@ -238,7 +238,7 @@ async def test_clear_empties_the_table_and_restarts_the_counts(view_app, spec):
         assert view_app.events_table.row_count == 1
         assert view_app.counts.total == 1
         assert view_app.finding_counts()["data.not-json"] == 1
-        assert "1 events · 1 error" in status_text(view_app)
+        assert "1 event · 1 error" in status_text(view_app)
 
 
 async def test_findings_view_groups_by_code_with_counts(view_app):

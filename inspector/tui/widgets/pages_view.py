@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Static
 
 from inspector.tui.presenters import (
     clock_time,
+    duration_label,
     page_path,
     page_text,
     verdict_style,
@@ -75,7 +76,7 @@ class PagesView(Vertical):
                 Text(page.site or "—"),
                 Text(page_path(page.url), no_wrap=True),
                 Text(str(len(page.events)), justify="right"),
-                Text(f"{page.duration_ms} ms", justify="right"),
+                Text(duration_label(page.duration_ms), justify="right"),
                 Text(page.verdict, style=style),
                 Text(", ".join(codes), style=style, no_wrap=True),
                 key=page.key,

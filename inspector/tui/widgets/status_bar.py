@@ -13,6 +13,13 @@ from inspector.tui.presenters import SEVERITY_STYLES
 
 logger = logging.getLogger(__name__)
 
+WORST_NOUNS = (
+    (Severity.ERROR, "error"),
+    (Severity.WARNING, "warning"),
+    (Severity.INFO, "note"),
+)
+"""How events are counted by their worst finding in the status bar."""
+
 
 @dataclass
 class EventCounts:
@@ -42,11 +49,11 @@ class StatusBar(Static):
     ) -> None:
         text = Text()
         text.append(source, style="bold")
-        text.append(f"  │  {counts.total} events")
-        for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+        text.append(f"  │  {_count(counts.total, 'event')}")
+        for severity, noun in WORST_NOUNS:
             number = counts.by_worst.get(severity, 0)
             if number:
-                text.append(f" · {number} {severity.value}", SEVERITY_STYLES[severity])
+                text.append(f" · {_count(number, noun)}", SEVERITY_STYLES[severity])
         if shown != counts.total:
             text.append(f"  │  {shown} shown", style="dim")
         if filter_text:
@@ -59,3 +66,7 @@ class StatusBar(Static):
         elif not following:
             text.append("  │  not following (f)", style="dim")
         self.update(text)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
