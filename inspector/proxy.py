@@ -234,6 +234,8 @@ class ProxySession:
         """
         if self._run_task is not None:
             return self.listen_addrs
+        if self._stopped:
+            raise ProxyStartError("this proxy session was stopped; start a new one")
 
         # Check the output files before anything listens.
         created_files = []
@@ -249,6 +251,12 @@ class ProxySession:
                     self.master.run(), name="mitmproxy master"
                 )
                 self.listen_addrs = await self._wait_until_listening(held_errors)
+
+            # Only now is it safe to truncate the outputs.
+            if self.recorder is not None:
+                self._open_recorder()
+            if self.jsonl_path is not None:
+                self._set_options(inspector_jsonl=str(self.jsonl_path))
         except BaseException:
             await self.stop()
             for path in created_files:
@@ -260,12 +268,6 @@ class ProxySession:
                 mitmproxy_ctx.master = previous_master
                 mitmproxy_ctx.options = previous_master.options
             raise
-
-        # Only now is it safe to truncate the outputs.
-        if self.recorder is not None:
-            self._open_recorder()
-        if self.jsonl_path is not None:
-            self._set_options(inspector_jsonl=str(self.jsonl_path))
         return self.listen_addrs
 
     async def run(self) -> None:

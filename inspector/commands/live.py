@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from inspector.inspection import EventReport, Inspection
     from inspector.proxy import ProxySession
 
@@ -306,7 +310,7 @@ def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
         max_rows=args.max_rows,
         log_level=logging.INFO if getattr(args, "verbose", 0) else logging.WARNING,
     )
-    with console_logging_silenced():
+    with console_logging_silenced(), _signals_close(app):
         status = app.run()
 
     if app.startup_error:
@@ -315,3 +319,26 @@ def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
     if args.record:
         print(f"Recording saved to {args.record}")
     return status if isinstance(status, int) else 0
+
+
+@contextlib.contextmanager
+def _signals_close(app: App) -> Iterator[None]:
+    """SIGTERM (and a SIGINT from outside: the UI reads Ctrl-C as a key) close the
+    app the normal way, so the proxy stops and a HAR recording is written."""
+
+    def close(signum: int, frame: object) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise KeyboardInterrupt from None
+        loop.call_soon_threadsafe(app.exit)
+
+    previous = {
+        signum: signal.signal(signum, close)
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

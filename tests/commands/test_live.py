@@ -304,3 +304,98 @@ async def test_the_ui_shows_pixels_from_the_embedded_proxy(
     assert app.startup_error is None
     assert proxy_client.port_is_closed(address)
     assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_closes_the_ui_and_writes_the_har(
+    tmp_path, proxy_client, pixel_url_factory, stop_signal
+):
+    import os
+    import pty
+    import time
+
+    port = free_port()
+    recording = tmp_path / "session.har"
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "live",
+            "--listen-port",
+            str(port),
+            "--confdir",
+            str(tmp_path / "confdir"),
+            "--record",
+            str(recording),
+            "--answer-pixels",
+        ],
+        cwd=ROOT,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"},
+    )
+    os.close(terminal)
+    screen = _PtyDrain(controller)
+    try:
+        # Wait for the UI to bring the proxy up, then send one pixel through it.
+        address = ("127.0.0.1", port)
+        for _ in range(STARTUP_LIMIT_S * 10):
+            if not proxy_client.port_is_closed(address) or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        response = proxy_client.get_sync(
+            address, pixel_url_factory(data={"plan": "basic"})
+        )
+
+        process.send_signal(stop_signal)
+        status = process.wait(timeout=STARTUP_LIMIT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        screen.close()
+
+    assert response.status == 200
+    assert status == 0, screen.text()
+    assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
+    assert proxy_client.port_is_closed(address)
+
+
+class _PtyDrain:
+    """Reads a pseudo-terminal in the background so the UI never blocks writing."""
+
+    def __init__(self, descriptor: int):
+        self.descriptor = descriptor
+        self.chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        import os
+
+        while True:
+            try:
+                chunk = os.read(self.descriptor, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.chunks.append(chunk)
+
+    def text(self) -> str:
+        return b"".join(self.chunks).decode("utf-8", "replace")[-2000:]
+
+    def close(self) -> None:
+        import os
+
+        os.close(self.descriptor)
+        self._thread.join(timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
