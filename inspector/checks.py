@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from inspector.model import DataState, Finding, PixelEvent, Severity
 from inspector.pii import PersonalData, PiiScanner, redact
 from inspector.spec import SegmentSpec, Spec
+from inspector.standard import CAMPAIGN_PARAMETERS
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ _URL_PARAMS = ("url", "urlref", "surl", "sref")
 _LEGACY_VISITOR_KEYS = ("parsely_site_uuid", "parsely_uuid")
 
 _URL_CACHE_SIZE = 20_000
+
+CAMPAIGN_ID_PARAMETERS = frozenset(CAMPAIGN_PARAMETERS["campaign"])
+"""Query parameters whose value is a campaign id, often a long number."""
 
 
 def show(value: Any) -> str:
@@ -596,8 +600,9 @@ class EventChecker:
         for name in _URL_PARAMS:
             value = params.get(name)
             if value:
-                for part, found in self._scan_url_cached(scanner, value):
-                    hits.append((name, f"{name} ({part})", found))
+                for part, param, found in self._scan_url_cached(scanner, value):
+                    path = f"{name}.{param}" if param else name
+                    hits.append((path, f"{name} ({part})", found))
 
         # One finding per place and kind of data.
         reported: set[tuple[str, str]] = set()
@@ -608,7 +613,7 @@ class EventChecker:
 
     def _scan_url_cached(
         self, scanner: PiiScanner, url: str
-    ) -> tuple[tuple[str, PersonalData], ...]:
+    ) -> tuple[tuple[str, str | None, PersonalData], ...]:
         found = self._url_findings.get(url)
         if found is None:
             if len(self._url_findings) >= _URL_CACHE_SIZE:
@@ -653,26 +658,36 @@ def _scan_json(
             yield from _scan_json(scanner, item, f"{path}[{index}]")
 
 
-def _scan_url(scanner: PiiScanner, url: str) -> Iterator[tuple[str, PersonalData]]:
-    """Personal data in a URL, with the part it was found in."""
+def _scan_url(
+    scanner: PiiScanner, url: str
+) -> Iterator[tuple[str, str | None, PersonalData]]:
+    """Personal data in a URL: the part it was found in, and the query parameter.
+
+    Campaign parameters become Parse.ly's campaign segments, so they are scanned
+    like any other query value, except that a long number is an ordinary campaign
+    id there, not a customer number.
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
         for found in scanner.scan(url):
-            yield "text", found
+            yield "text", None, found
         return
 
     for segment in parts.path.split("/"):
         if segment:
             for found in scanner.scan(unquote(segment)):
-                yield "path", found
+                yield "path", None, found
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if value:
-            for found in scanner.scan(value):
-                yield f"query parameter {name!r}", found
+        if not value:
+            continue
+        for found in scanner.scan(value):
+            if found.kind == "long-number" and name in CAMPAIGN_ID_PARAMETERS:
+                continue
+            yield f"query parameter {name!r}", name, found
     if parts.fragment:
         for found in scanner.scan(unquote(parts.fragment)):
-            yield "fragment", found
+            yield "fragment", None, found
 
 
 def _type_suggestion(value: Any, type_name: str) -> str:

@@ -36,7 +36,6 @@ from publicsuffixlist import PublicSuffixList
 from ruamel.yaml import YAML
 
 from inspector.model import Finding, PixelEvent, Severity
-from inspector.pii import redact, scanner_for
 
 logger = logging.getLogger(__name__)
 
@@ -745,7 +744,9 @@ class StandardResolver:
 
     Args:
         spec: The segment spec (`spec.standard.internal_domains`,
-            `spec.standard.referrers`, `spec.pii`), or None for the defaults.
+            `spec.standard.referrers`), or None for the defaults. Personal data
+            in campaign values is reported by the per-event checks, which scan
+            every query parameter of `url` and `surl`.
         geoip_db: Path to a MaxMind .mmdb database (GeoLite2-City or -Country).
 
     Raises:
@@ -760,12 +761,6 @@ class StandardResolver:
             extra=_as_category_mapping(getattr(standard, "referrers", None)),
         )
         self.geo_locator = GeoLocator(geoip_db) if geoip_db else None
-
-        pii = getattr(spec, "pii", None)
-        self.pii_enabled = bool(getattr(pii, "enabled", True))
-        self.pii_scanner = scanner_for(
-            getattr(pii, "long_number_digits", 9), getattr(pii, "phone_region", "US")
-        )
 
         self._spellings: dict[tuple[str, str], list[str]] = {}
         self._reported: set[tuple[Any, ...]] = set()
@@ -850,7 +845,6 @@ class StandardResolver:
         page_findings = [
             *self._referrer_only_findings(event, campaign, session_campaign),
             *self._mixed_up_findings(event, campaign, category, domain),
-            *self._pii_findings(event, campaign, session_campaign),
         ]
         for finding in page_findings:
             key = (finding.code, finding.path, *page_view)
@@ -996,66 +990,6 @@ class StandardResolver:
                 )
             )
         return findings
-
-    def _pii_findings(
-        self,
-        event: PixelEvent,
-        campaign: Campaign,
-        session_campaign: Campaign | None,
-    ) -> list[Finding]:
-        if not self.pii_enabled:
-            return []
-
-        findings = []
-        sources = [("url", campaign)]
-        if session_campaign is not None:
-            sources.append(("surl", session_campaign))
-        for url_param, source in sources:
-            for field_name, value, param in source.items():
-                findings.extend(
-                    found
-                    for found in self._pii_in_value(
-                        event, value, path=f"{url_param}.{param}"
-                    )
-                    # Ad platforms name campaigns by long numeric ids.
-                    if not (
-                        field_name == "campaign" and found.code == "pii.long-number"
-                    )
-                )
-        return findings
-
-    def _pii_in_value(
-        self, event: PixelEvent, value: str, *, path: str
-    ) -> list[Finding]:
-        findings = []
-        for found in self.pii_scanner.scan(value):
-            described = _PII_DESCRIPTIONS[found.kind]
-            findings.append(
-                Finding(
-                    code=f"pii.{found.kind}",
-                    severity=Severity.ERROR,
-                    message=(
-                        f"Campaign parameter {path} holds {described} ({redact(found)})"
-                    ),
-                    path=path,
-                    explanation=(
-                        "Campaign parameters are stored by Parse.ly and shown in "
-                        "every campaign report, so they must never identify a "
-                        "person. This usually comes from a mailing tool that "
-                        "merges the subscriber's address or id into the link; "
-                        "tag links per mailing or audience instead."
-                    ),
-                    event_id=event.id,
-                )
-            )
-        return findings
-
-
-_PII_DESCRIPTIONS = {
-    "email": "an e-mail address",
-    "phone": "a phone number",
-    "long-number": "a long number that looks like a personal id",
-}
 
 
 def _as_category_mapping(value: Any) -> dict[str, list[str]]:

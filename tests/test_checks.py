@@ -514,10 +514,27 @@ def test_email_in_the_page_url_is_found_after_decoding(checker):
     findings = checker.check(pixel(VALID, url=page, surl=page))
 
     emails = [f for f in findings if f.code == "pii.email"]
-    assert [f.path for f in emails] == ["url", "surl"]
+    assert [f.path for f in emails] == ["url.e", "surl.e"]
     assert emails[0].message == (
         "url (query parameter 'e') contains an e-mail address (r•••@example.com)"
     )
+
+
+def test_email_in_a_campaign_parameter_is_reported_once(checker):
+    page = "https://www.example.com/?utm_source=reader%40example.com&utm_medium=email"
+
+    emails = [f for f in checker.check(pixel(VALID, url=page)) if f.code == "pii.email"]
+
+    assert [f.path for f in emails] == ["url.utm_source"]
+    assert "reader@example.com" not in emails[0].message
+
+
+def test_long_numbers_count_in_campaign_values_except_campaign_ids(checker):
+    page = "https://www.example.com/?utm_campaign=123456789012&_ebid=987654321"
+
+    findings = checker.check(pixel(VALID, url=page))
+
+    assert [f.path for f in findings if f.code == "pii.long-number"] == ["url._ebid"]
 
 
 def test_long_number_in_the_url_path(checker):

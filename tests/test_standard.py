@@ -695,49 +695,6 @@ def test_unparseable_referrer_is_other():
     assert (std.referrer_category, std.referrer_domain) == ("other", None)
 
 
-# --- Personal data in campaign values ----------------------------------------------
-
-
-def test_email_in_campaign_source_is_an_error():
-    event = make_event(
-        PAGE + "?utm_source=reader%40example.com&utm_medium=email&utm_campaign=x"
-    )
-    std = StandardResolver(None).resolve(event)
-
-    finding = only(std, "pii.email")
-    assert finding.severity is Severity.ERROR
-    assert finding.path == "url.utm_source"
-    assert "r•••@example.com" in finding.message
-    assert "reader@example.com" not in finding.message
-
-
-def test_phone_in_session_campaign_is_reported_on_surl():
-    landing = PAGE + "?utm_content=call+%2B44+20+7946+0958"
-    event = make_event(PAGE, urlref=landing, surl=landing)
-    std = StandardResolver(None).resolve(event)
-
-    assert only(std, "pii.phone").path == "surl.utm_content"
-
-
-def test_long_numbers_count_except_as_campaign_ids():
-    event = make_event(PAGE + "?utm_campaign=123456789012&_ebid=987654321")
-    std = StandardResolver(None).resolve(event)
-
-    assert only(std, "pii.long-number").path == "url._ebid"
-
-
-def test_pii_settings_from_the_spec():
-    query = "?utm_content=1234567&utm_source=reader%40example.com"
-    digits_7 = SimpleNamespace(pii=SimpleNamespace(enabled=True, long_number_digits=7))
-    disabled = SimpleNamespace(pii=SimpleNamespace(enabled=False))
-
-    strict = StandardResolver(digits_7).resolve(make_event(PAGE + query))
-    off = StandardResolver(disabled).resolve(make_event(PAGE + query))
-
-    assert sorted(codes(strict)) == ["pii.email", "pii.long-number"]
-    assert codes(off) == []
-
-
 def test_ipv6_address_in_an_ipv4_only_database_is_a_note(tmp_path):
     from mmdb_writer import MMDBWriter
     from netaddr import IPSet
