@@ -287,26 +287,16 @@ class SegmentInspector:
     def response(self, flow: http.HTTPFlow) -> None:
         self._flow_completed(flow)
 
-    def _answer_if_pixel(self, flow: http.HTTPFlow) -> None:
-        try:
-            captured = captured_from_flow(flow, origin=self._origin, include_body=False)
-            if not self.inspection.is_pixel(captured):
-                return
-        except Exception:
-            logger.exception("could not tell whether %s is a pixel", flow.request.url)
-            return
-
-        flow.response = http.Response.make(
-            200, TRANSPARENT_GIF, dict(_PIXEL_RESPONSE_HEADERS)
-        )
-
     def error(self, flow: http.HTTPFlow) -> None:
         self._flow_completed(flow)
 
     def done(self) -> None:
         self.flush()
         if self._jsonl_file is not None:
-            self._jsonl_file.close()
+            try:
+                self._jsonl_file.close()
+            except OSError:
+                logger.exception("could not finish %s", self._jsonl_path)
             self._jsonl_file = None
 
     # Judging
@@ -334,6 +324,19 @@ class SegmentInspector:
         self._pending.append(captured)
         self._schedule_drain()
 
+    def _answer_if_pixel(self, flow: http.HTTPFlow) -> None:
+        try:
+            captured = captured_from_flow(flow, origin=self._origin, include_body=False)
+            if not self.inspection.is_pixel(captured):
+                return
+        except Exception:
+            logger.exception("could not tell whether %s is a pixel", flow.request.url)
+            return
+
+        flow.response = http.Response.make(
+            200, TRANSPARENT_GIF, dict(_PIXEL_RESPONSE_HEADERS)
+        )
+
     def _schedule_drain(self) -> None:
         if self._drain_scheduled:
             return
@@ -346,9 +349,8 @@ class SegmentInspector:
         loop.call_soon(self.flush)
 
     def _judge(self, captured: CapturedRequest) -> None:
-        inspection = self.inspection
         try:
-            reports = inspection.process(captured)
+            reports = self.inspection.process(captured)
         except Exception as exc:
             reports = self._failed_pixel(captured, exc)
 
@@ -365,7 +367,9 @@ class SegmentInspector:
         except Exception:
             is_pixel = False
         if not is_pixel:
-            logger.warning("page tracking skipped %s: %s", captured.url, exc)
+            logger.warning(
+                "could not follow %s for page tracking: %s", captured.url, exc
+            )
             return []
 
         logger.exception("judging pixel %s failed", captured.url, exc_info=exc)
