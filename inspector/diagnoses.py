@@ -297,7 +297,10 @@ def _keys_phrase(keys: Iterable[str]) -> str:
 def _short_url(url: str | None) -> str:
     if not url:
         return "?"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     shown = parts.path or "/"
     if parts.query:
         shown += "?" + parts.query

@@ -68,8 +68,7 @@ _FRAME_DESTINATIONS = frozenset({"iframe", "frame", "embed", "object"})
 
 def classify_request(request: CapturedRequest) -> EntryKind:
     """The kind of a non-pixel request, from its URL, headers and response type."""
-    path = request.path
-    host = request.host
+    host, path = _host_and_path(request.url)
 
     if is_tracker_script(request):
         return EntryKind.TRACKER_SCRIPT
@@ -96,16 +95,25 @@ def classify_request(request: CapturedRequest) -> EntryKind:
 
 def is_tracker_script(request: CapturedRequest) -> bool:
     """True for a request that loads the Parse.ly tracker."""
-    path = request.path
+    host, path = _host_and_path(request.url)
     if _KEYED_TRACKER_PATH.match(path):
         return True
-    return request.host in _TRACKER_HOSTS and path.endswith("/p.js")
+    return host in _TRACKER_HOSTS and path.endswith("/p.js")
 
 
 def tracker_site(request: CapturedRequest) -> str | None:
     """The Site ID in a keyed tracker URL (`/keys/<site>/p.js`), if there is one."""
-    match = _KEYED_TRACKER_PATH.match(request.path)
+    match = _KEYED_TRACKER_PATH.match(_host_and_path(request.url)[1])
     return match.group("site") if match else None
+
+
+def _host_and_path(url: str) -> tuple[str, str]:
+    """A URL's lower-case host and its path; empty strings for a malformed URL."""
+    try:
+        parts = urlsplit(url)
+        return (parts.hostname or "").lower(), parts.path
+    except ValueError:
+        return "", ""
 
 
 def is_document(request: CapturedRequest) -> bool:

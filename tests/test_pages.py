@@ -11,9 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.inspection import Inspection
-from inspector.model import Severity
+from inspector.model import CapturedRequest, Severity
 from inspector.pages import (
     PageTracker,
     cookie_visitor,
@@ -683,3 +685,46 @@ def test_counts_survive_retirement():
     assert tracker.pages_seen == 4
     assert tracker.pages_retired == 2
     assert tracker.retired_diagnosis_counts == {"page.segment-after-pageview": 1}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    urls=st.lists(
+        st.tuples(
+            st.sampled_from(["", "http://[::1", "https://www.example.com/a", "x"])
+            | st.text(max_size=40),
+            st.sampled_from(["", "http://[bad", "https://www.example.com/"])
+            | st.text(max_size=40),
+            st.sampled_from(["", "_parsely_visitor=%7Bbad", "_parsely_visitor=1"])
+            | st.text(max_size=40),
+            st.sampled_from(["text/html", "*/*", ""]),
+        ),
+        max_size=8,
+    )
+)
+def test_odd_requests_never_break_the_tracker(urls):
+    tracker = PageTracker()
+    for number, (url, referer, cookie, accept) in enumerate(urls):
+        headers = (("Referer", referer), ("Cookie", cookie), ("Accept", accept))
+        captured = CapturedRequest("GET", url, headers, timestamp=number)
+        tracker.observe_request(captured)
+
+    tracker.page_loads()
+    tracker.diagnoses()
+
+
+def test_odd_pixels_never_break_the_tracker():
+    odd = [
+        "https://p1.parsely.com/plogger/?action=pageview&url=http%3A%2F%2F%5B%3A%3A1",
+        "https://p1.parsely.com/plogger/?action=heartbeat&plid=1&url=&tt=x&pvid=2",
+        "https://p1.parsely.com/plogger/?action=pageview&plid=1&url=%20",
+        "https://p1.parsely.com/plogger/?plid=1&data=%7B",
+    ]
+    requests = [
+        CapturedRequest("GET", url, timestamp=1_700_000_000 + number)
+        for number, url in enumerate(odd)
+    ]
+
+    result = inspect(requests)
+
+    assert len(result.events) == 4
