@@ -39,10 +39,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from inspector.model import CapturedRequest
+from inspector.model import CapturedRequest, Severity
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page, Request, Response, Route
+
+    from inspector.inspection import InspectionResult
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +175,26 @@ class Scenario:
     ) -> list[CapturedRequest]:
         """The requests of a shared recording that this scenario's pages sent."""
         return [r for r in requests if self.owns_request(r, base_url)]
+
+    def verdict_problems(self, result: InspectionResult) -> list[str]:
+        """How an inspection of this scenario's traffic differs from its expected
+        verdict; empty when it matches."""
+        problems = []
+        codes = {finding.code for finding in result.findings}
+        missing = sorted(self.expected_codes - codes)
+        if missing:
+            problems.append(f"expected {', '.join(missing)}; got {sorted(codes)}")
+        if self.clean:
+            serious = sorted(
+                f"{finding.code} ({finding.message})"
+                for finding in result.findings
+                if finding.severity >= Severity.WARNING
+            )
+            if serious:
+                problems.append(f"expected no warnings; got {'; '.join(serious)}")
+        if not result.reports:
+            problems.append("no pixel events")
+        return problems
 
 
 def _single_page(name: str, description: str, *, heartbeat: bool = True, **kw: Any):
@@ -722,6 +744,78 @@ class HeadlessChromium:
 async def _answer_pixel(route: Route) -> None:
     """Answer a pixel inside the browser, as `--answer-pixels` does in the proxy."""
     await route.fulfill(status=200, content_type="image/gif", body=_TRANSPARENT_GIF)
+
+
+# --------------------------------------------------------------------------------------
+# Recording
+
+
+async def record_scenario(
+    scenario: Scenario,
+    site: SiteServer | str,
+    recording: str | os.PathLike[str],
+    *,
+    confdir: str | os.PathLike[str],
+    spec_path: str | os.PathLike[str] = SITE_SPEC,
+    executable: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ScenarioRun:
+    """Walk one scenario in a fresh Chromium through a fresh proxy that records it.
+
+    The proxy answers pixels itself, so nothing leaves the machine, and writes every
+    flow to `recording` (`.mitm` or `.har`) with mitmproxy's own writer.
+
+    Args:
+        scenario: the scenario to walk.
+        site: the running site server, or the base URL it is served at.
+        recording: the file to write.
+        confdir: mitmproxy's directory for its CA (a temporary one is best).
+        spec_path: the spec the proxy's live inspection judges with.
+        executable: the Chromium to run (see `find_chromium`).
+        timeout: seconds to wait for each step's pixels.
+    """
+    from inspector.inspection import Inspection
+    from inspector.proxy import ProxySession
+    from inspector.spec import load_spec
+
+    proxy = ProxySession(
+        inspection=Inspection(load_spec(spec_path)),
+        listen_port=0,
+        confdir=confdir,
+        record_path=recording,
+        answer_pixels=True,
+    )
+    (host, port), *_ = await proxy.start()
+    # Offline, mitmproxy must answer CONNECT without first reaching the real server,
+    # or HTTPS pixels fail before the inspector can answer them.
+    proxy.master.options.update(connection_strategy="lazy")
+    try:
+        chromium = HeadlessChromium(
+            proxy=f"http://{host}:{port}",
+            executable=executable,
+            trusted_spki=[ca_spki_fingerprint(proxy.ca_cert_path)],
+        )
+        async with chromium:
+            return await chromium.run_scenario(scenario, site, timeout=timeout)
+    finally:
+        await proxy.stop()
+
+
+def write_har_copy(
+    recording: str | os.PathLike[str], har_path: str | os.PathLike[str]
+) -> int:
+    """Write a `.mitm` recording's flows as HAR with mitmproxy's own HAR writer.
+
+    Returns the number of flows written.
+    """
+    from mitmproxy import io as mitmproxy_io
+    from mitmproxy.addons.savehar import SaveHar
+
+    with open(recording, "rb") as stream:
+        flows = list(mitmproxy_io.FlowReader(stream).stream())
+    document = SaveHar().make_har(flows)
+    Path(har_path).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    return len(flows)
 
 
 # --------------------------------------------------------------------------------------
