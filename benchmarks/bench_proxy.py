@@ -41,6 +41,8 @@ THROUGHPUT_TARGET = 0.90
 MEMORY_TARGET_MB = 300
 PIXEL_EVERY = 10
 """One request in this many is a pixel."""
+EVENTS_PER_PAGE = 6
+"""A pageview and five heartbeats per page load, in the memory run."""
 
 # Fresh interpreters for helper processes: forking a process with a running event
 # loop and mitmproxy's global state is asking for trouble.
@@ -75,18 +77,30 @@ def _serve_origin(port_out: multiprocessing.Queue) -> None:
 # ------------------------------------------------------------------ the load
 
 
-def pixel_url(host: str, number: int) -> str:
+def pixel_url(
+    host: str,
+    number: int,
+    *,
+    action: str = "pageview",
+    page_url: str | None = None,
+    visitor: str = "pid=0f8f2b6c-9a5e-4b7c-8d1e-2a3b4c5d6e7f",
+    **extra: str,
+) -> str:
     data = {"plan": ["basic", "premium"][number % 2], "logged_in": number % 3 == 0}
     query = {
         "rand": str(1_700_000_000_000 + number),
         "plid": str(number),
         "idsite": "example.com",
-        "url": f"https://example.com/story/{number % 50}",
+        "url": page_url or f"https://example.com/story/{number % 50}",
         "urlref": "https://www.google.com/",
         "data": json.dumps(data),
-        "action": "pageview",
+        "sid": "1",
+        "sts": "1700000000000",
+        "slts": "0",
+        "action": action,
         "pvid": str(number),
-        "u": "pid=0f8f2b6c-9a5e-4b7c-8d1e-2a3b4c5d6e7f",
+        **extra,
+        "u": visitor,
     }
     return f"http://{host}/plogger/?{urlencode(query)}"
 
@@ -222,27 +236,52 @@ def throughput(clients: int, seconds: float, rounds: int) -> None:
 
 
 def _synthetic_requests(events: int) -> Iterator:
+    """Page loads as a site produces them: the document, a pageview, then heartbeats.
+
+    Readers come back (visitor ids repeat), share addresses now and then, and read
+    a few hundred stories, so page tracking sees realistic overlap.
+    """
     from inspector.model import CapturedRequest
 
     start = 1_700_000_000.0
-    for number in range(events):
-        timestamp = start + number * 0.01
-        if number % 20 == 0:
-            yield CapturedRequest(
-                method="GET",
-                url=f"https://example.com/story/{number % 5000}",
-                timestamp=timestamp,
-                request_id=f"page-{number}",
-                response_status=200,
-                content_type="text/html",
-            )
+    produced = 0
+    page = 0
+    while produced < events:
+        page += 1
+        opened = start + page * 0.5
+        client = f"10.{page // 62500 % 256}.{page // 250 % 250}.{page % 250}"
+        story = f"https://example.com/story/{page % 500}"
+        visitor = f"pid={page % 20_000:032x}"
         yield CapturedRequest(
             method="GET",
-            url=pixel_url("p1.parsely.com", number),
-            timestamp=timestamp,
-            request_id=str(number),
+            url=story,
+            timestamp=opened,
+            client_address=client,
+            request_id=f"page-{page}",
             response_status=200,
+            content_type="text/html",
         )
+        for beat in range(EVENTS_PER_PAGE):
+            if produced >= events:
+                return
+            action = "pageview" if beat == 0 else "heartbeat"
+            extra = {"inc": "5", "tt": str(beat * 5000)} if beat else {}
+            yield CapturedRequest(
+                method="GET",
+                url=pixel_url(
+                    "p1.parsely.com",
+                    page,
+                    action=action,
+                    page_url=story,
+                    visitor=visitor,
+                    **extra,
+                ),
+                timestamp=opened + 0.2 + beat * 5,
+                client_address=client,
+                request_id=f"{page}-{beat}",
+                response_status=200,
+            )
+            produced += 1
 
 
 def memory(events: int, max_reports: int) -> None:
