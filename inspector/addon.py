@@ -427,19 +427,18 @@ class SegmentInspector:
     def _build_inspection(self) -> Inspection:
         from inspector.inspection import Inspection
         from inspector.spec import SpecError, default_spec, load_spec
+        from inspector.standard import GeoIPError
 
         spec_path = _option("inspector_spec", "")
         extra_hosts = list(_option("inspector_hosts", []))
         geoip_db = _option("inspector_geoip_db", "") or None
 
+        # The messages say all there is to say; mitmproxy prints a traceback for
+        # script errors, so keep it to the one that matters.
         try:
             spec = load_spec(spec_path) if spec_path else default_spec()
         except SpecError as exc:
-            raise exceptions.OptionsError(str(exc)) from exc
-        except OSError as exc:
-            raise exceptions.OptionsError(
-                f"cannot read spec {spec_path}: {exc}"
-            ) from exc
+            raise exceptions.OptionsError(str(exc)) from None
 
         if extra_hosts:
             hosts = [*spec.first_party_hosts, *extra_hosts]
@@ -447,8 +446,8 @@ class SegmentInspector:
 
         try:
             return Inspection(spec, geoip_db=geoip_db)
-        except Exception as exc:
-            raise exceptions.OptionsError(str(exc)) from exc
+        except GeoIPError as exc:
+            raise exceptions.OptionsError(str(exc)) from None
 
     def _open_jsonl(self, path: str) -> None:
         if self._jsonl_file is not None:
@@ -462,7 +461,7 @@ class SegmentInspector:
         except OSError as exc:
             raise exceptions.OptionsError(
                 f"cannot write JSON Lines to {path}: {exc.strerror or exc}"
-            ) from exc
+            ) from None
 
     def _write_jsonl(self, report: EventReport) -> None:
         if self._jsonl_file is None:

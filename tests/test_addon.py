@@ -319,6 +319,13 @@ async def test_a_missing_spec_file_is_an_options_error(addon_harness, tmp_path):
         harness.configure(inspector_spec=str(tmp_path / "missing.yaml"))
 
 
+async def test_a_missing_geoip_database_is_an_options_error(addon_harness, tmp_path):
+    harness = addon_harness(SegmentInspector())
+
+    with pytest.raises(exceptions.OptionsError, match="GeoIP database not found"):
+        harness.configure(inspector_geoip_db=str(tmp_path / "missing.mmdb"))
+
+
 async def test_the_spec_option_drives_the_checks(
     addon_harness, spec_file, collected, flow_factory, pixel_url_factory
 ):
