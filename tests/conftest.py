@@ -131,6 +131,7 @@ def pixel_url(
     query.update(
         {
             "sid": "1",
+            "sts": "1699999000000",
             "slts": "0",
             "date": "Tue Nov 14 2023 22:13:20 GMT+0000 (UTC)",
             "action": action,

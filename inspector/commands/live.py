@@ -271,14 +271,20 @@ def _print_totals(inspection: Inspection, tally: _Tally, args) -> None:
         tally.count(diagnosis.findings)
 
     counts = tally.by_severity
-    print(
-        f"{inspection.requests_seen} requests, {tally.events} pixel events, "
-        f"{counts['error']} errors, {counts['warning']} warnings, "
-        f"{counts['info']} notes",
-        flush=True,
-    )
+    totals = [
+        _count(inspection.requests_seen, "request"),
+        _count(tally.events, "pixel event"),
+        _count(counts["error"], "error"),
+        _count(counts["warning"], "warning"),
+        _count(counts["info"], "note"),
+    ]
+    print(", ".join(totals), flush=True)
     if args.record:
         print(f"Recording saved to {args.record}", flush=True)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 # ------------------------------------------------------------------ terminal UI

@@ -151,7 +151,7 @@ def test_headless_prints_a_line_per_event(
     assert "example.com" in event_line.string
     assert any("http://mitm.it" in line for line in lines)
     assert status == 0
-    assert lines[-1].startswith("1 requests, 1 pixel events")
+    assert lines[-1] == "1 request, 1 pixel event, 0 errors, 0 warnings, 0 notes"
 
 
 def test_a_killed_session_keeps_every_completed_flow(
