@@ -672,14 +672,23 @@ class HeadlessChromium:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
-    async def new_context(self, log: PixelLog | None = None) -> BrowserContext:
+    async def new_context(
+        self, log: PixelLog | None = None, *, heartbeat_seconds: float | None = None
+    ) -> BrowserContext:
         """A fresh browser context (no cookies: a new visitor) with the stand-in
-        tracker's test settings, logging pixels into `log`."""
+        tracker's test settings, logging pixels into `log`.
+
+        Args:
+            log: where to collect the context's pixels.
+            heartbeat_seconds: this context's heartbeat interval, instead of the
+                browser's.
+        """
         await self.start()
         context = await self._browser.new_context(
             ignore_https_errors=self.ignore_https_errors
         )
-        settings = json.dumps({"heartbeatSeconds": self.heartbeat_seconds})
+        interval = heartbeat_seconds or self.heartbeat_seconds
+        settings = json.dumps({"heartbeatSeconds": interval})
         await context.add_init_script(f"window.PARSELY_STANDIN = {settings};")
         if self.proxy is None:
             await context.route(is_pixel_url, _answer_pixel)
