@@ -868,6 +868,7 @@ async def _run_scenarios(args: argparse.Namespace) -> int:
         return 2
 
     trusted = [ca_spki_fingerprint(args.ca_cert)] if args.ca_cert else []
+    failures = 0
     with SiteServer(args.root, port=args.site_port) as site:
         async with HeadlessChromium(
             proxy=args.proxy, executable=args.chromium, trusted_spki=trusted
@@ -875,8 +876,21 @@ async def _run_scenarios(args: argparse.Namespace) -> int:
             for name in names:
                 run = await chromium.run_scenario(SCENARIOS[name], site)
                 counts = Counter(pixel.action for pixel in run.pixels)
-                print(f"{name}: {dict(counts)}")
-    return 0
+                failed = Counter(p.failure for p in run.pixels if p.status is None)
+                failures += sum(failed.values())
+                line = f"{name}: {dict(counts)}"
+                if failed:
+                    line += f"  FAILED: {dict(failed)}"
+                print(line)
+
+    if failures:
+        print(
+            "Some pixels never got an answer. HTTPS pixels need the proxy's CA "
+            "(--ca-cert) and, with no internet access, a proxy that answers CONNECT "
+            "without reaching Parse.ly (mitmproxy's connection_strategy=lazy).",
+            file=sys.stderr,
+        )
+    return 1 if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:
