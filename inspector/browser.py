@@ -150,6 +150,12 @@ class Scenario:
                 return True
         return False
 
+    def owns_url(self, url: str, base_url: str) -> bool:
+        """Whether an address on the site at `base_url` is one of this one's pages."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        return origin == base_url.rstrip("/") and self.owns_path(parts.path)
+
     def owns_request(self, request: CapturedRequest, base_url: str) -> bool:
         """Whether a recorded request was sent by this scenario's pages.
 
@@ -158,17 +164,10 @@ class Scenario:
         a pixel whose `url` parameter names one of them (a cross-origin `Referer`
         carries only the site's origin).
         """
-        origin = base_url.rstrip("/")
         candidates = [request.url, request.header("referer") or ""]
         if is_pixel_url(request.url):
             candidates.append(pixel_param(request.url, "url") or "")
-        for address in candidates:
-            parts = urlsplit(address)
-            if f"{parts.scheme}://{parts.netloc}" == origin and self.owns_path(
-                parts.path
-            ):
-                return True
-        return False
+        return any(self.owns_url(address, base_url) for address in candidates)
 
     def requests_in(
         self, requests: Iterable[CapturedRequest], base_url: str

@@ -240,10 +240,7 @@ def test_the_live_proxy_diagnosed_the_page(session, name):
     seen = {
         diagnosis.code
         for diagnosis in session.live.diagnoses
-        if diagnosis.url
-        and scenario.owns_request(
-            CapturedRequest(method="GET", url=diagnosis.url), session.base_url
-        )
+        if diagnosis.url and scenario.owns_url(diagnosis.url, session.base_url)
     }
 
     assert page_codes <= seen, sorted(seen)
