@@ -364,9 +364,14 @@ def _views(facts: PageFacts) -> dict[str, TimedEvent]:
 
 
 def _is_repeat(first: PixelEvent, second: PixelEvent) -> bool:
-    """True when two pageviews are one event captured twice, not two pageviews."""
-    if first.pvid and first.pvid == second.pvid:
-        return True
+    """True when two pageviews are one event captured twice, not two pageviews.
+
+    The tracker mints a new `pvid` for every pageview, so two different ids are
+    two pageviews even when both left within the same millisecond (autotrack and
+    then a manual `trackPageView`) and so share a `rand`.
+    """
+    if first.pvid and second.pvid:
+        return first.pvid == second.pvid
     if first.request.request_id and first.request is second.request:
         return True
     rand = first.params.get("rand")

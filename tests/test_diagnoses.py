@@ -84,6 +84,15 @@ def test_pageviews_with_the_same_pvid_are_one_event_captured_twice():
     assert duplicate_clusters(facts(first, again), SETTINGS) == []
 
 
+def test_pageviews_with_different_pvids_are_two_even_with_the_same_rand():
+    # Autotrack and a manual trackPageView can leave within one millisecond.
+    first = timed(1, "pageview", 0.0, pvid="a")
+    second = timed(2, "pageview", 0.0, pvid="b", rand="1")
+
+    assert first.event.params["rand"] == second.event.params["rand"]
+    assert duplicate_clusters(facts(first, second), SETTINGS) == [[first, second]]
+
+
 def test_duplicate_needs_the_same_address_within_the_window():
     first = timed(1, "pageview", 0.0, pvid="p1")
     later = timed(2, "pageview", 2.5, pvid="p2")
