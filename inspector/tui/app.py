@@ -27,7 +27,7 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
+from textual.widgets import Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from inspector.model import CapturedRequest, Finding
@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_ROWS = 5000
 FLUSH_INTERVAL = 0.1
 VIEW_REFRESH_INTERVAL = 0.5
+DETAIL_INTERVAL = 0.25
+"""While following a flood, the detail pane changes at most this often (seconds)."""
 FEED_CHUNK = 500
 WIDE_LAYOUT_COLUMNS = 150
 RECENT_REQUESTS_KEPT = 20_000
@@ -91,7 +93,8 @@ class InspectorApp(App[int]):
     """Watch Parse.ly pixel events, their segment data and what is wrong with them."""
 
     TITLE = "Segment Inspector"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    """Absolute, so that subclasses defined elsewhere find it too."""
 
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
@@ -180,6 +183,8 @@ class InspectorApp(App[int]):
         self._diagnosis_baseline: Counter[str] = Counter()
         self._views_dirty = True
         self._last_view_refresh = 0.0
+        self._detail_stale = False
+        self._last_detail_update = 0.0
         self._log_handler: AppLogHandler | None = None
 
     # ------------------------------------------------------------------ layout
@@ -367,11 +372,15 @@ class InspectorApp(App[int]):
             batch = list(self._pending)
             self._pending.clear()
             self._retained.extend(batch)
-            table.append_reports(r for r in batch if self.event_filter.matches(r))
-            if table.following:
-                self.detail.show(table.selected_report)
+            added = table.append_reports(
+                r for r in batch if self.event_filter.matches(r)
+            )
+            if added and table.following:
+                self._detail_stale = True
 
         now = asyncio.get_running_loop().time()
+        if self._detail_stale and now - self._last_detail_update >= DETAIL_INTERVAL:
+            self._show_selected()
         if self._views_dirty and now - self._last_view_refresh >= VIEW_REFRESH_INTERVAL:
             self.refresh_views()
         self._show_status()
@@ -433,10 +442,23 @@ class InspectorApp(App[int]):
 
     # ------------------------------------------------------------------ events
 
-    @on(DataTable.RowHighlighted, "#events-table")
-    def _event_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.detail.show(self.events_table.reports.get(event.row_key))
+    @on(EventsTable.Highlighted, "#events-table")
+    def _event_highlighted(self, event: EventsTable.Highlighted) -> None:
+        now = asyncio.get_running_loop().time()
+        if self.events_table.following and (
+            now - self._last_detail_update < DETAIL_INTERVAL
+        ):
+            # Following a flood: `flush` shows the newest event a few times a
+            # second instead of re-rendering the pane for every batch.
+            self._detail_stale = True
+        else:
+            self._show_selected()
         self._show_status()
+
+    def _show_selected(self) -> None:
+        self._detail_stale = False
+        self._last_detail_update = asyncio.get_running_loop().time()
+        self.detail.show(self.events_table.selected_report)
 
     @on(TabbedContent.TabActivated, "#views")
     def _view_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -476,7 +498,7 @@ class InspectorApp(App[int]):
         table = self.events_table
         table.replace_reports(r for r in self._retained if new_filter.matches(r))
         table.jump_to_newest()
-        self.detail.show(table.selected_report)
+        self._show_selected()
         self._show_status()
 
     def _leave_filter(self) -> None:
@@ -527,7 +549,7 @@ class InspectorApp(App[int]):
     def action_follow(self) -> None:
         self.action_show_tab("events")
         self.events_table.jump_to_newest()
-        self.detail.show(self.events_table.selected_report)
+        self._show_selected()
         self._show_status()
 
     def action_show_tab(self, tab: str) -> None:

@@ -58,7 +58,7 @@ SESSION_PARAMS = (
     "ampid",
 )
 RAW_LIMIT = 16_000
-SEGMENTS_CELL_LIMIT = 80
+SEGMENTS_CELL_LIMIT = 200
 
 
 def severity_style(severity: Severity | None) -> str:
@@ -155,11 +155,10 @@ def worst_summary(report: EventReport) -> str:
     return f"{label} +{others}" if others else label
 
 
-def event_cells(report: EventReport) -> tuple[Text, ...]:
-    """The events table's cells for one report, styled by its worst severity."""
+def event_cell_values(report: EventReport) -> tuple[str, ...]:
+    """The events table's cell texts for one report."""
     event = report.event
-    style = severity_style(report.worst)
-    values = (
+    return (
         event_time(event),
         event.idsite or "—",
         event.action or "—",
@@ -167,7 +166,6 @@ def event_cells(report: EventReport) -> tuple[Text, ...]:
         segments_summary(event.segments, event),
         worst_summary(report),
     )
-    return tuple(Text(value, style=style, no_wrap=True) for value in values)
 
 
 # ---------------------------------------------------------------- detail pane

@@ -21,9 +21,7 @@ SIZE = (160, 50)
 
 def row_texts(app: InspectorApp) -> list[list[str]]:
     table = app.events_table
-    return [
-        [cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)
-    ]
+    return [table.row_texts(index) for index in range(table.row_count)]
 
 
 def status_text(app: InspectorApp) -> str:
@@ -82,10 +80,10 @@ async def test_rows_are_coloured_by_worst_severity(view_app):
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
 
-        error_row = view_app.events_table.get_row_at(3)
-        clean_row = view_app.events_table.get_row_at(0)
-        assert all(str(cell.style) == "bold red" for cell in error_row)
-        assert all(str(cell.style) == "" for cell in clean_row)
+        table = view_app.events_table
+        assert str(table.row_style(3)) == "bold red"
+        assert str(table.row_style(1)) == "yellow"
+        assert str(table.row_style(0)) == "none"
 
 
 async def test_detail_pane_keeps_json_types_apart(view_app):
@@ -93,13 +91,13 @@ async def test_detail_pane_keeps_json_types_apart(view_app):
         await wait_loaded(view_app, pilot)
         table = view_app.events_table
 
-        table.move_cursor(row=0)
+        table.select_row(0)
         await pilot.pause()
         boolean = view_app.detail.text.plain
-        table.move_cursor(row=1)
+        table.select_row(1)
         await pilot.pause()
         string = view_app.detail.text.plain
-        table.move_cursor(row=2)
+        table.select_row(2)
         await pilot.pause()
         null = view_app.detail.text.plain
 
@@ -114,7 +112,7 @@ async def test_detail_pane_keeps_json_types_apart(view_app):
 async def test_detail_pane_groups_the_event(view_app):
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
-        view_app.events_table.move_cursor(row=1)
+        view_app.events_table.select_row(1)
         await pilot.pause()
 
         text = view_app.detail.text.plain
@@ -145,7 +143,7 @@ async def test_detail_pane_groups_the_event(view_app):
 async def test_detail_pane_explains_an_invalid_data_parameter(view_app):
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
-        view_app.events_table.move_cursor(row=3)
+        view_app.events_table.select_row(3)
         await pilot.pause()
 
         text = view_app.detail.text.plain

@@ -18,7 +18,7 @@ class TableApp(App[None]):
 
 
 def paths(table: EventsTable) -> list[str]:
-    return [table.get_row_at(i)[3].plain for i in range(table.row_count)]
+    return [table.row_texts(i)[3] for i in range(table.row_count)]
 
 
 async def test_the_oldest_rows_go_first_and_their_reports_with_them(spec):
@@ -32,7 +32,7 @@ async def test_the_oldest_rows_go_first_and_their_reports_with_them(spec):
         await pilot.pause()
 
         assert paths(table) == ["/news/story-2", "/about", "/home"]
-        assert list(table.reports.values()) == reports[2:]
+        assert table.reports == reports[2:]
         assert [table.report_at(i) for i in range(3)] == reports[2:]
         assert table.selected_report is reports[-1]
 

@@ -62,13 +62,14 @@ async def test_pixels_through_the_proxy_appear_in_the_ui(live_app, proxy_client)
 
         await wait_for(lambda: live_app.events_table.row_count == 2, pilot)
         table = live_app.events_table
-        rows = [[cell.plain for cell in table.get_row_at(i)] for i in range(2)]
+        rows = [table.row_texts(i) for i in range(2)]
         assert [row[2] for row in rows] == ["pageview", "heartbeat"]
         assert rows[1][4] == 'plan="premium" logged_in="true"'
         assert rows[1][5] == "▲ segment.type-mismatch"
 
         # Following: the newest event is selected and shown.
         assert table.cursor_row == 1
+        await wait_for(lambda: live_app.detail.report is table.report_at(1), pilot)
         detail = live_app.detail.text.plain
         assert "  action     heartbeat" in detail
         assert "  endpoint   p1.parsely.com/plogger/" in detail

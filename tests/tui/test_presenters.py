@@ -11,7 +11,7 @@ from inspector.model import CapturedRequest
 from inspector.tui.presenters import (
     detail_text,
     duration_label,
-    event_cells,
+    event_cell_values,
     segments_summary,
 )
 
@@ -90,7 +90,7 @@ def test_empty_object_with_spec_keys(spec):
         "  logged_in: absent  (declared in the spec, not sent)",
         "  region: absent  (declared in the spec, not sent)",
     ]
-    assert event_cells(report)[4].plain == "{}"
+    assert event_cell_values(report)[4] == "{}"
 
 
 def test_a_mobile_batch_shows_its_body_as_raw():

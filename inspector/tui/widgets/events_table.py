@@ -1,26 +1,39 @@
 """The events table: one row per pixel event, newest at the bottom.
 
-It holds at most `max_rows` rows (the oldest go first), keeps the report behind each
-row so the detail pane can show it, and follows new events the way a browser's
-network panel does: the cursor stays on the newest row until the user moves it
-elsewhere or scrolls up, and comes back when they return to the last row or press
-`f`.
+It holds at most `max_rows` rows (the oldest go first, a tenth at a time), keeps the
+report behind each row so the detail pane can show it, and follows new events the
+way a browser's network panel does: the cursor stays on the newest row until the
+user moves it elsewhere or scrolls up, and comes back when they return to the last
+row or press `f`.
+
+It is a Line API widget rather than a `DataTable`, because it must stay responsive
+under a flood of events. When it follows a flood, every visible row is new on every
+frame, so nothing can be cached; `DataTable` renders each cell through Rich's
+padding and wrapping machinery, while a row here is a handful of plain segments.
+The columns have fixed widths fitted to the terminal (the path and segment columns
+share what is left), and long values end in an ellipsis.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from textual import events
-from textual.coordinate import Coordinate
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellKey, RowKey
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from inspector.tui.presenters import event_cells
+from inspector.tui.presenters import event_cell_values, severity_style
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport
@@ -35,36 +48,138 @@ COLUMNS = (
     ("Segments", "segments"),
     ("Worst finding", "worst"),
 )
+FIXED_WIDTHS = {"time": 12, "site": 14, "action": 10, "worst": 28}
+"""Columns whose width does not depend on the terminal."""
+FLEXIBLE_SHARES = {"path": 2, "segments": 3}
+"""How the rest of the width is shared out."""
+MIN_FLEXIBLE_WIDTH = 16
+CELL_PADDING = 1
+HEADER_HEIGHT = 1
 
 
-class EventsTable(DataTable):
-    """A `DataTable` of `EventReport`s with a row cap and follow mode."""
+def column_widths(total: int) -> list[int]:
+    """Content widths of the columns, in order, so the table fits `total` cells."""
+    padding = 2 * CELL_PADDING * len(COLUMNS)
+    spare = total - padding - sum(FIXED_WIDTHS.values())
+    shares = sum(FLEXIBLE_SHARES.values())
+    widths = []
+    for _label, key in COLUMNS:
+        if key in FIXED_WIDTHS:
+            widths.append(FIXED_WIDTHS[key])
+        else:
+            widths.append(
+                max(MIN_FLEXIBLE_WIDTH, spare * FLEXIBLE_SHARES[key] // shares)
+            )
+    return widths
+
+
+def fit_cell(value: str, width: int) -> str:
+    """`value` cut (with an ellipsis) or padded to exactly `width` cells."""
+    if cell_len(value) > width:
+        return set_cell_size(value, width - 1) + "…"
+    return set_cell_size(value, width)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One row: its stable key, the report it shows and its cell texts."""
+
+    key: int
+    report: EventReport
+    cells: tuple[str, ...]
+    style: Style
+
+
+class EventsTable(ScrollView, can_focus=True):
+    """A scrollable table of `EventReport`s with a row cap and follow mode."""
+
+    DEFAULT_CSS = """
+    EventsTable {
+        background: $surface;
+        color: $foreground;
+        & > .events-table--header {
+            text-style: bold;
+            background: $panel;
+        }
+        & > .events-table--cursor {
+            background: $block-cursor-blurred-background;
+        }
+        &:focus > .events-table--cursor {
+            background: $block-cursor-background;
+            text-style: bold;
+        }
+    }
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "events-table--header",
+        "events-table--cursor",
+    }
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Previous event", show=False),
+        Binding("down", "cursor_down", "Next event", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,ctrl+home", "first", "First event", show=False),
+        Binding("end,ctrl+end", "last", "Newest event (follow)", show=False),
+    ]
 
     following: reactive[bool] = reactive(True)
     """Whether the cursor jumps to each new event."""
 
-    def __init__(self, max_rows: int = 5000, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.max_rows = max_rows
-        self.reports: dict[RowKey, EventReport] = {}
-        """The report behind each row currently in the table."""
-        self._row_ids = itertools.count(1)
-        self._moving_cursor_ourselves = False
+    class Highlighted(Message):
+        """The cursor moved to another event (or the table became empty)."""
 
-    def on_mount(self) -> None:
-        for label, key in COLUMNS:
-            self.add_column(label, key=key)
+        def __init__(
+            self, table: EventsTable, report: EventReport | None, row: int
+        ) -> None:
+            super().__init__()
+            self.table = table
+            self.report = report
+            self.row = row
+
+        @property
+        def control(self) -> EventsTable:
+            return self.table
+
+    def __init__(self, max_rows: int = 5000, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.max_rows = max_rows
+        self.cursor_row = 0
+        self._rows: list[EventRow] = []
+        self._next_key = 1
+        self._widths = column_widths(80)
+        self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._highlighted: tuple[int, int] | None = None
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    @property
+    def reports(self) -> list[EventReport]:
+        return [row.report for row in self._rows]
 
     @property
     def selected_report(self) -> EventReport | None:
-        if not self.row_count:
-            return None
-        row_key, _ = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0))
-        return self.reports.get(row_key)
+        return self.report_at(self.cursor_row)
 
     def report_at(self, row_index: int) -> EventReport | None:
-        row_key, _ = self.coordinate_to_cell_key(Coordinate(row_index, 0))
-        return self.reports.get(row_key)
+        if 0 <= row_index < len(self._rows):
+            return self._rows[row_index].report
+        return None
+
+    def row_texts(self, row_index: int) -> list[str]:
+        """The cell texts of a row, as shown (before fitting to the columns)."""
+        return list(self._rows[row_index].cells)
+
+    def row_style(self, row_index: int) -> Style:
+        return self._rows[row_index].style
+
+    # ------------------------------------------------------------------ writing
 
     def append_reports(self, reports: Iterable[EventReport]) -> int:
         """Add rows for `reports`, drop the oldest past the cap; returns rows added."""
@@ -73,15 +188,24 @@ class EventsTable(DataTable):
             return 0
 
         for report in batch:
-            row_key = self.add_row(*event_cells(report), key=str(next(self._row_ids)))
-            self.reports[row_key] = report
+            style = Style.parse(severity_style(report.worst) or "none")
+            row = EventRow(self._next_key, report, event_cell_values(report), style)
+            self._rows.append(row)
+            self._next_key += 1
 
-        overflow = self.row_count - self.max_rows
-        if overflow > 0:
-            self.remove_oldest_rows(overflow)
+        if len(self._rows) > self.max_rows:
+            # Trim a tenth more than needed, so that a full table is re-indexed once
+            # in a while rather than on every batch.
+            self.remove_oldest_rows(
+                len(self._rows) - self.max_rows + self.max_rows // 10
+            )
 
+        self._resize_virtual()
         if self.following:
             self.jump_to_newest()
+        else:
+            self._announce()
+        self.refresh()
         return len(batch)
 
     def replace_reports(self, reports: Iterable[EventReport]) -> None:
@@ -90,68 +214,152 @@ class EventsTable(DataTable):
         self.append_reports(reports)
 
     def clear_reports(self) -> None:
-        self.clear()
-        self.reports.clear()
+        self._rows.clear()
+        self._strips.clear()
+        self.cursor_row = 0
+        self.following = True
+        self._resize_virtual()
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self._announce()
+        self.refresh()
 
     def remove_oldest_rows(self, count: int) -> None:
-        """Remove the first `count` rows in one pass.
-
-        `DataTable.remove_row` re-indexes every row on each call, which makes
-        trimming a full table quadratic; under a flood of events that would freeze the
-        screen. This does the same bookkeeping once for the whole batch.
-        """
-        count = min(count, self.row_count)
+        """Drop the first `count` rows; the cursor and the view stay on their events."""
+        count = min(count, len(self._rows))
         if count <= 0:
             return
-
-        old_cursor_row = self.cursor_row
-        doomed = [self._row_locations.get_key(index) for index in range(count)]
-        for row_key in doomed:
-            for column_key in self._data.get(row_key, {}):
-                self._updated_cells.discard(CellKey(row_key, column_key))
-            del self.rows[row_key]
-            del self._data[row_key]
-            self.reports.pop(row_key, None)
-
-        remaining = [
-            self._row_locations.get_key(index)
-            for index in range(count, count + len(self.rows))
-        ]
-        self._row_locations = type(self._row_locations)(
-            {row_key: index for index, row_key in enumerate(remaining)}
-        )
-        self._require_update_dimensions = True
-        self._update_count += 1
-
-        # Keep the cursor (and the view) on the same event, not the same index.
-        self._moving_cursor_ourselves = True
-        try:
-            self.cursor_coordinate = Coordinate(max(old_cursor_row - count, 0), 0)
-        finally:
-            self._moving_cursor_ourselves = False
+        del self._rows[:count]
+        self.cursor_row = max(self.cursor_row - count, 0)
+        self._resize_virtual()
         if not self.following:
-            self.scroll_to(y=max(self.scroll_y - count, 0), animate=False)
-        self.refresh(layout=True)
+            self.scroll_to(
+                y=max(self.scroll_y - count, 0), animate=False, immediate=True
+            )
+        self._announce()
+        self.refresh()
+
+    # ------------------------------------------------------------------ cursor
 
     def jump_to_newest(self) -> None:
-        if not self.row_count:
-            return
-        self._moving_cursor_ourselves = True
-        try:
-            self.move_cursor(row=self.row_count - 1, animate=False)
-        finally:
-            self._moving_cursor_ourselves = False
         self.following = True
+        self._move_cursor(len(self._rows) - 1)
 
-    def watch_cursor_coordinate(
-        self, old_coordinate: Coordinate, new_coordinate: Coordinate
-    ) -> None:
-        super().watch_cursor_coordinate(old_coordinate, new_coordinate)
-        if self._moving_cursor_ourselves or old_coordinate == new_coordinate:
+    def select_row(self, row_index: int) -> None:
+        """Move the cursor as the user would: following only on the newest row."""
+        self._move_cursor(row_index)
+        self.following = self.cursor_row >= len(self._rows) - 1
+
+    def _move_cursor(self, row_index: int) -> None:
+        last = len(self._rows) - 1
+        self.cursor_row = max(0, min(row_index, last))
+        self._scroll_cursor_into_view()
+        self._announce()
+        self.refresh()
+
+    def _scroll_cursor_into_view(self) -> None:
+        visible = max(self.scrollable_content_region.height - HEADER_HEIGHT, 1)
+        top = round(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(
+                y=self.cursor_row - visible + 1, animate=False, immediate=True
+            )
+
+    def _announce(self) -> None:
+        """Post `Highlighted` when the event under the cursor changed."""
+        report = self.selected_report
+        row = self._rows[self.cursor_row] if report is not None else None
+        current = (row.key, self.cursor_row) if row else None
+        if (
+            current is None
+            or self._highlighted is None
+            or (current[0] != self._highlighted[0])
+        ):
+            self.post_message(self.Highlighted(self, report, self.cursor_row))
+        self._highlighted = current
+
+    def action_cursor_up(self) -> None:
+        self.select_row(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.select_row(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        page = max(self.scrollable_content_region.height - HEADER_HEIGHT, 1)
+        self.select_row(self.cursor_row - page)
+
+    def action_page_down(self) -> None:
+        page = max(self.scrollable_content_region.height - HEADER_HEIGHT, 1)
+        self.select_row(self.cursor_row + page)
+
+    def action_first(self) -> None:
+        self.select_row(0)
+
+    def action_last(self) -> None:
+        self.jump_to_newest()
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < HEADER_HEIGHT:
             return
-        # The user moved: follow again only if they went to the newest row.
-        self.following = new_coordinate.row >= self.row_count - 1
+        row_index = round(self.scroll_y) + event.y - HEADER_HEIGHT
+        if row_index < len(self._rows):
+            self.focus()
+            self.select_row(row_index)
 
     def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.following = False
         super()._on_mouse_scroll_up(event)
+
+    # ------------------------------------------------------------------ drawing
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._widths = column_widths(self.scrollable_content_region.width)
+        self._strips.clear()
+        self._resize_virtual()
+        if self.following:
+            self._scroll_cursor_into_view()
+
+    def _resize_virtual(self) -> None:
+        width = sum(self._widths) + 2 * CELL_PADDING * len(self._widths)
+        self.virtual_size = Size(width, len(self._rows) + HEADER_HEIGHT)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x = round(self.scroll_x)
+        base = self.rich_style
+
+        if y < HEADER_HEIGHT:
+            header_style = base + self.get_component_rich_style("events-table--header")
+            labels = tuple(label for label, _key in COLUMNS)
+            strip = self._strip(labels, header_style)
+        else:
+            row_index = round(self.scroll_y) + y - HEADER_HEIGHT
+            if row_index >= len(self._rows):
+                return Strip.blank(width, base)
+            row = self._rows[row_index]
+            selected = row_index == self.cursor_row
+            cache_key = (row.key, selected, self.has_focus, tuple(self._widths))
+            strip = self._strips.get(cache_key)
+            if strip is None:
+                style = base + row.style
+                if selected:
+                    style += self.get_component_rich_style("events-table--cursor")
+                strip = self._strip(row.cells, style)
+                self._strips[cache_key] = strip
+
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _strip(self, cells: Sequence[str], style: Style) -> Strip:
+        pad = " " * CELL_PADDING
+        text = "".join(
+            pad + fit_cell(value, width) + pad
+            for value, width in zip(cells, self._widths, strict=True)
+        )
+        return Strip([Segment(text, style)], cell_len(text))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

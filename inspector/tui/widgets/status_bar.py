@@ -65,7 +65,7 @@ class StatusBar(Static):
             )
         elif not following:
             text.append("  │  not following (f)", style="dim")
-        self.update(text)
+        self.update(text, layout=False)
 
 
 def _count(number: int, noun: str) -> str:
