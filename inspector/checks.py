@@ -166,6 +166,7 @@ class EventChecker:
         }
         self._unknown_severity = _UNKNOWN_KEY_SEVERITY.get(spec.unknown_keys)
         self._max_values = spec.high_cardinality.max_values
+        self._max_value_length = spec.high_cardinality.max_value_length
         self._pii = (
             PiiScanner(spec.pii.long_number_digits, spec.pii.phone_region)
             if spec.pii.enabled
@@ -483,11 +484,14 @@ class EventChecker:
                 if history.first_null is None:
                     history.first_null = event.id
                 self._report_mixing(event, key, history, findings)
-        elif history.values is not None:
-            history.values.add(_value_identity(value))
-            if len(history.values) > self._max_values:
-                history.values = None
-                findings.append(self._high_cardinality(event, key))
+        else:
+            if isinstance(value, str) and len(value) > self._max_value_length:
+                findings.append(self._value_too_long(event, key, value))
+            if history.values is not None:
+                history.values.add(_value_identity(value))
+                if len(history.values) > self._max_values:
+                    history.values = None
+                    findings.append(self._high_cardinality(event, key))
 
         # A key seen for the first time was absent from every earlier pageview.
         if new_key and rule is None and history.first_absent is None:
@@ -545,6 +549,22 @@ class EventChecker:
                 "in the spec as null_convention) and make every code path follow it.",
                 event_id=event.id,
             )
+        )
+
+    def _value_too_long(self, event: PixelEvent, key: str, value: str) -> Finding:
+        path = _data_path(key)
+        return Finding(
+            code="segment.value-too-long",
+            severity=Severity.WARNING,
+            message=f"{path} is {len(value)} characters long (more than "
+            f"{self._max_value_length}); a segment value should be a short category",
+            path=path,
+            explanation="Each distinct value becomes its own segment in the "
+            "dashboard, so a long value (several values packed into one string, a "
+            "serialised object, an id) splits readers into one segment each and "
+            "bloats every pixel URL towards the 8 KB limit. Send one category per "
+            "key, or several keys.",
+            event_id=event.id,
         )
 
     def _high_cardinality(self, event: PixelEvent, key: str) -> Finding:

@@ -351,6 +351,9 @@ class CardinalitySettings(_Strict):
     max_values: int = Field(default=50, ge=1)
     """More distinct values than this for one key suggests per-person values."""
 
+    max_value_length: int = Field(default=100, ge=1)
+    """A string value longer than this is a list or an id packed into one value."""
+
 
 class ReferrerExtensions(_Strict):
     """Extra referrer domains per category, on top of the built-in lists."""

@@ -71,7 +71,11 @@ CASE_TABLE = [
         spec=PLAN_VALUES,
     ),
     Case(
-        "25", [{"url.oversized"}, {"url.truncated", "data.not-json", "action.missing"}]
+        "25",
+        [
+            {"url.oversized", "segment.value-too-long"},
+            {"url.truncated", "data.not-json", "action.missing"},
+        ],
     ),
     Case(
         "26",

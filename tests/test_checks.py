@@ -472,6 +472,20 @@ def test_cardinality_tells_json_types_apart():
     assert codes(findings) == ["segment.high-cardinality"]
 
 
+def test_a_long_packed_value_is_no_category():
+    spec = parse_spec("unknown_keys: allow\nhigh_cardinality: {max_value_length: 20}\n")
+    checker = EventChecker(spec)
+
+    short = checker.check(pixel({"interests": "sport,politics"}))
+    packed = checker.check(pixel({"interests": "sport,politics,culture,travel"}))
+
+    assert codes(short) == []
+    finding = only(packed, "segment.value-too-long")
+    assert finding.severity is Severity.WARNING
+    assert finding.path == "data.interests"
+    assert "29 characters long (more than 20)" in finding.message
+
+
 # --------------------------------------------------------------------------- pii
 
 
