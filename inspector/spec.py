@@ -908,6 +908,13 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         message = f"{loc[-1]!r} is required"
     elif kind == "union_tag_not_found":
         message = "'type' is required: string, boolean or number"
+        if isinstance(given, Mapping):
+            # A misspelt `type` hides every other problem of this key.
+            for key in given:
+                near = _did_you_mean(str(key), ["type"])
+                if near and key != "type":
+                    hint = f"{key!r} is not a known key; {near}"
+                    break
     elif kind == "union_tag_invalid":
         loc = (*loc, "type")
         tag = str(context.get("tag", given))

@@ -174,6 +174,13 @@ INVALID_CASES = {
         "'type' is required",
         "",
     ),
+    "segment_type_misspelt": (
+        2,
+        3,
+        "segments.plan",
+        "'type' is required",
+        "'tpye' is not a known key; did you mean 'type'?",
+    ),
     "boolean_value_quoted": (
         4,
         14,
