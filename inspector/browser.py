@@ -794,9 +794,6 @@ async def record_scenario(
         answer_pixels=True,
     )
     (host, port), *_ = await proxy.start()
-    # Offline, mitmproxy must answer CONNECT without first reaching the real server,
-    # or HTTPS pixels fail before the inspector can answer them.
-    proxy.master.options.update(connection_strategy="lazy")
     try:
         chromium = HeadlessChromium(
             proxy=f"http://{host}:{port}",
@@ -886,7 +883,8 @@ async def _run_scenarios(args: argparse.Namespace) -> int:
         print(
             "Some pixels never got an answer. HTTPS pixels need the proxy's CA "
             "(--ca-cert) and, with no internet access, a proxy that answers CONNECT "
-            "without reaching Parse.ly (mitmproxy's connection_strategy=lazy).",
+            "without reaching Parse.ly (segment-inspector live --answer-pixels "
+            "does; for plain mitmproxy set connection_strategy=lazy).",
             file=sys.stderr,
         )
     return 1 if failures else 0

@@ -346,6 +346,10 @@ class ProxySession:
         self._set_options(
             inspector_answer_pixels=self.answer_pixels,
             inspector_show_pii=self.show_pii,
+            # Answering pixels must work offline: with the default eager strategy
+            # mitmproxy reaches the real server before it answers CONNECT, so an
+            # HTTPS pixel would fail before the addon could answer it.
+            connection_strategy="lazy" if self.answer_pixels else "eager",
         )
 
     def _set_options(self, **values: object) -> None:

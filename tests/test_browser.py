@@ -92,9 +92,6 @@ async def _walk_scenarios(tmp: Path) -> BrowserSession:
         answer_pixels=True,
     )
     (host, port), *_ = await proxy.start()
-    # Offline, mitmproxy must answer CONNECT before it reaches the real server, or
-    # HTTPS pixels fail before the addon can answer them.
-    proxy.master.options.update(connection_strategy="lazy")
 
     try:
         with SiteServer() as site:

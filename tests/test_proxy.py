@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import ssl
 
 import pytest
 
@@ -154,6 +156,39 @@ async def test_answered_pixels_are_judged_and_never_leave(
     assert "segment.value-not-allowed" in {
         finding.code for finding in collected.reports[0].findings
     }
+
+
+async def test_https_pixels_are_answered_without_reaching_parsely(
+    start_session, pixel_url_factory
+):
+    # Nothing here resolves p1.parsely.com: the proxy must answer the CONNECT and
+    # the pixel itself on its own, trusting only its own CA on the client side.
+    session, collected = start_session(answer_pixels=True)
+    [address] = await session.start()
+    url = pixel_url_factory(data={"plan": "premium"}).replace("http://", "https://")
+    path = url.split("p1.parsely.com", 1)[1]
+
+    def fetch() -> bytes:
+        context = ssl.create_default_context(cafile=str(session.ca_cert_path))
+        with socket.create_connection(address, timeout=10) as raw:
+            raw.sendall(b"CONNECT p1.parsely.com:443 HTTP/1.1\r\n\r\n")
+            assert raw.recv(4096).startswith(b"HTTP/1.1 200")
+            with context.wrap_socket(raw, server_hostname="p1.parsely.com") as tls:
+                tls.sendall(
+                    f"GET {path} HTTP/1.1\r\nHost: p1.parsely.com\r\n"
+                    "Connection: close\r\n\r\n".encode()
+                )
+                chunks = []
+                while chunk := tls.recv(65536):
+                    chunks.append(chunk)
+                return b"".join(chunks)
+
+    response = await asyncio.to_thread(fetch)
+    await session.stop()
+
+    assert response.startswith(b"HTTP/1.1 200")
+    assert b"image/gif" in response.split(b"\r\n\r\n", 1)[0].lower()
+    assert segments_by_action(collected.reports) == [("pageview", {"plan": "premium"})]
 
 
 async def test_pixels_are_forwarded_unless_answered(
