@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import json
 import logging
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from mitmproxy import ctx, exceptions, http
@@ -102,41 +101,12 @@ def captured_from_flow(
 def report_record(report: EventReport, *, show_pii: bool = False) -> dict[str, Any]:
     """One event and its findings as a JSON-ready dict (a line of the JSONL output).
 
-    Personal data found in strings is masked unless `show_pii` is true.
+    The same record `check --format jsonl` writes, so live and replayed sessions
+    can be compared line by line. Personal data is masked unless `show_pii`.
     """
-    event = report.event
-    request = event.request
-    masked = _identity if show_pii else _pii_masker()
+    from inspector.report import event_record, make_masker
 
-    record: dict[str, Any] = {
-        "id": event.id,
-        "time": _iso_time(request.timestamp),
-        "method": request.method,
-        "request_url": masked(request.url),
-        "status": request.response_status,
-        "transport": str(event.transport),
-        "action": event.action,
-        "idsite": event.idsite,
-        "url": masked(event.url) if event.url is not None else None,
-        "urlref": masked(event.urlref) if event.urlref is not None else None,
-        "pvid": event.pvid,
-        "visitor": masked(event.visitor) if event.visitor is not None else None,
-        "data_state": str(event.data_state),
-        "segments": _mask_json(dict(event.segments), masked),
-        "worst": str(report.worst) if report.worst is not None else None,
-        "findings": [
-            {
-                "code": finding.code,
-                "severity": str(finding.severity),
-                "message": masked(finding.message),
-                "path": finding.path,
-            }
-            for finding in report.findings
-        ],
-    }
-    if report.standard is not None:
-        record["standard"] = _mask_json(_standard_fields(report.standard), masked)
-    return record
+    return event_record(report, masker=make_masker(show_pii))
 
 
 def summary_line(report: EventReport, *, show_pii: bool = False) -> str:
@@ -491,31 +461,6 @@ def _pii_masker() -> Callable[[str], str]:
     from inspector.pii import mask
 
     return mask
-
-
-def _mask_json(value: Any, masked: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return masked(value)
-    if isinstance(value, dict):
-        return {key: _mask_json(item, masked) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask_json(item, masked) for item in value]
-    return value
-
-
-def _standard_fields(standard: Any) -> dict[str, Any]:
-    """The resolved standard segments as plain JSON values (findings left out)."""
-    if not dataclasses.is_dataclass(standard):
-        return {"value": str(standard)}
-    values = dataclasses.asdict(standard)
-    values.pop("findings", None)
-    return values
-
-
-def _iso_time(timestamp: float) -> str | None:
-    if not timestamp:
-        return None
-    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat()
 
 
 def _shorten(text: str, width: int) -> str:

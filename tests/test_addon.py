@@ -525,7 +525,7 @@ def test_records_and_summaries_describe_the_event(spec_file, pixel_url_factory):
 
     assert record["idsite"] == "example.com"
     assert record["url"] == "https://example.com/news/today"
-    assert record["time"] == "2023-11-14T22:13:20+00:00"
+    assert record["time"] == "2023-11-14T22:13:20.000Z"
     assert json.loads(json.dumps(record)) == record
     assert "example.com" in line
     assert "pageview" in line
