@@ -112,7 +112,9 @@ def report_record(report: EventReport, *, show_pii: bool = False) -> dict[str, A
 def summary_line(report: EventReport, *, show_pii: bool = False) -> str:
     """One line per event for logs and `live --headless`: what, where, what is wrong."""
     event = report.event
-    masked = _identity if show_pii else _pii_masker()
+    from inspector.report import make_masker
+
+    masked = make_masker(show_pii)
 
     when = datetime.fromtimestamp(event.timestamp or 0).strftime("%H:%M:%S")
     action = event.action or "?"
@@ -451,16 +453,6 @@ def _option(name: str, default: Any) -> Any:
         return getattr(ctx.options, name)
     except (AttributeError, KeyError):
         return default
-
-
-def _identity(text: str) -> str:
-    return text
-
-
-def _pii_masker() -> Callable[[str], str]:
-    from inspector.pii import mask
-
-    return mask
 
 
 def _shorten(text: str, width: int) -> str:
