@@ -129,9 +129,13 @@ class PageLoad:
         return round((self.last_time - self.first_time) * 1000)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Page:
-    """The mutable state behind one page load."""
+    """The mutable state behind one page load.
+
+    Compared by identity: index lists test membership often, and a field-by-field
+    comparison of two page loads would be both slow and meaningless.
+    """
 
     serial: int
     key: str
