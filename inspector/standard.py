@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from publicsuffixlist import PublicSuffixList
@@ -91,6 +92,11 @@ LISTED_CATEGORIES = ("search", "social", "aggregator", "ai")
 
 EXTERNAL_CATEGORIES = frozenset({"search", "social", "aggregator", "ai", "other"})
 
+_NO_ADDRESS_NOTE = (
+    "no client address was recorded for this request (HAR files and "
+    "pasted requests often lack it)"
+)
+
 NO_GEOIP_DB_NOTE = (
     "no GeoIP database: pass --geoip-db PATH to a MaxMind .mmdb "
     "(GeoLite2-City or -Country)"
@@ -128,6 +134,14 @@ STANDARD_FIELD_ALIASES: dict[str, str] = {
 Besides the plain names, the `utm_*`/`itm_*` parameter names and the Parse.ly raw-data
 column names (`ref_category`, `ip_country`...) are accepted.
 """
+
+
+_CACHE_LIMIT = 20_000
+"""Entries a lookup cache (URLs, referrers, addresses) holds before it starts over."""
+_REPORTED_LIMIT = 100_000
+"""Page views whose campaign findings are remembered, to report them once each."""
+_SPELLINGS_LIMIT = 50_000
+"""Distinct campaign values whose spellings are remembered, for case variants."""
 
 
 class GeoIPError(Exception):
@@ -440,6 +454,8 @@ class ReferrerClassifier:
         self._domains: dict[str, tuple[str, bool]] = {}
         self._wildcards: dict[str, tuple[str, bool]] = {}
         self._apps: dict[str, tuple[str, bool]] = {}
+        self._referrer_cache: dict[str | None, _Referrer] = {}
+        self._site_cache: dict[str | None, str | None] = {}
         builtin = builtin_referrer_lists()
         for category in LISTED_CATEGORIES:
             self._add(category, builtin.get(category) or (), from_spec=False)
@@ -483,46 +499,67 @@ class ReferrerClassifier:
         self, urlref: str | None, *, page_url: str | None, idsite: str | None = None
     ) -> tuple[str, str | None, str | None]:
         """`(category, referrer_domain, name to show)` for one referrer."""
+        referrer = self._referrer_cache.get(urlref)
+        if referrer is None:
+            if len(self._referrer_cache) >= _CACHE_LIMIT:
+                self._referrer_cache.clear()
+            referrer = self._referrer_cache[urlref] = self._read_referrer(urlref)
+        if referrer.domain is None:
+            return referrer.answer
+
+        # Internal: the page's own site, the Site ID's domain or a listed domain.
+        domain = referrer.domain
+        if (
+            referrer.listed_internal
+            or domain == self._site_domain(page_url)
+            or domain == _idsite_domain(idsite)
+        ):
+            return "internal", domain, domain
+        return referrer.answer
+
+    def _read_referrer(self, urlref: str | None) -> _Referrer:
+        """What a referrer says on its own, before the page it led to is known."""
         urlref = (urlref or "").strip()
         if not urlref:
-            return "direct", None, None
+            return _Referrer(("direct", None, None))
 
         # Apps report themselves as `android-app://<package>/...`.
         try:
             parts = urlsplit(urlref)
         except ValueError:
-            return "other", None, None
+            return _Referrer(("other", None, None))
         if parts.scheme.lower() in _APP_SCHEMES:
             package = parts.netloc.lower()
             category, _ = self._apps.get(package, ("other", False))
-            return category, package or None, package or None
+            return _Referrer((category, package or None, package or None))
 
         host = _host_of(urlref)
         if not host:
-            return "other", None, None
+            return _Referrer(("other", None, None))
         host = host.lower()
         domain = registrable_domain(host)
-
-        if self._is_internal(host, domain, page_url=page_url, idsite=idsite):
-            return "internal", domain, domain
+        listed_internal = any(
+            _within(host, internal) for internal in self.internal_domains
+        )
 
         listed = self._listed_category(host)
         if listed is None:
-            return "other", domain, domain
+            return _Referrer(("other", domain, domain), domain, listed_internal)
         category, matched_labels = listed
         domain_labels = domain.count(".") + 1 if domain else 0
         shown = host if matched_labels > domain_labels else domain
-        return category, domain, shown
+        return _Referrer((category, domain, shown), domain, listed_internal)
 
-    def _is_internal(
-        self, host: str, domain: str | None, *, page_url: str | None, idsite: str | None
-    ) -> bool:
-        own_sites = {registrable_domain(_host_of(page_url))}
-        if idsite and "." in idsite and "/" not in idsite:
-            own_sites.add(registrable_domain(idsite))
-        if domain in own_sites - {None}:
-            return True
-        return any(_within(host, internal) for internal in self.internal_domains)
+    def _site_domain(self, page_url: str | None) -> str | None:
+        """The registrable domain of the tracked page, remembered per address."""
+        try:
+            return self._site_cache[page_url]
+        except KeyError:
+            pass
+        if len(self._site_cache) >= _CACHE_LIMIT:
+            self._site_cache.clear()
+        domain = self._site_cache[page_url] = registrable_domain(_host_of(page_url))
+        return domain
 
     def _listed_category(self, host: str) -> tuple[str, int] | None:
         """The category of the most specific list entry matching `host`, and how
@@ -552,6 +589,25 @@ class ReferrerClassifier:
             return None
         size, _, _, category = max(candidates)
         return category, size
+
+
+class _Referrer(NamedTuple):
+    """A referrer as far as it can be judged without the page it led to."""
+
+    answer: tuple[str, str | None, str | None]
+    """`describe`'s answer unless the referrer turns out to be internal."""
+    domain: str | None = None
+    """The registrable domain of a web referrer; None when `answer` is final."""
+    listed_internal: bool = False
+    """The host is within one of the spec's internal domains."""
+
+
+@lru_cache(maxsize=64)
+def _idsite_domain(idsite: str | None) -> str | None:
+    """The registrable domain of a Site ID that is a domain name, else None."""
+    if idsite and "." in idsite and "/" not in idsite:
+        return registrable_domain(idsite)
+    return None
 
 
 def _within(host: str, domain: str) -> bool:
@@ -762,8 +818,14 @@ class StandardResolver:
         )
         self.geo_locator = GeoLocator(geoip_db) if geoip_db else None
 
-        self._spellings: dict[tuple[str, str], list[str]] = {}
-        self._reported: set[tuple[Any, ...]] = set()
+        self._spellings: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
+        """Spellings seen per campaign field and case-folded value, oldest first."""
+        self._reported: OrderedDict[tuple[Any, ...], None] = OrderedDict()
+        """Page-view findings already given, oldest first (a bounded set)."""
+
+        # Pure lookups remembered per value: pixels of one page view repeat them.
+        self._campaigns: dict[tuple[str | None, bool], _CampaignFacts] = {}
+        self._addresses: dict[str, tuple[Geo | None, str | None, str]] = {}
 
     def close(self) -> None:
         """Close the GeoIP database, if one is open."""
@@ -778,42 +840,80 @@ class StandardResolver:
 
     def resolve(self, event: PixelEvent) -> StandardSegments:
         """The standard segments of one event, with campaign findings."""
-        campaign = read_campaign(event.url)
-        surl = event.param("surl")
-        session_campaign = (
-            read_campaign(surl, from_surl=True) if surl is not None else None
-        )
+        params = event.params
+        url = params.get("url")
+        campaign = self._campaign(url, False)
+        surl = params.get("surl")
+        session_campaign = self._campaign(surl, True) if surl is not None else None
 
         category, domain, referrer_name = self.referrers.describe(
-            event.urlref, page_url=event.url, idsite=event.idsite
+            params.get("urlref"), page_url=url, idsite=params.get("idsite")
         )
 
         address = client_address_of(event)
-        geo, geo_note = self._locate(address)
+        if address:
+            geo, geo_note, normalised = self._address(address)
+        else:
+            geo, geo_note, normalised = None, _NO_ADDRESS_NOTE, None
 
         findings = self._campaign_findings(
             event, campaign, session_campaign, category, domain
         )
         return StandardSegments(
-            campaign=campaign,
-            session_campaign=session_campaign,
+            campaign=campaign.campaign,
+            session_campaign=(
+                session_campaign.campaign if session_campaign is not None else None
+            ),
             referrer_category=category,
             referrer_domain=domain,
             geo=geo,
-            client_address=_normalise_address(address) if address else None,
+            client_address=normalised,
             geo_note=geo_note,
             findings=tuple(findings),
             referrer_name=referrer_name,
         )
 
+    def _campaign(self, url: str | None, from_surl: bool) -> _CampaignFacts:
+        """`read_campaign(url)` and what the findings need of it, per address."""
+        key = (url, from_surl)
+        try:
+            return self._campaigns[key]
+        except KeyError:
+            pass
+
+        campaign = read_campaign(url, from_surl=from_surl)
+        items = tuple(campaign.items())
+        used = {param for _, _, param in items}
+        facts = _CampaignFacts(
+            campaign,
+            items,
+            ", ".join(param for _, _, param in items),
+            sorted(used & ITM_PARAMETERS),
+            sorted(used & UTM_PARAMETERS),
+        )
+        if len(self._campaigns) >= _CACHE_LIMIT:
+            self._campaigns.clear()
+        self._campaigns[key] = facts
+        return facts
+
     # Geography --------------------------------------------------------------------
+
+    def _address(self, address: str) -> tuple[Geo | None, str | None, str]:
+        """`(geo, note, normalised address)` for a client address, per address."""
+        try:
+            return self._addresses[address]
+        except KeyError:
+            pass
+
+        geo, note = self._locate(address)
+        if len(self._addresses) >= _CACHE_LIMIT:
+            self._addresses.clear()
+        found = self._addresses[address] = (geo, note, _normalise_address(address))
+        return found
 
     def _locate(self, address: str | None) -> tuple[Geo | None, str | None]:
         if not address:
-            return None, (
-                "no client address was recorded for this request (HAR files and "
-                "pasted requests often lack it)"
-            )
+            return None, _NO_ADDRESS_NOTE
 
         not_locatable = _not_locatable_note(address)
         if not_locatable:
@@ -827,39 +927,65 @@ class StandardResolver:
     def _campaign_findings(
         self,
         event: PixelEvent,
-        campaign: Campaign,
-        session_campaign: Campaign | None,
+        campaign: _CampaignFacts,
+        session_campaign: _CampaignFacts | None,
         category: str,
         domain: str | None,
     ) -> list[Finding]:
         findings: list[Finding] = []
-        findings.extend(self._case_variant_findings(event, campaign))
+        if campaign.items:
+            findings.extend(self._case_variant_findings(event, campaign))
 
         # The rest describe the page view, which every heartbeat of it repeats.
+        candidates = []
+        if not campaign.items:
+            referrer_campaign = self._campaign(event.params.get("urlref"), False)
+            if referrer_campaign.items:
+                candidates.append(("campaign.on-referrer-only", "urlref"))
+        else:
+            referrer_campaign = None
+            if campaign.itm and category in EXTERNAL_CATEGORIES:
+                candidates.append(("campaign.itm-external", f"url.{campaign.itm[0]}"))
+            if campaign.utm and category == "internal":
+                candidates.append(("campaign.utm-internal", f"url.{campaign.utm[0]}"))
+        if not candidates:
+            return findings
+
         page_view = (
             event.visitor,
             event.pvid or event.plid,
             event.url,
             event.urlref,
         )
-        page_findings = [
-            *self._referrer_only_findings(event, campaign, session_campaign),
-            *self._mixed_up_findings(event, campaign, category, domain),
-        ]
-        for finding in page_findings:
-            key = (finding.code, finding.path, *page_view)
+        for code, path in candidates:
+            key = (code, path, *page_view)
             if key in self._reported:
                 continue
-            self._reported.add(key)
-            findings.append(finding)
+            self._reported[key] = None
+            if len(self._reported) > _REPORTED_LIMIT:
+                self._reported.popitem(last=False)
+
+            if referrer_campaign is not None:
+                findings.append(
+                    _referrer_only_finding(event, referrer_campaign, session_campaign)
+                )
+            else:
+                findings.append(
+                    _mixed_up_finding(event, code, campaign, category, domain)
+                )
         return findings
 
     def _case_variant_findings(
-        self, event: PixelEvent, campaign: Campaign
+        self, event: PixelEvent, campaign: _CampaignFacts
     ) -> list[Finding]:
         findings = []
-        for field_name, value, param in campaign.items():
-            spellings = self._spellings.setdefault((field_name, value.casefold()), [])
+        for field_name, value, param in campaign.items:
+            key = (field_name, value.casefold())
+            spellings = self._spellings.get(key)
+            if spellings is None:
+                spellings = self._spellings[key] = []
+                if len(self._spellings) > _SPELLINGS_LIMIT:
+                    self._spellings.popitem(last=False)
             if value in spellings:
                 continue
             spellings.append(value)
@@ -886,110 +1012,110 @@ class StandardResolver:
             )
         return findings
 
-    def _referrer_only_findings(
-        self,
-        event: PixelEvent,
-        campaign: Campaign,
-        session_campaign: Campaign | None,
-    ) -> list[Finding]:
-        referrer_campaign = read_campaign(event.urlref)
-        if referrer_campaign.is_empty or not campaign.is_empty:
-            return []
 
-        params = ", ".join(referrer_campaign.params_used)
-        session_has_campaign = (
-            session_campaign is not None and not session_campaign.is_empty
+class _CampaignFacts(NamedTuple):
+    """A URL's campaign with what the findings ask of it, worked out once."""
+
+    campaign: Campaign
+    items: tuple[tuple[str, str, str], ...]
+    """`campaign.items()`: empty when the URL carries no campaign."""
+    params_used: str
+    """The parameters the values came from, comma-separated."""
+    itm: list[str]
+    """Internal (`itm_*`) parameters used, sorted."""
+    utm: list[str]
+    """External (`utm_*`) parameters used, sorted."""
+
+
+def _referrer_only_finding(
+    event: PixelEvent,
+    referrer_campaign: _CampaignFacts,
+    session_campaign: _CampaignFacts | None,
+) -> Finding:
+    """`campaign.on-referrer-only`: the campaign is on `urlref` but not on `url`."""
+    params = referrer_campaign.params_used
+    session_has_campaign = session_campaign is not None and bool(session_campaign.items)
+    if session_has_campaign:
+        severity = Severity.INFO
+        explanation = (
+            "Parse.ly reads campaigns from the query string of the tracked url, "
+            "never from urlref. This page was reached from a page that carried "
+            "campaign parameters, and the session's first URL (surl) has a "
+            "campaign, so the visit is attributed there; nothing is lost."
         )
-        if session_has_campaign:
-            severity = Severity.INFO
-            explanation = (
-                "Parse.ly reads campaigns from the query string of the tracked url, "
-                "never from urlref. This page was reached from a page that carried "
-                "campaign parameters, and the session's first URL (surl) has a "
-                "campaign, so the visit is attributed there; nothing is lost."
-            )
-        else:
-            severity = Severity.WARNING
-            explanation = (
-                "Parse.ly reads campaigns from the query string of the tracked url, "
-                "never from urlref, and neither url nor the session's first URL "
-                "(surl) carries any. If the landing page reported a URL without its "
-                "query (a canonical URL, or a url override in the tracker "
-                "settings), the campaign of this visit is lost: send the full "
-                "address with its campaign parameters as url."
-            )
-        return [
-            Finding(
-                code="campaign.on-referrer-only",
-                severity=severity,
-                message=(
-                    f"Campaign parameters ({params}) are on the referrer but not on "
-                    "the tracked url"
-                ),
-                path="urlref",
-                explanation=explanation,
-                event_id=event.id,
-            )
-        ]
+    else:
+        severity = Severity.WARNING
+        explanation = (
+            "Parse.ly reads campaigns from the query string of the tracked url, "
+            "never from urlref, and neither url nor the session's first URL "
+            "(surl) carries any. If the landing page reported a URL without its "
+            "query (a canonical URL, or a url override in the tracker "
+            "settings), the campaign of this visit is lost: send the full "
+            "address with its campaign parameters as url."
+        )
+    return Finding(
+        code="campaign.on-referrer-only",
+        severity=severity,
+        message=(
+            f"Campaign parameters ({params}) are on the referrer but not on "
+            "the tracked url"
+        ),
+        path="urlref",
+        explanation=explanation,
+        event_id=event.id,
+    )
 
-    def _mixed_up_findings(
-        self,
-        event: PixelEvent,
-        campaign: Campaign,
-        category: str,
-        domain: str | None,
-    ) -> list[Finding]:
-        findings = []
-        used = set(campaign.params_used)
-        itm = sorted(used & ITM_PARAMETERS)
-        utm = sorted(used & UTM_PARAMETERS)
-        origin = f"{category} ({domain})" if domain else category
 
-        if itm and category in EXTERNAL_CATEGORIES:
-            findings.append(
-                Finding(
-                    code="campaign.itm-external",
-                    severity=Severity.WARNING,
-                    message=(
-                        f"Internal campaign parameters ({', '.join(itm)}) on a visit "
-                        f"from outside the site: {origin}"
-                    ),
-                    path=f"url.{itm[0]}",
-                    explanation=(
-                        "itm_* parameters are meant for promotions between your own "
-                        "pages. Here the visitor arrived from another site, usually "
-                        "because a URL with itm_* parameters was copied and shared, "
-                        "or an external link was tagged with itm_* instead of utm_*. "
-                        "The visit is then credited to an internal promotion. Tag "
-                        "external links with utm_* and keep itm_* off shareable "
-                        "URLs (for example, strip them after the page has loaded)."
-                    ),
-                    event_id=event.id,
-                )
-            )
+def _mixed_up_finding(
+    event: PixelEvent,
+    code: str,
+    campaign: _CampaignFacts,
+    category: str,
+    domain: str | None,
+) -> Finding:
+    """`campaign.itm-external` or `campaign.utm-internal` for one page view."""
+    origin = f"{category} ({domain})" if domain else category
+    if code == "campaign.itm-external":
+        itm = campaign.itm
+        return Finding(
+            code="campaign.itm-external",
+            severity=Severity.WARNING,
+            message=(
+                f"Internal campaign parameters ({', '.join(itm)}) on a visit "
+                f"from outside the site: {origin}"
+            ),
+            path=f"url.{itm[0]}",
+            explanation=(
+                "itm_* parameters are meant for promotions between your own "
+                "pages. Here the visitor arrived from another site, usually "
+                "because a URL with itm_* parameters was copied and shared, "
+                "or an external link was tagged with itm_* instead of utm_*. "
+                "The visit is then credited to an internal promotion. Tag "
+                "external links with utm_* and keep itm_* off shareable "
+                "URLs (for example, strip them after the page has loaded)."
+            ),
+            event_id=event.id,
+        )
 
-        if utm and category == "internal":
-            findings.append(
-                Finding(
-                    code="campaign.utm-internal",
-                    severity=Severity.WARNING,
-                    message=(
-                        f"UTM parameters ({', '.join(utm)}) on a link between your "
-                        f"own pages: referrer {origin}"
-                    ),
-                    path=f"url.{utm[0]}",
-                    explanation=(
-                        "utm_* parameters describe how a visitor reached the site. "
-                        "Put on a link from one of your own pages to another, they "
-                        "replace the campaign that really brought the visitor (a "
-                        "newsletter, a search ad) with your internal promotion, and "
-                        "the original campaign loses the credit. Use itm_* "
-                        "parameters for internal links."
-                    ),
-                    event_id=event.id,
-                )
-            )
-        return findings
+    utm = campaign.utm
+    return Finding(
+        code="campaign.utm-internal",
+        severity=Severity.WARNING,
+        message=(
+            f"UTM parameters ({', '.join(utm)}) on a link between your "
+            f"own pages: referrer {origin}"
+        ),
+        path=f"url.{utm[0]}",
+        explanation=(
+            "utm_* parameters describe how a visitor reached the site. "
+            "Put on a link from one of your own pages to another, they "
+            "replace the campaign that really brought the visitor (a "
+            "newsletter, a search ad) with your internal promotion, and "
+            "the original campaign loses the credit. Use itm_* "
+            "parameters for internal links."
+        ),
+        event_id=event.id,
+    )
 
 
 def _as_category_mapping(value: Any) -> dict[str, list[str]]:

@@ -716,3 +716,120 @@ def test_ipv6_address_in_an_ipv4_only_database_is_a_note(tmp_path):
     assert v6.geo is None
     assert v6.geo_note is not None
     assert v6.geo_note.startswith(f"could not look up 2a00:1450:4001::1 in {db}")
+
+
+# --- Remembered lookups ------------------------------------------------------------
+
+
+def test_same_referrer_is_internal_only_on_its_own_site():
+    resolver = StandardResolver(None)
+    urlref = "https://www.example.com/news/"
+
+    own_site = resolver.resolve(make_event(urlref=urlref))
+    other_site = resolver.resolve(
+        make_event("https://shop.example.org/cart", urlref=urlref, idsite="shop.org")
+    )
+    own_site_again = resolver.resolve(make_event(urlref=urlref, event_id="3"))
+
+    assert own_site.referrer_category == "internal"
+    assert (other_site.referrer_category, other_site.referrer_domain) == (
+        "other",
+        "example.com",
+    )
+    assert own_site_again.referrer_category == "internal"
+
+
+def test_site_id_makes_a_referrer_internal_whatever_the_page_was_before():
+    resolver = StandardResolver(None)
+    urlref = "https://m.example.net/"
+    page = "https://amp.example.org/story"
+
+    by_page = resolver.resolve(make_event(page, urlref, idsite="example.org"))
+    by_site_id = resolver.resolve(make_event(page, urlref, idsite="example.net"))
+
+    assert by_page.referrer_category == "other"
+    assert by_site_id.referrer_category == "internal"
+
+
+def test_same_address_as_url_and_as_surl_keeps_where_it_came_from():
+    resolver = StandardResolver(None)
+    landing = PAGE + "?utm_campaign=launch"
+
+    first = resolver.resolve(make_event(landing, surl=landing))
+    second = resolver.resolve(make_event(landing, surl=landing, event_id="2"))
+
+    for std in (first, second):
+        assert std.campaign.from_surl is False
+        assert std.session_campaign is not None
+        assert std.session_campaign.from_surl is True
+        assert std.campaign.campaign == std.session_campaign.campaign == "launch"
+
+
+def test_campaign_findings_follow_the_referrer_of_each_event():
+    resolver = StandardResolver(None)
+    url = PAGE + "?itm_campaign=hero"
+
+    from_outside = resolver.resolve(
+        make_event(url, "https://www.facebook.com/", pvid="p1")
+    )
+    from_inside = resolver.resolve(
+        make_event(url, "https://www.example.com/", pvid="p2", event_id="2")
+    )
+
+    assert codes(from_outside) == ["campaign.itm-external"]
+    assert codes(from_inside) == []
+
+
+def test_client_addresses_are_judged_one_by_one():
+    resolver = StandardResolver(None)
+
+    private = resolver.resolve(make_event(client_address="192.168.1.20"))
+    public = resolver.resolve(make_event(client_address="23.32.10.9", event_id="2"))
+    private_again = resolver.resolve(
+        make_event(client_address="192.168.1.20", event_id="3")
+    )
+
+    assert public.geo_note == NO_GEOIP_DB_NOTE
+    assert private.geo_note is not None and "private address" in private.geo_note
+    assert private_again.geo_note == private.geo_note
+    assert private_again.client_address == "192.168.1.20"
+
+
+def test_lookup_caches_start_over_when_full(monkeypatch):
+    monkeypatch.setattr("inspector.standard._CACHE_LIMIT", 3)
+    resolver = StandardResolver(None)
+
+    results = [
+        resolver.resolve(
+            make_event(
+                f"https://www.example.com/{number}?utm_source=s{number}",
+                f"https://site{number}.example.org/",
+                client_address=f"23.32.10.{number}",
+                event_id=str(number),
+            )
+        )
+        for number in range(10)
+    ]
+
+    assert [std.campaign.source for std in results] == [f"s{n}" for n in range(10)]
+    assert {std.referrer_domain for std in results} == {"example.org"}
+    assert len(resolver._campaigns) <= 3
+    assert len(resolver._addresses) <= 3
+    assert len(resolver.referrers._referrer_cache) <= 3
+
+
+def test_page_view_findings_are_remembered_for_the_latest_page_views(monkeypatch):
+    monkeypatch.setattr("inspector.standard._REPORTED_LIMIT", 2)
+    resolver = StandardResolver(None)
+    url = PAGE + "?utm_campaign=x"
+    urlref = "https://www.example.com/"
+
+    first = [
+        resolver.resolve(make_event(url, urlref, pvid=f"p{n}", event_id=f"{n}"))
+        for n in range(3)
+    ]
+    latest_repeated = resolver.resolve(make_event(url, urlref, pvid="p2"))
+
+    assert [codes(std) for std in first] == [["campaign.utm-internal"]] * 3
+    assert codes(latest_repeated) == []
+    assert len(resolver._reported) == 2
