@@ -56,7 +56,7 @@ VIEW_REFRESH_INTERVAL = 0.5
 DETAIL_INTERVAL = 0.25
 """While following a flood, the detail pane changes at most this often (seconds)."""
 FEED_CHUNK = 500
-WIDE_LAYOUT_COLUMNS = 150
+WIDE_LAYOUT_COLUMNS = 160
 RECENT_REQUESTS_KEPT = 20_000
 """Live requests kept for `s` when the session is not recorded to a file."""
 

@@ -4,7 +4,7 @@ A filter is a list of space-separated terms, all of which must match:
 
 - `action:pageview`: the event's action (`action` without a value: any action);
 - `site:example.com`: the idsite contains this text;
-- `severity:warning`: the worst finding is at least this severe;
+- `severity:warning` (or `severity:w`): the worst finding is at least this severe;
 - `code:segment.case-mismatch`: a finding's code starts with this text;
 - `plan=premium`: the segment `plan` holds this value. A value that reads as JSON
   (`true`, `3`, `null`, `"true"`) must match with its type; anything else is compared
@@ -112,11 +112,12 @@ def _field_predicate(name: str, value: str) -> Predicate:
             finding.code.lower().startswith(wanted) for finding in report.findings
         )
 
-    try:
-        threshold = Severity(wanted)
-    except ValueError:
+    # A prefix is enough (`severity:w`), so the filter works while being typed.
+    candidates = [s for s in Severity if wanted and s.value.startswith(wanted)]
+    if len(candidates) != 1:
         choices = ", ".join(severity.value for severity in Severity)
-        raise ValueError(f"unknown severity (use {choices})") from None
+        raise ValueError(f"unknown severity (use {choices})")
+    threshold = candidates[0]
     return lambda report: report.worst is not None and report.worst >= threshold
 
 

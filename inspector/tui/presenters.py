@@ -15,6 +15,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from rich.console import Group
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
 from inspector.model import DataState, Finding, PixelEvent, Severity
@@ -171,10 +174,93 @@ def event_cell_values(report: EventReport) -> tuple[str, ...]:
 # ---------------------------------------------------------------- detail pane
 
 
-def detail_text(report: EventReport, spec: Spec | None = None) -> Text:
+class DetailDocument:
+    """The detail pane's content: text lines and label/value fields, in order.
+
+    `text()` gives it as one Rich `Text` (for tests, copying and searching);
+    `renderable()` lays the fields out in a grid, so that a long value (a URL, a
+    title) wraps within its own column instead of under the labels.
+    """
+
+    LABEL_WIDTH = 10
+
+    def __init__(self) -> None:
+        self.blocks: list[Text | Padding | list[tuple[str, Text]]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.blocks)
+
+    def append(self, text: str, style: str = "") -> None:
+        self._text_block().append(text, style=style)
+
+    def append_text(self, text: Text) -> None:
+        self._text_block().append_text(text)
+
+    def paragraph(self, text: str, indent: int, style: str = "") -> None:
+        """A paragraph that wraps under its own first column, not the margin."""
+        self.blocks.append(Padding(Text(text, style=style), (0, 0, 0, indent)))
+
+    def field(self, label: str, value: str | None, missing: str = "—") -> None:
+        if value is None:
+            shown = Text(missing, style="dim italic")
+        elif value == "":
+            shown = Text('""', style="dim")
+        else:
+            shown = Text(value)
+        if not self.blocks or not isinstance(self.blocks[-1], list):
+            self.blocks.append([])
+        self.blocks[-1].append((label, shown))
+
+    def _text_block(self) -> Text:
+        if not self.blocks or not isinstance(self.blocks[-1], Text):
+            self.blocks.append(Text())
+        return self.blocks[-1]
+
+    def text(self) -> Text:
+        combined = Text()
+        for block in self.blocks:
+            if isinstance(block, Text):
+                combined.append_text(block)
+                continue
+            if isinstance(block, Padding):
+                combined.append(" " * block.left)
+                combined.append_text(block.renderable)
+                combined.append("\n")
+                continue
+            for label, value in block:
+                combined.append(f"  {label:<{self.LABEL_WIDTH}} ", style="bold")
+                combined.append_text(value)
+                combined.append("\n")
+        combined.rstrip()
+        return combined
+
+    def renderable(self) -> Group:
+        parts: list[Any] = []
+        for index, block in enumerate(self.blocks):
+            if isinstance(block, Text):
+                text = block.copy()
+                if index == len(self.blocks) - 1:
+                    text.rstrip()
+                elif text.plain.endswith("\n"):
+                    text.right_crop(1)
+                parts.append(text)
+                continue
+            if isinstance(block, Padding):
+                parts.append(block)
+                continue
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(width=self.LABEL_WIDTH, no_wrap=True, style="bold")
+            grid.add_column(overflow="fold")
+            for label, value in block:
+                grid.add_row(label, value)
+            parts.append(Padding(grid, (0, 0, 0, 2)))
+        return Group(*parts)
+
+
+def detail_document(report: EventReport, spec: Spec | None = None) -> DetailDocument:
     """Everything about one event, grouped the way a QA engineer reads it."""
     event = report.event
-    text = Text()
+    text = DetailDocument()
 
     _section(text, "General")
     request = event.request
@@ -201,7 +287,7 @@ def detail_text(report: EventReport, spec: Spec | None = None) -> Text:
     _section(text, "Session and IDs")
     for name in SESSION_PARAMS:
         if name in event.params:
-            _line(text, name, event.params[name] or '""')
+            _line(text, name, event.params[name])
     visitor = event.visitor
     if visitor and "u" not in event.params and "ampid" not in event.params:
         _line(text, "visitor", visitor)
@@ -228,11 +314,15 @@ def detail_text(report: EventReport, spec: Spec | None = None) -> Text:
     for finding in sorted(report.findings, key=_severity_first):
         finding_text(text, finding)
 
-    text.rstrip()
     return text
 
 
-def finding_text(text: Text, finding: Finding) -> None:
+def detail_text(report: EventReport, spec: Spec | None = None) -> Text:
+    """The detail pane's content as one `Text`."""
+    return detail_document(report, spec).text()
+
+
+def finding_text(text: DetailDocument, finding: Finding) -> None:
     """Append one finding: severity, code, message, path and explanation."""
     style = severity_style(finding.severity)
     mark = SEVERITY_MARKS[finding.severity]
@@ -240,30 +330,29 @@ def finding_text(text: Text, finding: Finding) -> None:
     text.append(finding.code, style=f"{style} bold")
     if finding.path:
         text.append(f"  at {finding.path}", style="dim")
-    text.append(f"\n    {finding.message}\n")
+    text.append("\n")
+    text.paragraph(finding.message, 4)
     if finding.explanation:
-        text.append(f"    {finding.explanation}\n", style="dim")
+        text.paragraph(finding.explanation, 4, style="dim")
 
 
 def _severity_first(finding: Finding) -> tuple[int, str]:
     return (-finding.severity.rank, finding.code)
 
 
-def _section(text: Text, title: str) -> None:
+def _section(text: DetailDocument, title: str) -> None:
     if text:
         text.append("\n")
     text.append(f"{title}\n", style="bold underline")
 
 
-def _line(text: Text, label: str, value: str | None, missing: str = "—") -> None:
-    text.append(f"  {label:<10} ", style="bold")
-    if value is None:
-        text.append(missing + "\n", style="dim italic")
-    else:
-        text.append(f"{value}\n")
+def _line(
+    text: DetailDocument, label: str, value: str | None, missing: str = "—"
+) -> None:
+    text.field(label, value, missing)
 
 
-def _segment_data(text: Text, event: PixelEvent, spec: Spec | None) -> None:
+def _segment_data(text: DetailDocument, event: PixelEvent, spec: Spec | None) -> None:
     state = event.data_state
     if state is DataState.ABSENT:
         text.append("  no data parameter sent\n", style="dim italic")
@@ -298,7 +387,9 @@ def _segment_data(text: Text, event: PixelEvent, spec: Spec | None) -> None:
             _tree(text, key, value, depth=2, dim=True)
 
 
-def _tree(text: Text, key: str, value: Any, depth: int, dim: bool = False) -> None:
+def _tree(
+    text: DetailDocument, key: str, value: Any, depth: int, dim: bool = False
+) -> None:
     indent = "  " * depth
     key_style = "dim" if dim else "bold"
     kind = json_type(value)
@@ -341,7 +432,7 @@ def _other_params(params: Mapping[str, str]) -> list[tuple[str, str]]:
     return [(name, value) for name, value in params.items() if name not in shown]
 
 
-def _standard(text: Text, standard: Any) -> None:
+def _standard(text: DetailDocument, standard: Any) -> None:
     rows = list(standard.rows())
     for row in rows:
         label, value = _standard_row(row)
@@ -375,9 +466,9 @@ def _raw_request(event: PixelEvent) -> str:
 # ---------------------------------------------------------------- page loads
 
 
-def page_text(page: PageLoad) -> Text:
+def page_document(page: PageLoad) -> DetailDocument:
     """A page load: what it is, its requests in order, and its diagnoses."""
-    text = Text()
+    text = DetailDocument()
     text.append(page.url or "(address unknown)", style="bold")
     text.append(f"\n  {page.key}", style="dim")
     if page.visitor:
@@ -402,24 +493,27 @@ def page_text(page: PageLoad) -> Text:
         text.append("  none\n", style="green")
     for diagnosis in sorted(page.diagnoses, key=_diagnosis_order):
         diagnosis_text(text, diagnosis)
-
-    text.rstrip()
     return text
 
 
-def diagnosis_text(text: Text, diagnosis: PageDiagnosis) -> None:
+def page_text(page: PageLoad) -> Text:
+    return page_document(page).text()
+
+
+def diagnosis_text(text: DetailDocument, diagnosis: PageDiagnosis) -> None:
     """Append one page-level diagnosis with its evidence and explanation."""
     style = severity_style(diagnosis.severity)
     text.append(f"  {SEVERITY_MARKS[diagnosis.severity]} ", style=style)
     text.append(f"{diagnosis.severity.value} ", style=style)
     text.append(diagnosis.code, style=f"{style} bold")
-    text.append(f"\n    {diagnosis.title}\n")
+    text.append("\n")
+    text.paragraph(diagnosis.title, 4)
     if diagnosis.evidence:
-        text.append("    evidence: " + ", ".join(diagnosis.evidence) + "\n", "dim")
+        text.paragraph("evidence: " + ", ".join(diagnosis.evidence), 4, "dim")
     if diagnosis.uncertain:
-        text.append("    (partly matched by timing: likely, not certain)\n", "dim")
+        text.paragraph("(partly matched by timing: likely, not certain)", 4, "dim")
     if diagnosis.explanation:
-        text.append(f"    {diagnosis.explanation}\n", style="dim")
+        text.paragraph(diagnosis.explanation, 4, style="dim")
 
 
 def _diagnosis_order(diagnosis: PageDiagnosis) -> tuple[int, str]:
@@ -427,7 +521,9 @@ def _diagnosis_order(diagnosis: PageDiagnosis) -> tuple[int, str]:
 
 
 def _timeline_entry(
-    text: Text, entry: TimelineEntry, worst_by_event: Mapping[str, Severity | None]
+    text: DetailDocument,
+    entry: TimelineEntry,
+    worst_by_event: Mapping[str, Severity | None],
 ) -> None:
     text.append(f"  {'+' + str(entry.offset_ms):>8} ms  ", style="dim")
     event = entry.event

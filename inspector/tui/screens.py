@@ -17,10 +17,10 @@ logger = logging.getLogger(__name__)
 
 FILTER_HELP = """\
 Filter terms (all must match; a leading - negates one):
-  text                 free text in URL, action, site, data and findings
+  text                 free text in the URL, parameters, data and findings
   action:pageview      the event's action
   site:example.com     the idsite contains this
-  severity:warning     worst finding at or above (info, warning, error)
+  severity:warning     worst finding at or above (info, warning, error; or i/w/e)
   code:segment.        a finding code starting with this
   plan=premium         segment value ("true" is a string, true a boolean)
   plan=*               the segment key is present"""

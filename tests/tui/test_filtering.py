@@ -33,6 +33,7 @@ def matching(text: str, reports) -> list[str]:
         ("site:other", ["home"]),
         ("severity:error", ["about"]),
         ("severity:warning", ["news/story-1#hb", "about"]),
+        ("severity:w", ["news/story-1#hb", "about"]),
         ("code:data.", ["about"]),
         ("plan=premium", ["news/story-1", "news/story-1#hb"]),
         ('plan="premium"', ["news/story-1", "news/story-1#hb"]),

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from inspector.tui.presenters import detail_text
+from inspector.tui.presenters import detail_document
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport
@@ -40,7 +40,10 @@ class DetailPane(VerticalScroll):
         self.report = report
         if report is None:
             self.text = Text(PLACEHOLDER, style="dim")
+            shown = self.text
         else:
-            self.text = detail_text(report, self.spec)
-        self.query_one("#detail-body", Static).update(self.text)
+            document = detail_document(report, self.spec)
+            self.text = document.text()
+            shown = document.renderable()
+        self.query_one("#detail-body", Static).update(shown)
         self.scroll_home(animate=False)

@@ -48,13 +48,14 @@ COLUMNS = (
     ("Segments", "segments"),
     ("Worst finding", "worst"),
 )
-FIXED_WIDTHS = {"time": 12, "site": 14, "action": 10, "worst": 28}
+FIXED_WIDTHS = {"time": 12, "site": 12, "action": 10, "worst": 24}
 """Columns whose width does not depend on the terminal."""
 FLEXIBLE_SHARES = {"path": 2, "segments": 3}
 """How the rest of the width is shared out."""
-MIN_FLEXIBLE_WIDTH = 16
+MIN_FLEXIBLE_WIDTH = 12
 CELL_PADDING = 1
 HEADER_HEIGHT = 1
+SCROLLBAR_ROOM = 2
 
 
 def column_widths(total: int) -> list[int]:
@@ -314,7 +315,8 @@ class EventsTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ drawing
 
     def on_resize(self, event: events.Resize) -> None:
-        self._widths = column_widths(self.scrollable_content_region.width)
+        # Leave room for the vertical scrollbar, which comes and goes with the rows.
+        self._widths = column_widths(event.size.width - SCROLLBAR_ROOM)
         self._strips.clear()
         self._resize_virtual()
         if self.following:

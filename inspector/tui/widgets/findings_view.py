@@ -13,9 +13,16 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from inspector.model import Finding
-from inspector.tui.presenters import SEVERITY_MARKS, finding_text, severity_style
+from inspector.tui.presenters import (
+    SEVERITY_MARKS,
+    DetailDocument,
+    finding_text,
+    severity_style,
+)
 
 logger = logging.getLogger(__name__)
+
+PLACEHOLDER = "Select a finding code to see what it means."
 
 
 class FindingsView(Vertical):
@@ -24,13 +31,15 @@ class FindingsView(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.counts: Counter[str] = Counter()
+        self.text = Text(PLACEHOLDER, style="dim")
+        """The selected code's explanation (tests read `.plain`)."""
         self.examples: dict[str, Finding] = {}
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", id="findings-table")
         with VerticalScroll(id="finding-explanation-scroll"):
             yield Static(
-                Text("Select a finding code to see what it means.", style="dim"),
+                Text(PLACEHOLDER, style="dim"),
                 id="finding-explanation",
             )
 
@@ -89,8 +98,12 @@ class FindingsView(Vertical):
         body = self.query_one("#finding-explanation", Static)
         example = self.examples.get(code) if code else None
         if example is None:
-            body.update(Text("Select a finding code to see what it means.", "dim"))
+            self.text = Text(PLACEHOLDER, "dim")
+            body.update(self.text)
             return
-        text = Text(f"{code}: seen {self.counts[code]} times. Example:\n", "bold")
-        finding_text(text, example)
-        body.update(text)
+        document = DetailDocument()
+        times = "once" if self.counts[code] == 1 else f"{self.counts[code]} times"
+        document.append(f"{code}: seen {times}. For example:\n", "bold")
+        finding_text(document, example)
+        self.text = document.text()
+        body.update(document.renderable())

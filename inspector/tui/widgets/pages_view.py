@@ -20,8 +20,8 @@ from textual.widgets import DataTable, Static
 from inspector.tui.presenters import (
     clock_time,
     duration_label,
+    page_document,
     page_path,
-    page_text,
     verdict_style,
 )
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PLACEHOLDER = "Select a page load to see its timeline and diagnoses."
+DIAGNOSES_WIDTH = 40
 
 
 class PagesView(Vertical):
@@ -51,11 +52,11 @@ class PagesView(Vertical):
         table = self.query_one("#pages-table", DataTable)
         table.add_column("Start", key="start")
         table.add_column("Site", key="site")
-        table.add_column("Page", key="page")
+        table.add_column("Verdict", key="verdict")
         table.add_column("Events", key="events")
         table.add_column("Duration", key="duration")
-        table.add_column("Verdict", key="verdict")
-        table.add_column("Diagnoses", key="diagnoses")
+        table.add_column("Diagnoses", key="diagnoses", width=DIAGNOSES_WIDTH)
+        table.add_column("Page", key="page")
 
     @property
     def table(self) -> DataTable:
@@ -74,11 +75,11 @@ class PagesView(Vertical):
             table.add_row(
                 Text(clock_time(page.first_time)),
                 Text(page.site or "—"),
-                Text(page_path(page.url), no_wrap=True),
+                Text(page.verdict, style=style),
                 Text(str(len(page.events)), justify="right"),
                 Text(duration_label(page.duration_ms), justify="right"),
-                Text(page.verdict, style=style),
-                Text(", ".join(codes), style=style, no_wrap=True),
+                Text(", ".join(codes), style=style, no_wrap=True, overflow="ellipsis"),
+                Text(page_path(page.url), no_wrap=True),
                 key=page.key,
             )
 
@@ -98,5 +99,11 @@ class PagesView(Vertical):
 
     def _describe(self, key: str | None) -> None:
         page = self.pages.get(key) if key else None
-        self.text = page_text(page) if page else Text(PLACEHOLDER, style="dim")
-        self.query_one("#page-timeline", Static).update(self.text)
+        if page is None:
+            self.text = Text(PLACEHOLDER, style="dim")
+            shown = self.text
+        else:
+            document = page_document(page)
+            self.text = document.text()
+            shown = document.renderable()
+        self.query_one("#page-timeline", Static).update(shown)
