@@ -24,6 +24,16 @@ from inspector.standard import StandardResolver, StandardSegments
 
 logger = logging.getLogger(__name__)
 
+MAX_COUNTED_KEYS = 1_000
+"""Segment keys counted in `segment_counts`; later new keys are only tallied."""
+MAX_COUNTED_VALUES = 10_000
+"""Distinct values counted per segment key; later new values are only tallied."""
+
+_LABEL_CACHE_LIMIT = 20_000
+_LABELLED_TYPES = frozenset({str, bool, int, type(None)})
+"""Types whose values map to one JSON label each, so the label can be remembered
+(not floats: `0.0 == -0.0`, but their labels differ)."""
+
 
 @dataclass(frozen=True, slots=True)
 class EventReport:
@@ -63,6 +73,10 @@ class InspectionResult:
     scenario_coverage: dict[str, list[str]] = field(default_factory=dict)
     """Per scenario named in the spec, the ids of events that showed it."""
     requests_seen: int = 0
+    uncounted_segment_values: int = 0
+    """Segment values left out of `segment_counts` because their key had too many
+    distinct values, or there were too many keys (`MAX_COUNTED_VALUES`,
+    `MAX_COUNTED_KEYS`)."""
 
     @property
     def events(self) -> list[PixelEvent]:
@@ -103,8 +117,11 @@ class Inspection:
         self.reports: deque[EventReport] = deque(maxlen=max_reports)
         """The most recent reports (all of them unless `max_reports` is set)."""
         self.segment_counts: dict[str, Counter[str]] = {}
+        self.uncounted_segment_values = 0
+        """Values not in `segment_counts` because of its limits (see the result)."""
         self.finding_counts: Counter[str] = Counter()
         self.requests_seen = 0
+        self._labels: dict[tuple[type, Any], str] = {}
 
     def is_pixel(self, request: CapturedRequest) -> bool:
         return self.matcher.matches(request)
@@ -147,11 +164,39 @@ class Inspection:
             finding_counts=Counter(self.finding_counts),
             scenario_coverage=self.pages.scenario_coverage(),
             requests_seen=self.requests_seen,
+            uncounted_segment_values=self.uncounted_segment_values,
         )
 
     def _count(self, report: EventReport) -> None:
+        segment_counts = self.segment_counts
         for key, value in report.event.segments.items():
-            counts = self.segment_counts.setdefault(key, Counter())
-            counts[segment_value_label(value)] += 1
+            counts = segment_counts.get(key)
+            if counts is None:
+                if len(segment_counts) >= MAX_COUNTED_KEYS:
+                    self.uncounted_segment_values += 1
+                    continue
+                counts = segment_counts[key] = Counter()
+
+            label = self._label(value)
+            if label in counts or len(counts) < MAX_COUNTED_VALUES:
+                counts[label] += 1
+            else:
+                self.uncounted_segment_values += 1
+
+        finding_counts = self.finding_counts
         for finding in report.findings:
-            self.finding_counts[finding.code] += 1
+            finding_counts[finding.code] += 1
+
+    def _label(self, value: Any) -> str:
+        """`segment_value_label(value)`, remembered for plain values."""
+        kind = type(value)
+        if kind not in _LABELLED_TYPES:
+            return segment_value_label(value)
+
+        key = (kind, value)
+        label = self._labels.get(key)
+        if label is None:
+            if len(self._labels) >= _LABEL_CACHE_LIMIT:
+                self._labels.clear()
+            label = self._labels[key] = segment_value_label(value)
+        return label
