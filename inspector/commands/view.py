@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a MaxMind .mmdb database, to show the geography standard segments",
     )
     parser.add_argument(
+        "--show-pii",
+        action="store_true",
+        help="show e-mail addresses, phone numbers and long numbers instead of "
+        "masking them",
+    )
+    parser.add_argument(
         "--max-rows",
         type=_positive_int,
         default=DEFAULT_MAX_ROWS,
@@ -81,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             max_rows=args.max_rows,
             log_level=log_level,
             source_label=source_label,
+            show_pii=args.show_pii,
         )
     except GeoIPError as problem:
         print(f"segment-inspector view: {problem}", file=sys.stderr)

@@ -31,6 +31,7 @@ from textual.widgets import Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from inspector.model import CapturedRequest, Finding
+from inspector.report import make_masker
 from inspector.tui.filtering import EventFilter, parse_filter
 from inspector.tui.logsink import AppLogHandler
 from inspector.tui.messages import LogLine, RecordingsRead, SourceFinished
@@ -133,6 +134,7 @@ class InspectorApp(App[int]):
         flush_interval: float = FLUSH_INTERVAL,
         log_level: int = logging.WARNING,
         save_directory: str | Path | None = None,
+        show_pii: bool = False,
     ) -> None:
         """Create the app; nothing starts until it is mounted.
 
@@ -148,6 +150,8 @@ class InspectorApp(App[int]):
             flush_interval: seconds between two batches of new rows.
             log_level: the lowest level shown in the Log view.
             save_directory: where `s` proposes to save (default: the current one).
+            show_pii: show e-mail addresses, phone numbers and long numbers as
+                sent instead of masking them.
         """
         super().__init__()
         self.inspection = inspection
@@ -159,6 +163,10 @@ class InspectorApp(App[int]):
         self.log_level = log_level
         self.save_directory = Path(save_directory) if save_directory else Path.cwd()
         self.source_label = source_label or self._default_source_label()
+        pii = getattr(inspection.spec, "pii", None)
+        self.masker = make_masker(
+            show_pii, long_number_digits=getattr(pii, "long_number_digits", 9)
+        )
 
         self.session: ProxySessionLike | None = None
         self.listen_addresses: list[tuple[str, int]] = []
@@ -192,11 +200,13 @@ class InspectorApp(App[int]):
     def compose(self) -> ComposeResult:
         # The views are kept as attributes: they stay reachable while a modal
         # screen is on top, and while the app shuts down.
-        self.events_table = EventsTable(max_rows=self.max_rows, id="events-table")
-        self.detail = DetailPane(self.inspection.spec, id="detail")
+        self.events_table = EventsTable(
+            max_rows=self.max_rows, masker=self.masker, id="events-table"
+        )
+        self.detail = DetailPane(self.inspection.spec, self.masker, id="detail")
         self.findings_view = FindingsView(id="findings-view")
-        self.segments_view = SegmentsView(id="segments-view")
-        self.pages_view = PagesView(id="pages-view")
+        self.segments_view = SegmentsView(self.masker, id="segments-view")
+        self.pages_view = PagesView(self.masker, id="pages-view")
         self.log_view = LogView(id="log-view")
         self.views = TabbedContent(initial="events", id="views")
         self.filter_box = Input(

@@ -59,6 +59,7 @@ def build_view_app(
     max_rows: int = DEFAULT_MAX_ROWS,
     log_level: int = logging.WARNING,
     source_label: str | None = None,
+    show_pii: bool = False,
 ) -> InspectorApp:
     """The UI over recordings, with no proxy.
 
@@ -75,6 +76,7 @@ def build_view_app(
         max_rows=max_rows,
         log_level=log_level,
         source_label=source_label,
+        show_pii=show_pii,
     )
 
 
@@ -124,6 +126,7 @@ def build_live_app(
         max_rows=max_rows,
         log_level=log_level,
         save_directory=Path(record_path).parent if record_path else None,
+        show_pii=show_pii,
     )
 
 
@@ -135,6 +138,7 @@ def run_view(
     max_rows: int = DEFAULT_MAX_ROWS,
     log_level: int = logging.WARNING,
     source_label: str | None = None,
+    show_pii: bool = False,
 ) -> int:
     """Open the UI over recordings until the user quits; returns the exit status."""
     app = build_view_app(
@@ -144,6 +148,7 @@ def run_view(
         max_rows=max_rows,
         log_level=log_level,
         source_label=source_label,
+        show_pii=show_pii,
     )
     return _run(app)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -63,6 +63,13 @@ SESSION_PARAMS = (
 RAW_LIMIT = 16_000
 SEGMENTS_CELL_LIMIT = 200
 
+Masker = Callable[[str], str]
+"""Hides personal data in a string (see `inspector.report.make_masker`)."""
+
+
+def unmasked(text: str) -> str:
+    return text
+
 
 def severity_style(severity: Severity | None) -> str:
     return SEVERITY_STYLES.get(severity, "") if severity else ""
@@ -94,10 +101,6 @@ def json_type(value: Any) -> str:
 def json_literal(value: Any) -> str:
     """A value as JSON text, so strings keep their quotes."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def styled_value(value: Any) -> Text:
-    return Text(json_literal(value), style=VALUE_STYLES[json_type(value)])
 
 
 # ---------------------------------------------------------------- table cells
@@ -158,15 +161,17 @@ def worst_summary(report: EventReport) -> str:
     return f"{label} +{others}" if others else label
 
 
-def event_cell_values(report: EventReport) -> tuple[str, ...]:
+def event_cell_values(
+    report: EventReport, masker: Masker = unmasked
+) -> tuple[str, ...]:
     """The events table's cell texts for one report."""
     event = report.event
     return (
         event_time(event),
         event.idsite or "—",
         event.action or "—",
-        url_path(event),
-        segments_summary(event.segments, event),
+        masker(url_path(event)),
+        masker(segments_summary(event.segments, event)),
         worst_summary(report),
     )
 
@@ -184,8 +189,10 @@ class DetailDocument:
 
     LABEL_WIDTH = 10
 
-    def __init__(self) -> None:
+    def __init__(self, masker: Masker = unmasked) -> None:
         self.blocks: list[Text | Padding | list[tuple[str, Text]]] = []
+        self.mask = masker
+        """Applied to every value shown, so personal data can stay hidden."""
 
     def __bool__(self) -> bool:
         return bool(self.blocks)
@@ -206,7 +213,7 @@ class DetailDocument:
         elif value == "":
             shown = Text('""', style="dim")
         else:
-            shown = Text(value)
+            shown = Text(self.mask(value))
         if not self.blocks or not isinstance(self.blocks[-1], list):
             self.blocks.append([])
         self.blocks[-1].append((label, shown))
@@ -257,10 +264,12 @@ class DetailDocument:
         return Group(*parts)
 
 
-def detail_document(report: EventReport, spec: Spec | None = None) -> DetailDocument:
+def detail_document(
+    report: EventReport, spec: Spec | None = None, masker: Masker = unmasked
+) -> DetailDocument:
     """Everything about one event, grouped the way a QA engineer reads it."""
     event = report.event
-    text = DetailDocument()
+    text = DetailDocument(masker)
 
     _section(text, "General")
     request = event.request
@@ -306,7 +315,7 @@ def detail_document(report: EventReport, spec: Spec | None = None) -> DetailDocu
         _standard(text, report.standard)
 
     _section(text, "Raw")
-    text.append(_raw_request(event) + "\n", style="dim")
+    text.append(text.mask(_raw_request(event)) + "\n", style="dim")
 
     _section(text, f"Findings ({len(report.findings)})")
     if not report.findings:
@@ -317,9 +326,11 @@ def detail_document(report: EventReport, spec: Spec | None = None) -> DetailDocu
     return text
 
 
-def detail_text(report: EventReport, spec: Spec | None = None) -> Text:
+def detail_text(
+    report: EventReport, spec: Spec | None = None, masker: Masker = unmasked
+) -> Text:
     """The detail pane's content as one `Text`."""
-    return detail_document(report, spec).text()
+    return detail_document(report, spec, masker).text()
 
 
 def finding_text(text: DetailDocument, finding: Finding) -> None:
@@ -358,10 +369,10 @@ def _segment_data(text: DetailDocument, event: PixelEvent, spec: Spec | None) ->
         text.append("  no data parameter sent\n", style="dim italic")
     elif state is DataState.INVALID:
         text.append("  data is not valid JSON; as sent:\n", style="red")
-        text.append(f"  {event.data_raw}\n", style="dim")
+        text.append(f"  {text.mask(event.data_raw or '')}\n", style="dim")
     elif state is DataState.NOT_OBJECT:
         text.append("  data is JSON but not an object; as sent:\n", style="red")
-        text.append(f"  {event.data_raw}\n", style="dim")
+        text.append(f"  {text.mask(event.data_raw or '')}\n", style="dim")
     elif state is DataState.DOUBLE_ENCODED:
         text.append("  data was encoded twice; recovered object:\n", style="yellow")
 
@@ -393,7 +404,7 @@ def _tree(
     indent = "  " * depth
     key_style = "dim" if dim else "bold"
     kind = json_type(value)
-    text.append(f"{indent}{key}: ", style=key_style)
+    text.append(f"{indent}{text.mask(key)}: ", style=key_style)
 
     if kind == "object" and value:
         text.append("{object}\n", style="dim")
@@ -406,7 +417,7 @@ def _tree(
             _tree(text, f"[{index}]", child, depth + 1, dim)
         return
 
-    text.append_text(styled_value(value))
+    text.append(text.mask(json_literal(value)), style=VALUE_STYLES[kind])
     text.append(f"  {kind}\n", style="dim")
 
 
@@ -466,18 +477,19 @@ def _raw_request(event: PixelEvent) -> str:
 # ---------------------------------------------------------------- page loads
 
 
-def page_document(page: PageLoad) -> DetailDocument:
+def page_document(page: PageLoad, masker: Masker = unmasked) -> DetailDocument:
     """A page load: what it is, its requests in order, and its diagnoses."""
-    text = DetailDocument()
-    text.append(page.url or "(address unknown)", style="bold")
+    text = DetailDocument(masker)
+    text.append(masker(page.url or "(address unknown)"), style="bold")
     text.append(f"\n  {page.key}", style="dim")
     if page.visitor:
-        text.append(f"  visitor {page.visitor}", style="dim")
+        text.append(f"  visitor {masker(page.visitor)}", style="dim")
     text.append("  verdict ")
     text.append(page.verdict, style=verdict_style(page.verdict) or "bold")
     text.append("\n")
     if len(page.urls) > 1:
-        text.append("  addresses: " + ", ".join(page.urls) + "\n", style="dim")
+        addresses = ", ".join(masker(url) for url in page.urls)
+        text.append(f"  addresses: {addresses}\n", style="dim")
     if page.scenarios:
         text.append("  scenarios: " + ", ".join(page.scenarios) + "\n", style="dim")
 
@@ -496,8 +508,8 @@ def page_document(page: PageLoad) -> DetailDocument:
     return text
 
 
-def page_text(page: PageLoad) -> Text:
-    return page_document(page).text()
+def page_text(page: PageLoad, masker: Masker = unmasked) -> Text:
+    return page_document(page, masker).text()
 
 
 def diagnosis_text(text: DetailDocument, diagnosis: PageDiagnosis) -> None:
@@ -529,12 +541,12 @@ def _timeline_entry(
     event = entry.event
     if event is None:
         text.append(f"  {entry.kind.value:<18}", style="dim")
-        text.append(entry.url)
+        text.append(text.mask(entry.url))
     else:
         worst = worst_by_event.get(event.id)
         style = severity_style(worst) or "bold"
         text.append(f"● {'pixel ' + (event.action or '?'):<18}", style=style)
-        text.append(segments_summary(event.segments, event))
+        text.append(text.mask(segments_summary(event.segments, event)))
         if worst is not None:
             text.append(f"  {SEVERITY_MARKS[worst]}", style=style)
     if entry.uncertain:

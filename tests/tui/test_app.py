@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from conftest import START, inspect, known_requests, wait_loaded
+from conftest import START, inspect, known_requests, pixel_url, wait_loaded
 
-from inspector.recordings import load_requests
+from inspector.model import CapturedRequest
+from inspector.recordings import load_requests, write_mitm
 from inspector.tui.app import InspectorApp
 from inspector.tui.launch import build_view_app
 from inspector.tui.screens import HelpScreen
@@ -418,3 +419,48 @@ async def test_pages_view_lists_page_loads_with_their_timeline(view_app):
         await pilot.pause()
         assert table.row_count == 0
         assert view_app.finding_counts() == {}
+
+
+def personal_data_recording(directory: Path) -> Path:
+    url = pixel_url(
+        page="https://www.example.com/account?contact=sam.reader@example.com",
+        data='{"plan": "basic", "newsletter_email": "sam.reader@example.com"}',
+    )
+    path = directory / "pii.har"
+    write_mitm(
+        [CapturedRequest("GET", url, timestamp=START)], path.with_suffix(".mitm")
+    )
+    return path.with_suffix(".mitm")
+
+
+async def test_personal_data_is_masked_unless_asked_for(tmp_path, spec):
+    recording = personal_data_recording(tmp_path)
+
+    for show_pii in (False, True):
+        app = build_view_app([recording], spec=spec, show_pii=show_pii)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_loaded(app, pilot)
+            await pilot.press("3")
+            await pilot.pause()
+
+            row = app.events_table.row_texts(0)
+            detail = app.detail.text.plain
+            segments_table = app.query_one(SegmentsView)
+            values = [
+                segments_table.get_row_at(i)[1].plain
+                for i in range(segments_table.row_count)
+            ]
+            shown = [row[3], row[4], detail, *values]
+            everything = "\n".join(shown)
+
+            if show_pii:
+                assert "sam.reader@example.com" in row[3]
+                assert 'newsletter_email="sam.reader@example.com"' in row[4]
+                assert '"sam.reader@example.com"' in values
+            else:
+                assert "sam.reader" not in everything
+                assert "sam.reader%40example.com" not in everything
+                assert row[3] == "/account?contact=«email»"
+                assert 'newsletter_email="«email»"' in row[4]
+                assert 'newsletter_email: "«email»"  string' in detail
+                assert '"«email»"' in values

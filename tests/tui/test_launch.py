@@ -59,6 +59,7 @@ def test_view_without_recordings_opens_the_demo(opened):
     assert call["source_label"] == "demo: demo.mitm"
     assert call["max_rows"] == view.DEFAULT_MAX_ROWS
     assert call["spec"] is None
+    assert call["show_pii"] is False
 
 
 def test_view_passes_recordings_spec_and_options(opened, tmp_path):
@@ -66,7 +67,14 @@ def test_view_passes_recordings_spec_and_options(opened, tmp_path):
     spec_file.write_text("version: 1\nsegments:\n  plan: {type: string}\n")
 
     status = run_view_command(
-        "a.har", "b.mitm", "--spec", str(spec_file), "--max-rows", "10", "--demo"
+        "a.har",
+        "b.mitm",
+        "--spec",
+        str(spec_file),
+        "--max-rows",
+        "10",
+        "--demo",
+        "--show-pii",
     )
 
     assert status == 0
@@ -75,6 +83,7 @@ def test_view_passes_recordings_spec_and_options(opened, tmp_path):
     assert call["source_label"] is None
     assert call["max_rows"] == 10
     assert list(call["spec"].segments) == ["plan"]
+    assert call["show_pii"] is True
 
 
 def test_an_invalid_spec_stops_before_the_ui(opened, tmp_path, capsys):

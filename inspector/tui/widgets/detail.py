@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from inspector.tui.presenters import detail_document
+from inspector.tui.presenters import Masker, detail_document, unmasked
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport
@@ -24,9 +24,12 @@ PLACEHOLDER = "Select an event to see its parameters, segment data and findings.
 class DetailPane(VerticalScroll):
     """A scrollable, grouped view of one `EventReport`."""
 
-    def __init__(self, spec: Spec | None = None, **kwargs) -> None:
+    def __init__(
+        self, spec: Spec | None = None, masker: Masker = unmasked, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.spec = spec
+        self.masker = masker
         self.report: EventReport | None = None
         self.text = Text(PLACEHOLDER, style="dim")
         """What the pane shows now, as Rich text (tests read `.text.plain`)."""
@@ -42,7 +45,7 @@ class DetailPane(VerticalScroll):
             self.text = Text(PLACEHOLDER, style="dim")
             shown = self.text
         else:
-            document = detail_document(report, self.spec)
+            document = detail_document(report, self.spec, self.masker)
             self.text = document.text()
             shown = document.renderable()
         self.query_one("#detail-body", Static).update(shown)

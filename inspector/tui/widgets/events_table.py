@@ -33,7 +33,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from inspector.tui.presenters import event_cell_values, severity_style
+from inspector.tui.presenters import (
+    Masker,
+    event_cell_values,
+    severity_style,
+    unmasked,
+)
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport
@@ -144,9 +149,12 @@ class EventsTable(ScrollView, can_focus=True):
         def control(self) -> EventsTable:
             return self.table
 
-    def __init__(self, max_rows: int = 5000, **kwargs) -> None:
+    def __init__(
+        self, max_rows: int = 5000, masker: Masker = unmasked, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.max_rows = max_rows
+        self.masker = masker
         self.cursor_row = 0
         self._rows: list[EventRow] = []
         self._next_key = 1
@@ -190,7 +198,9 @@ class EventsTable(ScrollView, can_focus=True):
 
         for report in batch:
             style = Style.parse(severity_style(report.worst) or "none")
-            row = EventRow(self._next_key, report, event_cell_values(report), style)
+            row = EventRow(
+                self._next_key, report, event_cell_values(report, self.masker), style
+            )
             self._rows.append(row)
             self._next_key += 1
 

@@ -18,10 +18,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from inspector.tui.presenters import (
+    Masker,
     clock_time,
     duration_label,
     page_document,
     page_path,
+    unmasked,
     verdict_style,
 )
 
@@ -37,8 +39,9 @@ DIAGNOSES_WIDTH = 40
 class PagesView(Vertical):
     """Page loads with their verdicts; the selected one's timeline below."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, masker: Masker = unmasked, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.masker = masker
         self.pages: dict[str, PageLoad] = {}
         self.text = Text(PLACEHOLDER, style="dim")
         """The selected page load's timeline and diagnoses (tests read `.plain`)."""
@@ -79,7 +82,7 @@ class PagesView(Vertical):
                 Text(str(len(page.events)), justify="right"),
                 Text(duration_label(page.duration_ms), justify="right"),
                 Text(", ".join(codes), style=style, no_wrap=True, overflow="ellipsis"),
-                Text(page_path(page.url), no_wrap=True),
+                Text(self.masker(page_path(page.url)), no_wrap=True),
                 key=page.key,
             )
 
@@ -103,7 +106,7 @@ class PagesView(Vertical):
             self.text = Text(PLACEHOLDER, style="dim")
             shown = self.text
         else:
-            document = page_document(page)
+            document = page_document(page, self.masker)
             self.text = document.text()
             shown = document.renderable()
         self.query_one("#page-timeline", Static).update(shown)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual.widgets import DataTable
 
-from inspector.tui.presenters import VALUE_STYLES, json_type
+from inspector.tui.presenters import VALUE_STYLES, Masker, json_type, unmasked
 
 logger = logging.getLogger(__name__)
 
@@ -17,8 +17,9 @@ logger = logging.getLogger(__name__)
 class SegmentsView(DataTable):
     """One row per (key, value) with counts; declared keys never sent show as such."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, masker: Masker = unmasked, **kwargs) -> None:
         super().__init__(cursor_type="row", **kwargs)
+        self.masker = masker
 
     def on_mount(self) -> None:
         self.add_column("Key", key="key")
@@ -58,7 +59,7 @@ class SegmentsView(DataTable):
                 kind = _label_type(label)
                 self.add_row(
                     Text(key if index == 0 else "", style="bold"),
-                    Text(label, style=VALUE_STYLES.get(kind, "")),
+                    Text(self.masker(label), style=VALUE_STYLES.get(kind, "")),
                     Text(kind, style="dim"),
                     Text(str(count), justify="right"),
                     Text(f"{100 * count / total:.0f}%", justify="right"),
