@@ -464,3 +464,21 @@ async def test_personal_data_is_masked_unless_asked_for(tmp_path, spec):
                 assert 'newsletter_email="«email»"' in row[4]
                 assert 'newsletter_email: "«email»"  string' in detail
                 assert '"«email»"' in values
+
+
+async def test_log_view_shows_warnings_from_any_logger(view_app):
+    import logging
+
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        logging.getLogger("mitmproxy.proxy.server").info("client connect")
+        logging.getLogger("mitmproxy.proxy.server").warning("TLS handshake failed")
+        await pilot.pause()
+
+        lines = view_app.log_view.plain_lines
+        assert any(
+            "WARNING mitmproxy.proxy.server: TLS handshake failed" in line
+            for line in lines
+        )
+        assert not any("client connect" in line for line in lines)

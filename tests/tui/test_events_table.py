@@ -99,3 +99,22 @@ async def test_returning_to_the_last_row_follows_again(spec):
         await pilot.pause()
         assert table.cursor_row == 4
         assert table.selected_report is reports[4]
+
+
+async def test_a_click_selects_the_row_under_the_pointer(spec):
+    reports = inspect(known_requests(), spec)
+    app = TableApp(max_rows=10)
+    async with app.run_test() as pilot:
+        table = app.query_one(EventsTable)
+        table.append_reports(reports)
+        await pilot.pause()
+        assert table.cursor_row == 4
+
+        # Line 0 is the header, so line 3 is the third row.
+        await pilot.click(EventsTable, offset=(5, 3))
+        await pilot.pause()
+
+        assert table.cursor_row == 2
+        assert table.selected_report is reports[2]
+        assert not table.following
+        assert app.focused is table
