@@ -1,8 +1,4 @@
-"""Opening the UI: the demo recording and the `view` command's arguments.
-
-`App.run()` needs a real terminal, so the command tests stop at the entry point:
-`run_view` is replaced by a recorder. The UI itself is exercised in test_app.py.
-"""
+"""Finding the bundled demo recording that `segment-inspector view` opens."""
 
 from __future__ import annotations
 
@@ -10,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from inspector.cli import build_parser
-from inspector.commands import view
 from inspector.recordings import load_requests
 from inspector.tui import launch
 
@@ -33,80 +27,11 @@ def test_a_missing_demo_is_a_clear_error(monkeypatch, tmp_path):
         launch.demo_recording()
 
 
-@pytest.fixture
-def opened(monkeypatch):
-    """Record what `view` would open instead of taking over the terminal."""
-    calls: list[dict] = []
+def test_without_a_repository_the_packaged_copy_is_used(monkeypatch):
+    monkeypatch.setattr(launch, "DEMO_IN_REPOSITORY", Path("no/such/demo.mitm"))
+    monkeypatch.setattr(launch, "DEMO_PACKAGE_DATA", ("data", "referrers.yaml"))
 
-    def fake_run_view(recordings, **options):
-        calls.append({"recordings": list(recordings), **options})
-        return 0
+    path = launch.demo_recording()
 
-    monkeypatch.setattr(launch, "run_view", fake_run_view)
-    return calls
-
-
-def run_view_command(*argv: str) -> int:
-    args = build_parser().parse_args(["view", *argv])
-    return view.run(args)
-
-
-def test_view_without_recordings_opens_the_demo(opened):
-    assert run_view_command() == 0
-
-    (call,) = opened
-    assert call["recordings"] == [launch.demo_recording()]
-    assert call["source_label"] == "demo: demo.mitm"
-    assert call["max_rows"] == view.DEFAULT_MAX_ROWS
-    assert call["spec"] is None
-    assert call["show_pii"] is False
-
-
-def test_view_passes_recordings_spec_and_options(opened, tmp_path):
-    spec_file = tmp_path / "segments.yaml"
-    spec_file.write_text("version: 1\nsegments:\n  plan: {type: string}\n")
-
-    status = run_view_command(
-        "a.har",
-        "b.mitm",
-        "--spec",
-        str(spec_file),
-        "--max-rows",
-        "10",
-        "--demo",
-        "--show-pii",
-    )
-
-    assert status == 0
-    (call,) = opened
-    assert call["recordings"] == [launch.demo_recording(), "a.har", "b.mitm"]
-    assert call["source_label"] is None
-    assert call["max_rows"] == 10
-    assert list(call["spec"].segments) == ["plan"]
-    assert call["show_pii"] is True
-
-
-def test_an_invalid_spec_stops_before_the_ui(opened, tmp_path, capsys):
-    spec_file = tmp_path / "segments.yaml"
-    spec_file.write_text("version: 1\nsegments:\n  plan: {type: strng}\n")
-
-    assert run_view_command("x.har", "--spec", str(spec_file)) == 2
-
-    assert opened == []
-    error = capsys.readouterr().err
-    assert "invalid spec" in error
-    assert "segments.yaml" in error
-
-
-def test_a_missing_geoip_database_stops_before_the_ui(tmp_path, capsys):
-    missing = tmp_path / "nothing.mmdb"
-
-    assert run_view_command("x.har", "--geoip-db", str(missing)) == 2
-
-    assert "GeoIP database not found" in capsys.readouterr().err
-
-
-def test_max_rows_must_be_positive(capsys):
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["view", "--max-rows", "0"])
-    assert "must be at least 1" in capsys.readouterr().err
+    assert path.parts[-3:] == ("inspector", "data", "referrers.yaml")
+    assert path.is_file()
