@@ -113,14 +113,13 @@ class InspectorApp(App[int]):
     ]
 
     NAVIGATION_HELP = [
-        ("up, down", "Move between rows"),
-        ("pageup, pagedown", "Move a page"),
-        ("ctrl+home, ctrl+end", "First / last row (the last row follows again)"),
-        ("enter, click", "Select a row"),
+        ("click", "Select a row (in any table) or a tab"),
         ("tab, shift+tab", "Move focus between panes"),
         ("esc", "Leave the filter box (the filter stays)"),
+        ("ctrl+p", "Command palette"),
         ("ctrl+q", "Quit"),
     ]
+    """Keys that Textual itself provides, listed in the help screen."""
 
     def __init__(
         self,
@@ -242,6 +241,7 @@ class InspectorApp(App[int]):
         self._show_status()
 
         if self.session_factory is not None:
+            # Awaited, so that once the app is up the proxy listens (or has failed).
             await self._start_session()
         elif self.recordings:
             self._read_recordings()
@@ -586,7 +586,8 @@ class InspectorApp(App[int]):
     def action_help(self) -> None:
         sections = [
             ("Keys", binding_rows(self.BINDINGS)),
-            ("Tables", self.NAVIGATION_HELP),
+            ("Events table", binding_rows(EventsTable.BINDINGS)),
+            ("Everywhere", self.NAVIGATION_HELP),
         ]
         self.push_screen(HelpScreen(sections))
 

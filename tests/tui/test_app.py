@@ -12,6 +12,7 @@ from inspector.recordings import load_requests, write_mitm
 from inspector.tui.app import InspectorApp
 from inspector.tui.launch import build_view_app
 from inspector.tui.screens import HelpScreen
+from inspector.tui.widgets.events_table import EventsTable
 from inspector.tui.widgets.findings_view import FindingsView
 from inspector.tui.widgets.log_view import LogView
 from inspector.tui.widgets.pages_view import PagesView
@@ -321,6 +322,9 @@ async def test_help_lists_every_binding(view_app):
             assert f"\n  {key:<22}{binding.description}\n" in text
         for keys, description in InspectorApp.NAVIGATION_HELP:
             assert f"\n  {keys:<22}{description}\n" in text
+        for binding in EventsTable.BINDINGS:
+            keys = binding.key.replace(",", ", ")
+            assert f"\n  {keys:<22}{binding.description}\n" in text
         assert "severity:warning" in text
 
         await pilot.press("escape")
