@@ -20,12 +20,14 @@ counted), timelines and event lists per page are capped, and so are visitors.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import logging
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -90,6 +92,12 @@ _MAX_VALUES_PER_KEY = 200
 _MAX_PAGEVIEWS_PER_VISITOR = 200
 _MAX_COVERAGE_IDS = 1000
 _MAX_KNOWN_URLS = 20_000
+_URL_HELPER_CACHE = 8192
+"""Addresses whose comparison key and origin are remembered (shared, pure)."""
+
+# Every event, index update and rule compares addresses; pages repeat a few.
+_url_key = lru_cache(maxsize=_URL_HELPER_CACHE)(page_url_key)
+_origin_of = lru_cache(maxsize=_URL_HELPER_CACHE)(origin_of)
 
 
 @dataclass(frozen=True)
@@ -174,9 +182,9 @@ class _Page:
         return self.bound or self.has_tracker
 
     def url_keys(self) -> set[str]:
-        keys = {page_url_key(url) for url in self.urls}
+        keys = {_url_key(url) for url in self.urls}
         if self.url:
-            keys.add(page_url_key(self.url))
+            keys.add(_url_key(self.url))
         return keys
 
 
@@ -309,9 +317,13 @@ class PageTracker:
 
         page = self._page_for(event, when)
         item = TimedEvent(time=when, order=next(self._order), report=report)
-        if len(page.events) < self.max_events_per_page:
-            page.events.append(item)
-            page.events.sort(key=lambda timed: (timed.time, timed.order))
+        events = page.events
+        if len(events) < self.max_events_per_page:
+            # Events nearly always arrive in time order: append, else slot it in.
+            if not events or when >= events[-1].time:
+                events.append(item)
+            else:
+                bisect.insort(events, item, key=_time_order)
         else:
             page.dropped_events += 1
         self._add_entry(page, EntryKind.PIXEL, event.request, when, False, event=event)
@@ -386,7 +398,7 @@ class PageTracker:
 
     def _page_for(self, event: PixelEvent, when: float) -> _Page:
         visitor = event.visitor
-        address = page_url_key(event.url)
+        address = _url_key(event.url)
         if event.plid:
             identity: tuple[Any, ...] = ("plid", visitor, event.plid)
         elif event.pvid:
@@ -445,7 +457,7 @@ class PageTracker:
                         item.time
                         for item in page.events
                         if is_pageview(item.event)
-                        and page_url_key(item.event.url) == address
+                        and _url_key(item.event.url) == address
                     ),
                     default=None,
                 )
@@ -454,7 +466,7 @@ class PageTracker:
             break
 
         # A page known only from an origin-only Referer (no document captured).
-        origin = origin_of(event.url)
+        origin = _origin_of(event.url)
         for page in reversed(self._by_origin.get(origin, [])):
             if page.serial not in self._pages or page.bound:
                 continue
@@ -492,8 +504,8 @@ class PageTracker:
         """
         if not referer:
             return None
-        address = page_url_key(referer)
-        origin = origin_of(referer)
+        address = _url_key(referer)
+        origin = _origin_of(referer)
 
         def same_visitor(page: _Page) -> bool:
             return (_visitor_key(page.visitor) or page.cookie_visitor) == visitor
@@ -589,8 +601,8 @@ class PageTracker:
 
     def _index_url(self, page: _Page, url: str) -> None:
         for index, value in (
-            (self._by_url, page_url_key(url)),
-            (self._by_origin, origin_of(url)),
+            (self._by_url, _url_key(url)),
+            (self._by_origin, _origin_of(url)),
         ):
             if not value:
                 continue
@@ -602,7 +614,7 @@ class PageTracker:
                 del pages[0]
 
     def _remember_url(self, url: str | None) -> None:
-        address = page_url_key(url)
+        address = _url_key(url)
         if not address:
             return
         if address not in self._known_urls:
@@ -669,8 +681,8 @@ class PageTracker:
                 del self._by_identity[identity]
         addresses = [*page.urls, *([page.url] if page.url else [])]
         for index, values in (
-            (self._by_url, {page_url_key(url) for url in addresses}),
-            (self._by_origin, {origin_of(url) for url in addresses}),
+            (self._by_url, {_url_key(url) for url in addresses}),
+            (self._by_origin, {_origin_of(url) for url in addresses}),
         ):
             for value in values:
                 pages = index.get(value)
@@ -702,13 +714,27 @@ class PageTracker:
                 self._visitors.popitem(last=False)
         self._visitors.move_to_end(visitor)
 
+        event_id = event.id
+        key_spellings = state.key_spellings
+        value_spellings = state.value_spellings
         for key, value in event.segments.items():
-            _note(state.key_spellings.setdefault(key.casefold(), {}), key, event.id)
+            folded_key = key.casefold()
+            spellings = key_spellings.get(folded_key)
+            if spellings is None:
+                spellings = key_spellings[folded_key] = {}
+            _note(spellings, key, event_id)
+
             if isinstance(value, str):
-                values = state.value_spellings.setdefault(key, {})
+                values = value_spellings.get(key)
+                if values is None:
+                    values = value_spellings[key] = {}
                 folded = value.casefold()
-                if folded in values or len(values) < _MAX_VALUES_PER_KEY:
-                    _note(values.setdefault(folded, {}), value, event.id)
+                spellings = values.get(folded)
+                if spellings is None:
+                    if len(values) >= _MAX_VALUES_PER_KEY:
+                        continue
+                    spellings = values[folded] = {}
+                _note(spellings, value, event_id)
 
         if is_pageview(event):
             state.pageviews.append(
@@ -835,9 +861,15 @@ def _rank(severity: Severity) -> int:
     return severity.rank
 
 
+def _time_order(timed: TimedEvent) -> tuple[float, int]:
+    return timed.time, timed.order
+
+
 def _note(spellings: dict[str, list[str]], spelling: str, event_id: str) -> None:
-    ids = spellings.setdefault(spelling, [])
-    if len(ids) < _MAX_IDS_PER_SPELLING:
+    ids = spellings.get(spelling)
+    if ids is None:
+        spellings[spelling] = [event_id]
+    elif len(ids) < _MAX_IDS_PER_SPELLING:
         ids.append(event_id)
 
 
