@@ -225,18 +225,52 @@ class RuleSettings:
 
 def page_diagnoses(facts: PageFacts, settings: RuleSettings) -> list[PageDiagnosis]:
     """Every page-level diagnosis for one page load."""
-    clusters = duplicate_clusters(facts, settings)
+    index = _PageIndex.of(facts)
+    clusters = duplicate_clusters(facts, settings, pageviews=index.pageviews)
     found: list[PageDiagnosis] = []
-    found.extend(_segment_after_pageview(facts, settings, clusters))
+    found.extend(_segment_after_pageview(facts, settings, clusters, index))
     found.extend(_duplicate_pageviews(facts, clusters))
-    found.extend(_heartbeat_without_pageview(facts))
-    found.extend(_heartbeat_data_differs(facts))
+    found.extend(_heartbeat_without_pageview(facts, index))
+    found.extend(_heartbeat_data_differs(facts, index))
     found.extend(_tt_decreased(facts))
-    found.extend(_spa_url_without_pageview(facts, settings))
+    found.extend(_spa_url_without_pageview(facts, settings, index))
     found.extend(_tracker_no_pageview(facts, settings))
-    found.extend(_pageview_without_tracker(facts))
-    found.extend(_segment_changed(facts, clusters))
+    found.extend(_pageview_without_tracker(facts, index))
+    found.extend(_segment_changed(facts, clusters, index))
     return found
+
+
+@dataclass(slots=True)
+class _PageIndex:
+    """What several rules ask of one page load's events, worked out once."""
+
+    pageview_flags: list[bool]
+    """`is_pageview` of each event of `facts.events`, in the same order."""
+    pageviews: list[TimedEvent]
+    views: dict[str, TimedEvent]
+    """`_views(facts)`: each non-pageview event's pageview, by event id."""
+    events_of_view: dict[int, list[TimedEvent]]
+    """Per pageview (by object id), the events whose view it is, in event order."""
+
+    @classmethod
+    def of(cls, facts: PageFacts) -> _PageIndex:
+        flags = [is_pageview(item.event) for item in facts.events]
+        pageviews = [
+            item for item, flag in zip(facts.events, flags, strict=True) if flag
+        ]
+        views = _views(facts, flags)
+
+        events_of_view: dict[int, list[TimedEvent]] = {}
+        if views:
+            for item in facts.events:
+                view = views.get(item.id)
+                if view is not None:
+                    events_of_view.setdefault(id(view), []).append(item)
+        return cls(flags, pageviews, views, events_of_view)
+
+    def events_of(self, pageview: TimedEvent) -> list[TimedEvent]:
+        """The events whose view is `pageview` (`views.get(item.id) is pageview`)."""
+        return self.events_of_view.get(id(pageview), [])
 
 
 # --------------------------------------------------------------------------------------
@@ -254,6 +288,9 @@ def carries_data(event: PixelEvent) -> bool:
 
 def same_json(left: Any, right: Any) -> bool:
     """Equality as JSON sees it: `true` differs from `1`, `1` equals `1.0`."""
+    kind = type(left)
+    if kind is type(right) and kind in _PLAIN_JSON_TYPES:
+        return left == right
     if isinstance(left, bool) or isinstance(right, bool):
         return isinstance(left, bool) and isinstance(right, bool) and left == right
     if isinstance(left, Mapping) and isinstance(right, Mapping):
@@ -265,6 +302,10 @@ def same_json(left: Any, right: Any) -> bool:
             same_json(a, b) for a, b in zip(left, right, strict=True)
         )
     return left == right
+
+
+_PLAIN_JSON_TYPES = frozenset({str, int, float, bool, type(None)})
+"""Types for which two values of the same type are the same JSON when `==`."""
 
 
 def json_label(value: Any) -> str:
@@ -336,19 +377,23 @@ def _pageviews(facts: PageFacts) -> list[TimedEvent]:
     return [item for item in facts.events if is_pageview(item.event)]
 
 
-def _views(facts: PageFacts) -> dict[str, TimedEvent]:
+def _views(
+    facts: PageFacts, pageview_flags: Sequence[bool] | None = None
+) -> dict[str, TimedEvent]:
     """Each non-pageview event's pageview: by `pvid`, or for trackers without pageview
     ids, the latest earlier pageview of the same address."""
+    if pageview_flags is None:
+        pageview_flags = [is_pageview(item.event) for item in facts.events]
     by_pvid = {
         item.event.pvid: item
-        for item in facts.events
-        if is_pageview(item.event) and item.event.pvid
+        for item, flag in zip(facts.events, pageview_flags, strict=True)
+        if flag and item.event.pvid
     }
     views: dict[str, TimedEvent] = {}
     latest_by_url: dict[str, TimedEvent] = {}
-    for item in facts.events:
+    for item, flag in zip(facts.events, pageview_flags, strict=True):
         event = item.event
-        if is_pageview(event):
+        if flag:
             if not event.pvid:
                 latest_by_url[page_url_key(event.url)] = item
             continue
@@ -381,13 +426,21 @@ def _is_repeat(first: PixelEvent, second: PixelEvent) -> bool:
 
 
 def duplicate_clusters(
-    facts: PageFacts, settings: RuleSettings
+    facts: PageFacts,
+    settings: RuleSettings,
+    *,
+    pageviews: list[TimedEvent] | None = None,
 ) -> list[list[TimedEvent]]:
-    """Runs of pageviews for one address, each within the window of the one before."""
+    """Runs of pageviews for one address, each within the window of the one before.
+
+    `pageviews` saves working out `facts`' pageviews again when they are known.
+    """
     window = settings.duplicate_window_ms / 1000
     clusters: list[list[TimedEvent]] = []
     current: list[TimedEvent] = []
-    for item in _pageviews(facts):
+    if pageviews is None:
+        pageviews = _pageviews(facts)
+    for item in pageviews:
         if current:
             previous = current[-1]
             same_address = page_url_key(previous.event.url) == page_url_key(
@@ -433,13 +486,15 @@ def _context_note(facts: PageFacts) -> str:
 
 
 def _segment_after_pageview(
-    facts: PageFacts, settings: RuleSettings, clusters: list[list[TimedEvent]]
+    facts: PageFacts,
+    settings: RuleSettings,
+    clusters: list[list[TimedEvent]],
+    index: _PageIndex,
 ) -> list[PageDiagnosis]:
-    views = _views(facts)
     cluster_of = {
-        item.id: index for index, group in enumerate(clusters) for item in group
+        item.id: number for number, group in enumerate(clusters) for item in group
     }
-    pageviews = _pageviews(facts)
+    pageviews = index.pageviews
     found = []
 
     for position, pageview in enumerate(pageviews):
@@ -451,9 +506,7 @@ def _segment_after_pageview(
         # Later events of this pageview, then later pageviews of the same address
         # before the page moved to another one (a duplicate is reported as such).
         later = [
-            item
-            for item in facts.events
-            if views.get(item.id) is pageview and item.time >= pageview.time
+            item for item in index.events_of(pageview) if item.time >= pageview.time
         ]
         repeats = []
         for other in pageviews[position + 1 :]:
@@ -467,7 +520,7 @@ def _segment_after_pageview(
 
         carriers: list[tuple[TimedEvent, list[str]]] = []
         for item in [*later, *repeats]:
-            if not carries_data(item.event):
+            if not carries_data(item.event) or present.issuperset(item.event.segments):
                 continue
             new_keys = sorted(set(item.event.segments) - present)
             if new_keys:
@@ -591,14 +644,14 @@ def _duplicate_pageviews(
     return found
 
 
-def _heartbeat_without_pageview(facts: PageFacts) -> list[PageDiagnosis]:
-    first_pageview = next(
-        (item for item in facts.events if is_pageview(item.event)), None
-    )
+def _heartbeat_without_pageview(
+    facts: PageFacts, index: _PageIndex
+) -> list[PageDiagnosis]:
+    first_pageview = index.pageviews[0] if index.pageviews else None
     orphans = [
         item
-        for item in facts.events
-        if not is_pageview(item.event)
+        for item, flag in zip(facts.events, index.pageview_flags, strict=True)
+        if not flag
         and _is_whole(item)
         and _has_no_pageview_id(item.event)
         and (first_pageview is None or item.time < first_pageview.time)
@@ -658,23 +711,24 @@ def _heartbeat_without_pageview(facts: PageFacts) -> list[PageDiagnosis]:
     ]
 
 
-def _heartbeat_data_differs(facts: PageFacts) -> list[PageDiagnosis]:
-    views = _views(facts)
+def _heartbeat_data_differs(facts: PageFacts, index: _PageIndex) -> list[PageDiagnosis]:
     found = []
 
-    for pageview in _pageviews(facts):
+    for pageview in index.pageviews:
         if not carries_data(pageview.event):
             continue
         sent = pageview.event.segments
         differences: list[tuple[TimedEvent, str, Any, bool]] = []
-        for item in facts.events:
-            if views.get(item.id) is not pageview or not carries_data(item.event):
+        for item in index.events_of(pageview):
+            event = item.event
+            if not carries_data(event):
                 continue
+            segments = event.segments
             for key, value in sent.items():
-                if key not in item.event.segments:
+                if key not in segments:
                     differences.append((item, key, None, False))
-                elif not same_json(item.event.segments[key], value):
-                    differences.append((item, key, item.event.segments[key], True))
+                elif not same_json(segments[key], value):
+                    differences.append((item, key, segments[key], True))
         if not differences:
             continue
 
@@ -778,9 +832,9 @@ def _tt_decreased(facts: PageFacts) -> list[PageDiagnosis]:
 
 
 def _spa_url_without_pageview(
-    facts: PageFacts, settings: RuleSettings
+    facts: PageFacts, settings: RuleSettings, index: _PageIndex
 ) -> list[PageDiagnosis]:
-    pageviews = _pageviews(facts)
+    pageviews = index.pageviews
     if not pageviews:
         return []
     tracked = {page_url_key(item.event.url) for item in pageviews}
@@ -789,9 +843,9 @@ def _spa_url_without_pageview(
     # Events that name an address no pageview was sent for.
     untracked: dict[str, list[str]] = {}
     shown: dict[str, str] = {}
-    for item in facts.events:
+    for item, flag in zip(facts.events, index.pageview_flags, strict=True):
         event = item.event
-        if is_pageview(event) or event.transport is Transport.AMP or not event.url:
+        if flag or event.transport is Transport.AMP or not event.url:
             continue
         address = page_url_key(event.url)
         if item.time >= first_time and address not in tracked:
@@ -901,8 +955,10 @@ def _tracker_no_pageview(
     ]
 
 
-def _pageview_without_tracker(facts: PageFacts) -> list[PageDiagnosis]:
-    pageviews = _pageviews(facts)
+def _pageview_without_tracker(
+    facts: PageFacts, index: _PageIndex
+) -> list[PageDiagnosis]:
+    pageviews = index.pageviews
     if not pageviews:
         return []
     kinds = {entry.kind for entry in facts.entries}
@@ -940,12 +996,12 @@ def _pageview_without_tracker(facts: PageFacts) -> list[PageDiagnosis]:
 
 
 def _segment_changed(
-    facts: PageFacts, clusters: list[list[TimedEvent]]
+    facts: PageFacts, clusters: list[list[TimedEvent]], index: _PageIndex
 ) -> list[PageDiagnosis]:
     in_cluster = {
-        item.id: index for index, group in enumerate(clusters) for item in group
+        item.id: number for number, group in enumerate(clusters) for item in group
     }
-    pageviews = [item for item in _pageviews(facts) if carries_data(item.event)]
+    pageviews = [item for item in index.pageviews if carries_data(item.event)]
     changes: dict[str, list[tuple[TimedEvent, TimedEvent]]] = {}
     for before, after in zip(pageviews, pageviews[1:], strict=False):
         cluster = in_cluster.get(before.id)

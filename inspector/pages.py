@@ -27,7 +27,6 @@ import logging
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -92,12 +91,6 @@ _MAX_VALUES_PER_KEY = 200
 _MAX_PAGEVIEWS_PER_VISITOR = 200
 _MAX_COVERAGE_IDS = 1000
 _MAX_KNOWN_URLS = 20_000
-_URL_HELPER_CACHE = 8192
-"""Addresses whose comparison key and origin are remembered (shared, pure)."""
-
-# Every event, index update and rule compares addresses; pages repeat a few.
-_url_key = lru_cache(maxsize=_URL_HELPER_CACHE)(page_url_key)
-_origin_of = lru_cache(maxsize=_URL_HELPER_CACHE)(origin_of)
 
 
 @dataclass(frozen=True)
@@ -182,9 +175,9 @@ class _Page:
         return self.bound or self.has_tracker
 
     def url_keys(self) -> set[str]:
-        keys = {_url_key(url) for url in self.urls}
+        keys = {page_url_key(url) for url in self.urls}
         if self.url:
-            keys.add(_url_key(self.url))
+            keys.add(page_url_key(self.url))
         return keys
 
 
@@ -398,7 +391,7 @@ class PageTracker:
 
     def _page_for(self, event: PixelEvent, when: float) -> _Page:
         visitor = event.visitor
-        address = _url_key(event.url)
+        address = page_url_key(event.url)
         if event.plid:
             identity: tuple[Any, ...] = ("plid", visitor, event.plid)
         elif event.pvid:
@@ -457,7 +450,7 @@ class PageTracker:
                         item.time
                         for item in page.events
                         if is_pageview(item.event)
-                        and _url_key(item.event.url) == address
+                        and page_url_key(item.event.url) == address
                     ),
                     default=None,
                 )
@@ -466,7 +459,7 @@ class PageTracker:
             break
 
         # A page known only from an origin-only Referer (no document captured).
-        origin = _origin_of(event.url)
+        origin = origin_of(event.url)
         for page in reversed(self._by_origin.get(origin, [])):
             if page.serial not in self._pages or page.bound:
                 continue
@@ -504,8 +497,8 @@ class PageTracker:
         """
         if not referer:
             return None
-        address = _url_key(referer)
-        origin = _origin_of(referer)
+        address = page_url_key(referer)
+        origin = origin_of(referer)
 
         def same_visitor(page: _Page) -> bool:
             return (_visitor_key(page.visitor) or page.cookie_visitor) == visitor
@@ -601,8 +594,8 @@ class PageTracker:
 
     def _index_url(self, page: _Page, url: str) -> None:
         for index, value in (
-            (self._by_url, _url_key(url)),
-            (self._by_origin, _origin_of(url)),
+            (self._by_url, page_url_key(url)),
+            (self._by_origin, origin_of(url)),
         ):
             if not value:
                 continue
@@ -614,7 +607,7 @@ class PageTracker:
                 del pages[0]
 
     def _remember_url(self, url: str | None) -> None:
-        address = _url_key(url)
+        address = page_url_key(url)
         if not address:
             return
         if address not in self._known_urls:
@@ -681,8 +674,8 @@ class PageTracker:
                 del self._by_identity[identity]
         addresses = [*page.urls, *([page.url] if page.url else [])]
         for index, values in (
-            (self._by_url, {_url_key(url) for url in addresses}),
-            (self._by_origin, {_origin_of(url) for url in addresses}),
+            (self._by_url, {page_url_key(url) for url in addresses}),
+            (self._by_origin, {origin_of(url) for url in addresses}),
         ):
             for value in values:
                 pages = index.get(value)
@@ -772,20 +765,28 @@ class PageTracker:
         return page.cached
 
     def _facts(self, page: _Page) -> PageFacts:
-        entries = self._entries(page)
+        # The rules read the requests around the pixels; the pixels are the events.
+        others = sorted(
+            (
+                triple
+                for triple in page.entries
+                if triple[2].kind is not EntryKind.PIXEL
+            ),
+            key=_entry_order,
+        )
         return PageFacts(
             key=page.key,
             visitor=page.visitor,
             url=page.url,
             start_time=page.first_time,
             events=list(page.events),
-            entries=[entry for entry in entries if entry.kind is not EntryKind.PIXEL],
+            entries=[_with_offset(entry, page.first_time) for _, _, entry in others],
             route_hints={k: list(v) for k, v in page.route_hints.items()},
             plids=tuple(page.plids),
         )
 
     def _entries(self, page: _Page) -> list[TimelineEntry]:
-        ordered = sorted(page.entries, key=lambda triple: (triple[0], triple[1]))
+        ordered = sorted(page.entries, key=_entry_order)
         return [
             _with_offset(entry, page.first_time) for _when, _order, entry in ordered
         ]
@@ -863,6 +864,10 @@ def _rank(severity: Severity) -> int:
 
 def _time_order(timed: TimedEvent) -> tuple[float, int]:
     return timed.time, timed.order
+
+
+def _entry_order(triple: tuple[float, int, TimelineEntry]) -> tuple[float, int]:
+    return triple[0], triple[1]
 
 
 def _note(spellings: dict[str, list[str]], spelling: str, event_id: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from inspector.model import CapturedRequest, PixelEvent
@@ -64,6 +65,9 @@ _KEYED_TRACKER_PATH = re.compile(r"^/keys/(?P<site>[^/]+)/p\.js$")
 _SCRIPT_TYPES = ("javascript", "ecmascript")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _FRAME_DESTINATIONS = frozenset({"iframe", "frame", "embed", "object"})
+_URL_CACHE_SIZE = 8192
+"""Addresses whose comparison key and origin are remembered: page loads, their
+rules and their requests compare the same few addresses over and over."""
 
 
 def classify_request(request: CapturedRequest) -> EntryKind:
@@ -144,6 +148,7 @@ def is_frame(request: CapturedRequest) -> bool:
     return destination in _FRAME_DESTINATIONS
 
 
+@lru_cache(maxsize=_URL_CACHE_SIZE)
 def page_url_key(url: str | None) -> str:
     """The form in which page URLs are compared: no fragment, lower-case host."""
     if not url:
@@ -157,6 +162,7 @@ def page_url_key(url: str | None) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, path, parts.query, ""))
 
 
+@lru_cache(maxsize=_URL_CACHE_SIZE)
 def origin_of(url: str | None) -> str:
     """`scheme://host[:port]` of a URL, or an empty string."""
     if not url:
