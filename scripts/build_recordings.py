@@ -4,7 +4,9 @@
 
 reads `fixtures/requests/demo.txt` and writes the same traffic twice, with
 mitmproxy's own writers: `fixtures/recordings/demo.mitm` (a flow file, as
-`mitmdump -w` saves) and `fixtures/recordings/demo.har` (HAR, as `save.har` saves).
+`mitmdump -w` saves) and `fixtures/recordings/demo.har` (HAR, as `save.har` saves),
+plus a copy of the flow file inside the package (`inspector/data/demo.mitm`) so that
+`segment-inspector view` finds its demo in any installation.
 Every pixel is given the answer Parse.ly's collector gives: 200 and a GIF. Writing is
 deterministic, so running the script again changes nothing unless demo.txt changed.
 """
@@ -26,6 +28,7 @@ logger = logging.getLogger("build_recordings")
 
 DEMO_LIST = ROOT / "fixtures" / "requests" / "demo.txt"
 RECORDINGS = ROOT / "fixtures" / "recordings"
+PACKAGED_DEMO = ROOT / "inspector" / "data" / "demo.mitm"
 
 
 def build(source: Path = DEMO_LIST, out_dir: Path = RECORDINGS) -> list[Path]:
@@ -52,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    build(args.source, args.out_dir)
+    mitm_path, _ = build(args.source, args.out_dir)
+    if args.source == DEMO_LIST:
+        PACKAGED_DEMO.write_bytes(mitm_path.read_bytes())
+        logger.info("copied %s to %s", mitm_path, PACKAGED_DEMO)
     return 0
 
 

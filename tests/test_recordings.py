@@ -680,6 +680,12 @@ def test_demo_recordings_are_up_to_date(tmp_path):
         assert path.read_bytes() == committed.read_bytes(), path.name
 
 
+def test_the_packaged_demo_is_the_fixture_recording():
+    packaged = FIXTURES.parent / "inspector" / "data" / "demo.mitm"
+
+    assert packaged.read_bytes() == (FIXTURES / "recordings" / "demo.mitm").read_bytes()
+
+
 def test_replay_judges_what_could_be_read(tmp_path):
     missing = tmp_path / "missing.mitm"
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEMO_IN_REPOSITORY = Path("fixtures") / "recordings" / "demo.mitm"
-DEMO_PACKAGE_DATA = ("data", "demo.har")
+DEMO_PACKAGE_DATA = ("data", "demo.mitm")
 
 
 class DemoNotFound(Exception):
@@ -34,7 +34,7 @@ class DemoNotFound(Exception):
 
 def demo_recording() -> Path:
     """The bundled demo: the repository's `.mitm` when run from a clone, else the
-    HAR copy shipped inside the package."""
+    copy shipped inside the package (`scripts/build_recordings.py` writes both)."""
     repository = Path(inspector.__file__).resolve().parent.parent
     candidate = repository / DEMO_IN_REPOSITORY
     if candidate.is_file():
