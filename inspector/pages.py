@@ -707,6 +707,8 @@ class PageTracker:
                 self._visitors.popitem(last=False)
         self._visitors.move_to_end(visitor)
 
+        # Per spelling, the first few event ids (what `_note` does, inline: this
+        # runs for every key of every event).
         event_id = event.id
         key_spellings = state.key_spellings
         value_spellings = state.value_spellings
@@ -714,8 +716,13 @@ class PageTracker:
             folded_key = key.casefold()
             spellings = key_spellings.get(folded_key)
             if spellings is None:
-                spellings = key_spellings[folded_key] = {}
-            _note(spellings, key, event_id)
+                key_spellings[folded_key] = {key: [event_id]}
+            else:
+                ids = spellings.get(key)
+                if ids is None:
+                    spellings[key] = [event_id]
+                elif len(ids) < _MAX_IDS_PER_SPELLING:
+                    ids.append(event_id)
 
             if isinstance(value, str):
                 values = value_spellings.get(key)
@@ -724,10 +731,14 @@ class PageTracker:
                 folded = value.casefold()
                 spellings = values.get(folded)
                 if spellings is None:
-                    if len(values) >= _MAX_VALUES_PER_KEY:
-                        continue
-                    spellings = values[folded] = {}
-                _note(spellings, value, event_id)
+                    if len(values) < _MAX_VALUES_PER_KEY:
+                        values[folded] = {value: [event_id]}
+                    continue
+                ids = spellings.get(value)
+                if ids is None:
+                    spellings[value] = [event_id]
+                elif len(ids) < _MAX_IDS_PER_SPELLING:
+                    ids.append(event_id)
 
         if is_pageview(event):
             state.pageviews.append(
@@ -868,14 +879,6 @@ def _time_order(timed: TimedEvent) -> tuple[float, int]:
 
 def _entry_order(triple: tuple[float, int, TimelineEntry]) -> tuple[float, int]:
     return triple[0], triple[1]
-
-
-def _note(spellings: dict[str, list[str]], spelling: str, event_id: str) -> None:
-    ids = spellings.get(spelling)
-    if ids is None:
-        spellings[spelling] = [event_id]
-    elif len(ids) < _MAX_IDS_PER_SPELLING:
-        ids.append(event_id)
 
 
 def _with_offset(entry: TimelineEntry, start: float) -> TimelineEntry:
