@@ -402,16 +402,21 @@ _DEFAULT_MATCHER = PixelMatcher()
 
 
 def decode_request(
-    request: CapturedRequest, matcher: PixelMatcher | None = None
+    request: CapturedRequest,
+    matcher: PixelMatcher | None = None,
+    *,
+    endpoint: str | None = None,
 ) -> list[PixelEvent]:
     """Decode one request into the pixel events it carries.
 
     Returns an empty list for requests that are not pixel events (other hosts, the
     tracker's blocker probe `/plogger/` without a query, CORS preflights). Never
     raises: an unexpected error becomes one event with a `decode.failed` finding.
+    `endpoint` is `matcher.endpoint(request)` when the caller has asked already.
     """
     try:
-        endpoint = (matcher or _DEFAULT_MATCHER).endpoint(request)
+        if endpoint is None:
+            endpoint = (matcher or _DEFAULT_MATCHER).endpoint(request)
         if endpoint is None or request.method.upper() in ("OPTIONS", "HEAD"):
             return []
 

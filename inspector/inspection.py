@@ -129,12 +129,13 @@ class Inspection:
     def process(self, request: CapturedRequest) -> list[EventReport]:
         """Judge one request; returns the reports for the pixel events it held."""
         self.requests_seen += 1
-        if not self.matcher.matches(request):
+        endpoint = self.matcher.endpoint(request)
+        if endpoint is None:
             self.pages.observe_request(request)
             return []
 
         new_reports = []
-        for event in decode_request(request, self.matcher):
+        for event in decode_request(request, self.matcher, endpoint=endpoint):
             standard = self.standard.resolve(event)
             findings = (
                 *event.findings,

@@ -878,3 +878,22 @@ def test_every_finding_is_explained_and_attributed():
             assert finding.explanation
             assert finding.message
             assert finding.event_id == event.id
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        get(jquery_param(pageview_pairs())),
+        post(json.dumps(MOBILE_BATCH).encode()),
+        get("", host_path="https://www.example.com/story/"),
+    ],
+    ids=["web", "mobile", "not-a-pixel"],
+)
+def test_an_endpoint_already_known_decodes_as_the_matcher_would(request_):
+    matcher = PixelMatcher()
+    endpoint = matcher.endpoint(request_)
+
+    told = decode_request(request_, matcher, endpoint=endpoint)
+
+    assert told == decode_request(request_, matcher)
+    assert len(told) == {"web": 1, "mobile": 2, None: 0}[endpoint]
