@@ -149,6 +149,7 @@ class Replay:
         self, at_least: Severity | str = Severity.ERROR, *, ignore: Iterable[str] = ()
     ) -> None:
         """Fail when any finding reaches `at_least`, except codes in `ignore`."""
+        __tracebackhide__ = True  # pytest shows the message, not this frame
         ignored = set(ignore)
         offending = [
             (event, finding)
@@ -177,6 +178,7 @@ class Replay:
         Types count: `True` is not `"true"`, and `None` (JSON null) is not a key
         that was left out.
         """
+        __tracebackhide__ = True  # pytest shows the message, not this frame
         events = self.events_of(*on)
         if not events:
             raise AssertionError(
@@ -201,6 +203,7 @@ class Replay:
 
     def assert_scenarios_covered(self, *names: str) -> None:
         """Fail unless every named scenario (all of the spec's by default) was seen."""
+        __tracebackhide__ = True  # pytest shows the message, not this frame
         coverage = self.result.scenario_coverage
         wanted = list(names) or list(coverage)
         unknown = [name for name in wanted if name not in coverage]
@@ -226,6 +229,7 @@ class Replay:
 
     def assert_no_diagnosis(self, code: str | None = None) -> None:
         """Fail when a page-level diagnosis (of `code`, or of any kind) was made."""
+        __tracebackhide__ = True  # pytest shows the message, not this frame
         found = [
             diagnosis
             for diagnosis in self.result.diagnoses
@@ -255,6 +259,7 @@ class Replay:
 
     def assert_readable(self) -> None:
         """Fail when part of a recording could not be read."""
+        __tracebackhide__ = True  # pytest shows the message, not this frame
         if self.errors:
             raise AssertionError(
                 "unreadable recording input:\n"

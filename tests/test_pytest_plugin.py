@@ -64,7 +64,10 @@ def test_failing_suite_reads_well(project: pytest.Pytester):
             '*pageview*https://www.example.com/*"basic"*',
         ]
     )
-    assert "Traceback" not in result.stdout.str()
+    output = result.stdout.str()
+    assert "Traceback" not in output
+    assert "self = Replay(" not in output, "the helper's own frame is hidden"
+    assert "def assert_segment" not in output
 
 
 def test_spec_from_the_command_line(project: pytest.Pytester):
