@@ -413,15 +413,18 @@ def _is_repeat(first: PixelEvent, second: PixelEvent) -> bool:
 
     The tracker mints a new `pvid` for every pageview, so two different ids are
     two pageviews even when both left within the same millisecond (autotrack and
-    then a manual `trackPageView`) and so share a `rand`.
+    then a manual `trackPageView`) and so share a `rand`. A copy of one send
+    repeats its `rand` and its `data` as well; the same `pvid` with another
+    `rand` or other data is a second pageview that reused the id.
     """
-    if first.pvid and second.pvid:
-        return first.pvid == second.pvid
+    if first.pvid and second.pvid and first.pvid != second.pvid:
+        return False
     if first.request.request_id and first.request is second.request:
         return True
-    rand = first.params.get("rand")
     return (
-        bool(rand) and rand == second.params.get("rand") and first.plid == second.plid
+        first.params.get("rand") == second.params.get("rand")
+        and first.data_raw == second.data_raw
+        and first.plid == second.plid
     )
 
 

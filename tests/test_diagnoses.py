@@ -84,6 +84,13 @@ def test_pageviews_with_the_same_pvid_are_one_event_captured_twice():
     assert duplicate_clusters(facts(first, again), SETTINGS) == []
 
 
+def test_a_reused_pvid_with_another_rand_is_a_second_pageview():
+    first = timed(1, "pageview", 0.0, pvid="p1")
+    second = timed(2, "pageview", 0.02, {"plan": "basic"}, pvid="p1")
+
+    assert duplicate_clusters(facts(first, second), SETTINGS) == [[first, second]]
+
+
 def test_pageviews_with_different_pvids_are_two_even_with_the_same_rand():
     # Autotrack and a manual trackPageView can leave within one millisecond.
     first = timed(1, "pageview", 0.0, pvid="a")
