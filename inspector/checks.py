@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from inspector.model import DataState, Finding, PixelEvent, Severity
 from inspector.pii import PersonalData, PiiScanner, redact
-from inspector.spec import SegmentSpec, Spec
+from inspector.spec import SegmentSpec, Spec, default_spec
 from inspector.standard import CAMPAIGN_PARAMETERS
 
 logger = logging.getLogger(__name__)
@@ -181,6 +181,11 @@ class EventChecker:
         self._first_pageview: dict[str | None, str] = {}
         self._url_findings: dict[str, tuple[tuple[str, PersonalData], ...]] = {}
 
+        # Sites the spec does not cover get the built-in checks, from a checker of
+        # their own (made on first need), and one note per site.
+        self._fallback: EventChecker | None = None
+        self._uncovered_sites: set[str | None] = set()
+
     def _prepare(self, key: str, segment: SegmentSpec) -> _KeyRule:
         allowed = None
         allowed_by_fold: dict[str, str] = {}
@@ -206,19 +211,57 @@ class EventChecker:
 
     def check(self, event: PixelEvent) -> list[Finding]:
         """Everything wrong with one event's segment data and personal data."""
+        if not self.spec.applies_to_site(event.idsite):
+            return self._check_uncovered_site(event)
+
         findings: list[Finding] = []
 
-        usable = event.data_state in _USABLE_DATA
-        if self.spec.applies_to_site(event.idsite):
-            for key, value in event.segments.items():
-                self._check_present(event, key, value, findings)
-            if usable:
-                self._check_absent(event, findings)
+        for key, value in event.segments.items():
+            self._check_present(event, key, value, findings)
+        if event.data_state in _USABLE_DATA:
+            self._check_absent(event, findings)
 
         if self._pii is not None:
             self._check_personal_data(event, self._pii, findings)
 
         return findings
+
+    # ------------------------------------------------------------------ other sites
+
+    def _check_uncovered_site(self, event: PixelEvent) -> list[Finding]:
+        """An event of a site outside `sites`: the built-in checks, and a note once."""
+        if self._fallback is None:
+            built_in = default_spec().model_copy(
+                update={
+                    "pii": self.spec.pii,
+                    "high_cardinality": self.spec.high_cardinality,
+                }
+            )
+            self._fallback = EventChecker(built_in)
+
+        findings = []
+        if event.idsite not in self._uncovered_sites:
+            self._uncovered_sites.add(event.idsite)
+            findings.append(self._site_not_covered(event))
+        findings.extend(self._fallback.check(event))
+        return findings
+
+    def _site_not_covered(self, event: PixelEvent) -> Finding:
+        covered = ", ".join(self.spec.sites)
+        site = event.idsite or "an event without idsite"
+        return Finding(
+            code="spec.site-not-covered",
+            severity=Severity.INFO,
+            message=f"the spec covers {covered}; {site} is checked with the "
+            "built-in rules only",
+            path="idsite",
+            explanation="The spec's `sites` list does not name this site id, so its "
+            "declared segments, null convention and unknown-key policy are not "
+            "applied here. The checks that need no spec still run: placeholders, "
+            "personal data, null mixing and high cardinality. Add the site id to "
+            "`sites` if the spec is meant for it, or load the spec that is.",
+            event_id=event.id,
+        )
 
     # ------------------------------------------------------------------ present keys
 

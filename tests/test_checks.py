@@ -225,6 +225,50 @@ def test_required_key_is_not_expected_on_other_event_kinds(checker):
 def test_required_key_is_not_expected_from_other_sites(checker):
     findings = checker.check(pixel({}, idsite="other.example"))
 
+    assert codes(findings) == ["spec.site-not-covered"]
+
+
+def test_sites_outside_the_spec_get_the_built_in_checks_and_one_note(checker):
+    first = checker.check(pixel({"plan": "undefined"}, idsite="example.org"))
+    second = checker.check(
+        pixel({"plan": "null", "Plan": "x"}, idsite="example.org", request_id="r2")
+    )
+    third = checker.check(pixel({"plan": ""}, idsite="news.example", request_id="r3"))
+
+    assert codes(first) == ["spec.site-not-covered", "segment.placeholder"]
+    note = first[0]
+    assert note.severity is Severity.INFO
+    assert note.message == (
+        "the spec covers example.com; example.org is checked with the built-in "
+        "rules only"
+    )
+    assert note.path == "idsite"
+    assert note.event_id == "r1"
+
+    # The note comes once per site; the spec's own rules (unknown keys, the plan's
+    # allowed values) do not apply to the other site.
+    assert codes(second) == ["segment.placeholder"]
+    assert codes(third) == ["spec.site-not-covered", "segment.placeholder"]
+    assert "news.example is checked" in third[0].message
+
+
+def test_sites_outside_the_spec_keep_their_own_null_mixing_history(checker):
+    checker.check(pixel({"tier": None}, idsite="example.org"))
+    findings = checker.check(pixel({}, idsite="example.org", request_id="r2"))
+
+    mixed = only(findings, "segment.null-convention-mixed")
+    assert mixed.message == (
+        "data.tier is sent as null on some events (first: r1) and left out on "
+        "others (first: r2)"
+    )
+
+
+def test_a_spec_without_sites_covers_every_site(example_spec):
+    spec = example_spec.model_copy(update={"sites": ()})
+    checker = EventChecker(spec)
+
+    findings = checker.check(pixel({**VALID}, idsite="example.org"))
+
     assert findings == []
 
 
@@ -613,7 +657,7 @@ def test_personal_data_is_found_on_sites_outside_the_spec(checker):
         pixel({"email": "reader@example.com"}, idsite="other.example")
     )
 
-    assert codes(findings) == ["pii.email"]
+    assert codes(findings) == ["spec.site-not-covered", "pii.email"]
 
 
 def test_the_long_number_threshold_comes_from_the_spec():
