@@ -12,12 +12,14 @@ timestamps (`rand`, `sts`), UUIDs and hex visitor ids, screen sizes and dates.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
-from urllib.parse import unquote
+from typing import Literal, NamedTuple
+from urllib.parse import unquote, unquote_plus
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,14 @@ _UUID = re.compile(
 _SCREEN_SIZE = re.compile(r"\d+x\d+", re.IGNORECASE)
 
 _PHONE_PREFILTER = re.compile(r"(?:\d[^\d]{0,3}){7}")
+
+# A percent escape (`%22`) is never part of a number: its hex digits stay out.
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_PERCENT_ESCAPE_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+_MAX_DECODING_LAYERS = 3
+"""How many times `mask` percent-decodes a text looking for hidden personal data
+(a page URL inside a pixel URL inside a HAR file is encoded three times)."""
 
 _CACHE_SIZE = 20_000
 """Scanned strings remembered per scanner; pixels repeat URLs and values a lot."""
@@ -93,6 +103,7 @@ class PiiScanner:
             rf"(?<![0-9A-Za-z])\d{{{long_number_digits},}}(?![0-9A-Za-z])"
         )
         self._cache: dict[str, tuple[PersonalData, ...]] = {}
+        self._masked: dict[str, str] = {}
 
     def scan(self, text: str) -> tuple[PersonalData, ...]:
         """Everything personal in `text`, in order, without overlaps."""
@@ -115,6 +126,8 @@ class PiiScanner:
         # Digits: only worth a look when there are enough of them.
         if _PHONE_PREFILTER.search(text):
             cleaned = _blank(_blank(text, _UUID), _SCREEN_SIZE)
+            if "%" in cleaned:
+                cleaned = _blank(cleaned, _PERCENT_ESCAPE)
             for match in found:
                 cleaned = (
                     cleaned[: match.start]
@@ -137,18 +150,52 @@ class PiiScanner:
         return (PersonalData("long-number", digits, 0, len(digits)),)
 
     def mask(self, text: str) -> str:
-        """`text` with every piece of personal data replaced by a placeholder."""
-        found = self.scan(text)
-        if not found:
+        """`text` with every piece of personal data replaced by a placeholder.
+
+        Percent-encoded text (URLs, query strings, a pixel's `data`) is also
+        searched once decoded, up to three times over, and each piece found there
+        is replaced in the text as written: the whole of its encoded form, and
+        nothing else, so that escapes and the rest of the URL stay intact.
+        """
+        cached = self._masked.get(text)
+        if cached is not None:
+            return cached
+
+        masked = self._mask(text)
+        if len(self._masked) >= _CACHE_SIZE:
+            self._masked.clear()
+        self._masked[text] = masked
+        return masked
+
+    def _mask(self, text: str) -> str:
+        spans = [(found.start, found.end, found.kind) for found in self.scan(text)]
+
+        # Look again in each decoded form, mapping what is found back to `text`.
+        # The maps are only drawn when something is found there, which is rare.
+        layers = [text]
+        maps: list[_DecodedText | None] = []
+        for _ in range(_MAX_DECODING_LAYERS):
+            decoded = _percent_decoded(layers[-1])
+            if decoded is None:
+                break
+            layers.append(decoded)
+            found = self.scan(decoded)
+            if not found:
+                continue
+            while len(maps) < len(layers) - 1:
+                maps.append(_decoding_map(layers[len(maps)]))
+            for item in found:
+                start, end = item.start, item.end
+                for layer_map in reversed(maps):
+                    if layer_map is None:
+                        start, end = 0, len(text)
+                        break
+                    start, end = layer_map.source_span(start, end)
+                spans.append((start, end, item.kind))
+
+        if not spans:
             return text
-        pieces = []
-        position = 0
-        for match in found:
-            pieces.append(text[position : match.start])
-            pieces.append(PLACEHOLDERS[match.kind])
-            position = match.end
-        pieces.append(text[position:])
-        return "".join(pieces)
+        return _replace_spans(text, spans)
 
     def _emails(self, text: str) -> list[PersonalData]:
         from email_validator import EmailNotValidError, validate_email
@@ -213,6 +260,120 @@ class PiiScanner:
                 )
             )
         return found
+
+
+class _DecodedText(NamedTuple):
+    """A text percent-decoded once (`+` read as a space), with a map back.
+
+    The decoded text is made of stretches; stretch `i` starts at `starts[i]` in the
+    decoded text and at `sources[i][0]` in the source, where each of its characters
+    took `sources[i][1]` source characters (1 for plain text, 3 for `%41`...).
+    """
+
+    text: str
+    starts: list[int]
+    sources: list[tuple[int, int]]
+
+    def source_span(self, start: int, end: int) -> tuple[int, int]:
+        """Where the decoded characters `start:end` were written in the source."""
+        first, _ = self._source_of(start)
+        _, last = self._source_of(max(end - 1, start))
+        return first, last
+
+    def _source_of(self, position: int) -> tuple[int, int]:
+        index = bisect_right(self.starts, position) - 1
+        source_start, width = self.sources[index]
+        offset = source_start + (position - self.starts[index]) * width
+        return offset, offset + width
+
+
+def _percent_decoded(text: str) -> str | None:
+    """`text` decoded once as a URL component (`+` is a space), or None when it
+    holds no percent escapes."""
+    if "%" not in text or not _PERCENT_ESCAPE.search(text):
+        return None
+    return unquote_plus(text)
+
+
+def _decoding_map(text: str) -> _DecodedText | None:
+    """`text` decoded as `_percent_decoded` does, with a map back to `text`."""
+    runs = _PERCENT_ESCAPE_RUN.finditer(text)
+
+    pieces: list[str] = []
+    starts: list[int] = []
+    sources: list[tuple[int, int]] = []
+    length = 0
+
+    def plain(start: int, end: int) -> None:
+        nonlocal length
+        if start < end:
+            pieces.append(text[start:end].replace("+", " "))
+            starts.append(length)
+            sources.append((start, 1))
+            length += end - start
+
+    position = 0
+    for run in runs:
+        plain(position, run.start())
+        raw = bytes.fromhex(run.group().replace("%", ""))
+        if raw.isascii():
+            pieces.append(raw.decode("ascii"))
+            starts.append(length)
+            sources.append((run.start(), 3))
+            length += len(raw)
+        else:
+            # Multi-byte characters: each maps to all the escapes it took.
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            first_byte = 0
+            for index in range(len(raw) + 1):
+                last = index == len(raw)
+                chunk = decoder.decode(raw[index : index + 1], final=last)
+                if not chunk:
+                    continue
+                pending = len(decoder.getstate()[0])
+                consumed = min(index + 1, len(raw)) - pending - first_byte
+                source = (run.start() + 3 * first_byte, 3 * max(consumed, 1))
+                for character in chunk:
+                    pieces.append(character)
+                    starts.append(length)
+                    sources.append(source)
+                    length += 1
+                first_byte += consumed
+        position = run.end()
+    plain(position, len(text))
+
+    decoded = "".join(pieces)
+    if decoded != unquote_plus(text):
+        # Not expected; the caller then masks the whole text, too much rather
+        # than too little.
+        logger.warning("percent-decoding map disagrees with unquote_plus")
+        return None
+    return _DecodedText(decoded, starts, sources)
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int, PiiKind]]) -> str:
+    """`text` with each span (overlapping ones merged) replaced by a placeholder."""
+    pieces = []
+    position = 0
+    for start, end, kind in _merge_spans(spans):
+        pieces.append(text[position:start])
+        pieces.append(PLACEHOLDERS[kind])
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _merge_spans(
+    spans: list[tuple[int, int, PiiKind]],
+) -> list[tuple[int, int, PiiKind]]:
+    merged: list[tuple[int, int, PiiKind]] = []
+    for start, end, kind in sorted(spans, key=lambda span: (span[0], -span[1])):
+        if merged and start < merged[-1][1]:
+            first_start, first_end, first_kind = merged[-1]
+            merged[-1] = (first_start, max(first_end, end), first_kind)
+        else:
+            merged.append((start, end, kind))
+    return merged
 
 
 def _without_overlaps(found: list[PersonalData]) -> tuple[PersonalData, ...]:

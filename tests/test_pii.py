@@ -134,6 +134,52 @@ def test_mask_leaves_clean_text_alone():
     assert mask(text) == text
 
 
+def test_mask_hides_the_whole_address_in_a_twice_encoded_url():
+    page = "https://www.example.com/a?mail=jane.doe%2Btag%40example.org&x=1"
+
+    assert mask(page) == "https://www.example.com/a?mail=«email»&x=1"
+
+
+def test_mask_finds_personal_data_in_every_encoding_layer_of_a_pixel_url():
+    pixel = (
+        "https://p1.parsely.com/plogger/?rand=1700000000500&idsite=example.com"
+        "&url=https%3A%2F%2Fwww.example.com%2Fa%3Fmail%3Djane.doe%252Btag%2540"
+        "example.org&title=Hello+there&action=pageview"
+        "&data=%7B%22phone%22%3A%22%2B44+20+7946+0958%22%2C%22n%22%3A%22"
+        "1700000000123%22%7D"
+    )
+
+    assert mask(pixel) == (
+        "https://p1.parsely.com/plogger/?rand=1700000000500&idsite=example.com"
+        "&url=https%3A%2F%2Fwww.example.com%2Fa%3Fmail%3D«email»"
+        "&title=Hello+there&action=pageview"
+        "&data=%7B%22phone%22%3A%22«phone»%22%2C%22n%22%3A%22"
+        "1700000000123%22%7D"
+    )
+
+
+def test_mask_never_takes_the_digits_of_a_percent_escape():
+    # `%22` followed by digits once became `%«number»`, hiding an epoch timestamp.
+    assert mask("data=%7B%22ts%22%3A%221700000000123%22%7D") == (
+        "data=%7B%22ts%22%3A%221700000000123%22%7D"
+    )
+    assert mask("%22123456789012%22") == "%22«number»%22"
+    assert kinds("%221700000000123") == []
+
+
+def test_mask_replaces_multibyte_escapes_whole():
+    # The e-mail sits between two encoded non-ASCII characters.
+    text = "to=%C3%A9jane%40example.org%E2%82%AC"
+
+    assert mask(text) == "to=%C3%A9«email»%E2%82%AC"
+
+
+def test_mask_leaves_broken_escapes_alone():
+    text = "100%25 of %ZZ and %E2 reader%40example.com %"
+
+    assert mask(text) == "100%25 of %ZZ and %E2 «email» %"
+
+
 def test_an_address_and_a_number_next_to_each_other_do_not_overlap():
     found = find_personal_data("123456789012@example.com")
 
