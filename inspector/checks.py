@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from inspector.decode import KNOWN_PARAMS, MOBILE_SDK_DATA_KEYS
 from inspector.model import DataState, Finding, PixelEvent, Severity
 from inspector.pii import PersonalData, PiiScanner, redact
 from inspector.spec import SegmentSpec, Spec, default_spec
@@ -59,6 +60,9 @@ _PII_NAMES = {
 
 _VISITOR_PARAMS = ("u", "ampid")
 _URL_PARAMS = ("url", "urlref", "surl", "sref")
+_TEXT_PARAMS = frozenset({"title", "metadata"})
+_NOT_FREE_TEXT_PARAMS = (KNOWN_PARAMS | MOBILE_SDK_DATA_KEYS) - _TEXT_PARAMS
+"""Parameters scanned elsewhere (`data`, URLs, visitor ids) or made by the tracker."""
 _LEGACY_VISITOR_KEYS = ("parsely_site_uuid", "parsely_uuid")
 
 _URL_CACHE_SIZE = 20_000
@@ -666,6 +670,14 @@ class EventChecker:
                 for part, param, found in self._scan_url_cached(scanner, value):
                     path = f"{name}.{param}" if param else name
                     hits.append((path, f"{name} ({part})", found))
+
+        # Free text: the page title, content metadata, and parameters the wire
+        # format does not define (segment keys sent outside `data`, for one).
+        for name, value in params.items():
+            if value and name not in _NOT_FREE_TEXT_PARAMS:
+                where = name if name in _TEXT_PARAMS else f"the parameter {name!r}"
+                for found in scanner.scan(value):
+                    hits.append((name, where, found))
 
         # One finding per place and kind of data.
         reported: set[tuple[str, str]] = set()

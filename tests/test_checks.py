@@ -660,6 +660,33 @@ def test_personal_data_is_found_on_sites_outside_the_spec(checker):
     assert codes(findings) == ["spec.site-not-covered", "pii.email"]
 
 
+def test_personal_data_in_the_title_and_other_free_text_is_reported(checker):
+    findings = checker.check(
+        pixel(
+            VALID,
+            title="Hello john.smith@example.org",
+            metadata='{"authors": ["+44 20 7946 0958"]}',
+            plan_id="123456789012",
+        )
+    )
+
+    by_path = {(f.path, f.code): f.message for f in findings if f.code[:4] == "pii."}
+    assert by_path == {
+        ("title", "pii.email"): "title contains an e-mail address (j•••@example.org)",
+        ("metadata", "pii.phone"): "metadata contains a phone number "
+        "(•••58 (12 digits))",
+        ("plan_id", "pii.long-number"): "the parameter 'plan_id' contains a long "
+        "numeric id (12•••12 (12 digits))",
+    }
+
+
+def test_the_tracker_s_own_parameters_are_not_free_text(checker):
+    # `date`, `screen`, `rand`, `sts` and the ids are made by the tracker.
+    findings = checker.check(pixel(VALID, title="Issue 2024-000123, 48213377 words"))
+
+    assert findings == []
+
+
 def test_the_long_number_threshold_comes_from_the_spec():
     spec = parse_spec("unknown_keys: allow\npii: {long_number_digits: 12}\n")
     checker = EventChecker(spec)
