@@ -327,6 +327,12 @@ AnySegmentSpec = Annotated[
 ]
 
 
+class _UntypedSegment(SegmentSpec):
+    """A segment whose `type` is missing or unknown, to check its other keys."""
+
+    type: Any = None
+
+
 class PiiSettings(_Strict):
     """Looking for personal data (e-mail addresses, phone numbers, long ids)."""
 
@@ -689,7 +695,7 @@ def load_spec(path: str | PathLike[str]) -> Spec:
 
 def parse_spec(text: str, file: str = "<spec>") -> Spec:
     """Validate spec text; `file` names it in problems. Raises `SpecError`."""
-    document = _load_yaml(text, file)
+    document, duplicates = _load_yaml(text, file)
 
     if document is None:
         raise SpecError(
@@ -717,21 +723,22 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
             ]
         )
 
-    # Validate plain Python values; keep the ruamel tree for positions.
+    # Validate plain Python values; keep the ruamel tree for positions. Duplicate
+    # keys are reported together with everything else (the first value was kept).
     try:
         plain = _plain(document, ())
         spec = Spec.model_validate(plain)
     except _UnsupportedYaml as unsupported:
         line, column = _position(document, unsupported.loc, point_at_key=False)
-        raise SpecError(
-            [
-                SpecProblem(
-                    file, line, column, _render_path(unsupported.loc), str(unsupported)
-                )
-            ]
-        ) from None
+        unsupported_problem = SpecProblem(
+            file, line, column, _render_path(unsupported.loc), str(unsupported)
+        )
+        raise SpecError(_in_file_order([*duplicates, unsupported_problem])) from None
     except ValidationError as error:
-        raise SpecError(_problems_from(error, document, file)) from None
+        problems = [*duplicates, *_problems_from(error, document, file)]
+        raise SpecError(_in_file_order(problems)) from None
+    if duplicates:
+        raise SpecError(duplicates)
 
     spec._source = file
     logger.debug("loaded spec %s: %d segment keys", file, len(spec.segments))
@@ -753,30 +760,16 @@ def spec_json_schema() -> dict[str, Any]:
     }
 
 
-def _load_yaml(text: str, file: str) -> Any:
+def _load_yaml(text: str, file: str) -> tuple[Any, list[SpecProblem]]:
+    """The round-trip document, and a problem for every duplicated key."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.constructor import DuplicateKeyError
     from ruamel.yaml.error import MarkedYAMLError
 
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = True
     try:
-        return YAML(typ="rt").load(text)
-    except DuplicateKeyError as error:
-        mark = error.problem_mark
-        name = _duplicate_key_name(error)
-        first_line = _first_definition_line(text, name, error) if name else None
-        where = f" (first defined on line {first_line})" if first_line else ""
-        raise SpecError(
-            [
-                SpecProblem(
-                    file,
-                    mark.line + 1 if mark else 0,
-                    mark.column + 1 if mark else 0,
-                    "",
-                    f"duplicate key {name!r}{where}" if name else "duplicate key",
-                    "each key may appear once per mapping",
-                )
-            ]
-        ) from None
+        document = yaml.load(text)
+        duplicates = _duplicate_keys(YAML(typ="rt").compose(text), file)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = error.problem or error.context or "invalid YAML"
@@ -798,26 +791,55 @@ def _load_yaml(text: str, file: str) -> Any:
                 )
             ]
         ) from None
+    return document, duplicates
 
 
-def _first_definition_line(text: str, name: str, error: Any) -> int | None:
-    """The line where a duplicated key was first written, within its mapping."""
-    start, duplicate = error.context_mark, error.problem_mark
-    if start is None or duplicate is None:
-        return None
-    key_line = re.compile(rf"^\s*(['\"]?){re.escape(name)}\1\s*:")
-    lines = text.splitlines()
-    for number in range(start.line, duplicate.line):
-        line = lines[number]
-        indent = len(line) - len(line.lstrip())
-        if indent == duplicate.column and key_line.match(line):
-            return number + 1
-    return None
+def _duplicate_keys(root: Any, file: str) -> list[SpecProblem]:
+    """Every key written twice in one mapping, found in the YAML node tree.
+
+    ruamel.yaml stops at the first duplicate; walking the nodes finds them all,
+    each with the line of the key it repeats.
+    """
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    problems = []
+    pending = [root] if root is not None else []
+    visited: set[int] = set()
+    while pending:
+        node = pending.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+
+        if isinstance(node, SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, MappingNode):
+            first_lines: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                pending.append(value)
+                if not isinstance(key, ScalarNode):
+                    continue
+                mark = key.start_mark
+                identity = (str(key.tag), key.value)
+                if identity not in first_lines:
+                    first_lines[identity] = mark.line + 1
+                    continue
+                problems.append(
+                    SpecProblem(
+                        file,
+                        mark.line + 1,
+                        mark.column + 1,
+                        "",
+                        f"duplicate key {key.value!r} (first defined on line "
+                        f"{first_lines[identity]})",
+                        "each key may appear once per mapping",
+                    )
+                )
+    return _in_file_order(problems)
 
 
-def _duplicate_key_name(error: Exception) -> str:
-    match = re.search(r'duplicate key "([^"]*)"', str(getattr(error, "problem", "")))
-    return match.group(1) if match else ""
+def _in_file_order(problems: Iterable[SpecProblem]) -> list[SpecProblem]:
+    return sorted(problems, key=lambda problem: (problem.line, problem.column))
 
 
 class _UnsupportedYaml(ValueError):
@@ -872,7 +894,12 @@ def _problems_from(
     error: ValidationError, document: Any, file: str
 ) -> list[SpecProblem]:
     problems = []
-    for detail in error.errors(include_url=False):
+    details = error.errors(include_url=False)
+    for detail in list(details):
+        if detail["type"] in _SEGMENT_TYPE_ERRORS:
+            details.extend(_untyped_segment_details(detail))
+
+    for detail in details:
         if detail["type"] == "spec_rules":
             base = _clean_loc(detail["loc"])[0]
             for relative, message, hint in detail["ctx"]["problems"]:
@@ -886,6 +913,36 @@ def _problems_from(
 
     problems.sort(key=lambda problem: (problem.line, problem.column))
     return problems
+
+
+_SEGMENT_TYPE_ERRORS = frozenset({"union_tag_not_found", "union_tag_invalid"})
+"""Errors of a segment without a usable `type`, which pydantic validates no further."""
+
+
+def _untyped_segment_details(type_error: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The problems of a typeless segment's other keys, as pydantic error details.
+
+    A segment without a known `type` cannot be validated by its type's model, so
+    its other keys are checked against the fields every segment has. A misspelt
+    `type` is left out: the type error already names it.
+    """
+    given = type_error.get("input")
+    if not isinstance(given, Mapping):
+        return []
+    others = {
+        key: value
+        for key, value in given.items()
+        if key != "type" and not _did_you_mean(str(key), ["type"])
+    }
+
+    try:
+        _UntypedSegment.model_validate(others)
+    except ValidationError as error:
+        return [
+            {**detail, "loc": (*type_error["loc"], *detail["loc"])}
+            for detail in error.errors(include_url=False)
+        ]
+    return []
 
 
 def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecProblem:

@@ -406,6 +406,74 @@ def test_all_problems_are_listed_one_per_line_in_file_order():
     ]
 
 
+def test_a_segment_without_a_usable_type_still_has_its_other_keys_checked():
+    text = (
+        "version: 1\n"
+        "segments:\n"
+        "  plan:\n"
+        "    type: str\n"
+        "    values: basic\n"
+        "    requried: true\n"
+        "  x:\n"
+        "    tpye: string\n"
+        "    vaules: [a]\n"
+        "  y:\n"
+        "    values: [a, a]\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "t.yaml")
+
+    assert str(caught.value).splitlines() == [
+        't.yaml:4:11: segments.plan.type: unknown segment type "str"; use string, '
+        "boolean or number (did you mean 'string'?)",
+        't.yaml:5:13: segments.plan.values: expected a list, got a string ("basic") '
+        "(write [basic])",
+        "t.yaml:6:5: segments.plan.requried: unknown key 'requried' "
+        "(did you mean 'required'?)",
+        "t.yaml:7:3: segments.x: 'type' is required: string, boolean or number "
+        "('tpye' is not a known key; did you mean 'type'?)",
+        "t.yaml:9:5: segments.x.vaules: unknown key 'vaules' (did you mean 'values'?)",
+        "t.yaml:10:3: segments.y: 'type' is required: string, boolean or number",
+        't.yaml:11:17: segments.y.values[1]: "a" repeats "a" (values[0])',
+    ]
+
+
+def test_every_duplicate_key_is_reported_with_the_other_problems():
+    text = (
+        "version: 1\n"
+        "version: 1\n"
+        "unknown_keys: warn\n"
+        "segments:\n"
+        "  a: {type: string, type: number}\n"
+        "  b: {type: string}\n"
+        "  b: {type: string}\n"
+        "scenarios:\n"
+        "  - name: s\n"
+        "    segments: {a: x, a: y}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "d.yaml")
+
+    hint = " (each key may appear once per mapping)"
+    assert str(caught.value).splitlines() == [
+        "d.yaml:2:1: duplicate key 'version' (first defined on line 1)" + hint,
+        "d.yaml:3:15: unknown_keys: \"warn\" is not one of 'allow', 'info', "
+        "'warning', 'error' (did you mean 'warning'?)",
+        "d.yaml:5:21: duplicate key 'type' (first defined on line 5)" + hint,
+        "d.yaml:7:3: duplicate key 'b' (first defined on line 6)" + hint,
+        "d.yaml:10:22: duplicate key 'a' (first defined on line 10)" + hint,
+    ]
+
+
+def test_duplicate_keys_alone_still_make_the_spec_invalid():
+    with pytest.raises(SpecError) as caught:
+        parse_spec("sites: [a]\nsites: [a]\n", "d.yaml")
+
+    assert [(p.line, p.column) for p in caught.value.problems] == [(2, 1)]
+
+
 def test_a_missing_file_is_named():
     with pytest.raises(SpecError) as caught:
         load_spec("no/such/segments.yaml")
