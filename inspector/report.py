@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,6 +37,13 @@ logger = logging.getLogger(__name__)
 Masker = Callable[[str], str]
 
 _URL_WIDTH = 110
+_VALUE_WIDTH = 200
+"""Longest segment value shown in the text report (the JSON keeps every value)."""
+_MESSAGE_WIDTH = 1000
+_MASK_MARGIN = 1000
+"""Characters masked beyond a cut, so that a cut never shows part of an address."""
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 DEFAULT_WIDTH = 88
 """Where the text report wraps long messages when no terminal says otherwise."""
 _REAL_CLOCK_AFTER = 1_000_000_000  # 2001-09-09: anything earlier is a relative time
@@ -390,8 +398,21 @@ class _TextReport:
         self.first_time = first
 
     def add(self, *parts: str | tuple[str, str]) -> None:
-        """One line from plain strings and `(text, style)` pairs."""
-        self.lines.append(self._text_type.assemble(*parts))
+        """One line from plain strings and `(text, style)` pairs.
+
+        Control characters are shown escaped (`\\x1b`), never sent to the terminal.
+        """
+        safe = [
+            escape_controls(part)
+            if isinstance(part, str)
+            else (escape_controls(part[0]), part[1])
+            for part in parts
+        ]
+        self.lines.append(self._text_type.assemble(*safe))
+
+    def clip(self, text: str, width: int) -> str:
+        """`text` masked, then cut to `width` with a `…(N chars)` marker."""
+        return clip(text, width, self.masker)
 
     def blank(self) -> None:
         if self.lines and self.lines[-1].plain:
@@ -448,7 +469,7 @@ class _TextReport:
             "  ",
             ((event.action or "(no action)").ljust(10), "bold"),
             " ",
-            _shorten(self.masker(url), _URL_WIDTH),
+            _shorten(self.clip(url, _URL_WIDTH), _URL_WIDTH),
             (f"  [{event.id}]", "dim"),
         )
         self.add("    ", *self.segment_parts(report))
@@ -470,8 +491,8 @@ class _TextReport:
         for key, value in event.segments.items():
             if parts:
                 parts.append(" ")
-            shown = self.masker(json_label(value))
-            parts.extend([(self.masker(key), "blue"), "=", shown])
+            shown = self.clip(json_label(value), _VALUE_WIDTH)
+            parts.extend([(self.clip(key, _VALUE_WIDTH), "blue"), "=", shown])
 
         note = _DATA_STATE_NOTES.get(event.data_state)
         if event.data_state is DataState.DOUBLE_ENCODED:
@@ -492,7 +513,7 @@ class _TextReport:
         page: bool = False,
     ) -> None:
         label = severity.upper().ljust(7)
-        message = self.masker(message)
+        message = self.clip(message, _MESSAGE_WIDTH)
         if path and not message.startswith(path):
             message += f" [{path}]"
         scope = " (page)" if page else ""
@@ -527,7 +548,7 @@ class _TextReport:
                 " ",
                 (diagnosis.code, "bold"),
                 "  ",
-                self.masker(diagnosis.title),
+                self.clip(diagnosis.title, _MESSAGE_WIDTH),
             )
             where = [
                 self.masker(part)
@@ -578,12 +599,12 @@ class _TextReport:
         key_width = min(max(len(key) for key in counts), 30)
         for key in sorted(counts):
             values = [
-                (self.masker(label), f" ×{count}")
+                (self.clip(label, _VALUE_WIDTH), f" ×{count}")
                 for label, count in counts[key].most_common()
             ]
             parts: list[str | tuple[str, str]] = [
                 "  ",
-                (self.masker(key).ljust(key_width), "blue"),
+                (self.clip(key, _VALUE_WIDTH).ljust(key_width), "blue"),
             ]
             for label, count_text in values:
                 parts.extend(["  ", label, (count_text, "dim")])
@@ -598,7 +619,7 @@ class _TextReport:
                 "  ",
                 ("ERROR", _SEVERITY_STYLES[Severity.ERROR]),
                 " ",
-                self.masker(str(error)),
+                self.clip(str(error), _MESSAGE_WIDTH),
             )
 
     def summary(self, errors: Sequence[RecordingError]) -> None:
@@ -670,3 +691,43 @@ def render_text(
 
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def clip(text: str, width: int, masker: Masker = _keep) -> str:
+    """`text` masked and cut to `width` characters, saying how long it was.
+
+    >>> clip("x" * 500, 5)
+    'xxxxx…(500 chars)'
+
+    Only the start of a long text is masked, with a margin past the cut so that
+    an address the cut would split is still recognised and hidden.
+    """
+    if len(text) <= width:
+        return masker(text)
+
+    masked = masker(text[: width + _MASK_MARGIN])
+    if len(masked) < width + _MASK_MARGIN // 2:
+        masked = masker(text)  # much was masked: judge the cut on the whole text
+    if len(masked) <= width:
+        return masked
+    return f"{masked[:width]}…({len(text)} chars)"
+
+
+def escape_controls(text: str) -> str:
+    """`text` with control characters written as escapes (`\\x1b`, `\\n`).
+
+    Terminal escape sequences in a URL or a value (`%1b[2J` clears the screen)
+    are shown, not obeyed; so are bidirectional overrides that reorder text.
+    """
+    if not _CONTROL_CHARACTERS.search(text):
+        return text
+    return _CONTROL_CHARACTERS.sub(_escape_control, text)
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    character = match.group()
+    named = _NAMED_ESCAPES.get(character)
+    if named:
+        return named
+    code = ord(character)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"

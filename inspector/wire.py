@@ -22,6 +22,7 @@ from inspector.model import DataState
 logger = logging.getLogger(__name__)
 
 _SNIPPET_CHARS = 24
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _GZIP_MAGIC = b"\x1f\x8b"
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
@@ -150,6 +151,10 @@ def describe_json_error(error: json.JSONDecodeError) -> str:
         shown = "end of text" if document else "empty value"
     else:
         ellipsis = "…" if len(document) - error.pos > _SNIPPET_CHARS else ""
+        # Shown escaped: the text may hold terminal escape sequences.
+        snippet = _CONTROL_CHARACTER.sub(
+            lambda match: f"\\x{ord(match.group()):02x}", snippet
+        )
         shown = f"'{snippet}{ellipsis}'"
     return f"{reason} at {where} ({shown})"
 

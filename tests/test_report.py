@@ -10,6 +10,8 @@ import pytest
 from inspector.model import CapturedRequest
 from inspector.recordings import RecordingError, replay
 from inspector.report import (
+    clip,
+    escape_controls,
     json_label,
     make_masker,
     mask_json,
@@ -307,3 +309,128 @@ def test_mask_json_masks_strings_at_any_depth():
 
     assert masked == {"a": ["«email»", 3, {"b": "mail «email»"}], "n": None}
     assert mask_json({"a": EMAIL}, make_masker(show_pii=True)) == {"a": EMAIL}
+
+
+# --------------------------------------------------------------------------------------
+# Personal data, long values and control characters
+
+
+def inspect_lines(tmp_path: Path, *lines: str):
+    path = tmp_path / "pixels.txt"
+    path.write_text("".join(f"{line}\n" for line in lines))
+    result, errors = replay([path])
+    assert errors == []
+    return result
+
+
+PII_PIXEL = (
+    "https://p1.parsely.com/plogger/?rand=1700000000500&idsite=example.com"
+    "&url=https%3A%2F%2Fwww.example.com%2Fa%3Fmail%3Djane.doe%252Btag%2540example.org"
+    "&title=Hello+john.smith%40example.org&action=pageview&pvid=p1"
+    "&data=%7B%22phone%22%3A%22%2B44+20+7946+0958%22%2C%22ts%22%3A%221700000000123%22"
+    "%7D"
+)
+
+
+@pytest.mark.parametrize("render", [render_text, render_json, render_jsonl])
+def test_no_part_of_an_address_or_number_survives_masking(tmp_path, render):
+    result = inspect_lines(tmp_path, PII_PIXEL)
+
+    output = render(result)
+
+    for leaked in ("jane", "doe", "tag%", "smith", "7946", "0958"):
+        assert leaked not in output
+    assert "1700000000123" in output
+
+
+def test_masked_urls_keep_their_encoding(tmp_path):
+    result = inspect_lines(tmp_path, PII_PIXEL)
+
+    [record] = json.loads(render_json(result))["events"]
+    text = render_text(result)
+
+    assert record["url"] == "https://www.example.com/a?mail=«email»"
+    assert "  https://www.example.com/a?mail=«email»  [pixels.txt:1]" in text
+    assert record["request_url"] == (
+        "https://p1.parsely.com/plogger/?rand=1700000000500&idsite=example.com"
+        "&url=https%3A%2F%2Fwww.example.com%2Fa%3Fmail%3D«email»"
+        "&title=«email»&action=pageview&pvid=p1"
+        "&data=%7B%22phone%22%3A%22«phone»%22%2C%22ts%22%3A%221700000000123%22%7D"
+    )
+    assert record["segments"] == {"phone": "«phone»", "ts": "1700000000123"}
+    assert [f["path"] for f in record["findings"] if f["code"] == "pii.email"] == [
+        "url.mail",
+        "title",
+    ]
+
+
+def test_text_shortens_long_values_but_json_keeps_them(tmp_path):
+    long_value = "a" * 5000
+    result = inspect_lines(
+        tmp_path,
+        "https://p1.parsely.com/plogger/?rand=1&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2F&action=pageview"
+        f"&data=%7B%22plan%22%3A%22{long_value}%22%7D",
+    )
+
+    text = render_text(result)
+    [record] = json.loads(render_json(result))["events"]
+
+    assert f'plan="{"a" * 199}…(5002 chars)' in text
+    assert long_value + "a" not in text.replace("\n", "")
+    assert max(len(line) for line in text.splitlines()) < 300
+    assert record["segments"] == {"plan": long_value}
+
+
+def test_a_cut_never_shows_part_of_an_address():
+    masker = make_masker()
+    text = "x" * 95 + " jane.doe@example.org " + "y" * 200
+
+    assert clip(text, 100, masker) == "x" * 95 + " «ema…(317 chars)"
+    assert clip(text, 100) == "x" * 95 + " jane…(317 chars)"
+    assert clip("short", 100, masker) == "short"
+
+
+def test_control_characters_are_escaped_in_the_text_report(tmp_path):
+    result = inspect_lines(
+        tmp_path,
+        "https://p1.parsely.com/plogger/?rand=1700000000500&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2F%01%1b[31mRED&action=pageview"
+        "&data=%7B%22plan%22%3A%22a%5Cu001b%5B2J%22%2C%22k%22%3A%22%E2%80%AEx%C2%9B"
+        "%22%7D",
+    )
+
+    for color in (False, True):
+        text = render_text(result, color=color)
+        plain = text.replace("\x1b[", "") if color else text
+        assert "\x1b[31mRED" not in text and "\x01" not in text
+        assert "\u202e" not in text and "\x9b" not in text
+        assert "https://example.com/\\x01\\x1b[31mRED" in plain
+
+    # JSON keeps C0 characters escaped itself; the others are escaped here.
+    text = render_text(result)
+    assert 'plan="a\\u001b[2J" k="\\u202ex\\x9b"' in text
+
+
+def test_escape_controls_keeps_ordinary_text():
+    assert escape_controls("café ✓ «email»") == "café ✓ «email»"
+    assert escape_controls("a\tb\nc\rd\x7f\x9b") == "a\\tb\\nc\\rd\\x7f\\x9b"
+
+
+def test_the_not_json_snippet_shows_control_characters_escaped(tmp_path):
+    result = inspect_lines(
+        tmp_path,
+        "https://p1.parsely.com/plogger/?rand=1700000000500&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2F&action=pageview"
+        "&data=%7B%22plan%22%3A%22a%1b%5B2J%22%7D",
+    )
+
+    [record] = json.loads(render_json(result))["events"]
+    [message] = [
+        f["message"] for f in record["findings"] if f["code"] == "data.not-json"
+    ]
+
+    assert message == (
+        "data is not JSON: invalid control character at character 10 ('\\x1b[2J\"}')"
+    )
+    assert "\x1b" not in render_text(result)
