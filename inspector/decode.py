@@ -176,6 +176,7 @@ _SEVERITY: dict[str, Severity] = {
     "body.not-json": Severity.ERROR,
     "batch.malformed": Severity.ERROR,
     "decode.failed": Severity.ERROR,
+    "request.failed": Severity.WARNING,
 }
 
 _EXPLANATION: dict[str, str] = {
@@ -279,6 +280,21 @@ _EXPLANATION: dict[str, str] = {
         "The inspector could not decode this request. This is a fault in the "
         "inspector, not necessarily in the pixel; please report it with the request."
     ),
+    "request.failed": (
+        "The browser or proxy recorded that this request got no answer, so what it "
+        "carried is not in Parse.ly. ERR_BLOCKED_BY_CLIENT means an extension, "
+        "usually an ad or tracking blocker, stopped it: a classic reason why "
+        "segments look missing. Test with blockers off, and expect some readers "
+        "to block the pixel."
+    ),
+}
+
+# Browser error codes (Chromium's `net::ERR_*`) worth saying in words.
+_FAILURE_REASONS: dict[str, str] = {
+    "ERR_BLOCKED_BY_CLIENT": "blocked by the browser",
+    "ERR_BLOCKED_BY_ADMINISTRATOR": "blocked by the browser's policy",
+    "ERR_NAME_NOT_RESOLVED": "the pixel host name could not be resolved",
+    "ERR_INTERNET_DISCONNECTED": "the browser was offline",
 }
 
 
@@ -421,11 +437,28 @@ def decode_request(
             return []
 
         if endpoint == "mobile":
-            return _decode_mobile(request)
-        return _decode_web(request)
+            events = _decode_mobile(request)
+        else:
+            events = _decode_web(request)
+        if request.error is not None:
+            events = [_with_request_failure(event, request.error) for event in events]
+        return events
     except Exception as error:  # noqa: BLE001 - the decoder must never raise
         logger.exception("could not decode %s %s", request.method, request.url[:200])
         return [_failed_event(request, error)]
+
+
+def _with_request_failure(event: PixelEvent, error: str) -> PixelEvent:
+    """The event with a `request.failed` finding: the request never got an answer."""
+    code = error.strip().removeprefix("net::")
+    if code == "ERR_ABORTED":
+        # Cancelled by the page (often because it was left): it may have gone out.
+        message = "This pixel may not have reached Parse.ly: the browser cancelled it"
+    else:
+        reason = _FAILURE_REASONS.get(code, "the request failed")
+        message = f"This pixel never reached Parse.ly: {reason}"
+    finding = _finding("request.failed", f"{message} ({code.rstrip('.')}).", event.id)
+    return _with_findings(event, (*event.findings, finding))
 
 
 def _failed_event(request: CapturedRequest, error: BaseException) -> PixelEvent:

@@ -69,6 +69,10 @@ class CapturedRequest:
     response_status: int | None = None
     content_type: str | None = None
     """The response's content type, when known (used to tell documents from assets)."""
+    error: str | None = None
+    """Why the request never got a response, as the browser or proxy put it
+    (`net::ERR_BLOCKED_BY_CLIENT`, `Connection killed.`); None when it did, or when
+    nothing is known."""
 
     def header(self, name: str) -> str | None:
         """The first value of a header, matched case-insensitively."""
@@ -129,6 +133,10 @@ class Finding:
     explanation: str = ""
     """Why it matters and what to do, shown in the detail pane."""
     event_id: str | None = None
+    evidence: str | None = None
+    """The personal data a `pii.*` message names in shortened form, kept whole so
+    that a report asked to show personal data can show it (see
+    `inspector.report.finding_message`). Never rendered otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from urllib.parse import quote
@@ -847,6 +848,60 @@ def test_invalid_utf8_body_is_reported_on_every_entry():
         "m-7#0",
         "m-7#1",
     ]
+
+
+# --- Requests that never got an answer -----------------------------------------------
+
+
+def test_blocked_pixel_says_it_never_reached_parsely():
+    request = get(jquery_param(pageview_pairs()))
+    blocked = dataclasses.replace(request, error="net::ERR_BLOCKED_BY_CLIENT")
+
+    event = decode_one(blocked)
+
+    finding = only(event, "request.failed")
+    assert finding.severity is Severity.WARNING
+    assert finding.message == (
+        "This pixel never reached Parse.ly: blocked by the browser "
+        "(ERR_BLOCKED_BY_CLIENT)."
+    )
+    assert "ad or tracking blocker" in finding.explanation
+    assert finding.event_id == "req-1"
+    # Otherwise the event is decoded as usual.
+    delivered = decode_one(request)
+    assert event.segments == delivered.segments == {"tier": "gold", "logged_in": True}
+    assert "request.failed" not in codes(delivered)
+
+
+def test_every_event_of_a_failed_batch_carries_the_failure():
+    events = decode_request(
+        post(json.dumps(MOBILE_BATCH).encode(), error="Connection refused.")
+    )
+
+    failures = [only(event, "request.failed") for event in events]
+    assert [finding.event_id for finding in failures] == ["m-7#0", "m-7#1"]
+    assert {finding.message for finding in failures} == {
+        "This pixel never reached Parse.ly: the request failed (Connection refused)."
+    }
+
+
+def test_cancelled_pixel_may_have_gone_out():
+    request = get(jquery_param(pageview_pairs()))
+
+    event = decode_one(dataclasses.replace(request, error="net::ERR_ABORTED"))
+
+    assert only(event, "request.failed").message == (
+        "This pixel may not have reached Parse.ly: the browser cancelled it "
+        "(ERR_ABORTED)."
+    )
+
+
+def test_a_failed_request_that_is_no_pixel_stays_ignored():
+    request = CapturedRequest(
+        method="GET", url="https://www.example.com/", error="net::ERR_ABORTED"
+    )
+
+    assert decode_request(request) == []
 
 
 # --- Never raising -------------------------------------------------------------------
