@@ -95,6 +95,8 @@ def captured_from_flow(
         request_id=flow.id,
         response_status=response.status_code if response is not None else None,
         content_type=response.headers.get("content-type") if response else None,
+        # Only a request that got no answer failed to arrive.
+        error=flow.error.msg if flow.error and response is None else None,
     )
 
 
