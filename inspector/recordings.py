@@ -5,14 +5,26 @@ Three formats are understood, told apart by their content rather than their name
 * **mitmproxy flow files** (`.mitm`), as written by `mitmdump -w` or `write_mitm`.
 * **HAR** (`.har`, or zlib-compressed `.zhar`), as exported by browser devtools or
   written by mitmproxy's `save.har`. Entries are validated one by one, so a bad entry
-  is reported with its number and the good ones are still read.
+  is reported with its number and the good ones are still read; a file cut short
+  still gives the entries before the break. A request the browser recorded as
+  failed (`_error`, such as `net::ERR_BLOCKED_BY_CLIENT`) keeps that error.
 * **Request lists**: plain text, the shape users paste from logs and devtools. Blocks
   are separated by `---` lines; each block is a request line (`METHOD URL`, or a bare
-  URL meaning GET), optional `Name: value` header lines, then a blank line and a body.
-  Lines starting with `#` are comments, except annotations such as `# @t=+2000ms`
-  (the next request was sent 2 s after the first one) and `# @client=203.0.113.7`
-  (the client address of this and later requests). A file of bare URLs, one per
-  line, is a request list too.
+  URL meaning GET; `//host/path` means https), optional `Name: value` header lines,
+  then a blank line and a body. A request line starts a new request even without a
+  `---`, so a file of bare URLs, one per line, is a request list too. Lines starting
+  with `#` are comments, except annotations such as `# @t=+2000ms` (the next request
+  was sent 2 s after the first one) and `# @client=203.0.113.7` (the client address
+  of this and later requests).
+
+  A line that fits nowhere is reported, and the lines after it are skipped up to the
+  next request line or `---`. The request it interrupts is kept when it is a GET
+  (the URL is all of it) and dropped otherwise (its body cannot be told apart any
+  more). Lines that are not UTF-8 are reported and read with U+FFFD in place of the
+  bad bytes.
+
+An empty file (nothing but white space) is an error: it is never a recording of
+anything.
 
 Requests without a `@t` annotation are timed by their `rand` parameter (the pixel's
 own epoch-milliseconds clock) when it has one, else 1 ms after the previous request;
@@ -53,6 +65,7 @@ PathLike = str | Path
 _HEAD_BYTES = 64
 _UTF8_BOM = b"\xef\xbb\xbf"
 _TNETSTRING_START = re.compile(rb"^\d+:")
+_HAR_ENTRIES_START = re.compile(r'"entries"\s*:\s*\[')
 
 _METHOD = re.compile(r"^[A-Z]{3,10}$")
 _HTTP_VERSION_SUFFIX = re.compile(r"\s+HTTP/\d(?:\.\d)?$")
@@ -62,6 +75,12 @@ _HEADER_LINE = re.compile(
 _TIME_ANNOTATION = re.compile(r"@t=\+?(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>ms|s)?\b")
 _NOT_WIRE_SAFE = re.compile(r"[^\x21-\x7e]+")
 _CLIENT_ANNOTATION = re.compile(r"@client=(?P<address>[^\s,;]+)")
+_HOST_NAME = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d+)?"
+_SCHEME_RELATIVE_URL = re.compile(rf"^//{_HOST_NAME}(?:[/?#]|$)")
+_SCHEMELESS_URL = re.compile(rf"^{_HOST_NAME}[/?]")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+_BODYLESS_METHODS = frozenset({"GET", "HEAD"})
 
 # `rand` is the tracker's epoch-milliseconds clock; only trust plausible values.
 _EARLIEST_RAND_MS = 946_684_800_000  # 2000-01-01
@@ -136,6 +155,8 @@ def read_requests(
 
     with _open_binary(path) as stream:
         head = _peek(stream, _HEAD_BYTES)
+        if not head.removeprefix(_UTF8_BOM).strip():
+            _reject_if_empty(stream, name)
         kind = _detect_format(head, name)
         logger.debug("reading %s as %s", name, kind)
 
@@ -217,6 +238,22 @@ def _open_binary(path: PathLike) -> IO[bytes]:
         raise RecordingError(path, None, f"cannot be opened: {reason}") from None
 
 
+def _reject_if_empty(stream: IO[bytes], name: str) -> None:
+    """Raise when the whole file is blank: nothing was recorded, or the paste failed.
+
+    A recording that holds requests but no pixels is fine; an empty one is most
+    likely the wrong file, and must not pass a check unnoticed.
+    """
+    position = stream.tell()
+    if stream.read().removeprefix(_UTF8_BOM).strip():
+        stream.seek(position)
+        return
+
+    if name == "-":
+        raise RecordingError(name, None, "standard input is empty")
+    raise RecordingError(name, None, "the file is empty")
+
+
 def _peek(stream: IO[bytes], size: int) -> bytes:
     position = stream.tell()
     head = stream.read(size)
@@ -230,10 +267,13 @@ def _detect_format(head: bytes, name: str) -> str:
         return "zhar"
 
     text_start = head.removeprefix(_UTF8_BOM).lstrip()
-    if text_start.startswith(b"{"):
+    if text_start.startswith((b"{", b"[")):
+        # No request list starts with a bracket; JSON that is not HAR is named so.
         return "har"
     if _TNETSTRING_START.match(head) or name.lower().endswith((".mitm", ".flows")):
         return "mitm"
+    if name.lower().endswith(".har"):
+        return "har"
     return "text"
 
 
@@ -299,9 +339,12 @@ def _request_from_flow(flow: Any, origin: str) -> CapturedRequest:
 
     response_status = None
     content_type = None
+    failure = flow.error.msg if flow.error is not None else None
     if flow.response is not None:
         response_status = flow.response.status_code
         content_type = flow.response.headers.get("content-type") or None
+        # An answer came back, so the request arrived whatever went wrong later.
+        failure = None
 
     peername = flow.client_conn.peername if flow.client_conn else None
     client_address = str(peername[0]) if peername else None
@@ -318,6 +361,7 @@ def _request_from_flow(flow: Any, origin: str) -> CapturedRequest:
         request_id=flow.id,
         response_status=response_status,
         content_type=content_type,
+        error=failure or None,
     )
 
 
@@ -356,6 +400,8 @@ class _HarResponse(_HarModel):
     status: int = 0
     headers: list[_HarNameValue] = []
     content: _HarContent | None = None
+    error: str | None = Field(default=None, alias="_error")
+    """Not part of HAR 1.2: Chromium and mitmproxy say here why a request failed."""
 
 
 class _HarEntry(_HarModel):
@@ -364,10 +410,12 @@ class _HarEntry(_HarModel):
     response: _HarResponse | None = None
     client_address: str | None = Field(default=None, alias="_clientAddress")
     """Not part of HAR 1.2: `write_har` adds it so GeoIP works on HAR fixtures."""
+    error: str | None = Field(default=None, alias="_error")
+    """Some tools put the failure on the entry rather than on its response."""
 
 
 def _read_har(data: bytes, name: str, report) -> Iterator[CapturedRequest]:
-    entries = _har_entries(data, name)
+    entries, break_error = _har_entries(data, name)
     display_name = Path(name).name
 
     for number, raw_entry in enumerate(entries, start=1):
@@ -382,8 +430,16 @@ def _read_har(data: bytes, name: str, report) -> Iterator[CapturedRequest]:
             continue
         yield _request_from_har(entry, display_name, number)
 
+    if break_error is not None:
+        report(break_error)
 
-def _har_entries(data: bytes, name: str) -> list[Any]:
+
+def _har_entries(data: bytes, name: str) -> tuple[list[Any], RecordingError | None]:
+    """The raw entries of a HAR document, and where it breaks off when it does.
+
+    A file cut short (a download or an export that stopped half-way) still gives
+    the entries before the break; the error says where it broke.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -394,17 +450,109 @@ def _har_entries(data: bytes, name: str) -> list[Any]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise RecordingError(
-            name,
-            f"line {error.lineno} column {error.colno}",
-            f"not valid JSON: {error.msg}",
-        ) from None
+        salvaged = _salvage_har_entries(text, data, name, error)
+        if salvaged is None:
+            raise RecordingError(
+                name,
+                f"line {error.lineno} column {error.colno}",
+                f"not valid JSON: {error.msg}",
+            ) from None
+        return salvaged
 
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
-        raise RecordingError(name, None, "not a HAR file: it has no log.entries list")
-    return entries
+        raise RecordingError(name, None, _not_har(document))
+    return entries, None
+
+
+def _not_har(document: Any) -> str:
+    if isinstance(document, dict):
+        return "not a HAR file: it has no log.entries list"
+    kinds = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    kind = kinds.get(type(document), "a number")
+    return f"not a HAR file: the JSON document is {kind}, not an object"
+
+
+def _salvage_har_entries(
+    text: str, data: bytes, name: str, document_error: json.JSONDecodeError
+) -> tuple[list[Any], RecordingError] | None:
+    """The complete entries before the point where a broken HAR stops being JSON.
+
+    None when not even the start of the entries list can be found.
+    """
+    start = _HAR_ENTRIES_START.search(text)
+    if start is None:
+        return None
+
+    decoder = json.JSONDecoder()
+    entries: list[Any] = []
+    position = start.end()
+    while True:
+        position = _skip_whitespace(text, position)
+        if text.startswith("]", position):
+            break
+        try:
+            entry, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            return entries, _har_break(name, text, data, error.pos, entries, error.msg)
+        entries.append(entry)
+
+        position = _skip_whitespace(text, position)
+        if text.startswith(",", position):
+            position += 1
+        elif not text.startswith("]", position):
+            reason = "expected `,` or `]` after an entry"
+            return entries, _har_break(name, text, data, position, entries, reason)
+
+    # Every entry is there: the document breaks somewhere after the list.
+    byte = _byte_offset(text, data, document_error.pos)
+    read = "the entry was read" if len(entries) == 1 else "all entries were read"
+    return entries, RecordingError(
+        name,
+        f"byte {byte}",
+        f"not valid JSON after the entries list ({document_error.msg}); {read}",
+    )
+
+
+def _har_break(
+    name: str, text: str, data: bytes, position: int, entries: list[Any], reason: str
+) -> RecordingError:
+    # The decoder points an unclosed string at its start; either way, a file that
+    # runs out before the entry is complete was cut short rather than garbled.
+    cut_short = not text[position:].strip() or reason.startswith("Unterminated")
+    if cut_short:
+        where = f"byte {_byte_offset(text, data, len(text))}"
+        what = "the file ends in the middle of this entry"
+    else:
+        line = text.count("\n", 0, position) + 1
+        column = position - text.rfind("\n", 0, position)
+        where = f"line {line} column {column}"
+        what = f"the HAR stops being valid JSON here ({reason})"
+
+    if not entries:
+        read = "no entry before it could be read"
+    elif len(entries) == 1:
+        read = "the entry before it was read"
+    else:
+        read = f"the {len(entries)} entries before it were read"
+    return RecordingError(
+        name,
+        f"entry {len(entries) + 1} ({where})",
+        f"{what}; {read}",
+    )
+
+
+def _skip_whitespace(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
+def _byte_offset(text: str, data: bytes, position: int) -> int:
+    """The byte offset in the file of a position in its decoded text."""
+    bom = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    return bom + len(text[:position].encode("utf-8"))
 
 
 def _describe_har_error(error: ValidationError) -> str:
@@ -442,11 +590,16 @@ def _request_from_har(
 
     response_status = None
     content_type = None
+    failure = entry.error
+    if entry.response is not None:
+        failure = entry.response.error or failure
     if entry.response is not None and entry.response.status > 0:
         response_status = entry.response.status
         content_type = _header_value(entry.response.headers, "content-type")
         if not content_type and entry.response.content is not None:
             content_type = entry.response.content.mimeType
+        # An answer came back, so the request arrived whatever went wrong later.
+        failure = None
     return CapturedRequest(
         method=entry.request.method.upper(),
         url=entry.request.url,
@@ -458,6 +611,7 @@ def _request_from_har(
         request_id=f"{display_name}:{number}",
         response_status=response_status,
         content_type=content_type or None,
+        error=failure or None,
     )
 
 
@@ -474,10 +628,12 @@ def _header_value(headers: list[_HarNameValue], wanted: str) -> str | None:
 class _Block:
     """A request being assembled from the lines of a request list."""
 
-    def __init__(self, lineno: int, method: str, target: str):
+    def __init__(self, lineno: int, method: str, target: str, *, bare: bool):
         self.lineno = lineno
         self.method = method
         self.target = target
+        self.bare = bare
+        """Written as a URL alone, as in a plain list of URLs."""
         self.headers: list[tuple[str, str]] = []
         self.body_lines: list[str] = []
         self.in_body = False
@@ -485,8 +641,35 @@ class _Block:
         self.client_address: str | None = None
 
 
+class _BadLine:
+    """A line that fits nowhere, and the lines skipped after it.
+
+    Reading resumes at the next request line or `---`; until then the lines are
+    skipped without a word each, since they are most likely the rest of whatever
+    went wrong (a body without the blank line before it, a multi-line paste).
+    """
+
+    def __init__(self, lineno: int, problem: str, dropped: _Block | None = None):
+        self.lineno = lineno
+        self.problem = problem
+        self.last_skipped = lineno
+        self.dropped = dropped
+        """The request given up because of this line, if any."""
+
+    def error(self, name: str) -> RecordingError:
+        if self.dropped is not None:
+            consequence = "request skipped"
+        elif self.last_skipped == self.lineno:
+            consequence = "line skipped"
+        else:
+            consequence = f"lines {self.lineno} to {self.last_skipped} skipped"
+        return RecordingError(
+            name, f"line {self.lineno}", f"{self.problem}; {consequence}"
+        )
+
+
 def _read_request_list(data: bytes, name: str, report) -> Iterator[CapturedRequest]:
-    text = _decode_text(data, name)
+    text = _decode_text(data, name, report)
     display_name = Path(name).name
     blocks = _parse_request_list(text, name, report)
 
@@ -524,42 +707,87 @@ def _read_request_list(data: bytes, name: str, report) -> Iterator[CapturedReque
         )
 
 
-def _decode_text(data: bytes, name: str) -> str:
+def _decode_text(data: bytes, name: str, report) -> str:
+    """The text of a request list; lines that are not UTF-8 are reported one by one.
+
+    Such a line (a paste from a Latin-1 terminal, say) is read with the bytes that
+    are not UTF-8 replaced by U+FFFD, so the rest of the list still reads as usual.
+    A file that is mostly not UTF-8 is not text at all and is refused whole.
+    """
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
+        first_bad_byte = error.start
+
+    escaped = data.decode("utf-8-sig", errors="surrogateescape")
+    if _looks_binary(data, escaped):
+        line = data.count(b"\n", 0, first_bad_byte) + 1
         raise RecordingError(
             name,
             f"line {line}",
             "not UTF-8 text, and not a mitmproxy flow file or HAR either",
-        ) from None
+        )
+
+    for lineno, line in enumerate(escaped.splitlines(), start=1):
+        escape = _ESCAPED_BYTE.search(line)
+        if escape is None:
+            continue
+        byte = ord(escape.group()) - 0xDC00
+        report(
+            RecordingError(
+                name,
+                f"line {lineno}",
+                f"not UTF-8 text: byte 0x{byte:02X} at column {escape.start() + 1} "
+                "was read as U+FFFD; save the list as UTF-8 to keep the character",
+            )
+        )
+    return _ESCAPED_BYTE.sub("\ufffd", escaped)
+
+
+def _looks_binary(data: bytes, escaped: str) -> bool:
+    """True for data that is not text in any encoding: NULs, or many odd bytes."""
+    if b"\0" in data:
+        return True
+    odd = len(_ESCAPED_BYTE.findall(escaped)) + len(_CONTROL_CHARACTER.findall(escaped))
+    return odd * 10 > len(data)
 
 
 def _parse_request_list(text: str, name: str, report) -> list[_Block]:
-    """Split a request list into request blocks, reporting lines that make no sense."""
+    """Split a request list into request blocks, reporting lines that make no sense.
+
+    A request line (a URL, or `METHOD URL`) starts a new request wherever it
+    stands, with or without a `---` before it: that is what makes a plain list of
+    URLs one request per line, and what ends the skipping after a bad line. Inside
+    a block come header lines, then after a blank line the body.
+    """
     blocks: list[_Block] = []
     current: _Block | None = None
     pending_offset: float | None = None
     client_address: str | None = None
-    skipping_bad_block = False
+    bad_line: _BadLine | None = None
 
-    def start_block(lineno: int, method: str, target: str) -> _Block:
+    def start_block(lineno: int, method: str, target: str, bare: bool) -> _Block:
         nonlocal pending_offset
-        block = _Block(lineno, method, target)
+        block = _Block(lineno, method, target, bare=bare)
         block.offset_s = pending_offset
         block.client_address = client_address
         pending_offset = None
         blocks.append(block)
         return block
 
+    def end_skipping() -> None:
+        nonlocal bad_line
+        if bad_line is not None:
+            report(bad_line.error(name))
+            bad_line = None
+
     for lineno, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
 
         # A `---` line ends the block; comments and annotations may appear anywhere.
         if stripped == "---":
+            end_skipping()
             current = None
-            skipping_bad_block = False
             continue
         if stripped.startswith("#"):
             if time_match := _TIME_ANNOTATION.search(stripped):
@@ -568,41 +796,64 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
             if client_match := _CLIENT_ANNOTATION.search(stripped):
                 client_address = client_match["address"]
             continue
-        if skipping_bad_block:
+
+        if request_line := _split_request_line(stripped):
+            end_skipping()
+            current = start_block(lineno, *request_line)
             continue
 
-        # A request line starts a new request, even without a `---` before it, so
-        # that a plain list of URLs reads as one request per line.
-        if request_line := _split_request_line(stripped):
-            current = start_block(lineno, *request_line)
+        if bad_line is not None:
+            if stripped:
+                bad_line.last_skipped = lineno
             continue
 
         if current is None:
             if stripped:
-                report(RecordingError(name, f"line {lineno}", _not_a_request(stripped)))
-                skipping_bad_block = True
-            continue
-
-        if current.in_body:
-            current.body_lines.append(line)
+                bad_line = _BadLine(lineno, _not_a_request(stripped))
+        elif current.in_body:
+            if stripped and current.method in _BODYLESS_METHODS:
+                bad_line = _BadLine(lineno, _not_a_body(current, stripped))
+                current = None
+            else:
+                current.body_lines.append(line)
         elif not stripped:
             current.in_body = True
         elif header_match := _HEADER_LINE.match(stripped):
             current.headers.append((header_match["name"], header_match["value"]))
         else:
-            report(
-                RecordingError(
-                    name,
-                    f"line {lineno}",
-                    "expected a header `Name: value` or a blank line before the "
-                    f"body, found {_quote(stripped)}; request skipped",
-                )
-            )
-            blocks.remove(current)
+            bad_line = _bad_line_in_head(current, lineno, stripped)
+            if bad_line.dropped is not None:
+                blocks.remove(current)
             current = None
-            skipping_bad_block = True
 
+    end_skipping()
     return blocks
+
+
+def _bad_line_in_head(block: _Block, lineno: int, line: str) -> _BadLine:
+    """A line between a request line and its body that is not a header.
+
+    A GET (all a pixel request is) is complete without headers, so it is kept; a
+    request with a body is dropped, since where its body starts is anyone's guess.
+    """
+    if block.bare and not block.headers:
+        problem = "expected a URL, a request line or a header `Name: value`"
+    else:
+        problem = "expected a header `Name: value` or a blank line before the body"
+    problem = f"{problem}, found {_quote(line)}"
+    if block.method in _BODYLESS_METHODS:
+        return _BadLine(lineno, problem)
+
+    if line.startswith(("{", "[")):
+        problem += " (a body must come after a blank line)"
+    return _BadLine(lineno, problem, dropped=block)
+
+
+def _not_a_body(block: _Block, line: str) -> str:
+    if block.bare:
+        # A list of URLs with blank lines in between: this line is not a URL.
+        return f"expected a URL or a request line, found {_quote(line)}"
+    return f"a {block.method} request has no body, found {_quote(line)}"
 
 
 def _not_a_request(line: str) -> str:
@@ -611,23 +862,34 @@ def _not_a_request(line: str) -> str:
             "a curl command is not a request line; paste the URL it fetches, or "
             "`METHOD URL` followed by its headers"
         )
+    target = line.split(None, 1)[-1] if _METHOD.match(line.split(None, 1)[0]) else line
+    if _SCHEMELESS_URL.match(target):
+        return f"the URL {_quote(target)} has no scheme; start it with `https://`"
     return (
         "expected a request line such as `GET https://...` or a bare URL, "
         f"found {_quote(line)}"
     )
 
 
-def _split_request_line(line: str) -> tuple[str, str] | None:
-    """`(method, target)` for `METHOD URL [HTTP/1.1]` or a bare URL, else None."""
+def _split_request_line(line: str) -> tuple[str, str, bool] | None:
+    """`(method, target, bare)` for `METHOD URL [HTTP/1.1]` or a bare URL, else None.
+
+    A scheme-relative URL (`//host/path`, as devtools sometimes copy one) is read
+    as https.
+    """
     if line.lower().startswith(("http://", "https://")):
-        return "GET", line
+        return "GET", line, True
+    if _SCHEME_RELATIVE_URL.match(line):
+        return "GET", f"https:{line}", True
 
     parts = line.split(None, 1)
     if len(parts) != 2 or not _METHOD.match(parts[0]):
         return None
     target = _HTTP_VERSION_SUFFIX.sub("", parts[1].strip())
+    if _SCHEME_RELATIVE_URL.match(target):
+        return parts[0], f"https:{target}", False
     if target.lower().startswith(("http://", "https://", "/")):
-        return parts[0], target
+        return parts[0], target, False
     return None
 
 
@@ -733,6 +995,7 @@ def flows_from_requests(requests: Iterable[CapturedRequest]) -> list[Any]:
 
 def _flow_from_request(index: int, captured: CapturedRequest) -> Any:
     from mitmproxy import connection, http
+    from mitmproxy import flow as flow_module
 
     parts = urlsplit(captured.url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -772,6 +1035,8 @@ def _flow_from_request(index: int, captured: CapturedRequest) -> Any:
         response.timestamp_start = sent_at
         response.timestamp_end = sent_at
         flow.response = response
+    elif captured.error:
+        flow.error = flow_module.Error(captured.error, timestamp=sent_at)
     return flow
 
 

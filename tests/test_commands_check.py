@@ -180,6 +180,32 @@ def test_output_file_that_cannot_be_written(capsys, tmp_path):
     assert err.startswith(f"segment-inspector: --output {target}: cannot write")
 
 
+@pytest.mark.parametrize("option", ["recording", "spec"])
+def test_output_that_names_an_input_is_refused(capsys, tmp_path, monkeypatch, option):
+    recording = tmp_path / "session.txt"
+    recording.write_bytes(Path(case("29")).read_bytes())
+    spec = tmp_path / "spec.yaml"
+    spec.write_bytes(Path(EXAMPLE_SPEC).read_bytes())
+    before = {path: path.read_bytes() for path in (recording, spec)}
+    monkeypatch.chdir(tmp_path)
+    # The same file, spelled differently from the way the input names it.
+    target = {"recording": "./sub/../session.txt", "spec": "spec.yaml"}[option]
+    (tmp_path / "sub").mkdir()
+
+    status, out, err = check(
+        capsys, str(recording), "--spec", str(spec), "--output", target
+    )
+
+    given = {"recording": recording, "spec": spec}[option]
+    assert status == 2
+    assert out == ""
+    assert err == (
+        f"segment-inspector: --output {target} is also an input ({given}); writing "
+        "the report there would overwrite it, so nothing was done\n"
+    )
+    assert {path: path.read_bytes() for path in (recording, spec)} == before
+
+
 def test_text_is_plain_when_not_a_terminal(capsys):
     _, out, _ = check(capsys, DEMO)
 
@@ -220,6 +246,79 @@ def test_standard_input(capsys, monkeypatch):
     assert status == 0
     assert out.startswith("Segment Inspector report: standard input\n")
     assert "page.duplicate-pageview" in out
+
+
+def test_standard_input_with_a_junk_line_reads_every_url(capsys, monkeypatch):
+    url = Path(case("21")).read_text().splitlines()[-1].removeprefix("GET ")
+    pasted = f"{url}\nsome junk line\n{url}\n{url.removeprefix('https:')}\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pasted.encode())))
+
+    status, out, err = check(capsys, "-", "--fail-on", "never")
+
+    assert status == 2
+    assert "3 events in 3 requests" in out
+    assert err == (
+        "segment-inspector: -: line 2: expected a URL, a request line or a header "
+        "`Name: value`, found `some junk line`; line skipped\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["empty.har", "empty.mitm", "empty.txt", "-"])
+def test_empty_input_fails(capsys, tmp_path, monkeypatch, name):
+    path = tmp_path / name
+    path.write_bytes(b"\n")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    given = "-" if name == "-" else str(path)
+
+    status, out, err = check(capsys, given)
+
+    assert status == 2
+    expected = "standard input is empty" if name == "-" else "the file is empty"
+    assert err == f"segment-inspector: {given}: {expected}\n"
+    assert out.rstrip().endswith("; 1 recording problem")
+
+
+def test_recording_without_pixels_passes_with_a_notice(capsys, tmp_path):
+    recording = tmp_path / "site.txt"
+    recording.write_text("https://www.example.com/\n")
+
+    status, out, err = check(capsys, str(recording), "--fail-on", "info")
+
+    assert status == 0
+    assert err == ""
+    assert "No Parse.ly pixel events found" in out
+
+
+def test_json_that_is_not_har_fails_naming_the_file(capsys, tmp_path):
+    recording = tmp_path / "export.json"
+    recording.write_text('{"foo": [1, 2, 3]}')
+
+    status, _, err = check(capsys, str(recording))
+
+    assert status == 2
+    assert err == (
+        f"segment-inspector: {recording}: not a HAR file: it has no log.entries list\n"
+    )
+
+
+def test_truncated_har_reports_what_it_could_read(capsys, tmp_path):
+    from inspector.recordings import load_requests, write_har
+
+    requests, _ = load_requests([case("29")])
+    whole = tmp_path / "whole.har"
+    write_har(requests, whole)
+    cut = tmp_path / "cut.har"
+    cut.write_bytes(whole.read_bytes()[:-200])
+
+    status, out, err = check(capsys, str(cut), "--fail-on", "never")
+
+    assert len(requests) == 2
+    assert status == 2
+    assert "1 event in 1 request" in out
+    assert err == (
+        f"segment-inspector: {cut}: entry 2 (byte {cut.stat().st_size}): the file "
+        "ends in the middle of this entry; the entry before it was read\n"
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -246,21 +246,191 @@ def test_bad_request_list_lines_are_reported_and_the_rest_read(tmp_path):
 
     requests = list(read_requests(path, errors=errors))
 
-    assert [r.url for r in requests] == ["https://www.example.com/good-2"]
+    # A GET is whole without headers, so the bad line costs only itself.
+    assert [r.url for r in requests] == [
+        "https://www.example.com/good-1",
+        "https://www.example.com/good-2",
+    ]
     assert [e.location for e in errors] == ["line 2", "line 4", "line 8"]
     assert errors[0].message == (
         "expected a header `Name: value` or a blank line before the body, "
-        "found `this is not a header`; request skipped"
+        "found `this is not a header`; line skipped"
     )
     assert errors[1].message == (
         "expected a request line such as `GET https://...` or a bare URL, "
-        "found `hello there`"
+        "found `hello there`; line skipped"
     )
     assert errors[2].message == (
         "the target `/relative/without/host` is a path; give a full URL or a "
         "Host header"
     )
     assert str(errors[1]).startswith(f"{path}: line 4: expected a request line")
+
+
+def test_a_junk_line_in_a_url_list_costs_only_that_line(tmp_path):
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        f"{pixel_url(1700000000000)}\n"
+        "some junk line\n"
+        f"{pixel_url(1700000001000)}\n"
+        f"{pixel_url(1700000002000)}\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [r.origin for r in requests] == [
+        "pasted.txt line 1",
+        "pasted.txt line 3",
+        "pasted.txt line 4",
+    ]
+    assert errors == [
+        RecordingError(
+            path,
+            "line 2",
+            "expected a URL, a request line or a header `Name: value`, found "
+            "`some junk line`; line skipped",
+        )
+    ]
+
+
+def test_after_a_bad_line_reading_resumes_at_the_next_request_line(tmp_path):
+    path = write(
+        tmp_path,
+        "blocks.txt",
+        "POST https://p1.parsely.com/mobileproxy\n"
+        "Content-Type: application/json\n"
+        '{"events": [\n'
+        '  {"action": "pageview"}\n'
+        "]}\n"
+        "GET https://www.example.com/next\n"
+        "User-Agent: ExampleBrowser/1.0\n"
+        "not a header\n"
+        "Accept: */*\n"
+        "\n"
+        "https://www.example.com/last\n"
+        "\n"
+        "stray words\n"
+        "more of them\n"
+        "\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    # The POST's body cannot be told apart any more, so the POST is dropped; the
+    # GET keeps what came before the bad line.
+    assert [(r.method, r.url, r.headers) for r in requests] == [
+        (
+            "GET",
+            "https://www.example.com/next",
+            (("User-Agent", "ExampleBrowser/1.0"),),
+        ),
+        ("GET", "https://www.example.com/last", ()),
+    ]
+    assert [(e.location, e.message) for e in errors] == [
+        (
+            "line 3",
+            "expected a header `Name: value` or a blank line before the body, found "
+            '`{"events": [` (a body must come after a blank line); request skipped',
+        ),
+        (
+            "line 8",
+            "expected a header `Name: value` or a blank line before the body, found "
+            "`not a header`; lines 8 to 9 skipped",
+        ),
+        (
+            "line 13",
+            "expected a URL or a request line, found `stray words`; lines 13 to 14 "
+            "skipped",
+        ),
+    ]
+
+
+def test_a_get_request_has_no_body(tmp_path):
+    path = write(
+        tmp_path,
+        "get.txt",
+        "GET https://www.example.com/a\n\nseen in the console\n---\n"
+        "GET https://www.example.com/b\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [(r.url, r.body) for r in requests] == [
+        ("https://www.example.com/a", b""),
+        ("https://www.example.com/b", b""),
+    ]
+    assert [(e.location, e.message) for e in errors] == [
+        (
+            "line 3",
+            "a GET request has no body, found `seen in the console`; line skipped",
+        )
+    ]
+
+
+def test_scheme_relative_urls_are_read_as_https(tmp_path):
+    path = write(
+        tmp_path,
+        "relative.txt",
+        "//p1.parsely.com/plogger/?rand=1700000000000&action=pageview\n"
+        f"{pixel_url(1700000001000)}\n"
+        "POST //p1.parsely.com/mobileproxy\n"
+        "\n"
+        '{"events": []}\n'
+        "---\n"
+        "GET //plogger/?rand=1700000003000 HTTP/1.1\n"
+        "Host: p1.parsely.com\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert errors == []
+    assert [(r.method, r.url) for r in requests] == [
+        ("GET", "https://p1.parsely.com/plogger/?rand=1700000000000&action=pageview"),
+        ("GET", pixel_url(1700000001000)),
+        ("POST", "https://p1.parsely.com/mobileproxy"),
+        # An origin-form path that merely starts with two slashes stays a path.
+        ("GET", "https://p1.parsely.com//plogger/?rand=1700000003000"),
+    ]
+
+
+def test_a_url_without_scheme_gets_a_hint(tmp_path):
+    path = write(tmp_path, "bare.txt", "GET p1.parsely.com/plogger/?rand=1\n")
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert [e.message for e in errors] == [
+        "the URL `p1.parsely.com/plogger/?rand=1` has no scheme; start it with "
+        "`https://`; line skipped"
+    ]
+
+
+def test_lines_that_are_not_utf8_are_reported_and_the_rest_read(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(
+        f"{pixel_url(1700000000000, title='plain')}\n".encode()
+        + f"{pixel_url(1700000001000, title='caf')}".encode()
+        + b"\xe9\n"
+        + f"{pixel_url(1700000002000, title='also plain')}\n".encode()
+    )
+    column = len(pixel_url(1700000001000, title="caf")) + 1
+
+    requests, errors = load_requests([path])
+
+    assert [r.url for r in requests] == [
+        pixel_url(1700000000000, title="plain"),
+        pixel_url(1700000001000, title="caf%EF%BF%BD"),
+        pixel_url(1700000002000, title="also%20plain"),
+    ]
+    assert errors == [
+        RecordingError(
+            path,
+            "line 2",
+            f"not UTF-8 text: byte 0xE9 at column {column} was read as U+FFFD; "
+            "save the list as UTF-8 to keep the character",
+        )
+    ]
 
 
 def test_curl_commands_get_a_hint(tmp_path):
@@ -410,6 +580,42 @@ def test_corrupt_flow_file_keeps_the_flows_before_the_break(tmp_path):
     assert errors[0].location == f"flow 2 (byte {end_of_first_flow})"
     assert "corrupt or truncated" in errors[0].message
     assert "the 1 flow(s) before it were read" in errors[0].message
+
+
+def test_flow_errors_are_kept_only_when_no_answer_came(tmp_path, flow_factory):
+    from inspector.addon import captured_from_flow
+
+    refused = flow_factory(pixel_url(1), status=None, error="Connection refused.")
+    late_error = flow_factory(pixel_url(2), status=200, error="Client disconnected.")
+    path = tmp_path / "errors.mitm"
+    with open(path, "wb") as stream:
+        writer = mitm_io.FlowWriter(stream)
+        writer.add(refused)
+        writer.add(late_error)
+
+    requests = list(read_requests(path))
+
+    assert [r.error for r in requests] == ["Connection refused.", None]
+    assert [captured_from_flow(f).error for f in (refused, late_error)] == [
+        "Connection refused.",
+        None,
+    ]
+
+
+def test_request_errors_survive_writing_both_formats(tmp_path):
+    failed = CapturedRequest(
+        method="GET",
+        url=pixel_url(1700000000500),
+        timestamp=1700000000.5,
+        request_id="blocked:1",
+        error="net::ERR_BLOCKED_BY_CLIENT",
+    )
+    flows, har = tmp_path / "blocked.mitm", tmp_path / "blocked.har"
+    write_mitm([failed], flows)
+    write_har([failed], har)
+
+    assert [r.error for r in read_requests(flows)] == ["net::ERR_BLOCKED_BY_CLIENT"]
+    assert [r.error for r in read_requests(har)] == ["net::ERR_BLOCKED_BY_CLIENT"]
 
 
 def test_file_named_mitm_that_is_not_a_flow_file(tmp_path):
@@ -575,14 +781,109 @@ def test_har_is_detected_by_content_and_may_start_with_a_bom(tmp_path):
 def test_har_that_is_not_json_or_not_har(tmp_path):
     broken = write(tmp_path, "broken.har", '{"log": {"entries": [\n  {]\n}')
     other = write(tmp_path, "other.har", '{"hello": "world"}')
+    listed = write(tmp_path, "list.har", "[1, 2, 3]\n")
+    text = write(tmp_path, "notes.har", "some notes\n")
+    headless = write(tmp_path, "head.har", '{"log": {"version": "1.2", "crea')
 
-    requests, errors = load_requests([broken, other])
+    requests, errors = load_requests([broken, other, listed, text, headless])
 
     assert requests == []
     assert [str(e) for e in errors] == [
-        f"{broken}: line 2 column 4: not valid JSON: Expecting property name "
-        "enclosed in double quotes",
+        f"{broken}: entry 1 (line 2 column 4): the HAR stops being valid JSON here "
+        "(Expecting property name enclosed in double quotes); no entry before it "
+        "could be read",
         f"{other}: not a HAR file: it has no log.entries list",
+        f"{listed}: not a HAR file: the JSON document is a list, not an object",
+        f"{text}: line 1 column 1: not valid JSON: Expecting value",
+        f"{headless}: line 1 column 28: not valid JSON: Unterminated string "
+        "starting at",
+    ]
+
+
+def test_truncated_har_keeps_the_entries_before_the_break(tmp_path):
+    whole = tmp_path / "whole.har"
+    write_har(sample_requests(), whole)
+    # Cut inside the third entry, a few bytes into its first field.
+    key = b'"startedDateTime"'
+    before_third = key.join(whole.read_bytes().split(key)[:3])
+    cut = before_third + key + b': "20'
+    broken = tmp_path / "cut.har"
+    broken.write_bytes(cut)
+
+    requests, errors = load_requests([broken])
+
+    assert [r.request_id for r in requests] == ["cut.har:1", "cut.har:2"]
+    assert [r.url for r in requests] == [r.url for r in sample_requests()[:2]]
+    assert errors == [
+        RecordingError(
+            broken,
+            f"entry 3 (byte {len(cut)})",
+            "the file ends in the middle of this entry; the 2 entries before it "
+            "were read",
+        )
+    ]
+
+
+def test_truncated_har_read_strictly_raises_after_the_good_entries(tmp_path):
+    whole = tmp_path / "whole.har"
+    write_har(sample_requests()[:2], whole)
+    broken = tmp_path / "cut.har"
+    broken.write_bytes(whole.read_bytes()[:-30])
+
+    reader = read_requests(broken)
+    first = next(reader)
+    with pytest.raises(RecordingError) as raised:
+        next(reader)
+
+    assert first.url == sample_requests()[0].url
+    assert raised.value.location == f"entry 2 (byte {broken.stat().st_size})"
+    assert raised.value.message.endswith("; the entry before it was read")
+
+
+def test_har_broken_after_its_entries_keeps_them_all(tmp_path):
+    document = {"log": {"entries": [har_entry(), har_entry()], "pages": []}}
+    text = json.dumps(document)
+    path = write(tmp_path, "tail.har", text[:-3])
+
+    requests, errors = load_requests([path])
+
+    assert len(requests) == 2
+    assert errors == [
+        RecordingError(
+            path,
+            f"byte {len(text) - 3}",
+            "not valid JSON after the entries list (Expecting value); "
+            "all entries were read",
+        )
+    ]
+
+
+def test_har_records_requests_that_never_got_an_answer(tmp_path):
+    blocked = har_entry(
+        response={
+            "status": 0,
+            "headers": [],
+            "content": {},
+            "_error": "net::ERR_BLOCKED_BY_CLIENT",
+        }
+    )
+    on_entry = har_entry(response={"status": 0}, _error="net::ERR_ABORTED")
+    answered_then_failed = har_entry()
+    answered_then_failed["response"]["_error"] = "net::ERR_CONNECTION_RESET"
+    unanswered = har_entry(response={"status": 0, "_error": None})
+    path = write_har_document(
+        tmp_path, "chrome.har", [blocked, on_entry, answered_then_failed, unanswered]
+    )
+
+    requests = list(read_requests(path))
+
+    assert [(r.error, r.response_status) for r in requests] == [
+        ("net::ERR_BLOCKED_BY_CLIENT", None),
+        ("net::ERR_ABORTED", None),
+        (None, 200),
+        # Status 0 alone is how mitmproxy (and write_har) keep a request without
+        # its response; nothing says it failed.
+        (None, None),
     ]
 
 
@@ -601,6 +902,40 @@ def test_load_requests_collects_errors_and_reads_the_rest(tmp_path):
         f"{missing}: no such file",
         f"{tmp_path}: is a directory, not a recording",
     ]
+
+
+@pytest.mark.parametrize("name", ["empty.txt", "empty.har", "empty.mitm", "x"])
+@pytest.mark.parametrize("content", [b"", b"  \n\r\n\t", b"\xef\xbb\xbf\n"])
+def test_an_empty_file_is_an_error(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors == [RecordingError(path, None, "the file is empty")]
+
+
+def test_empty_standard_input_is_an_error(monkeypatch):
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\n")))
+
+    with pytest.raises(RecordingError) as raised:
+        list(read_requests("-"))
+
+    assert str(raised.value) == "-: standard input is empty"
+
+
+def test_recordings_without_pixels_are_not_errors(tmp_path):
+    listed = write(tmp_path, "other.txt", "https://www.example.com/\n")
+    har = write_har_document(tmp_path, "none.har", [])
+
+    requests, errors = load_requests([listed, har])
+
+    assert [r.url for r in requests] == ["https://www.example.com/"]
+    assert errors == []
 
 
 def test_standard_input_is_read_with_a_dash(monkeypatch):

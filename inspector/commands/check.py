@@ -76,6 +76,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if clash := _output_clash(args):
+        _complain(clash, False)
+        return EXIT_USAGE
+
     # The spec first: without a usable spec there is nothing to judge against.
     spec = _load_spec(args)
     if spec is None:
@@ -100,6 +104,31 @@ def run(args: argparse.Namespace) -> int:
     if errors:
         return EXIT_USAGE
     return _status(result, args.fail_on)
+
+
+def _output_clash(args: argparse.Namespace) -> str | None:
+    """Why --output must not be written, when it names one of the inputs."""
+    if args.output is None:
+        return None
+
+    output = Path(args.output)
+    inputs = [*args.recordings, args.spec, args.geoip_db]
+    for given in inputs:
+        if given in (None, "-") or not _same_file(output, Path(given)):
+            continue
+        return (
+            f"--output {args.output} is also an input ({given}); writing the report "
+            "there would overwrite it, so nothing was done"
+        )
+    return None
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return first.samefile(second)
+    except OSError:
+        # One of them does not exist (yet): compare where they would be.
+        return first.resolve() == second.resolve()
 
 
 def _load_spec(args: argparse.Namespace) -> Spec | None:
