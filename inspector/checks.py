@@ -710,8 +710,10 @@ def _personal_data_finding(
         "it, and a value per person is useless as a segment. Send a category "
         "(a plan, a login state) instead, and keep e-mail addresses, phone numbers "
         "and customer numbers out of segment values, page URLs and visitor ids. "
-        "The value is shortened here so that reports do not spread it further.",
+        "The value is shortened here so that reports do not spread it further "
+        "(--show-pii shows it whole).",
         event_id=event.id,
+        evidence=found.text,
     )
 
 

@@ -86,6 +86,31 @@ def _keep(text: str) -> str:
     return text
 
 
+def shows_personal_data(masker: Masker) -> bool:
+    """Whether a masker from `make_masker` keeps personal data (`show_pii`)."""
+    return masker is _keep
+
+
+def finding_message(finding: Finding, masker: Masker) -> str:
+    """A finding's message as reports show it.
+
+    Messages name personal data in a shortened form (`j•••@example.org`) and are
+    masked on top of that. When the masker keeps personal data (`show_pii`), the
+    value the finding kept as `evidence` is shown whole instead.
+    """
+    if finding.evidence is None or not shows_personal_data(masker):
+        return masker(finding.message)
+
+    from inspector.pii import PLACEHOLDERS, PersonalData, redact
+
+    kind = finding.code.removeprefix("pii.")
+    if kind not in PLACEHOLDERS:
+        return finding.message
+    evidence = finding.evidence
+    shortened = redact(PersonalData(kind, evidence, 0, len(evidence)))
+    return finding.message.replace(f"({shortened})", f"({evidence})")
+
+
 def mask_json(value: Any, masker: Masker) -> Any:
     """A JSON value with personal data masked in every string, keys included."""
     if isinstance(value, str):
@@ -233,7 +258,7 @@ def _finding_record(finding: Finding, masker: Masker) -> dict[str, Any]:
     return {
         "code": finding.code,
         "severity": str(finding.severity),
-        "message": masker(finding.message),
+        "message": finding_message(finding, masker),
         "path": finding.path,
     }
 
@@ -476,7 +501,10 @@ class _TextReport:
 
         for finding in report.findings:
             self.finding_line(
-                finding.severity, finding.code, finding.message, finding.path
+                finding.severity,
+                finding.code,
+                finding_message(finding, self.masker),
+                finding.path,
             )
         for diagnosis in diagnoses:
             self.finding_line(

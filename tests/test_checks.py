@@ -680,6 +680,20 @@ def test_personal_data_in_the_title_and_other_free_text_is_reported(checker):
     }
 
 
+def test_personal_data_findings_keep_the_whole_value_as_evidence(checker):
+    findings = checker.check(pixel({**VALID, "contact": "+44 20 7946 0958"}))
+
+    phone = only(findings, "pii.phone")
+    assert phone.message == "data.contact contains a phone number (•••58 (12 digits))"
+    assert phone.evidence == "+44 20 7946 0958"
+    assert (
+        only(
+            checker.check(pixel({**VALID, "plan": "x"})), "segment.value-not-allowed"
+        ).evidence
+        is None
+    )
+
+
 def test_the_tracker_s_own_parameters_are_not_free_text(checker):
     # `date`, `screen`, `rand`, `sts` and the ids are made by the tracker.
     findings = checker.check(pixel(VALID, title="Issue 2024-000123, 48213377 words"))

@@ -434,3 +434,28 @@ def test_the_not_json_snippet_shows_control_characters_escaped(tmp_path):
         "data is not JSON: invalid control character at character 10 ('\\x1b[2J\"}')"
     )
     assert "\x1b" not in render_text(result)
+
+
+def test_show_pii_shows_personal_data_in_finding_messages_too(tmp_path):
+    result = inspect_lines(tmp_path, PII_PIXEL)
+
+    masked_text = render_text(result)
+    shown_text = render_text(result, show_pii=True)
+    [shown] = json.loads(render_json(result, show_pii=True))["events"]
+    [masked] = json.loads(render_json(result))["events"]
+
+    assert "title contains an e-mail address (j•••@example.org)" in masked_text
+    assert "title contains an e-mail address (john.smith@example.org)" in shown_text
+    messages = {f["path"]: f["message"] for f in shown["findings"]}
+    assert messages["data.phone"] == (
+        "data.phone contains a phone number (+44 20 7946 0958)"
+    )
+    assert messages["url.mail"] == (
+        "url (query parameter 'mail') contains an e-mail address "
+        "(jane.doe+tag@example.org)"
+    )
+    masked_messages = {f["path"]: f["message"] for f in masked["findings"]}
+    assert masked_messages["url.mail"] == (
+        "url (query parameter 'mail') contains an e-mail address (j•••@example.org)"
+    )
+    assert "jane" not in json.dumps(masked)
