@@ -91,6 +91,8 @@ _MAX_VALUES_PER_KEY = 200
 _MAX_PAGEVIEWS_PER_VISITOR = 200
 _MAX_COVERAGE_IDS = 1000
 _MAX_KNOWN_URLS = 20_000
+_MAX_SHARED_KEY_SETS = 4096
+"""Distinct key sets held once and shared by the visitors' pageview records."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,7 @@ class PageTracker:
         self._known_urls: OrderedDict[str, None] = OrderedDict()
         self._known_urls_version = 0
         self._visitors: OrderedDict[str, _Visitor] = OrderedDict()
+        self._key_sets: dict[frozenset[str], frozenset[str]] = {}
         self._coverage: dict[str, list[str]] = {
             str(getattr(s, "name", "?")): [] for s in self.scenarios
         }
@@ -745,10 +748,21 @@ class PageTracker:
                 PageviewKeys(
                     event_id=event.id,
                     page_key=page.key,
-                    present=frozenset(event.segments),
-                    nulls=frozenset(k for k, v in event.segments.items() if v is None),
+                    present=self._shared(frozenset(event.segments)),
+                    nulls=self._shared(
+                        frozenset(k for k, v in event.segments.items() if v is None)
+                    ),
                 )
             )
+
+    def _shared(self, keys: frozenset[str]) -> frozenset[str]:
+        """One object per distinct key set: visitors keep many pageview records."""
+        shared = self._key_sets.get(keys)
+        if shared is None:
+            if len(self._key_sets) >= _MAX_SHARED_KEY_SETS:
+                self._key_sets.clear()
+            shared = self._key_sets[keys] = keys
+        return shared
 
     # Diagnosis -------------------------------------------------------------------
 
