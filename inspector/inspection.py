@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter, deque
-from collections.abc import Iterable
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from inspector.checks import EventChecker
 from inspector.decode import PixelMatcher, decode_request
+from inspector.diagnoses import SCENARIO_NOT_COVERED, TRACKER_NO_PAGEVIEW
 from inspector.model import CapturedRequest, Finding, PixelEvent, Severity
 from inspector.pages import PageDiagnosis, PageLoad, PageTracker
 from inspector.spec import Spec, default_spec
@@ -33,6 +34,9 @@ _LABEL_CACHE_LIMIT = 20_000
 _LABELLED_TYPES = frozenset({str, bool, int, type(None)})
 """Types whose values map to one JSON label each, so the label can be remembered
 (not floats: `0.0 == -0.0`, but their labels differ)."""
+
+MAX_ANNOUNCED_DIAGNOSES = 50_000
+"""Announced diagnoses remembered by `new_diagnoses`; the oldest are forgotten."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,16 @@ class EventReport:
 
 def _rank(severity: Severity) -> int:
     return severity.rank
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisNotice:
+    """A page-level diagnosis to announce, as `Inspection.new_diagnoses` gives it."""
+
+    diagnosis: PageDiagnosis
+    updated: bool = False
+    """True when an earlier notice announced the same fault, with another severity
+    or title (a tracker that has now waited past its timeout, a third duplicate)."""
 
 
 def segment_value_label(value: Any) -> str:
@@ -108,12 +122,14 @@ class Inspection:
         *,
         geoip_db: str | None = None,
         max_reports: int | None = None,
+        clock: Callable[[], float] | None = None,
     ):
+        """`clock` (such as `time.time`) is for live traffic: see `PageTracker`."""
         self.spec = spec or default_spec()
         self.matcher = PixelMatcher(self.spec.first_party_hosts)
         self.checker = EventChecker(self.spec)
         self.standard = StandardResolver(self.spec, geoip_db=geoip_db)
-        self.pages = PageTracker(self.spec)
+        self.pages = PageTracker(self.spec, clock=clock)
         self.reports: deque[EventReport] = deque(maxlen=max_reports)
         """The most recent reports (all of them unless `max_reports` is set)."""
         self.segment_counts: dict[str, Counter[str]] = {}
@@ -121,7 +137,11 @@ class Inspection:
         """Values not in `segment_counts` because of its limits (see the result)."""
         self.finding_counts: Counter[str] = Counter()
         self.requests_seen = 0
+        self.diagnoses_waiting = False
+        """True when the last `new_diagnoses` held back a tracker still waiting for
+        its pageview: with a `clock`, time alone can turn it into a warning."""
         self._labels: dict[tuple[type, Any], str] = {}
+        self._announced: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
 
     def is_pixel(self, request: CapturedRequest) -> bool:
         return self.matcher.matches(request)
@@ -168,6 +188,48 @@ class Inspection:
             uncounted_segment_values=self.uncounted_segment_values,
         )
 
+    def new_diagnoses(self, *, final: bool = False) -> list[DiagnosisNotice]:
+        """The page-level diagnoses not announced yet, for output that streams.
+
+        A diagnosis is announced once. When more events join it later, it is
+        announced again (`updated`) only if its severity or its title changed, so a
+        page that keeps sending heartbeats does not repeat its fault with each one.
+        Diagnoses that more traffic may still withdraw (a tracker that has not sent
+        its pageview yet, a scenario not seen yet) wait for `final`, which is meant
+        for the end of a session.
+
+        It walks every page load kept (see `PageTracker.diagnoses`), so call it now
+        and then, not for every request. Only one consumer should call it: each
+        diagnosis is handed out once.
+        """
+        notices = []
+        waiting = False
+        for diagnosis in self.pages.diagnoses():
+            if not final and _may_be_withdrawn(diagnosis):
+                waiting = waiting or diagnosis.code == TRACKER_NO_PAGEVIEW
+                continue
+
+            lineage = _lineage(diagnosis)
+            state = (
+                diagnosis.severity,
+                diagnosis.title,
+                tuple(sorted(diagnosis.evidence)),
+            )
+            earlier = self._announced.get(lineage)
+            if earlier == state:
+                continue
+            self._announced[lineage] = state
+            self._announced.move_to_end(lineage)
+            if earlier is None:
+                notices.append(DiagnosisNotice(diagnosis))
+            elif earlier[:2] != state[:2]:
+                notices.append(DiagnosisNotice(diagnosis, updated=True))
+
+        while len(self._announced) > MAX_ANNOUNCED_DIAGNOSES:
+            self._announced.popitem(last=False)
+        self.diagnoses_waiting = waiting
+        return notices
+
     def _count(self, report: EventReport) -> None:
         segment_counts = self.segment_counts
         for key, value in report.event.segments.items():
@@ -201,3 +263,24 @@ class Inspection:
                 self._labels.clear()
             label = self._labels[key] = segment_value_label(value)
         return label
+
+
+def _may_be_withdrawn(diagnosis: PageDiagnosis) -> bool:
+    """True for a diagnosis that later traffic can still make go away."""
+    if diagnosis.code == SCENARIO_NOT_COVERED:
+        return True
+    # Before its timeout, "no pageview yet" is a note that the pageview may follow.
+    return diagnosis.code == TRACKER_NO_PAGEVIEW and diagnosis.severity is Severity.INFO
+
+
+def _lineage(diagnosis: PageDiagnosis) -> tuple[Any, ...]:
+    """What stays the same while a fault gathers evidence: the rule, the page load
+    or visitor, the keys, and the first event that showed it."""
+    first = diagnosis.evidence[0] if diagnosis.evidence else diagnosis.title
+    return (
+        diagnosis.code,
+        diagnosis.page_key,
+        diagnosis.visitor,
+        diagnosis.keys,
+        first,
+    )

@@ -9,6 +9,7 @@ import pytest
 
 from inspector.inspection import Inspection
 from inspector.model import CapturedRequest
+from inspector.spec import Scenario, default_spec
 
 
 def pixel(number: int, data: dict, *, action: str = "pageview") -> CapturedRequest:
@@ -111,3 +112,156 @@ def test_findings_are_counted_for_every_event_even_when_reports_are_dropped(
     assert result.finding_counts["segment.placeholder"] == 5
     assert result.segment_counts["plan"] == {'"undefined"': 5}
     assert result.uncounted_segment_values == 0
+
+
+# ------------------------------------------------------------------ announcing faults
+
+PAGE = "https://www.example.com/story/"
+
+
+def page_pixel(
+    request_id: str,
+    at: float,
+    data: dict | None,
+    *,
+    action: str = "pageview",
+    plid: str = "plid-1",
+) -> CapturedRequest:
+    """A web pixel of the page load `plid`, sent `at` seconds into the session."""
+    params = {
+        "rand": str(int((1_700_000_000 + at) * 1000)),
+        "plid": plid,
+        "idsite": "example.com",
+        "url": PAGE,
+        "urlref": "",
+        "sid": "1",
+        "sts": "1700000000000",
+        "slts": "0",
+        "action": action,
+        "pvid": "pvid-1",
+        "u": "pid=reader-1",
+    }
+    if data is not None:
+        params["data"] = json.dumps(data)
+    if action == "heartbeat":
+        params["inc"] = "5"
+    return CapturedRequest(
+        method="GET",
+        url="https://p1.parsely.com/plogger/?" + urlencode(params),
+        timestamp=1_700_000_000 + at,
+        request_id=request_id,
+    )
+
+
+def page_request(request_id: str, at: float, url: str) -> CapturedRequest:
+    """The page's document (`url` is PAGE) or a script it loads."""
+    document = url == PAGE
+    headers = (("Sec-Fetch-Dest", "document" if document else "script"),)
+    if not document:
+        headers += (("Referer", PAGE),)
+    return CapturedRequest(
+        method="GET",
+        url=url,
+        headers=headers,
+        timestamp=1_700_000_000 + at,
+        request_id=request_id,
+        response_status=200,
+    )
+
+
+TRACKER = "https://cdn.parsely.com/keys/example.com/p.js"
+
+
+def announced(inspection: Inspection, **options) -> list[tuple[str, str, bool]]:
+    return [
+        (notice.diagnosis.code, str(notice.diagnosis.severity), notice.updated)
+        for notice in inspection.new_diagnoses(**options)
+    ]
+
+
+def test_a_fault_is_announced_once():
+    inspection = Inspection()
+    inspection.process(page_pixel("pv-1", 0.0, {"plan": "basic"}))
+    inspection.process(page_pixel("pv-2", 0.02, {"plan": "basic"}))
+
+    [notice] = inspection.new_diagnoses()
+
+    assert notice.diagnosis.code == "page.duplicate-pageview"
+    assert notice.diagnosis.evidence == ["pv-1", "pv-2"]
+    assert notice.updated is False
+    assert inspection.new_diagnoses() == []
+    assert inspection.new_diagnoses(final=True) == []
+
+
+def test_a_fault_whose_title_changes_is_announced_again_as_an_update():
+    inspection = Inspection()
+    inspection.process(page_pixel("pv-1", 0.0, {"plan": "basic"}))
+    inspection.process(page_pixel("pv-2", 0.02, {"plan": "basic"}))
+    inspection.new_diagnoses()
+
+    inspection.process(page_pixel("pv-3", 0.04, {"plan": "basic"}))
+    [notice] = inspection.new_diagnoses()
+
+    assert notice.updated is True
+    assert notice.diagnosis.code == "page.duplicate-pageview"
+    assert notice.diagnosis.title.startswith("Duplicate pageview: 3 pageviews")
+    assert notice.diagnosis.evidence == ["pv-1", "pv-2", "pv-3"]
+
+
+def test_more_evidence_alone_is_not_announced_again():
+    inspection = Inspection()
+    inspection.process(page_pixel("pv", 0.0, {}))
+    inspection.process(page_pixel("hb-1", 5.0, {"plan": "basic"}, action="heartbeat"))
+    [first] = inspection.new_diagnoses()
+
+    for number in range(2, 6):
+        heartbeat = page_pixel(
+            f"hb-{number}", 5.0 * number, {"plan": "basic"}, action="heartbeat"
+        )
+        inspection.process(heartbeat)
+
+    assert first.diagnosis.code == "page.segment-after-pageview"
+    assert first.diagnosis.evidence == ["pv", "hb-1"]
+    assert "hb-5" in inspection.result().diagnoses[0].evidence
+    assert inspection.new_diagnoses() == []
+
+
+def test_a_tracker_waiting_for_its_pageview_is_held_back_until_its_timeout():
+    now = [1_700_000_000.5]
+    inspection = Inspection(clock=lambda: now[0])
+    inspection.process(page_request("doc", 0.0, PAGE))
+    inspection.process(page_request("p.js", 0.1, TRACKER))
+
+    assert announced(inspection) == []
+    assert inspection.diagnoses_waiting is True
+
+    now[0] = 1_700_000_000 + 5.2
+    assert announced(inspection) == [("page.tracker-no-pageview", "warning", False)]
+    assert inspection.diagnoses_waiting is False
+
+
+def test_a_tracker_whose_pageview_follows_is_never_announced():
+    inspection = Inspection(clock=lambda: 1_700_000_000.5)
+    inspection.process(page_request("doc", 0.0, PAGE))
+    inspection.process(page_request("p.js", 0.1, TRACKER))
+    assert announced(inspection) == []
+
+    inspection.process(page_pixel("pv", 0.3, {"plan": "basic"}))
+
+    assert announced(inspection, final=True) == []
+    assert inspection.diagnoses_waiting is False
+
+
+def test_the_final_call_announces_what_could_still_change():
+    spec = default_spec().model_copy(
+        update={"scenarios": [Scenario(name="anonymous", segments={"plan": None})]}
+    )
+    inspection = Inspection(spec)
+    inspection.process(page_request("doc", 0.0, PAGE))
+    inspection.process(page_request("p.js", 0.1, TRACKER))
+
+    assert announced(inspection) == []
+    assert sorted(announced(inspection, final=True)) == [
+        ("page.tracker-no-pageview", "info", False),
+        ("scenario.not-covered", "info", False),
+    ]
