@@ -5,13 +5,28 @@ It turns every completed HTTP flow into a `CapturedRequest` and feeds it to one
 page loads. Traffic is never changed, except that `inspector_answer_pixels` answers
 pixel requests locally with a 1x1 GIF instead of sending them to Parse.ly.
 
-Run it on its own with mitmproxy's tools::
+This file is itself a mitmproxy script, so it works from an installed package as
+well as from a checkout (`python -m inspector.addon` prints its path)::
 
-    mitmdump -s addons/segment_inspector.py --set inspector_spec=segments.yaml
-    mitmdump -n -r session.har -s addons/segment_inspector.py
+    mitmdump -s "$(python -m inspector.addon)" --set inspector_spec=segments.yaml
+    mitmdump -n -r session.har -s "$(python -m inspector.addon)"
 
-`segment-inspector live` embeds the same addon (see `inspector.proxy`) and receives the
-reports through the `on_reports` and `on_request` callbacks instead of the log.
+Each pixel event is logged in one line. Faults that only show across events (a
+duplicate pageview, segment data set after the pageview) are logged as soon as
+they are known, at WARNING (INFO for notes), with what to change on the next line.
+Options, set with `--set name=value` (mitmproxy's `--options` does not list the
+options of scripts):
+
+- `inspector_spec`: the segment spec (YAML); empty for the built-in checks.
+- `inspector_hosts`: extra first-party pixel hosts (globs such as *.example.com).
+- `inspector_answer_pixels`: answer pixels with a 1x1 GIF instead of forwarding them.
+- `inspector_jsonl`: a JSON Lines file, one record per event and per page fault.
+- `inspector_show_pii`: show personal data instead of masking it.
+- `inspector_geoip_db`: a MaxMind database for the geography standard segment.
+
+`segment-inspector live` embeds the same addon (see `inspector.proxy`) and receives
+events and page faults through the `on_reports`, `on_request` and `on_diagnoses`
+callbacks instead of the log.
 """
 
 from __future__ import annotations
@@ -20,6 +35,7 @@ import asyncio
 import base64
 import json
 import logging
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -40,12 +56,36 @@ from inspector.model import (
 if TYPE_CHECKING:
     from mitmproxy.addonmanager import Loader
 
-    from inspector.inspection import EventReport, Inspection
+    from inspector.inspection import DiagnosisNotice, EventReport, Inspection
+    from inspector.pages import PageDiagnosis
 
 logger = logging.getLogger(__name__)
 
 ReportSink = Callable[[list["EventReport"]], None]
 RequestSink = Callable[[CapturedRequest], None]
+DiagnosisSink = Callable[[list["DiagnosisNotice"]], None]
+
+OPTION_NAMES = frozenset(
+    {
+        "inspector_spec",
+        "inspector_hosts",
+        "inspector_answer_pixels",
+        "inspector_jsonl",
+        "inspector_show_pii",
+        "inspector_geoip_db",
+    }
+)
+"""The options the addon adds to mitmproxy."""
+
+ANNOUNCE_INTERVAL_S = 0.5
+"""Page faults are looked for at most this often while traffic flows..."""
+ANNOUNCE_MAX_SHARE = 0.05
+"""...and less often when looking takes longer than this share of the time (looking
+walks every page load kept, which takes a while in a long, busy session)."""
+WAITING_RECHECK_S = 1.0
+"""How often, in live traffic, a tracker still waiting for its pageview is looked at
+again, so that its timeout shows without more traffic."""
+_SHOWN_EVIDENCE = 5
 
 TRANSPARENT_GIF = base64.b64decode(
     "R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
@@ -103,12 +143,74 @@ def captured_from_flow(
 def report_record(report: EventReport, *, show_pii: bool = False) -> dict[str, Any]:
     """One event and its findings as a JSON-ready dict (a line of the JSONL output).
 
-    The same record `check --format jsonl` writes, so live and replayed sessions
-    can be compared line by line. Personal data is masked unless `show_pii`.
+    The record `check --format jsonl` writes, so live and replayed sessions can be
+    compared line by line, marked `"type": "event"` to tell it from the page fault
+    records (`diagnosis_record`) in the same file. Personal data is masked unless
+    `show_pii`.
     """
     from inspector.report import event_record, make_masker
 
-    return event_record(report, masker=make_masker(show_pii))
+    return {"type": "event", **event_record(report, masker=make_masker(show_pii))}
+
+
+def diagnosis_record(
+    diagnosis: PageDiagnosis, *, show_pii: bool = False, updated: bool = False
+) -> dict[str, Any]:
+    """A page-level fault as a JSON-ready dict (`"type": "diagnosis"`).
+
+    The fields are those of the `diagnoses` list of `check --format json`; `updated`
+    says that an earlier record announced the same fault with another severity or
+    title.
+    """
+    from inspector.report import make_masker
+
+    masked = make_masker(show_pii)
+    return {
+        "type": "diagnosis",
+        "updated": updated,
+        "code": diagnosis.code,
+        "severity": str(diagnosis.severity),
+        "title": masked(diagnosis.title),
+        "explanation": masked(diagnosis.explanation),
+        "evidence": list(diagnosis.evidence),
+        "page": diagnosis.page_key,
+        "visitor": masked(diagnosis.visitor) if diagnosis.visitor else None,
+        "url": masked(diagnosis.url) if diagnosis.url else None,
+        "uncertain": diagnosis.uncertain,
+        "keys": list(diagnosis.keys),
+    }
+
+
+def diagnosis_summary(
+    diagnosis: PageDiagnosis, *, show_pii: bool = False, updated: bool = False
+) -> str:
+    """Two lines for logs and `live --headless`: the fault, then what to change.
+
+    The first line gives the severity, code, title, page (or visitor) and the ids of
+    the events that show it; the second, indented, the explanation with the fix.
+    """
+    from inspector.report import make_masker
+
+    masked = make_masker(show_pii)
+
+    label = f"{diagnosis.code} (updated)" if updated else diagnosis.code
+    parts = [f"** {diagnosis.severity} {label}: {masked(diagnosis.title)}"]
+    if diagnosis.page_key or diagnosis.url:
+        where = masked(diagnosis.url) if diagnosis.url else ""
+        if diagnosis.page_key:
+            where = f"{where} ({diagnosis.page_key})" if where else diagnosis.page_key
+        parts.append(f"page {where}")
+    elif diagnosis.visitor:
+        parts.append(f"visitor {masked(diagnosis.visitor)}")
+    if diagnosis.evidence:
+        shown = ", ".join(diagnosis.evidence[:_SHOWN_EVIDENCE])
+        more = len(diagnosis.evidence) - _SHOWN_EVIDENCE
+        parts.append(f"events {shown}" + (f" and {more} more" if more > 0 else ""))
+    if diagnosis.uncertain:
+        parts.append("matched partly by timing")
+
+    explanation = " ".join(masked(diagnosis.explanation).split())
+    return " | ".join(parts) + "\n    " + explanation
 
 
 def summary_line(report: EventReport, *, show_pii: bool = False) -> str:
@@ -153,7 +255,13 @@ class SegmentInspector:
             its own from those options.
         on_reports: called with the reports of each pixel, once its flow is done.
         on_request: called with every request, pixel or not, in the same order.
+        on_diagnoses: called with page-level faults as they become known (see
+            `Inspection.new_diagnoses`), at most every `ANNOUNCE_INTERVAL_S` and at
+            shutdown.
         origin: written into each `CapturedRequest` for messages.
+
+    Without `on_reports` and `on_diagnoses` (a plain mitmproxy script), events and
+    page faults go to the log. Page faults also go to the `inspector_jsonl` file.
     """
 
     name = "segmentinspector"
@@ -164,13 +272,16 @@ class SegmentInspector:
         *,
         on_reports: ReportSink | None = None,
         on_request: RequestSink | None = None,
+        on_diagnoses: DiagnosisSink | None = None,
         origin: str = "live",
     ) -> None:
         self._inspection = inspection
         self._owns_inspection = inspection is None
         self._on_reports = on_reports
         self._on_request = on_request
+        self._on_diagnoses = on_diagnoses
         self._origin = origin
+        self._setup_error: str | None = None
 
         self._answer_pixels = False
         self._show_pii = False
@@ -183,6 +294,10 @@ class SegmentInspector:
         self._pending: deque[CapturedRequest] = deque()
         self._drain_scheduled = False
         self._judged: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
+
+        # Page faults are looked for after judging, debounced (see `_announce_soon`).
+        self._announce_timer: asyncio.TimerHandle | None = None
+        self._next_announce = 0.0
 
     @property
     def inspection(self) -> Inspection:
@@ -235,6 +350,20 @@ class SegmentInspector:
         )
 
     def configure(self, updated: set[str]) -> None:
+        try:
+            self._configure(updated)
+        except exceptions.OptionsError as problem:
+            if updated <= OPTION_NAMES:
+                raise  # a later change: mitmproxy rejects it and says why
+            # Loading a script configures every option at once, and mitmproxy prints
+            # a traceback for any exception raised there. One line says it all, and
+            # an error logged at startup makes mitmproxy exit.
+            self._setup_error = str(problem)
+            logger.error("Segment Inspector cannot start: %s", problem)
+        else:
+            self._setup_error = None
+
+    def _configure(self, updated: set[str]) -> None:
         options = ctx.options
         if "inspector_answer_pixels" in updated:
             self._answer_pixels = bool(options.inspector_answer_pixels)
@@ -250,6 +379,8 @@ class SegmentInspector:
             self._open_jsonl(options.inspector_jsonl)
 
     def request(self, flow: http.HTTPFlow) -> None:
+        if self._setup_error is not None:
+            return
         if self._answer_pixels and flow.response is None:
             self._answer_if_pixel(flow)
 
@@ -266,6 +397,11 @@ class SegmentInspector:
 
     def done(self) -> None:
         self.flush()
+        if self._announce_timer is not None:
+            self._announce_timer.cancel()
+            self._announce_timer = None
+        if self._announces:
+            self.announce_diagnoses(final=True)
         if self._jsonl_file is not None:
             try:
                 self._jsonl_file.close()
@@ -278,13 +414,78 @@ class SegmentInspector:
     def flush(self) -> None:
         """Judge every completed flow still waiting in the queue."""
         self._drain_scheduled = False
+        judged = bool(self._pending)
         while self._pending:
             self._judge(self._pending.popleft())
+        if judged and self._announces:
+            self._announce_soon()
+
+    def announce_diagnoses(self, *, final: bool = False) -> None:
+        """Deliver the page-level faults found since the last call, now.
+
+        `final` (at shutdown) includes those more traffic could still withdraw, such
+        as a tracker that has not sent its pageview yet.
+        """
+        if self._announce_timer is not None:
+            self._announce_timer.cancel()
+            self._announce_timer = None
+        if self._inspection is None:
+            return
+
+        started = time.monotonic()
+        try:
+            notices = self._inspection.new_diagnoses(final=final)
+        except Exception:
+            logger.exception("could not diagnose the page loads")
+            notices = []
+        took = time.monotonic() - started
+        self._next_announce = started + max(
+            ANNOUNCE_INTERVAL_S, took / ANNOUNCE_MAX_SHARE
+        )
+
+        if notices:
+            self._deliver_diagnoses(notices)
+
+        # With a clock, a tracker waiting for its pageview times out on its own.
+        if (
+            not final
+            and self._inspection.diagnoses_waiting
+            and self._inspection.pages.clock is not None
+        ):
+            self._announce_soon(delay=WAITING_RECHECK_S)
+
+    @property
+    def _announces(self) -> bool:
+        """Whether anyone hears of page faults (the UI works them out itself)."""
+        return (
+            self._on_diagnoses is not None
+            or self._on_reports is None
+            or self._jsonl_file is not None
+        )
+
+    def _announce_soon(self, delay: float | None = None) -> None:
+        """Look for page faults once the interval since the last look has passed."""
+        if self._announce_timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # driven without a loop: faults are delivered by `done`
+        if delay is None:
+            delay = max(0.0, self._next_announce - time.monotonic())
+        self._announce_timer = loop.call_later(delay, self.announce_diagnoses)
 
     def _flow_completed(self, flow: http.HTTPFlow) -> None:
         if flow in self._judged or flow.websocket is not None:
             return
+        if self._setup_error is not None:
+            return
         self._judged.add(flow)
+
+        # In live traffic, time passes between flows too: let page tracking see it,
+        # so a tracker that never sends its pageview times out without more traffic.
+        if flow.live and self._owns_inspection and self.inspection.pages.clock is None:
+            self.inspection.pages.clock = time.time
 
         try:
             # Ordinary requests only feed page timelines, which need no body.
@@ -396,6 +597,31 @@ class SegmentInspector:
         except Exception:
             logger.exception("the report callback failed")
 
+    def _deliver_diagnoses(self, notices: list[DiagnosisNotice]) -> None:
+        for notice in notices:
+            self._write_record(
+                diagnosis_record(
+                    notice.diagnosis, show_pii=self._show_pii, updated=notice.updated
+                )
+            )
+
+        if self._on_diagnoses is not None:
+            try:
+                self._on_diagnoses(notices)
+            except Exception:
+                logger.exception("the diagnosis callback failed")
+        elif self._on_reports is None:
+            for notice in notices:
+                diagnosis = notice.diagnosis
+                serious = diagnosis.severity in (Severity.ERROR, Severity.WARNING)
+                logger.log(
+                    logging.WARNING if serious else logging.INFO,
+                    "%s",
+                    diagnosis_summary(
+                        diagnosis, show_pii=self._show_pii, updated=notice.updated
+                    ),
+                )
+
     # Setup helpers
 
     def _build_inspection(self) -> Inspection:
@@ -442,6 +668,15 @@ class SegmentInspector:
             return
         try:
             record = report_record(report, show_pii=self._show_pii)
+        except Exception:
+            logger.exception("could not write to %s", self._jsonl_path)
+            return
+        self._write_record(record)
+
+    def _write_record(self, record: dict[str, Any]) -> None:
+        if self._jsonl_file is None:
+            return
+        try:
             line = json.dumps(record, ensure_ascii=False, default=str)
             self._jsonl_file.write(line + "\n")
             self._jsonl_file.flush()
@@ -459,3 +694,15 @@ def _option(name: str, default: Any) -> Any:
 
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+if __name__.startswith("__mitmproxy_script__."):
+    # Loaded by `mitmdump -s .../inspector/addon.py`: mitmproxy runs this file as a
+    # module of its own, so take the class from the package, as everyone else does.
+    from inspector.addon import SegmentInspector as _PackageSegmentInspector
+
+    addons = [_PackageSegmentInspector()]
+
+if __name__ == "__main__":
+    # `mitmdump -s "$(python -m inspector.addon)"`: where the script is installed.
+    print(__file__)

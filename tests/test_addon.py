@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from mitmproxy import exceptions
 
+from inspector import addon as addon_module
 from inspector.addon import (
+    OPTION_NAMES,
     TRANSPARENT_GIF,
     SegmentInspector,
     captured_from_flow,
+    diagnosis_record,
+    diagnosis_summary,
     report_record,
     summary_line,
 )
-from inspector.inspection import EventReport, Inspection
+from inspector.inspection import DiagnosisNotice, EventReport, Inspection
 from inspector.model import CapturedRequest
 from inspector.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRIPT_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+"""mitmdump imports `inspector` from this checkout, whatever else is installed."""
 
 SPEC_TEXT = """\
 version: 1
@@ -48,12 +57,16 @@ class Collected:
     def __init__(self) -> None:
         self.reports: list[EventReport] = []
         self.requests: list[CapturedRequest] = []
+        self.notices: list[DiagnosisNotice] = []
 
     def on_reports(self, reports: list[EventReport]) -> None:
         self.reports.extend(reports)
 
     def on_request(self, request: CapturedRequest) -> None:
         self.requests.append(request)
+
+    def on_diagnoses(self, notices: list[DiagnosisNotice]) -> None:
+        self.notices.extend(notices)
 
 
 @pytest.fixture
@@ -71,6 +84,14 @@ def inspector_addon(collected, spec_file):
 
 def codes(report: EventReport) -> set[str]:
     return {finding.code for finding in report.findings}
+
+
+def duplicate_pageviews(flow_factory, pixel_url_factory):
+    """Two pageviews of one page load, 20 ms apart: a duplicate pageview."""
+    first = flow_factory(pixel_url_factory(data={"plan": "basic"}))
+    second = flow_factory(pixel_url_factory(data={"plan": "basic"}, rand="2"))
+    second.request.timestamp_start = first.request.timestamp_start + 0.02
+    return [first, second]
 
 
 # ------------------------------------------------------------------ judging pixels
@@ -583,3 +604,350 @@ def test_mitmdump_replays_a_recording_through_the_script(
     records = [json.loads(line) for line in output.read_text().splitlines()]
     assert [record["action"] for record in records] == ["pageview", "heartbeat"]
     assert records[0]["segments"] == {"plan": "gold"}
+
+
+# ------------------------------------------------------------------ page-level faults
+
+
+async def test_without_a_sink_a_page_fault_is_logged_as_a_warning_with_its_fix(
+    addon_harness, spec_file, flow_factory, pixel_url_factory, caplog
+):
+    addon = SegmentInspector(Inspection(load_spec(spec_file)))
+    harness = addon_harness(addon)
+    flows = duplicate_pageviews(flow_factory, pixel_url_factory)
+
+    with caplog.at_level(logging.INFO, logger="inspector.addon"):
+        for flow in flows:
+            await harness.cycle(flow)
+        addon.announce_diagnoses()
+
+    [record] = [r for r in caplog.records if "page.duplicate-pageview" in r.message]
+    assert record.levelno == logging.WARNING
+    headline, fix = record.getMessage().split("\n")
+    assert headline.startswith("** warning page.duplicate-pageview: Duplicate pageview")
+    assert "page https://example.com/news/today (plid:12345678)" in headline
+    assert f"events {flows[0].id}, {flows[1].id}" in headline
+    assert fix.startswith("    2 pageviews for ")
+    assert "trackPageView" in fix
+
+
+async def test_a_note_is_logged_at_info(
+    addon_harness, spec_file, flow_factory, pixel_url_factory, caplog
+):
+    addon = SegmentInspector(Inspection(load_spec(spec_file)))
+    harness = addon_harness(addon)
+    document = flow_factory(
+        "https://example.com/news/today",
+        headers={"Sec-Fetch-Dest": "document"},
+        response_headers={"Content-Type": "text/html"},
+    )
+    pageview = flow_factory(pixel_url_factory(data={"plan": "basic"}))
+    pageview.request.timestamp_start += 0.5
+
+    with caplog.at_level(logging.INFO, logger="inspector.addon"):
+        await harness.cycle(document)
+        await harness.cycle(pageview)
+        addon.announce_diagnoses()
+
+    [record] = [
+        r for r in caplog.records if "page.pageview-without-tracker" in r.message
+    ]
+    assert record.levelno == logging.INFO
+
+
+async def test_a_page_fault_is_announced_once(
+    addon_harness, spec_file, collected, flow_factory, pixel_url_factory
+):
+    addon = SegmentInspector(
+        Inspection(load_spec(spec_file)),
+        on_reports=collected.on_reports,
+        on_diagnoses=collected.on_diagnoses,
+    )
+    harness = addon_harness(addon)
+
+    for flow in duplicate_pageviews(flow_factory, pixel_url_factory):
+        await harness.cycle(flow)
+    addon.announce_diagnoses()
+    addon.announce_diagnoses()
+    harness.done()
+
+    assert [n.diagnosis.code for n in collected.notices] == ["page.duplicate-pageview"]
+    assert collected.notices[0].updated is False
+
+
+async def test_page_faults_are_looked_for_after_judging_not_in_the_hook(
+    addon_harness, spec_file, collected, flow_factory, pixel_url_factory, monkeypatch
+):
+    inspection = Inspection(load_spec(spec_file))
+    looks: list[bool] = []
+    original = inspection.new_diagnoses
+
+    def counted(*, final: bool = False):
+        looks.append(final)
+        return original(final=final)
+
+    monkeypatch.setattr(inspection, "new_diagnoses", counted)
+    addon = SegmentInspector(
+        inspection, on_reports=collected.on_reports, on_diagnoses=collected.on_diagnoses
+    )
+    addon_harness(addon)
+    first, second = duplicate_pageviews(flow_factory, pixel_url_factory)
+
+    addon.response(first)
+    addon.response(second)
+    addon.flush()
+    looks_in_the_hooks = len(looks)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    looks_after_a_loop_turn = len(looks)
+
+    third = flow_factory(pixel_url_factory(data={"plan": "basic"}, rand="3"))
+    addon.response(third)
+    addon.flush()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    looks_right_after_the_first = len(looks)
+    addon.done()
+
+    assert looks_in_the_hooks == 0
+    assert looks_after_a_loop_turn == 1
+    # The next look waits for the interval; shutting down looks a last time.
+    assert looks_right_after_the_first == 1
+    assert looks == [False, True]
+    assert [n.updated for n in collected.notices] == [False, True]
+
+
+async def test_the_ui_without_a_diagnosis_sink_is_not_sent_page_faults(
+    addon_harness, inspector_addon, flow_factory, pixel_url_factory, caplog
+):
+    harness = addon_harness(inspector_addon)
+
+    with caplog.at_level(logging.INFO, logger="inspector.addon"):
+        for flow in duplicate_pageviews(flow_factory, pixel_url_factory):
+            await harness.cycle(flow)
+        harness.done()
+
+    assert [r for r in caplog.records if r.name == "inspector.addon"] == []
+
+
+async def test_jsonl_gets_a_record_per_page_fault(
+    addon_harness, inspector_addon, flow_factory, pixel_url_factory, tmp_path
+):
+    output = tmp_path / "events.jsonl"
+    harness = addon_harness(inspector_addon)
+    harness.configure(inspector_jsonl=str(output))
+    flows = duplicate_pageviews(flow_factory, pixel_url_factory)
+
+    for flow in flows:
+        await harness.cycle(flow)
+    harness.done()
+
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [record["type"] for record in records] == ["event", "event", "diagnosis"]
+    diagnosis = records[2]
+    assert diagnosis["code"] == "page.duplicate-pageview"
+    assert diagnosis["severity"] == "warning"
+    assert diagnosis["evidence"] == [flow.id for flow in flows]
+    assert diagnosis["page"] == "plid:12345678"
+    assert diagnosis["url"] == "https://example.com/news/today"
+    assert diagnosis["updated"] is False
+
+
+def test_a_diagnosis_record_has_the_fields_of_the_json_report(
+    spec_file, pixel_url_factory
+):
+    from inspector.report import report_document
+
+    inspection = Inspection(load_spec(spec_file))
+    for rand, at in (("1", 0.0), ("2", 0.02)):
+        url = pixel_url_factory(data={"plan": "basic"}, rand=rand)
+        inspection.process(
+            CapturedRequest(method="GET", url=url, timestamp=1_700_000_000 + at)
+        )
+    result = inspection.result()
+    [diagnosis] = result.diagnoses
+
+    record = diagnosis_record(diagnosis, updated=True)
+
+    [reported] = report_document(result)["diagnoses"]
+    assert record == {"type": "diagnosis", "updated": True, **reported}
+
+
+def test_a_diagnosis_summary_masks_personal_data(spec_file, pixel_url_factory):
+    inspection = Inspection(load_spec(spec_file))
+    page = "https://example.com/account?who=jane.doe@example.org"
+    for rand, at in (("1", 0.0), ("2", 0.02)):
+        url = pixel_url_factory(page=page, data={"plan": "basic"}, rand=rand)
+        inspection.process(
+            CapturedRequest(method="GET", url=url, timestamp=1_700_000_000 + at)
+        )
+    [diagnosis] = inspection.result().diagnoses
+
+    masked = diagnosis_summary(diagnosis)
+    shown = diagnosis_summary(diagnosis, show_pii=True, updated=True)
+
+    assert "jane.doe@example.org" not in masked
+    assert "jane.doe@example.org" in shown
+    assert "page.duplicate-pageview (updated)" in shown
+
+
+async def test_live_flows_give_page_tracking_a_clock(
+    addon_harness, flow_factory, pixel_url_factory
+):
+    live = SegmentInspector()
+    addon_harness(live)
+    replayed = SegmentInspector()
+    addon_harness(replayed)
+    recorded = flow_factory(pixel_url_factory(data={"plan": "basic"}))
+    recorded.live = False
+
+    live.response(flow_factory(pixel_url_factory(data={"plan": "basic"})))
+    replayed.response(recorded)
+    replayed.flush()
+
+    assert live.inspection.pages.clock is not None
+    assert replayed.inspection.pages.clock is None
+    assert replayed.inspection.requests_seen == 1
+
+
+# ------------------------------------------------------------------ as a script
+
+
+async def test_a_bad_spec_while_loading_the_script_is_one_error_line(
+    tmp_path, caplog, flow_factory, pixel_url_factory
+):
+    from mitmproxy import hooks
+    from mitmproxy.test import taddons
+
+    bad_spec = tmp_path / "bad.yaml"
+    bad_spec.write_text("version: 1\nsegments:\n  plan:\n    type: strin\n")
+    addon = SegmentInspector()
+
+    # What mitmproxy does for `-s script --set inspector_spec=...`: keep the value
+    # until the script adds the option, load the script, configure every option.
+    with taddons.context() as context, caplog.at_level(logging.ERROR):
+        context.options.set(f"inspector_spec={bad_spec}", defer=True)
+        context.master.addons.register(addon)
+        everything = hooks.ConfigureHook(context.options.keys())
+        context.master.addons.invoke_addon_sync(addon, everything)
+
+        addon.response(flow_factory(pixel_url_factory(data={"plan": "basic"})))
+        addon.flush()
+
+    [record] = caplog.records
+    assert record.exc_info is None
+    assert record.getMessage().startswith("Segment Inspector cannot start: ")
+    assert "bad.yaml:4:11" in record.getMessage()
+    assert addon.inspection.requests_seen == 0
+
+
+def test_the_docstring_lists_every_option(addon_harness):
+    from mitmproxy.test import taddons
+
+    with taddons.context(SegmentInspector()) as context:
+        added = {name for name in context.options.keys() if "inspector" in name}
+
+    documented = {
+        word.strip("`:")
+        for word in (addon_module.__doc__ or "").split()
+        if word.startswith("`inspector_")
+    }
+    assert added == OPTION_NAMES
+    assert documented == OPTION_NAMES
+
+
+def test_python_m_inspector_addon_prints_the_script_path():
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector.addon"],
+        cwd=ROOT,
+        env=SCRIPT_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert Path(result.stdout.strip()) == ROOT / "inspector" / "addon.py"
+
+
+def run_mitmdump(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [shutil.which("mitmdump") or "mitmdump", *arguments],
+        env=SCRIPT_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "script", ["addons/segment_inspector.py", "inspector/addon.py"]
+)
+def test_mitmdump_logs_page_faults_from_a_recording(
+    pixel_url_factory, tmp_path, script
+):
+    from inspector.recordings import write_mitm
+
+    recording = tmp_path / "session.mitm"
+    pageview = pixel_url_factory(data={"plan": "basic"})
+    write_mitm(
+        [
+            CapturedRequest(method="GET", url=pageview, timestamp=1_700_000_000.0),
+            CapturedRequest(
+                method="GET",
+                url=pageview.replace("rand=", "rand=2"),
+                timestamp=1_700_000_000.02,
+            ),
+        ],
+        recording,
+    )
+
+    result = run_mitmdump(
+        "-n",
+        "-r",
+        str(recording),
+        "-s",
+        str(ROOT / script),
+        "--set",
+        f"confdir={tmp_path / 'confdir'}",
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    [at] = [i for i, line in enumerate(lines) if "page.duplicate-pageview" in line]
+    assert "** warning page.duplicate-pageview: Duplicate pageview" in lines[at]
+    assert lines[at + 1].startswith("    2 pageviews for ")
+    assert sum("pageview " in line and "-- ok" in line for line in lines) == 2
+
+
+@pytest.mark.parametrize(
+    ("spec_text", "message"),
+    [
+        (
+            "version: 1\nsegments:\n  plan:\n    type: strin\n",
+            "bad.yaml:4:11: segments.plan.type: unknown segment type",
+        ),
+        (None, "bad.yaml: spec file not found"),
+    ],
+)
+def test_mitmdump_reports_a_bad_spec_in_one_line(tmp_path, spec_text, message):
+    spec = tmp_path / "bad.yaml"
+    if spec_text is not None:
+        spec.write_text(spec_text)
+
+    result = run_mitmdump(
+        "-n",
+        "-s",
+        str(ROOT / "addons" / "segment_inspector.py"),
+        "--set",
+        f"inspector_spec={spec}",
+        "--set",
+        f"confdir={tmp_path / 'confdir'}",
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Traceback" not in output
+    [line] = [line for line in output.splitlines() if "cannot start" in line]
+    assert f"] Segment Inspector cannot start: {tmp_path}/{message}" in line

@@ -61,9 +61,14 @@ class BrowserSession:
 
     def jsonl_records(self, scenario: Scenario) -> list[dict]:
         """The proxy's JSON Lines records of this scenario's pixels."""
-        records = [json.loads(line) for line in self.jsonl.read_text().splitlines()]
+        records = self.jsonl_of_type("event")
         mine = {_pixel_key(pixel.url) for pixel in self.runs[scenario.name].pixels}
         return [r for r in records if _pixel_key(r["request_url"]) in mine]
+
+    def jsonl_of_type(self, kind: str) -> list[dict]:
+        """The proxy's JSON Lines records of one type (`event`, `diagnosis`)."""
+        records = [json.loads(line) for line in self.jsonl.read_text().splitlines()]
+        return [record for record in records if record["type"] == kind]
 
 
 def _pixel_key(url: str) -> tuple[str | None, ...]:
@@ -241,6 +246,27 @@ def test_the_live_proxy_diagnosed_the_page(session, name):
     }
 
     assert page_codes <= seen, sorted(seen)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name
+        for name in SCENARIO_NAMES
+        if any(code.startswith("page.") for code in SCENARIOS[name].expected_codes)
+    ],
+)
+def test_the_live_proxy_wrote_the_page_diagnosis_to_its_json_lines(session, name):
+    scenario = SCENARIOS[name]
+    page_codes = {c for c in scenario.expected_codes if c.startswith("page.")}
+
+    written = {
+        record["code"]
+        for record in session.jsonl_of_type("diagnosis")
+        if record["url"] and scenario.owns_url(record["url"], session.base_url)
+    }
+
+    assert page_codes <= written, sorted(written)
 
 
 def test_the_live_proxy_flagged_the_email_on_every_event(session):
