@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -35,7 +36,7 @@ from mitmproxy.addons.savehar import SaveHar
 from mitmproxy.master import Master
 from mitmproxy.options import Options
 
-from inspector.addon import ReportSink, RequestSink, SegmentInspector
+from inspector.addon import DiagnosisSink, ReportSink, RequestSink, SegmentInspector
 
 if TYPE_CHECKING:
     from inspector.inspection import Inspection
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 RECORDING_SUFFIXES = (".mitm", ".har")
 CA_CERT_NAME = "mitmproxy-ca-cert.pem"
+DEFAULT_CONFDIR = "~/.mitmproxy"
+"""mitmproxy's own default, so a CA certificate the user already trusts keeps
+working."""
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 """Listen hosts that mean every interface."""
 
@@ -177,7 +181,10 @@ class ProxySession:
         answer_pixels: answer pixels locally instead of sending them to Parse.ly.
         on_reports: called on the event loop with the reports of each pixel.
         on_request: called on the event loop with every request seen.
-        jsonl_path: a JSON Lines file with one object per pixel event.
+        on_diagnoses: called on the event loop with page-level faults as they
+            become known, and at `stop()` with those still open.
+        jsonl_path: a JSON Lines file with one object per pixel event and per
+            page-level fault.
         show_pii: write personal data to the JSON Lines file unmasked.
     """
 
@@ -194,18 +201,22 @@ class ProxySession:
         on_request: RequestSink | None = None,
         jsonl_path: str | os.PathLike[str] | None = None,
         show_pii: bool = False,
+        on_diagnoses: DiagnosisSink | None = None,
     ) -> None:
         self.inspection = inspection
         self.listen_host = listen_host
         self.listen_port = listen_port
-        self.confdir = Path(confdir or "~/.mitmproxy").expanduser()
+        self.confdir = Path(confdir or DEFAULT_CONFDIR).expanduser()
         self.record_path = Path(record_path) if record_path else None
         self.answer_pixels = answer_pixels
         self.jsonl_path = Path(jsonl_path) if jsonl_path else None
         self.show_pii = show_pii
 
         self.addon = SegmentInspector(
-            inspection, on_reports=on_reports, on_request=on_request
+            inspection,
+            on_reports=on_reports,
+            on_request=on_request,
+            on_diagnoses=on_diagnoses,
         )
         self.recorder = FlowRecorder(self.record_path) if self.record_path else None
         self.listen_addrs: list[Address] = []
@@ -230,12 +241,19 @@ class ProxySession:
 
         Raises:
             ProxyStartError: the recording or JSON Lines file cannot be written, the
-                confdir cannot be created, or the address cannot be bound.
+                confdir is not a writable directory, the listen host does not
+                resolve, or the address cannot be bound.
         """
         if self._run_task is not None:
             return self.listen_addrs
         if self._stopped:
             raise ProxyStartError("this proxy session was stopped; start a new one")
+
+        # mitmproxy reports these with a traceback and then listens anyway.
+        check_confdir(self.confdir)
+        await asyncio.get_running_loop().run_in_executor(
+            None, check_listen_host, self.listen_host
+        )
 
         # Check the output files before anything listens.
         created_files = []
@@ -387,6 +405,8 @@ class ProxySession:
         where = f"{self.listen_host or '*'}:{self.listen_port}"
         for server in getattr(proxyserver, "servers", []):
             failure = getattr(server, "last_exception", None)
+            if isinstance(failure, socket.gaierror):
+                return _unresolved(self.listen_host, failure)
             if isinstance(failure, OSError) and failure.errno:
                 return f"cannot listen on {where}: {os.strerror(failure.errno)}"
             if failure is not None:
@@ -473,6 +493,46 @@ def check_recording_path(path: str | os.PathLike[str]) -> None:
     check_writable(path)
 
 
+def check_confdir(path: str | os.PathLike[str]) -> None:
+    """Raise `ProxyStartError` unless `path` is, or can be made, a writable directory.
+
+    mitmproxy keeps its CA certificate there; creating the directory now is what
+    mitmproxy would do anyway.
+    """
+    target = Path(path).expanduser()
+    what = "mitmproxy's certificate directory (--confdir)"
+    if target.exists() and not target.is_dir():
+        raise ProxyStartError(f"cannot use {target} as {what}: it is not a directory")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProxyStartError(
+            f"cannot create {what} {target}: {exc.strerror or exc}"
+        ) from exc
+    try:
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as exc:
+        raise ProxyStartError(
+            f"cannot write to {what} {target}: {exc.strerror or exc}"
+        ) from exc
+
+
+def check_listen_host(host: str) -> None:
+    """Raise `ProxyStartError` if `host` is a name that does not resolve."""
+    if host in WILDCARD_HOSTS:
+        return
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ProxyStartError(_unresolved(host, exc)) from exc
+
+
+def _unresolved(host: str, problem: socket.gaierror) -> str:
+    reason = problem.strerror or str(problem)
+    return f"cannot resolve listen host '{host}': {reason}"
+
+
 def check_listen_address(host: str, port: int) -> str | None:
     """Why the proxy could not listen on `host:port` right now, or None if it could.
 
@@ -486,7 +546,7 @@ def check_listen_address(host: str, port: int) -> str | None:
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )
     except socket.gaierror as exc:
-        return f"cannot listen on {host}:{port}: {exc.strerror}"
+        return _unresolved(host, exc)
 
     family, kind, protocol, _, address = infos[0]
     with socket.socket(family, kind, protocol) as probe:

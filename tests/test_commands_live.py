@@ -17,7 +17,8 @@ import pytest
 from inspector.commands import live
 from inspector.recordings import read_requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
+"""The checkout: `python -m inspector` run from here imports its code."""
 LISTENING = re.compile(r"^Proxy listening on 127\.0\.0\.1:(\d+)")
 STARTUP_LIMIT_S = 60
 
@@ -216,6 +217,67 @@ def test_jsonl_from_the_command_line(
     assert record["segments"] == {"plan": "basic"}
 
 
+def test_headless_prints_a_page_fault_as_soon_as_it_is_known(
+    run_live, proxy_client, pixel_url_factory, tmp_path
+):
+    output = tmp_path / "events.jsonl"
+    live_process = run_live("--answer-pixels", "--jsonl", str(output))
+    address = live_process.address()
+
+    for rand in ("1", "2"):
+        url = pixel_url_factory(data={"plan": "basic"}, rand=rand)
+        proxy_client.get_sync(address, url)
+    headline = live_process.wait_for(re.compile(r"^\*\* warning page\.duplicate"))
+    fix = live_process.wait_for(re.compile(r"^    "))
+    live_process.process.send_signal(signal.SIGINT)
+    status, lines, _ = live_process.finish()
+
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    events = [record for record in records if record["type"] == "event"]
+    [diagnosis] = [record for record in records if record["type"] == "diagnosis"]
+    assert status == 0
+    assert headline.string == (
+        "** warning page.duplicate-pageview: "
+        f"{diagnosis['title']} | page https://example.com/news/today (plid:12345678)"
+        f" | events {events[0]['id']}, {events[1]['id']}"
+    )
+    assert fix.string == "    " + diagnosis["explanation"]
+    assert diagnosis["code"] == "page.duplicate-pageview"
+    assert diagnosis["evidence"] == [events[0]["id"], events[1]["id"]]
+    # Announced once, and counted once in the totals.
+    assert sum("page.duplicate-pageview" in line for line in lines) == 1
+    assert lines[-1] == "2 requests, 2 pixel events, 0 errors, 1 warning, 0 notes"
+
+
+def test_a_tracker_without_a_pageview_times_out_without_more_traffic(
+    run_live, proxy_client, origin_server, tmp_path
+):
+    spec = tmp_path / "segments.yaml"
+    spec.write_text("version: 1\npages:\n  tracker_timeout_ms: 200\n")
+    live_process = run_live("--spec", str(spec))
+    address = live_process.address()
+    page = origin_server.base_url + "/news/today"
+    document = proxy_client.raw_get(page, [("Sec-Fetch-Dest", "document")])
+    tracker = proxy_client.raw_get(
+        origin_server.base_url + "/keys/example.com/p.js",
+        [("Sec-Fetch-Dest", "script"), ("Referer", page)],
+    )
+
+    proxy_client.send_sync(address, document)
+    proxy_client.send_sync(address, tracker)
+    headline = live_process.wait_for(re.compile(r"page\.tracker-no-pageview"))
+    live_process.process.send_signal(signal.SIGINT)
+    status, lines, _ = live_process.finish()
+
+    assert status == 0
+    assert headline.string.startswith(
+        "** warning page.tracker-no-pageview: "
+        "Tracker loaded but no pageview within 200 ms | page "
+        f"{page} (page:"
+    )
+    assert sum("page.tracker-no-pageview" in line for line in lines) == 1
+
+
 # ------------------------------------------------------------------ refusing to start
 
 
@@ -244,6 +306,41 @@ def test_a_bad_spec_exits_with_status_2(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("segment-inspector live: ")
     assert "bad.yaml:2" in result.stderr
+
+
+@pytest.mark.parametrize("headless", [True, False])
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--confdir", "{tmp}/garbage.bin"],
+            "cannot use {tmp}/garbage.bin as mitmproxy's certificate directory "
+            "(--confdir): it is not a directory",
+        ),
+        (
+            ["--confdir", "/proc/nope"],
+            "cannot create mitmproxy's certificate directory (--confdir) /proc/nope: ",
+        ),
+        (
+            ["--listen-host", "nonexistent.invalid"],
+            "cannot resolve listen host 'nonexistent.invalid': ",
+        ),
+    ],
+)
+def test_an_unusable_confdir_or_listen_host_exits_with_status_2(
+    tmp_path, headless, arguments, message
+):
+    (tmp_path / "garbage.bin").write_bytes(b"\x00garbage")
+    arguments = [argument.format(tmp=tmp_path) for argument in arguments]
+    if "--confdir" not in arguments:
+        arguments += ["--confdir", str(tmp_path / "confdir")]
+    if headless:
+        arguments.append("--headless")
+
+    result = run_to_exit(*arguments, "--listen-port", "0")
+
+    assert_one_line_error(result, message.format(tmp=tmp_path))
+    assert "Proxy listening" not in result.stdout
 
 
 @pytest.mark.parametrize(

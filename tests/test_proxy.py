@@ -14,7 +14,9 @@ from inspector.model import CapturedRequest
 from inspector.proxy import (
     ProxySession,
     ProxyStartError,
+    check_confdir,
     check_listen_address,
+    check_listen_host,
     connection_instructions,
     is_loopback,
 )
@@ -226,6 +228,36 @@ async def test_jsonl_output_through_the_session(
     assert json.loads(line)["segments"] == {"plan": "basic"}
 
 
+async def test_page_faults_reach_the_diagnosis_sink_and_the_jsonl(
+    start_session, proxy_client, pixel_url_factory, tmp_path
+):
+    output = tmp_path / "events.jsonl"
+    announced = asyncio.Event()
+    notices = []
+
+    def on_diagnoses(new_notices) -> None:
+        notices.extend(new_notices)
+        announced.set()
+
+    session, collected = start_session(
+        answer_pixels=True, jsonl_path=output, on_diagnoses=on_diagnoses
+    )
+    [address] = await session.start()
+
+    for rand in ("1", "2"):
+        url = pixel_url_factory(data={"plan": "basic"}, rand=rand)
+        await proxy_client.get(address, url)
+    await asyncio.wait_for(announced.wait(), timeout=30)
+    await session.stop()
+
+    [notice] = notices
+    assert notice.diagnosis.code == "page.duplicate-pageview"
+    assert notice.diagnosis.evidence == [r.event.id for r in collected.reports]
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [record["type"] for record in records] == ["event", "event", "diagnosis"]
+    assert records[2]["code"] == "page.duplicate-pageview"
+
+
 # ------------------------------------------------------------------ lifecycle
 
 
@@ -298,6 +330,63 @@ async def test_a_taken_port_is_a_plain_start_error(
     # The first session keeps working.
     response = await proxy_client.get(address, origin_server.base_url + "/")
     assert response.status == 200
+
+
+async def test_a_file_as_confdir_is_a_plain_start_error(start_session, tmp_path):
+    not_a_directory = tmp_path / "garbage.bin"
+    not_a_directory.write_bytes(b"\x00\x01")
+    session, _ = start_session(confdir=not_a_directory)
+
+    with pytest.raises(ProxyStartError) as raised:
+        await session.start()
+
+    assert str(raised.value) == (
+        f"cannot use {not_a_directory} as mitmproxy's certificate directory "
+        "(--confdir): it is not a directory"
+    )
+    assert session.master is None
+
+
+async def test_an_unresolvable_listen_host_is_a_plain_start_error(start_session):
+    session, _ = start_session(listen_host="nonexistent.invalid")
+
+    with pytest.raises(ProxyStartError) as raised:
+        await session.start()
+
+    assert str(raised.value).startswith(
+        "cannot resolve listen host 'nonexistent.invalid'"
+    )
+    assert session.master is None
+
+
+def test_check_confdir_creates_a_missing_directory(tmp_path):
+    confdir = tmp_path / "new" / "mitmproxy"
+
+    check_confdir(confdir)
+
+    assert confdir.is_dir()
+    assert list(confdir.iterdir()) == []
+
+
+def test_check_confdir_reports_a_directory_it_cannot_create():
+    with pytest.raises(ProxyStartError) as raised:
+        check_confdir("/proc/nope")
+
+    assert str(raised.value).startswith(
+        "cannot create mitmproxy's certificate directory (--confdir) /proc/nope: "
+    )
+
+
+def test_unresolvable_hosts_are_named_the_same_way_everywhere():
+    with pytest.raises(ProxyStartError) as raised:
+        check_listen_host("nonexistent.invalid")
+
+    problem = check_listen_address("nonexistent.invalid", 8080)
+
+    assert str(raised.value) == problem
+    assert problem.startswith("cannot resolve listen host 'nonexistent.invalid': ")
+    check_listen_host("0.0.0.0")
+    check_listen_host("localhost")
 
 
 def test_check_listen_address_reports_a_taken_port():

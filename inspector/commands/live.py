@@ -14,13 +14,14 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from textual.app import App
 
-    from inspector.inspection import EventReport, Inspection
+    from inspector.inspection import DiagnosisNotice, EventReport, Inspection
     from inspector.proxy import ProxySession
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--headless",
         action="store_true",
-        help="no terminal UI: print one line per event until Ctrl-C",
+        help="no terminal UI: print one line per event, and each page-level fault "
+        "as soon as it is known, until Ctrl-C",
     )
 
 
@@ -131,23 +133,40 @@ def _build_inspection(args: argparse.Namespace) -> Inspection:
         spec = spec.model_copy(update={"first_party_hosts": hosts})
 
     try:
-        return Inspection(spec, geoip_db=args.geoip_db, max_reports=args.max_rows)
+        # The clock lets a tracker that never sends its pageview time out while
+        # no more traffic comes.
+        return Inspection(
+            spec, geoip_db=args.geoip_db, max_reports=args.max_rows, clock=time.time
+        )
     except GeoIPError as problem:
         raise _UsageError(str(problem)) from problem
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    """Fail before anything listens if the output files cannot be written."""
-    from inspector.proxy import check_recording_path, check_writable
+    """Fail before anything listens if the output files or mitmproxy's directory
+    cannot be written, or the listen host is a name that does not resolve."""
+    from inspector.proxy import (
+        DEFAULT_CONFDIR,
+        check_confdir,
+        check_listen_host,
+        check_recording_path,
+        check_writable,
+    )
 
     if args.record:
         check_recording_path(args.record)
     if args.jsonl:
         check_writable(args.jsonl)
+    check_confdir(args.confdir or DEFAULT_CONFDIR)
+    check_listen_host(args.listen_host)
 
 
 def _make_session(
-    args: argparse.Namespace, inspection: Inspection, on_reports, on_request
+    args: argparse.Namespace,
+    inspection: Inspection,
+    on_reports,
+    on_request,
+    on_diagnoses=None,
 ) -> ProxySession:
     from inspector.proxy import ProxySession
 
@@ -162,6 +181,7 @@ def _make_session(
         on_request=on_request,
         jsonl_path=args.jsonl,
         show_pii=args.show_pii,
+        on_diagnoses=on_diagnoses,
     )
 
 
@@ -180,7 +200,7 @@ def _warn_if_exposed(listen_host: str) -> None:
 
 
 async def _run_headless(args: argparse.Namespace, inspection: Inspection) -> int:
-    from inspector.addon import summary_line
+    from inspector.addon import diagnosis_summary, summary_line
     from inspector.proxy import ProxyStartError, connection_instructions
 
     tally = _Tally()
@@ -190,7 +210,14 @@ async def _run_headless(args: argparse.Namespace, inspection: Inspection) -> int
             tally.add(report.findings)
             print(summary_line(report, show_pii=args.show_pii), flush=True)
 
-    session = _make_session(args, inspection, print_reports, None)
+    def print_diagnoses(notices: list[DiagnosisNotice]) -> None:
+        for notice in notices:
+            line = diagnosis_summary(
+                notice.diagnosis, show_pii=args.show_pii, updated=notice.updated
+            )
+            print(line, flush=True)
+
+    session = _make_session(args, inspection, print_reports, None, print_diagnoses)
     try:
         addresses = await session.start()
     except ProxyStartError as problem:
