@@ -64,6 +64,8 @@ _TEXT_PARAMS = frozenset({"title", "metadata"})
 _NOT_FREE_TEXT_PARAMS = (KNOWN_PARAMS | MOBILE_SDK_DATA_KEYS) - _TEXT_PARAMS
 """Parameters scanned elsewhere (`data`, URLs, visitor ids) or made by the tracker."""
 _LEGACY_VISITOR_KEYS = ("parsely_site_uuid", "parsely_uuid")
+_NEVER_PERSONAL = (bool, float)
+"""JSON values that cannot hold personal data: booleans and fractional numbers."""
 
 _URL_CACHE_SIZE = 20_000
 
@@ -635,17 +637,24 @@ class EventChecker:
     ) -> None:
         hits: list[tuple[str, str, PersonalData]] = []
 
-        # Custom segment values, nested ones included. Plain strings (the usual
-        # case) skip the recursive walk; the scanner remembers strings it has seen.
+        # Custom segment values, nested ones included. Plain strings and numbers
+        # (the usual case) skip the recursive walk; the scanner remembers strings.
+        skip_keys = self._pii_skip_keys
         for key, value in event.segments.items():
-            if key in self._pii_skip_keys:
+            if skip_keys and key in skip_keys:
                 continue
             if isinstance(value, str):
-                for found in scanner.scan(value):
-                    hits.append((_data_path(key), _data_path(key), found))
-            elif value is not None and not isinstance(value, bool | float):
+                found_in_value = scanner.scan(value)
+            elif value is None or isinstance(value, _NEVER_PERSONAL):
+                continue
+            elif isinstance(value, int):
+                found_in_value = scanner.scan_number(value)
+            else:
                 for path, found in _scan_json(scanner, value, _data_path(key)):
                     hits.append((path, path, found))
+                continue
+            for found in found_in_value:
+                hits.append((_data_path(key), _data_path(key), found))
 
         # Visitor ids: `u` (and AMP's id), and the legacy ids inside `data`.
         params = event.params
@@ -680,6 +689,8 @@ class EventChecker:
                     hits.append((name, where, found))
 
         # One finding per place and kind of data.
+        if not hits:
+            return
         reported: set[tuple[str, str]] = set()
         for path, where, found in hits:
             if (path, found.kind) not in reported:
