@@ -68,6 +68,8 @@ _NEVER_PERSONAL = (bool, float)
 """JSON values that cannot hold personal data: booleans and fractional numbers."""
 
 _URL_CACHE_SIZE = 20_000
+_HINT_CACHE_SIZE = 4096
+"""Undeclared keys whose did-you-mean hint is remembered."""
 
 CAMPAIGN_ID_PARAMETERS = frozenset(CAMPAIGN_PARAMETERS["campaign"])
 """Query parameters whose value is a campaign id, often a long number."""
@@ -331,6 +333,8 @@ class EventChecker:
         hint = self._unknown_hints.get(key)
         if hint is None:
             hint = self._close_declared_key(key)
+            if len(self._unknown_hints) >= _HINT_CACHE_SIZE:
+                self._unknown_hints.clear()
             self._unknown_hints[key] = hint
         suggestion = f" (did you mean {hint!r}?)" if hint else ""
         findings.append(

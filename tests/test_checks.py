@@ -466,6 +466,23 @@ def test_unknown_key_suggests_the_declared_key(checker):
     )
 
 
+def test_key_hints_stay_right_when_their_cache_starts_over(checker, monkeypatch):
+    monkeypatch.setattr("inspector.checks._HINT_CACHE_SIZE", 1)
+
+    messages = [
+        only(checker.check(pixel({**VALID, key: 1})), "segment.unknown-key").message
+        for key in ("Logged_in", "regoin", "Logged_in", "zzz")
+    ]
+
+    assert messages == [
+        "data.Logged_in is not declared in the spec (did you mean 'logged_in'?)",
+        "data.regoin is not declared in the spec (did you mean 'region'?)",
+        "data.Logged_in is not declared in the spec (did you mean 'logged_in'?)",
+        "data.zzz is not declared in the spec",
+    ]
+    assert len(checker._unknown_hints) == 1
+
+
 def test_custom_key_with_an_underscore_prefix(checker):
     findings = checker.check(pixel({**VALID, "_sub_status": "registered"}))
 
