@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from inspector.model import Finding, Severity
+from inspector.report import finding_message, make_masker
 
 if TYPE_CHECKING:
     from inspector.inspection import InspectionResult
@@ -37,7 +38,7 @@ def render_junit(
         fail_on: the lowest severity that fails a case; None fails nothing.
         show_pii: keep personal data instead of masking it.
     """
-    mask = _identity if show_pii else _masker()
+    mask = make_masker(show_pii)
     threshold = Severity(fail_on) if fail_on is not None else None
 
     suites = [
@@ -103,14 +104,14 @@ def _attach(
     failing: list[Finding] = []
     notes: list[str] = []
     for finding in findings:
-        line = mask(f"{finding.severity} {finding.code}: {finding.message}")
+        line = f"{finding.severity} {finding.code}: {finding_message(finding, mask)}"
         if threshold is not None and finding.severity >= threshold:
             failing.append(finding)
         notes.append(line)
 
     if failing:
         first = failing[0]
-        summary = mask(f"{first.code}: {first.message}")
+        summary = f"{first.code}: {finding_message(first, mask)}"
         if len(failing) > 1:
             summary += f" (and {len(failing) - 1} more)"
         details = "\n".join(_describe(finding, mask) for finding in failing)
@@ -121,17 +122,8 @@ def _attach(
 
 def _describe(finding: Finding, mask: Callable[[str], str]) -> str:
     where = finding.path or "-"
-    text = f"{finding.severity} {finding.code} at {where}: {finding.message}"
+    message = finding_message(finding, mask)
+    text = f"{finding.severity} {finding.code} at {where}: {message}"
     if finding.explanation:
-        text += f"\n  {finding.explanation}"
-    return mask(text)
-
-
-def _identity(text: str) -> str:
+        text += f"\n  {mask(finding.explanation)}"
     return text
-
-
-def _masker() -> Callable[[str], str]:
-    from inspector.pii import mask
-
-    return mask

@@ -79,6 +79,7 @@ def test_personal_data_is_masked():
 
     assert "pii.email" in xml
     assert "jane.reader@example.org" not in xml
+    assert "jane.reader@example.org" in render_junit(leaky.result, show_pii=True)
 
 
 def test_unreadable_input_is_an_errored_case(tmp_path, demo):
