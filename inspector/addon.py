@@ -353,8 +353,8 @@ class SegmentInspector:
         try:
             self._configure(updated)
         except exceptions.OptionsError as problem:
-            if updated <= OPTION_NAMES:
-                raise  # a later change: mitmproxy rejects it and says why
+            if not set(updated) >= set(ctx.options.keys()):
+                raise  # a change: mitmproxy rejects it and says why
             # Loading a script configures every option at once, and mitmproxy prints
             # a traceback for any exception raised there. One line says it all, and
             # an error logged at startup makes mitmproxy exit.
