@@ -589,6 +589,7 @@ def test_mitmdump_replays_a_recording_through_the_script(
             "--set",
             f"confdir={tmp_path / 'confdir'}",
         ],
+        env=SCRIPT_ENV,
         capture_output=True,
         text=True,
         timeout=120,
