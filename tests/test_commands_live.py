@@ -176,7 +176,7 @@ def test_a_killed_session_keeps_every_completed_flow(
     assert [request.url for request in read_requests(recording)] == urls
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_stopping_with_a_signal_writes_the_har(
     run_live, proxy_client, pixel_url_factory, tmp_path, stop_signal
 ):
@@ -403,7 +403,7 @@ async def test_the_ui_shows_pixels_from_the_embedded_proxy(
     assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_closes_the_ui_and_writes_the_har(
     tmp_path, proxy_client, pixel_url_factory, stop_signal
 ):

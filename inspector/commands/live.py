@@ -258,7 +258,8 @@ class _Tally:
 
 
 def _install_stop_signals(session: ProxySession) -> None:
-    """SIGINT and SIGTERM stop the proxy cleanly (so the HAR is written).
+    """SIGINT, SIGTERM and SIGHUP (a closed terminal or a dropped SSH session) stop
+    the proxy cleanly, so the HAR is written.
 
     A second Ctrl-C falls back to Python's default and interrupts at once.
     """
@@ -270,7 +271,7 @@ def _install_stop_signals(session: ProxySession) -> None:
         if signum == signal.SIGINT:
             loop.remove_signal_handler(signal.SIGINT)
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
             loop.add_signal_handler(signum, stop, signum)
         except (NotImplementedError, RuntimeError):
@@ -356,7 +357,7 @@ def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
 
 @contextlib.contextmanager
 def _signals_close(app: App) -> Iterator[None]:
-    """SIGTERM (and a SIGINT from outside: the UI reads Ctrl-C as a key) close the
+    """SIGTERM, SIGHUP (the terminal went away) and a SIGINT from outside close the
     app the normal way, so the proxy stops and a HAR recording is written."""
 
     def close(signum: int, frame: object) -> None:
@@ -368,7 +369,7 @@ def _signals_close(app: App) -> Iterator[None]:
 
     previous = {
         signum: signal.signal(signum, close)
-        for signum in (signal.SIGTERM, signal.SIGINT)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     }
     try:
         yield
