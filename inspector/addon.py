@@ -150,7 +150,7 @@ def report_record(report: EventReport, *, show_pii: bool = False) -> dict[str, A
     """
     from inspector.report import event_record, make_masker
 
-    return {"type": "event", **event_record(report, masker=make_masker(show_pii))}
+    return event_record(report, masker=make_masker(show_pii))
 
 
 def diagnosis_record(

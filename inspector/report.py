@@ -216,6 +216,7 @@ def event_record(
     request = event.request
 
     record: dict[str, Any] = {
+        "type": "event",
         "id": event.id,
         "origin": request.origin,
         "time": _iso_time(request.timestamp),
