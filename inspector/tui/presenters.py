@@ -1,16 +1,23 @@
 """How events, findings and segment values look on screen.
 
 Pure functions from the core's values to Rich `Text`, kept apart from the widgets so
-that the table cells and the detail pane are easy to test and to reuse. The one rule
-that matters most: JSON types stay visible, so `true`, `"true"`, `null` and a key that
-was never sent never look alike.
+that the table cells and the detail pane are easy to test and to reuse. Two rules
+matter most:
+
+- JSON types stay visible, so `true`, `"true"`, `null` and a key that was never sent
+  never look alike;
+- text that came from traffic (parameters, data, URLs, finding messages, log lines)
+  goes through `printable` before it reaches the screen, so a control character or
+  a terminal escape sequence in a pixel is shown as `\\x1b`, never obeyed; and it is
+  only ever put in Rich `Text` objects, never parsed as markup.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -21,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from inspector.model import DataState, Finding, PixelEvent, Severity
+from inspector.report import finding_message
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport
@@ -67,8 +75,47 @@ Masker = Callable[[str], str]
 """Hides personal data in a string (see `inspector.report.make_masker`)."""
 
 
+_REORDERING = r"\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+UNSAFE_CHARACTERS = re.compile(rf"[\x00-\x1f\x7f-\x9f{_REORDERING}]")
+"""C0 and C1 control characters (ESC starts terminal escape sequences), line and
+paragraph separators, and the bidirectional marks, embeddings, overrides and
+isolates that make text display in another order than it is written."""
+_UNSAFE_BUT_NEWLINE = re.compile(rf"[\x00-\x09\x0b-\x1f\x7f-\x9f{_REORDERING}]")
+NAMED_ESCAPES = {"\t": r"\t", "\n": r"\n", "\r": r"\r"}
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    r"""`text` with every control or reordering character written as an escape.
+
+    >>> printable("a\x1b[2Jb\u202e")
+    'a\\x1b[2Jb\\u202e'
+
+    Everything shown that came from traffic goes through here: an escape sequence
+    in a pixel parameter must be seen, not clear the screen or retitle the terminal.
+    """
+    pattern = _UNSAFE_BUT_NEWLINE if keep_newlines else UNSAFE_CHARACTERS
+    if not pattern.search(text):
+        return text
+    return pattern.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    character = match.group()
+    named = NAMED_ESCAPES.get(character)
+    if named:
+        return named
+    code = ord(character)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
 def unmasked(text: str) -> str:
     return text
+
+
+def shown(text: str, masker: Masker = unmasked) -> str:
+    """Traffic text as it may appear on screen: personal data masked, then made
+    printable (masking first, so that it sees the text as sent)."""
+    return printable(masker(text))
 
 
 def severity_style(severity: Severity | None) -> str:
@@ -151,28 +198,55 @@ def segments_summary(segments: Mapping[str, Any], event: PixelEvent) -> str:
     return pairs
 
 
-def worst_summary(report: EventReport) -> str:
+def diagnosis_finding(diagnosis: PageDiagnosis) -> Finding:
+    """A page, visitor or scenario diagnosis as one finding (as `check` counts it)."""
+    if diagnosis.findings:
+        return diagnosis.findings[0]
+    return Finding(
+        code=diagnosis.code,
+        severity=diagnosis.severity,
+        message=diagnosis.title,
+        explanation=diagnosis.explanation,
+    )
+
+
+def event_worst(
+    report: EventReport, diagnoses: Sequence[PageDiagnosis] = ()
+) -> Severity | None:
+    """The worst of an event's own findings and of the diagnoses it is evidence of."""
     worst = report.worst
+    for diagnosis in diagnoses:
+        if worst is None or diagnosis.severity > worst:
+            worst = diagnosis.severity
+    return worst
+
+
+def worst_summary(report: EventReport, diagnoses: Sequence[PageDiagnosis] = ()) -> str:
+    """`✖ data.not-json +2`: the worst finding's code and how many more there are."""
+    worst = event_worst(report, diagnoses)
     if worst is None:
         return "ok"
-    worst_findings = [f for f in report.findings if f.severity == worst]
-    label = f"{SEVERITY_MARKS[worst]} {worst_findings[0].code}"
-    others = len(report.findings) - 1
+    codes = [f.code for f in report.findings if f.severity == worst]
+    codes.extend(d.code for d in diagnoses if d.severity == worst)
+    label = f"{SEVERITY_MARKS[worst]} {codes[0]}"
+    others = len(report.findings) + len(diagnoses) - 1
     return f"{label} +{others}" if others else label
 
 
 def event_cell_values(
-    report: EventReport, masker: Masker = unmasked
+    report: EventReport,
+    masker: Masker = unmasked,
+    diagnoses: Sequence[PageDiagnosis] = (),
 ) -> tuple[str, ...]:
-    """The events table's cell texts for one report."""
+    """The events table's cell texts for one report, safe to print."""
     event = report.event
     return (
         event_time(event),
-        event.idsite or "—",
-        event.action or "—",
-        masker(url_path(event)),
-        masker(segments_summary(event.segments, event)),
-        worst_summary(report),
+        printable(event.idsite or "—"),
+        printable(event.action or "—"),
+        shown(url_path(event), masker),
+        shown(segments_summary(event.segments, event), masker),
+        worst_summary(report, diagnoses),
     )
 
 
@@ -194,6 +268,10 @@ class DetailDocument:
         self.mask = masker
         """Applied to every value shown, so personal data can stay hidden."""
 
+    def shown(self, text: str) -> str:
+        """Traffic text masked and made printable (see `printable`)."""
+        return printable(self.mask(text))
+
     def __bool__(self) -> bool:
         return bool(self.blocks)
 
@@ -213,10 +291,10 @@ class DetailDocument:
         elif value == "":
             shown = Text('""', style="dim")
         else:
-            shown = Text(self.mask(value))
+            shown = Text(self.shown(value))
         if not self.blocks or not isinstance(self.blocks[-1], list):
             self.blocks.append([])
-        self.blocks[-1].append((label, shown))
+        self.blocks[-1].append((printable(label), shown))
 
     def _text_block(self) -> Text:
         if not self.blocks or not isinstance(self.blocks[-1], Text):
@@ -259,35 +337,63 @@ class DetailDocument:
             grid.add_column(width=self.LABEL_WIDTH, no_wrap=True, style="bold")
             grid.add_column(overflow="fold")
             for label, value in block:
-                grid.add_row(label, value)
+                grid.add_row(Text(label), value)
             parts.append(Padding(grid, (0, 0, 0, 2)))
         return Group(*parts)
 
 
+ANSWERED_LOCALLY = "answered locally (1x1 GIF)"
+
+
 def detail_document(
-    report: EventReport, spec: Spec | None = None, masker: Masker = unmasked
+    report: EventReport,
+    spec: Spec | None = None,
+    masker: Masker = unmasked,
+    diagnoses: Sequence[PageDiagnosis] = (),
+    *,
+    answered_locally: bool = False,
 ) -> DetailDocument:
-    """Everything about one event, grouped the way a QA engineer reads it."""
+    """Everything about one event, grouped the way a QA engineer reads it.
+
+    What is wrong comes right after the general facts: the event's own findings,
+    then the page, visitor or scenario `diagnoses` it is evidence of. The raw
+    request comes last. `answered_locally` says the proxy answered the pixel itself.
+    """
     event = report.event
     text = DetailDocument(masker)
 
     _section(text, "General")
     request = event.request
-    endpoint = f"{request.host}{request.path}"
+    _line(text, "event id", event.id)
     _line(text, "action", event.action, missing="(none)")
     _line(text, "idsite", event.idsite, missing="(none)")
-    _line(text, "endpoint", endpoint)
+    _line(text, "endpoint", f"{request.host}{request.path}")
     _line(text, "method", request.method)
     _line(text, "transport", event.transport.value)
     if event.batch_index is not None:
         _line(text, "batch entry", str(event.batch_index))
-    if request.response_status is not None:
+    if answered_locally:
+        _line(text, "response", ANSWERED_LOCALLY)
+    elif request.response_status is not None:
         _line(text, "response", str(request.response_status))
+    elif request.error:
+        _line(text, "response", f"none: {request.error}")
     for name in ("inc", "tt"):
         if name in event.params:
             _line(text, name, event.params[name])
     if request.origin:
-        _line(text, "source", request.origin)
+        _line(text, "origin", request.origin)
+
+    _section(text, f"Findings ({len(report.findings) + len(diagnoses)})")
+    if not report.findings and not diagnoses:
+        text.append("  none\n", style="green")
+    for finding in sorted(report.findings, key=_severity_first):
+        finding_text(text, finding)
+    for diagnosis in sorted(diagnoses, key=_diagnosis_order):
+        diagnosis_text(text, diagnosis, this_event=event.id)
+
+    _section(text, "Segment data")
+    _segment_data(text, event, spec)
 
     _section(text, "Page")
     for name in PAGE_PARAMS:
@@ -301,9 +407,6 @@ def detail_document(
     if visitor and "u" not in event.params and "ampid" not in event.params:
         _line(text, "visitor", visitor)
 
-    _section(text, "Segment data")
-    _segment_data(text, event, spec)
-
     other = _other_params(event.params)
     if other:
         _section(text, "Other parameters")
@@ -315,22 +418,24 @@ def detail_document(
         _standard(text, report.standard)
 
     _section(text, "Raw")
-    text.append(text.mask(_raw_request(event)) + "\n", style="dim")
-
-    _section(text, f"Findings ({len(report.findings)})")
-    if not report.findings:
-        text.append("  none\n", style="green")
-    for finding in sorted(report.findings, key=_severity_first):
-        finding_text(text, finding)
-
+    raw = printable(text.mask(_raw_request(event)), keep_newlines=True)
+    text.append(raw + "\n", style="dim")
     return text
 
 
 def detail_text(
-    report: EventReport, spec: Spec | None = None, masker: Masker = unmasked
+    report: EventReport,
+    spec: Spec | None = None,
+    masker: Masker = unmasked,
+    diagnoses: Sequence[PageDiagnosis] = (),
+    *,
+    answered_locally: bool = False,
 ) -> Text:
     """The detail pane's content as one `Text`."""
-    return detail_document(report, spec, masker).text()
+    document = detail_document(
+        report, spec, masker, diagnoses, answered_locally=answered_locally
+    )
+    return document.text()
 
 
 def finding_text(text: DetailDocument, finding: Finding) -> None:
@@ -338,13 +443,13 @@ def finding_text(text: DetailDocument, finding: Finding) -> None:
     style = severity_style(finding.severity)
     mark = SEVERITY_MARKS[finding.severity]
     text.append(f"  {mark} {finding.severity.value} ", style=style)
-    text.append(finding.code, style=f"{style} bold")
+    text.append(printable(finding.code), style=f"{style} bold")
     if finding.path:
-        text.append(f"  at {finding.path}", style="dim")
+        text.append(f"  at {printable(finding.path)}", style="dim")
     text.append("\n")
-    text.paragraph(finding.message, 4)
+    text.paragraph(printable(finding_message(finding, text.mask)), 4)
     if finding.explanation:
-        text.paragraph(finding.explanation, 4, style="dim")
+        text.paragraph(text.shown(finding.explanation), 4, style="dim")
 
 
 def _severity_first(finding: Finding) -> tuple[int, str]:
@@ -369,10 +474,10 @@ def _segment_data(text: DetailDocument, event: PixelEvent, spec: Spec | None) ->
         text.append("  no data parameter sent\n", style="dim italic")
     elif state is DataState.INVALID:
         text.append("  data is not valid JSON; as sent:\n", style="red")
-        text.append(f"  {text.mask(event.data_raw or '')}\n", style="dim")
+        text.append(f"  {text.shown(event.data_raw or '')}\n", style="dim")
     elif state is DataState.NOT_OBJECT:
         text.append("  data is JSON but not an object; as sent:\n", style="red")
-        text.append(f"  {text.mask(event.data_raw or '')}\n", style="dim")
+        text.append(f"  {text.shown(event.data_raw or '')}\n", style="dim")
     elif state is DataState.DOUBLE_ENCODED:
         text.append("  data was encoded twice; recovered object:\n", style="yellow")
 
@@ -383,7 +488,7 @@ def _segment_data(text: DetailDocument, event: PixelEvent, spec: Spec | None) ->
         text.append("  no custom segment keys\n", style="dim italic")
 
     for key in _absent_spec_keys(event, spec):
-        text.append(f"  {key}: ", style="bold")
+        text.append(f"  {printable(key)}: ", style="bold")
         text.append("absent", style="dim italic")
         text.append("  (declared in the spec, not sent)\n", style="dim")
 
@@ -404,7 +509,7 @@ def _tree(
     indent = "  " * depth
     key_style = "dim" if dim else "bold"
     kind = json_type(value)
-    text.append(f"{indent}{text.mask(key)}: ", style=key_style)
+    text.append(f"{indent}{text.shown(key)}: ", style=key_style)
 
     if kind == "object" and value:
         text.append("{object}\n", style="dim")
@@ -417,7 +522,7 @@ def _tree(
             _tree(text, f"[{index}]", child, depth + 1, dim)
         return
 
-    text.append(text.mask(json_literal(value)), style=VALUE_STYLES[kind])
+    text.append(text.shown(json_literal(value)), style=VALUE_STYLES[kind])
     text.append(f"  {kind}\n", style="dim")
 
 
@@ -450,7 +555,7 @@ def _standard(text: DetailDocument, standard: Any) -> None:
         _line(text, label, value)
     geo_note = getattr(standard, "geo_note", None)
     if geo_note and geo_note not in {_standard_row(row)[1] for row in rows}:
-        text.append(f"  {geo_note}\n", style="dim italic")
+        text.append(f"  {text.shown(geo_note)}\n", style="dim italic")
     if not rows and not geo_note:
         text.append("  none\n", style="dim italic")
 
@@ -477,21 +582,65 @@ def _raw_request(event: PixelEvent) -> str:
 # ---------------------------------------------------------------- page loads
 
 
+def page_verdict(page: PageLoad) -> str:
+    """The worst of a page load's diagnoses and of its events' own findings.
+
+    `PageLoad.verdict` judges the page rules only; on screen a page whose pageview
+    has an error is not `ok`, as its events' rows say too.
+    """
+    worst = _severity_of(page.verdict)
+    for report in page.events:
+        event_worst_severity = report.worst
+        if event_worst_severity is not None and (
+            worst is None or event_worst_severity > worst
+        ):
+            worst = event_worst_severity
+    return worst.value if worst is not None else "ok"
+
+
+def event_finding_counts(page: PageLoad) -> dict[Severity, int]:
+    """How many findings of each severity the page load's events carry themselves."""
+    counts: dict[Severity, int] = {}
+    for report in page.events:
+        for finding in report.findings:
+            counts[finding.severity] = counts.get(finding.severity, 0) + 1
+    return counts
+
+
+def _severity_of(verdict: str) -> Severity | None:
+    try:
+        return Severity(verdict)
+    except ValueError:
+        return None
+
+
 def page_document(page: PageLoad, masker: Masker = unmasked) -> DetailDocument:
     """A page load: what it is, its requests in order, and its diagnoses."""
     text = DetailDocument(masker)
-    text.append(masker(page.url or "(address unknown)"), style="bold")
-    text.append(f"\n  {page.key}", style="dim")
+    text.append(text.shown(page.url or "(address unknown)"), style="bold")
+    text.append(f"\n  {printable(page.key)}", style="dim")
     if page.visitor:
-        text.append(f"  visitor {masker(page.visitor)}", style="dim")
+        text.append(f"  visitor {text.shown(page.visitor)}", style="dim")
+    verdict = page_verdict(page)
     text.append("  verdict ")
-    text.append(page.verdict, style=verdict_style(page.verdict) or "bold")
+    text.append(verdict, style=verdict_style(verdict) or "bold")
+    event_counts = event_finding_counts(page)
+    if event_counts:
+        parts = [
+            _plural(event_counts[severity], severity.value)
+            for severity in sorted(event_counts, key=lambda s: -s.rank)
+        ]
+        text.append(
+            f"  (page rules: {page.verdict}; its events: {', '.join(parts)})",
+            style="dim",
+        )
     text.append("\n")
     if len(page.urls) > 1:
-        addresses = ", ".join(masker(url) for url in page.urls)
+        addresses = ", ".join(text.shown(url) for url in page.urls)
         text.append(f"  addresses: {addresses}\n", style="dim")
     if page.scenarios:
-        text.append("  scenarios: " + ", ".join(page.scenarios) + "\n", style="dim")
+        names = ", ".join(printable(name) for name in page.scenarios)
+        text.append(f"  scenarios: {names}\n", style="dim")
 
     _section(text, f"Timeline ({len(page.timeline)} requests)")
     worst_by_event = {report.event.id: report.worst for report in page.events}
@@ -512,20 +661,47 @@ def page_text(page: PageLoad, masker: Masker = unmasked) -> Text:
     return page_document(page, masker).text()
 
 
-def diagnosis_text(text: DetailDocument, diagnosis: PageDiagnosis) -> None:
-    """Append one page-level diagnosis with its evidence and explanation."""
+def diagnosis_scope(diagnosis: PageDiagnosis) -> str:
+    """What a diagnosis is about: a page load, a visitor or the whole session."""
+    if diagnosis.page_key:
+        return "page load"
+    if diagnosis.visitor:
+        return "visitor"
+    return "session"
+
+
+def diagnosis_text(
+    text: DetailDocument, diagnosis: PageDiagnosis, this_event: str | None = None
+) -> None:
+    """Append one page-level diagnosis with its evidence and explanation.
+
+    In an event's detail (`this_event`), it says the diagnosis is about the page
+    load (or visitor) and marks the event among the evidence.
+    """
     style = severity_style(diagnosis.severity)
     text.append(f"  {SEVERITY_MARKS[diagnosis.severity]} ", style=style)
     text.append(f"{diagnosis.severity.value} ", style=style)
-    text.append(diagnosis.code, style=f"{style} bold")
+    text.append(printable(diagnosis.code), style=f"{style} bold")
+    if this_event is not None:
+        text.append(f"  ({diagnosis_scope(diagnosis)})", style="dim")
     text.append("\n")
-    text.paragraph(diagnosis.title, 4)
+    text.paragraph(text.shown(diagnosis.title), 4)
     if diagnosis.evidence:
-        text.paragraph("evidence: " + ", ".join(diagnosis.evidence), 4, "dim")
+        ids = [
+            f"{printable(event_id)} (this event)"
+            if event_id == this_event
+            else printable(event_id)
+            for event_id in diagnosis.evidence
+        ]
+        text.paragraph("evidence: " + ", ".join(ids), 4, "dim")
     if diagnosis.uncertain:
         text.paragraph("(partly matched by timing: likely, not certain)", 4, "dim")
     if diagnosis.explanation:
-        text.paragraph(diagnosis.explanation, 4, style="dim")
+        text.paragraph(text.shown(diagnosis.explanation), 4, style="dim")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _diagnosis_order(diagnosis: PageDiagnosis) -> tuple[int, str]:
@@ -541,12 +717,13 @@ def _timeline_entry(
     event = entry.event
     if event is None:
         text.append(f"  {entry.kind.value:<18}", style="dim")
-        text.append(text.mask(entry.url))
+        text.append(text.shown(entry.url))
     else:
         worst = worst_by_event.get(event.id)
         style = severity_style(worst) or "bold"
-        text.append(f"● {'pixel ' + (event.action or '?'):<18}", style=style)
-        text.append(text.mask(segments_summary(event.segments, event)))
+        action = printable(event.action or "?")
+        text.append(f"● {'pixel ' + action:<18}", style=style)
+        text.append(text.shown(segments_summary(event.segments, event)))
         if worst is not None:
             text.append(f"  {SEVERITY_MARKS[worst]}", style=style)
     if entry.uncertain:

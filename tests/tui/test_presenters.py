@@ -12,6 +12,7 @@ from inspector.tui.presenters import (
     detail_text,
     duration_label,
     event_cell_values,
+    printable,
     segments_summary,
 )
 
@@ -139,3 +140,65 @@ def test_raw_query_is_cut_after_a_limit():
 def test_duration_labels():
     assert duration_label(850) == "850 ms"
     assert duration_label(331_000) == "331.0 s"
+
+
+def test_control_characters_are_shown_as_escapes():
+    assert printable("a\x1b[2Jb") == "a\\x1b[2Jb"
+    assert printable("X\x1b]0;PWNED\x07Y") == "X\\x1b]0;PWNED\\x07Y"
+    assert printable("tab\there\nnew\rline") == "tab\\there\\nnew\\rline"
+    assert printable("c1 \x9b31m del \x7f") == "c1 \\x9b31m del \\x7f"
+    assert printable("evil\u202etxt.exe \u2066x\u2069") == (
+        "evil\\u202etxt.exe \\u2066x\\u2069"
+    )
+    assert printable("plain, café, 日本") == "plain, café, 日本"
+    assert printable("keep\nlines\x1b", keep_newlines=True) == "keep\nlines\\x1b"
+
+
+HOSTILE_QUERY = (
+    "title=%1b%5B2J%1b%5BHclear&idsite=X%1B%5D0%3BPWNED%07Y"
+    "&url=https%3A%2F%2Fwww.example.com%2F%E2%80%AEfdp.exe%1b%5B31m"
+    "&urlref=%1b%5B1A&surl=%C2%9B2J&sref=%1b%5D2%3Bt%07&u=pid%3D%1b%5B5m"
+    "&pvid=%1b%5B6n&plid=%1b%5Bs&action=page%1b%5B0mview&screen=%1b%5BK"
+    "&date=%1b%5BJ&evil%1b%5B31m=%1b%5B32mx"
+    "&data=%7B%22plan%5Cu001b%22%3A%22%5Bbold%5Dpremium%5Cu001b%5B0m%22%7D"
+)
+
+
+def test_every_field_of_a_hostile_pixel_is_printable():
+    from inspector.tui.presenters import UNSAFE_CHARACTERS
+
+    url = "https://p1.parsely.com/plogger/?" + HOSTILE_QUERY
+    report = report_for(url)
+
+    cells = event_cell_values(report)
+    text = detail_text(report).plain
+
+    for shown_text in (*cells, text):
+        assert not UNSAFE_CHARACTERS.search(shown_text.replace("\n", "")), shown_text
+    assert cells[1] == "X\\x1b]0;PWNED\\x07Y"
+    assert cells[2] == "page\\x1b[0mview"
+    assert "  title      \\x1b[2J\\x1b[Hclear" in text
+    assert "  idsite     X\\x1b]0;PWNED\\x07Y" in text
+    assert "\\u202efdp.exe\\x1b[31m" in text
+    assert "  surl       \\x9b2J" in text
+    assert "  evil\\x1b[31m \\x1b[32mx" in text
+    assert '  plan\\x1b: "[bold]premium\\u001b[0m"  string' in text
+    assert "  ▲ warning params.top-level-segment  at evil\\x1b[31m" in text
+
+
+def test_a_raw_body_keeps_its_lines_but_not_its_escapes():
+    body = '{"events": [{"action": "pageview", "idsite": "a\x1b[2Jb",\n "data": {}}]}'
+    request = CapturedRequest(
+        method="POST",
+        url="https://p1.parsely.com/mobileproxy",
+        headers=(("Content-Type", "application/json"),),
+        body=body.encode(),
+    )
+    (report,) = inspect([request])
+
+    raw = detail_text(report).plain.split("\nRaw\n")[1]
+
+    assert (
+        raw
+        == '{"events": [{"action": "pageview", "idsite": "a\\x1b[2Jb",\n "data": {}}]}'
+    )

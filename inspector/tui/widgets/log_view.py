@@ -7,6 +7,8 @@ import logging
 from rich.text import Text
 from textual.widgets import RichLog
 
+from inspector.tui.presenters import printable
+
 logger = logging.getLogger(__name__)
 
 LEVEL_STYLES = {
@@ -27,6 +29,8 @@ class LogView(RichLog):
         """The lines written so far, as plain text (capped like the widget)."""
 
     def add_line(self, level: int, line: str) -> None:
+        """Add a line; control characters from traffic are shown as escapes."""
+        line = printable(line)
         style = LEVEL_STYLES.get(level, "")
         self.write(Text(line, style=style))
         self.plain_lines.append(line)

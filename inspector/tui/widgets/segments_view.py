@@ -9,7 +9,14 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual.widgets import DataTable
 
-from inspector.tui.presenters import VALUE_STYLES, Masker, json_type, unmasked
+from inspector.tui.presenters import (
+    VALUE_STYLES,
+    Masker,
+    json_type,
+    printable,
+    shown,
+    unmasked,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +51,7 @@ class SegmentsView(DataTable):
             spec_note = _spec_note(declared.get(key))
             if not values:
                 self.add_row(
-                    Text(key, style="bold"),
+                    Text(printable(key), style="bold"),
                     Text("never sent", style="dim italic"),
                     Text(""),
                     Text("0", justify="right"),
@@ -58,8 +65,8 @@ class SegmentsView(DataTable):
             for index, (label, count) in enumerate(ordered):
                 kind = _label_type(label)
                 self.add_row(
-                    Text(key if index == 0 else "", style="bold"),
-                    Text(self.masker(label), style=VALUE_STYLES.get(kind, "")),
+                    Text(shown(key, self.masker) if index == 0 else "", style="bold"),
+                    Text(shown(label, self.masker), style=VALUE_STYLES.get(kind, "")),
                     Text(kind, style="dim"),
                     Text(str(count), justify="right"),
                     Text(f"{100 * count / total:.0f}%", justify="right"),
