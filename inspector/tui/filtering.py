@@ -2,17 +2,22 @@
 
 A filter is a list of space-separated terms, all of which must match:
 
-- `action:pageview`: the event's action (`action` without a value: any action);
+- `action:pageview`: the event's action;
 - `site:example.com`: the idsite contains this text;
 - `severity:warning` (or `severity:w`): the worst finding is at least this severe;
 - `code:segment.case-mismatch`: a finding's code starts with this text;
 - `plan=premium`: the segment `plan` holds this value. A value that reads as JSON
   (`true`, `3`, `null`, `"true"`) must match with its type; anything else is compared
   as a string. `plan=*` only asks for the key to be present;
-- anything else: free text, searched case-insensitively in the request URL, every
-  parameter (title, urlref...), segment values, raw data and findings.
+- anything else: free text, searched case-insensitively in the event id, the
+  request URL, every parameter (title, urlref...), segment values, raw data and
+  findings.
 
-A leading `-` negates a term. Double quotes keep spaces inside one term.
+An event's findings include the page, visitor and scenario diagnoses it is evidence
+of, so `severity:` and `code:` see them too. A leading `-` negates a term. Double
+quotes keep spaces inside one term. A term that cannot be understood (an unknown
+severity, a field with no value) is an error: the filter is not applied, rather
+than quietly matching everything.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +33,12 @@ from inspector.model import Severity
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport
+    from inspector.pages import PageDiagnosis
 
 logger = logging.getLogger(__name__)
 
-Predicate = Callable[["EventReport"], bool]
+Predicate = Callable[["EventReport", "Sequence[PageDiagnosis]"], bool]
+"""Whether an event (with the diagnoses it is evidence of) matches one term."""
 
 FIELD_PREFIXES = ("action", "site", "severity", "code")
 
@@ -46,14 +53,21 @@ class EventFilter:
     text: str = ""
     predicates: tuple[Predicate, ...] = ()
     errors: tuple[str, ...] = field(default=())
-    """Terms that could not be understood (they are ignored, not guessed at)."""
+    """Terms that could not be understood. A filter with errors is not meant to be
+    applied: its other terms alone would show more than the user asked for."""
 
     @property
     def is_empty(self) -> bool:
         return not self.predicates
 
-    def matches(self, report: EventReport) -> bool:
-        return all(predicate(report) for predicate in self.predicates)
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+    def matches(
+        self, report: EventReport, diagnoses: Sequence[PageDiagnosis] = ()
+    ) -> bool:
+        return all(predicate(report, diagnoses) for predicate in self.predicates)
 
 
 def parse_filter(text: str) -> EventFilter:
@@ -68,7 +82,7 @@ def parse_filter(text: str) -> EventFilter:
         try:
             predicate = _term_predicate(body)
         except ValueError as problem:
-            errors.append(f"{term}: {problem}")
+            errors.append(str(problem))
             continue
         predicates.append(_negated(predicate) if negate else predicate)
 
@@ -84,7 +98,7 @@ def _unquoted(term: str) -> str:
 
 
 def _negated(predicate: Predicate) -> Predicate:
-    return lambda report: not predicate(report)
+    return lambda report, diagnoses: not predicate(report, diagnoses)
 
 
 def _term_predicate(term: str) -> Predicate:
@@ -99,38 +113,55 @@ def _term_predicate(term: str) -> Predicate:
     return _text_predicate(term)
 
 
+FIELD_EXAMPLES = {
+    "action": "action:pageview",
+    "site": "site:example.com",
+    "code": "code:segment.",
+    "severity": "severity:warning",
+}
+
+
 def _field_predicate(name: str, value: str) -> Predicate:
     wanted = value.lower()
+    if not wanted:
+        raise ValueError(f"{name}: needs a value, such as {FIELD_EXAMPLES[name]}")
     if name == "action":
-        if not wanted:
-            return lambda report: bool(report.event.action)
-        return lambda report: (report.event.action or "").lower() == wanted
+        return lambda report, _diagnoses: (report.event.action or "").lower() == wanted
     if name == "site":
-        return lambda report: wanted in (report.event.idsite or "").lower()
+        return lambda report, _diagnoses: wanted in (report.event.idsite or "").lower()
     if name == "code":
-        return lambda report: any(
-            finding.code.lower().startswith(wanted) for finding in report.findings
+        return lambda report, diagnoses: (
+            any(finding.code.lower().startswith(wanted) for finding in report.findings)
+            or any(diagnosis.code.lower().startswith(wanted) for diagnosis in diagnoses)
         )
 
     # A prefix is enough (`severity:w`), so the filter works while being typed.
-    candidates = [s for s in Severity if wanted and s.value.startswith(wanted)]
+    candidates = [s for s in Severity if s.value.startswith(wanted)]
     if len(candidates) != 1:
-        choices = ", ".join(severity.value for severity in Severity)
-        raise ValueError(f"unknown severity (use {choices})")
+        raise ValueError(
+            f"unknown severity {value!r}: use error, warning or info (or e, w, i)"
+        )
     threshold = candidates[0]
-    return lambda report: report.worst is not None and report.worst >= threshold
+
+    def at_least(report: EventReport, diagnoses: Sequence[PageDiagnosis]) -> bool:
+        worst = report.worst
+        if worst is not None and worst >= threshold:
+            return True
+        return any(diagnosis.severity >= threshold for diagnosis in diagnoses)
+
+    return at_least
 
 
 def _segment_predicate(key: str, wanted: str) -> Predicate:
     if wanted == "*":
-        return lambda report: key in report.event.segments
+        return lambda report, _diagnoses: key in report.event.segments
 
     try:
         expected: Any = json.loads(wanted)
     except ValueError:
         expected = wanted
 
-    def matches(report: EventReport) -> bool:
+    def matches(report: EventReport, _diagnoses: Sequence[PageDiagnosis]) -> bool:
         segments = report.event.segments
         if key not in segments:
             return False
@@ -154,16 +185,21 @@ def _same_json_value(actual: Any, expected: Any) -> bool:
 
 def _text_predicate(text: str) -> Predicate:
     needle = text.lower()
-    return lambda report: needle in searchable_text(report)
+    return lambda report, diagnoses: needle in searchable_text(report, diagnoses)
 
 
-def searchable_text(report: EventReport) -> str:
+def searchable_text(
+    report: EventReport, diagnoses: Sequence[PageDiagnosis] = ()
+) -> str:
     """Everything free text is searched in, lower-cased."""
     event = report.event
-    parts = [event.request.url, event.data_raw or ""]
+    parts = [event.id, event.request.url, event.data_raw or ""]
     parts.extend(f"{name}={value}" for name, value in event.params.items())
     parts.extend(f"{key}={json.dumps(value)}" for key, value in event.segments.items())
     for finding in report.findings:
         parts.append(finding.code)
         parts.append(finding.message)
+    for diagnosis in diagnoses:
+        parts.append(diagnosis.code)
+        parts.append(diagnosis.title)
     return "\n".join(parts).lower()

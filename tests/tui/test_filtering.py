@@ -57,19 +57,49 @@ def test_filter_terms(text, expected, reports):
     assert matching(text, reports) == expected
 
 
-def test_bad_severity_is_reported_and_ignored(reports):
-    event_filter = parse_filter("severity:fatal action:pageview")
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("severity:fatal", "unknown severity 'fatal': use error, warning or info"),
+        ("severity:", "severity: needs a value, such as severity:warning"),
+        ("action:", "action: needs a value, such as action:pageview"),
+        ("site:", "site: needs a value, such as site:example.com"),
+        ("code:", "code: needs a value, such as code:segment."),
+    ],
+)
+def test_a_term_that_cannot_be_understood_makes_the_filter_invalid(text, error):
+    event_filter = parse_filter(f"{text} action:pageview")
 
-    assert event_filter.errors == (
-        "severity:fatal: unknown severity (use info, warning, error)",
+    assert len(event_filter.errors) == 1
+    assert event_filter.errors[0].startswith(error)
+    assert not event_filter.is_valid
+
+
+def test_page_diagnoses_count_for_severity_code_and_text(reports):
+    from inspector.diagnoses import make_diagnosis
+    from inspector.model import Severity
+
+    heartbeat = reports[1]
+    diagnosis = make_diagnosis(
+        "page.segment-after-pageview",
+        Severity.ERROR,
+        "Segment data set after the pageview was sent (plan)",
+        "explained",
+        [heartbeat.event.id],
     )
-    assert len(event_filter.predicates) == 1
-    assert matching("severity:fatal action:pageview", reports) == [
-        "news/story-1",
-        "news/story-2",
-        "about",
-        "home",
-    ]
+
+    for text in ("severity:error", "code:page.", "after the pageview"):
+        event_filter = parse_filter(text)
+        assert not event_filter.matches(heartbeat), text
+        assert event_filter.matches(heartbeat, [diagnosis]), text
+    assert parse_filter("-severity:e").matches(heartbeat)
+    assert not parse_filter("-severity:e").matches(heartbeat, [diagnosis])
+
+
+def test_the_event_id_is_searched(reports):
+    wanted = reports[3].event.id
+
+    assert [r for r in reports if parse_filter(wanted).matches(r)] == [reports[3]]
 
 
 def test_quoted_text_keeps_its_spaces(reports):
