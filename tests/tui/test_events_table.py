@@ -5,7 +5,12 @@ from __future__ import annotations
 from conftest import inspect, known_requests
 from textual.app import App, ComposeResult
 
-from inspector.tui.widgets.events_table import EventsTable
+from inspector.tui.widgets.events_table import (
+    COLUMNS,
+    MIN_PATH_WIDTH,
+    EventsTable,
+    column_layout,
+)
 
 
 class TableApp(App[None]):
@@ -118,3 +123,63 @@ async def test_a_click_selects_the_row_under_the_pointer(spec):
         assert table.selected_report is reports[2]
         assert not table.following
         assert app.focused is table
+
+
+def labels(layout) -> list[str]:
+    return [COLUMNS[index][0] for index, _width in layout]
+
+
+def named_widths(layout) -> dict[str, int]:
+    return {COLUMNS[index][0]: width for index, width in layout}
+
+
+def test_a_wide_table_gives_the_segments_what_they_need():
+    layout = column_layout(156, {"path": 60, "segments": 31})
+    widths = named_widths(layout)
+
+    assert labels(layout) == [label for label, _key in COLUMNS]
+    assert widths["Segments"] >= 31
+    assert widths["Worst finding"] == 32
+    # The path takes what the segments leave, up to a third while they need more.
+    assert widths["Path"] + widths["Segments"] == 156 - 12 - 66
+    long_segments = named_widths(column_layout(156, {"segments": 200}))
+    assert long_segments["Path"] == MIN_PATH_WIDTH
+    assert long_segments["Segments"] == 156 - 12 - 66 - MIN_PATH_WIDTH
+
+
+def test_a_narrow_table_keeps_segments_and_worst_in_view():
+    assert labels(column_layout(120)) == [label for label, _key in COLUMNS]
+    assert labels(column_layout(100)) == [
+        "Time",
+        "Action",
+        "Path",
+        "Segments",
+        "Worst finding",
+    ]
+    narrow = column_layout(76)
+    assert labels(narrow) == ["Time", "Action", "Segments", "Worst finding"]
+    assert sum(width for _i, width in narrow) + 2 * len(narrow) <= 76
+    assert named_widths(narrow)["Segments"] >= 24
+
+
+async def test_the_empty_table_says_what_to_do(spec):
+    app = TableApp(max_rows=10)
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(EventsTable)
+        table.empty_message = [
+            "Waiting for the first pixel event.",
+            "  Browser: use HTTP and HTTPS proxy 127.0.0.1:8080, for example "
+            "chromium --proxy-server=127.0.0.1:8080",
+            "evil \x1b[2J",
+        ]
+        await pilot.pause()
+
+        lines = [table.render_line(y).text.rstrip() for y in range(1, 8)]
+        assert lines[1] == "  Waiting for the first pixel event."
+        assert lines[2].startswith("    Browser: use HTTP and HTTPS proxy")
+        assert lines[3].startswith("      ")  # wrapped under its own indent
+        assert "evil \\x1b[2J" in "\n".join(lines)
+
+        table.append_reports(inspect(known_requests(), spec)[:1])
+        await pilot.pause()
+        assert "Waiting" not in table.render_line(2).text

@@ -10,14 +10,22 @@ It is a Line API widget rather than a `DataTable`, because it must stay responsi
 under a flood of events. When it follows a flood, every visible row is new on every
 frame, so nothing can be cached; `DataTable` renders each cell through Rich's
 padding and wrapping machinery, while a row here is a handful of plain segments.
-The columns have fixed widths fitted to the terminal (the path and segment columns
-share what is left), and long values end in an ellipsis.
+The columns have fixed widths fitted to the terminal: the path and segment columns
+share what is left, the segments first (they are what the tool is about), each up
+to what its longest value needs. On a narrow terminal the site and then the path
+columns are left out, so that the segments and the worst finding stay in view.
+Long values end in an ellipsis.
+
+Every cell text comes from `presenters.event_cell_values`, which makes traffic text
+printable: a row is drawn as plain segments, so nothing else stands between a
+pixel's parameters and the terminal.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -36,12 +44,15 @@ from textual.strip import Strip
 from inspector.tui.presenters import (
     Masker,
     event_cell_values,
+    event_worst,
+    printable,
     severity_style,
     unmasked,
 )
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport
+    from inspector.pages import PageDiagnosis
 
 logger = logging.getLogger(__name__)
 
@@ -53,30 +64,68 @@ COLUMNS = (
     ("Segments", "segments"),
     ("Worst finding", "worst"),
 )
-FIXED_WIDTHS = {"time": 12, "site": 12, "action": 10, "worst": 24}
+FIXED_WIDTHS = {"time": 12, "site": 12, "action": 10, "worst": 32}
 """Columns whose width does not depend on the terminal."""
-FLEXIBLE_SHARES = {"path": 2, "segments": 3}
-"""How the rest of the width is shared out."""
-MIN_FLEXIBLE_WIDTH = 12
+NARROW_WORST_WIDTH = 22
+"""The worst-finding column once the site and path columns are left out."""
+MIN_PATH_WIDTH = 12
+MIN_SEGMENTS_WIDTH = 24
+PATH_SHARE = 1 / 3
+"""The most of the flexible width the path takes while the segments need more."""
+DROPPED_WHEN_NARROW = ("site", "path")
+"""Left out, in this order, while the segments column would be narrower than its
+minimum."""
+DEMAND_LIMIT = 200
 CELL_PADDING = 1
 HEADER_HEIGHT = 1
 SCROLLBAR_ROOM = 2
+EMPTY_MESSAGE_TOP = 1
+"""Blank lines between the header and the empty-table message."""
+
+ColumnLayout = tuple[tuple[int, int], ...]
+"""The columns shown: (index in `COLUMNS`, content width), in order."""
 
 
-def column_widths(total: int) -> list[int]:
-    """Content widths of the columns, in order, so the table fits `total` cells."""
-    padding = 2 * CELL_PADDING * len(COLUMNS)
-    spare = total - padding - sum(FIXED_WIDTHS.values())
-    shares = sum(FLEXIBLE_SHARES.values())
-    widths = []
-    for _label, key in COLUMNS:
-        if key in FIXED_WIDTHS:
-            widths.append(FIXED_WIDTHS[key])
-        else:
-            widths.append(
-                max(MIN_FLEXIBLE_WIDTH, spare * FLEXIBLE_SHARES[key] // shares)
-            )
-    return widths
+def column_layout(total: int, demand: dict[str, int] | None = None) -> ColumnLayout:
+    """The columns to show and their content widths, so the table fits `total` cells.
+
+    `demand` is the longest value seen so far in the path and segments columns; a
+    column gets no more than it needs, and what it leaves goes to the other.
+    """
+    demand = demand or {}
+    dropped: list[str] = []
+    while True:
+        keys = [key for _label, key in COLUMNS if key not in dropped]
+        fixed = dict(FIXED_WIDTHS)
+        if dropped:
+            fixed["worst"] = NARROW_WORST_WIDTH
+        padding = 2 * CELL_PADDING * len(keys)
+        space = total - padding - sum(fixed[key] for key in keys if key in fixed)
+        wanted = MIN_SEGMENTS_WIDTH + (MIN_PATH_WIDTH if "path" in keys else 0)
+        if space >= wanted or len(dropped) == len(DROPPED_WHEN_NARROW):
+            break
+        dropped.append(DROPPED_WHEN_NARROW[len(dropped)])
+
+    widths = dict(fixed)
+    if "path" in keys:
+        path_need = max(demand.get("path", 0), MIN_PATH_WIDTH)
+        path = max(min(path_need, int(space * PATH_SHARE)), MIN_PATH_WIDTH)
+        segments_need = max(demand.get("segments", 0), MIN_SEGMENTS_WIDTH)
+        if space - path > segments_need:
+            # The segments need less than they could have: the path takes the rest.
+            path = space - segments_need
+        widths["path"] = path
+        widths["segments"] = max(space - path, MIN_SEGMENTS_WIDTH)
+    else:
+        widths["segments"] = max(space, MIN_PATH_WIDTH)
+
+    index = {key: position for position, (_label, key) in enumerate(COLUMNS)}
+    return tuple((index[key], widths[key]) for key in keys)
+
+
+def column_widths(total: int, demand: dict[str, int] | None = None) -> list[int]:
+    """Content widths of the columns shown, in order (see `column_layout`)."""
+    return [width for _index, width in column_layout(total, demand)]
 
 
 def fit_cell(value: str, width: int) -> str:
@@ -84,6 +133,13 @@ def fit_cell(value: str, width: int) -> str:
     if cell_len(value) > width:
         return set_cell_size(value, width - 1) + "…"
     return set_cell_size(value, width)
+
+
+DiagnosesLookup = Callable[[str], "Sequence[PageDiagnosis]"]
+
+
+def _no_diagnoses(event_id: str) -> tuple[()]:
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,17 +206,27 @@ class EventsTable(ScrollView, can_focus=True):
             return self.table
 
     def __init__(
-        self, max_rows: int = 5000, masker: Masker = unmasked, **kwargs
+        self,
+        max_rows: int = 5000,
+        masker: Masker = unmasked,
+        diagnoses_for: DiagnosesLookup | None = None,
+        **kwargs,
     ) -> None:
+        """`diagnoses_for(event_id)` gives the page, visitor and scenario diagnoses
+        an event is evidence of; they count in its worst finding."""
         super().__init__(**kwargs)
         self.max_rows = max_rows
         self.masker = masker
+        self.diagnoses_for: DiagnosesLookup = diagnoses_for or _no_diagnoses
         self.cursor_row = 0
         self._rows: list[EventRow] = []
         self._next_key = 1
-        self._widths = column_widths(80)
+        self._total_width = 80
+        self._demand: dict[str, int] = {}
+        self._layout = column_layout(self._total_width)
         self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
         self._highlighted: tuple[int, int] | None = None
+        self._empty_message: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ reading
 
@@ -188,6 +254,28 @@ class EventsTable(ScrollView, can_focus=True):
     def row_style(self, row_index: int) -> Style:
         return self._rows[row_index].style
 
+    @property
+    def column_labels(self) -> list[str]:
+        """The headers of the columns shown (narrow terminals leave some out)."""
+        return [COLUMNS[index][0] for index, _width in self._layout]
+
+    @property
+    def empty_message(self) -> tuple[str, ...]:
+        return self._empty_message
+
+    @empty_message.setter
+    def empty_message(self, lines: Sequence[str]) -> None:
+        """What the table says while it has no rows (how to send it events)."""
+        self._empty_message = tuple(printable(line) for line in lines)
+        self.refresh()
+
+    def row_index_of(self, event_id: str) -> int | None:
+        """The row showing the event with this id, if it is still in the table."""
+        for index in range(len(self._rows) - 1, -1, -1):
+            if self._rows[index].report.event.id == event_id:
+                return index
+        return None
+
     # ------------------------------------------------------------------ writing
 
     def append_reports(self, reports: Iterable[EventReport]) -> int:
@@ -197,12 +285,9 @@ class EventsTable(ScrollView, can_focus=True):
             return 0
 
         for report in batch:
-            style = Style.parse(severity_style(report.worst) or "none")
-            row = EventRow(
-                self._next_key, report, event_cell_values(report, self.masker), style
-            )
-            self._rows.append(row)
+            self._rows.append(self._make_row(self._next_key, report))
             self._next_key += 1
+        self._note_demand(self._rows[-len(batch) :])
 
         if len(self._rows) > self.max_rows:
             # Trim a tenth more than needed, so that a full table is re-indexed once
@@ -219,6 +304,27 @@ class EventsTable(ScrollView, can_focus=True):
         self.refresh()
         return len(batch)
 
+    def _make_row(self, key: int, report: EventReport) -> EventRow:
+        diagnoses = self.diagnoses_for(report.event.id)
+        worst = event_worst(report, diagnoses)
+        style = Style.parse(severity_style(worst) or "none")
+        cells = event_cell_values(report, self.masker, diagnoses)
+        return EventRow(key, report, cells, style)
+
+    def refresh_events(self, event_ids: set[str]) -> int:
+        """Rebuild the rows of these events (their diagnoses changed); returns how
+        many rows changed."""
+        changed = 0
+        for index, row in enumerate(self._rows):
+            if row.report.event.id in event_ids:
+                self._rows[index] = self._make_row(row.key, row.report)
+                changed += 1
+        if changed:
+            self._strips.clear()
+            self._note_demand(self._rows)
+            self.refresh()
+        return changed
+
     def replace_reports(self, reports: Iterable[EventReport]) -> None:
         """Show exactly `reports` (used when the filter changes)."""
         self.clear_reports()
@@ -227,6 +333,8 @@ class EventsTable(ScrollView, can_focus=True):
     def clear_reports(self) -> None:
         self._rows.clear()
         self._strips.clear()
+        self._demand.clear()
+        self._relayout()
         self.cursor_row = 0
         self.following = True
         self._resize_virtual()
@@ -259,6 +367,14 @@ class EventsTable(ScrollView, can_focus=True):
         """Move the cursor as the user would: following only on the newest row."""
         self._move_cursor(row_index)
         self.following = self.cursor_row >= len(self._rows) - 1
+
+    def select_event(self, event_id: str) -> bool:
+        """Put the cursor on an event's row; False when it is not in the table."""
+        index = self.row_index_of(event_id)
+        if index is None:
+            return False
+        self.select_row(index)
+        return True
 
     def _move_cursor(self, row_index: int) -> None:
         last = len(self._rows) - 1
@@ -326,14 +442,34 @@ class EventsTable(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         # Leave room for the vertical scrollbar, which comes and goes with the rows.
-        self._widths = column_widths(event.size.width - SCROLLBAR_ROOM)
-        self._strips.clear()
-        self._resize_virtual()
+        self._total_width = event.size.width - SCROLLBAR_ROOM
+        self._relayout()
         if self.following:
             self._scroll_cursor_into_view()
 
+    def _note_demand(self, rows: Sequence[EventRow]) -> None:
+        """Remember how wide the path and segments values are, to share the width."""
+        demand = self._demand
+        grown = False
+        for key, position in (("path", 3), ("segments", 4)):
+            longest = max((cell_len(row.cells[position]) for row in rows), default=0)
+            longest = min(longest, DEMAND_LIMIT)
+            if longest > demand.get(key, 0):
+                demand[key] = longest
+                grown = True
+        if grown:
+            self._relayout()
+
+    def _relayout(self) -> None:
+        layout = column_layout(self._total_width, self._demand)
+        if layout != self._layout:
+            self._layout = layout
+            self._strips.clear()
+            self.refresh()
+        self._resize_virtual()
+
     def _resize_virtual(self) -> None:
-        width = sum(self._widths) + 2 * CELL_PADDING * len(self._widths)
+        width = sum(w for _i, w in self._layout) + 2 * CELL_PADDING * len(self._layout)
         self.virtual_size = Size(width, len(self._rows) + HEADER_HEIGHT)
 
     def render_line(self, y: int) -> Strip:
@@ -348,10 +484,12 @@ class EventsTable(ScrollView, can_focus=True):
         else:
             row_index = round(self.scroll_y) + y - HEADER_HEIGHT
             if row_index >= len(self._rows):
+                if not self._rows:
+                    return self._empty_line(y - HEADER_HEIGHT, width, base)
                 return Strip.blank(width, base)
             row = self._rows[row_index]
             selected = row_index == self.cursor_row
-            cache_key = (row.key, selected, self.has_focus, tuple(self._widths))
+            cache_key = (row.key, selected, self.has_focus, self._layout)
             strip = self._strips.get(cache_key)
             if strip is None:
                 style = base + row.style
@@ -362,11 +500,33 @@ class EventsTable(ScrollView, can_focus=True):
 
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
+    def _empty_line(self, line: int, width: int, base: Style) -> Strip:
+        lines = self._wrapped_message(width)
+        index = line - EMPTY_MESSAGE_TOP
+        if not 0 <= index < len(lines):
+            return Strip.blank(width, base)
+        heading, text = lines[index]
+        style = base + Style(bold=heading, dim=not heading)
+        return Strip([Segment(text, style)], cell_len(text)).crop_extend(0, width, base)
+
+    def _wrapped_message(self, width: int) -> list[tuple[bool, str]]:
+        """The empty-table message wrapped to `width`, continuation lines indented;
+        the first line is the heading."""
+        margin = " " * (CELL_PADDING + 1)
+        room = max(width - len(margin) - 1, 20)
+        lines: list[tuple[bool, str]] = []
+        for number, line in enumerate(self._empty_message):
+            indent = " " * (len(line) - len(line.lstrip()) + 2)
+            wrapped = textwrap.wrap(
+                line, width=room, subsequent_indent=indent, break_on_hyphens=False
+            ) or [""]
+            lines.extend((number == 0, margin + part) for part in wrapped)
+        return lines
+
     def _strip(self, cells: Sequence[str], style: Style) -> Strip:
         pad = " " * CELL_PADDING
         text = "".join(
-            pad + fit_cell(value, width) + pad
-            for value, width in zip(cells, self._widths, strict=True)
+            pad + fit_cell(cells[index], width) + pad for index, width in self._layout
         )
         return Strip([Segment(text, style)], cell_len(text))
 
