@@ -1,4 +1,7 @@
-"""The Findings view: every finding code seen, with how often it fired."""
+"""The Findings view: every finding code seen, with how often it fired.
+
+Enter on a code shows its events: the Events view, filtered with `code:<code>`.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +10,70 @@ from collections import Counter
 from collections.abc import Mapping
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from inspector.model import Finding
+from inspector.report import finding_message
 from inspector.tui.presenters import (
     SEVERITY_MARKS,
     DetailDocument,
+    Masker,
     finding_text,
+    printable,
     severity_style,
+    unmasked,
 )
 
 logger = logging.getLogger(__name__)
 
-PLACEHOLDER = "Select a finding code to see what it means."
+PLACEHOLDER = "Select a finding code to see what it means; enter shows its events."
+SEVERITY_WIDTH = 9
+COUNT_WIDTH = 6
+CODE_WIDTH_LIMIT = 40
+MIN_EXAMPLE_WIDTH = 20
+CELL_PADDING = 1
+SCROLLBAR_ROOM = 2
+
+
+def findings_column_widths(total: int, codes: list[str]) -> dict[str, int]:
+    """Content widths of the Findings table's columns for a table `total` wide.
+
+    Set explicitly rather than measured by the table, so that the code and the
+    example always get their room, whenever and however often the rows change.
+    """
+    code = min(max([len("Code"), *(len(code) for code in codes)]), CODE_WIDTH_LIMIT)
+    padding = 2 * CELL_PADDING * 4
+    example = max(total - padding - SEVERITY_WIDTH - code - COUNT_WIDTH, 0)
+    return {
+        "severity": SEVERITY_WIDTH,
+        "code": code,
+        "count": COUNT_WIDTH,
+        "example": max(example, MIN_EXAMPLE_WIDTH),
+    }
 
 
 class FindingsView(Vertical):
     """A table of finding codes (worst first) and the selected code's explanation."""
 
-    def __init__(self, **kwargs) -> None:
+    class CodeChosen(Message):
+        """Enter on a code: show the events that have it."""
+
+        def __init__(self, code: str) -> None:
+            super().__init__()
+            self.code = code
+
+    def __init__(self, masker: Masker = unmasked, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.masker = masker
         self.counts: Counter[str] = Counter()
         self.text = Text(PLACEHOLDER, style="dim")
         """The selected code's explanation (tests read `.plain`)."""
         self.examples: dict[str, Finding] = {}
+        self._widths: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", id="findings-table")
@@ -44,34 +84,48 @@ class FindingsView(Vertical):
             )
 
     def on_mount(self) -> None:
-        table = self.query_one("#findings-table", DataTable)
-        table.add_column("Severity", key="severity")
-        table.add_column("Code", key="code")
-        table.add_column("Count", key="count")
-        table.add_column("Example", key="example")
+        self._set_columns()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._widths and self._widths != self._column_widths():
+            self.show_counts(self.counts, self.examples)
 
     @property
     def table(self) -> DataTable:
         return self.query_one("#findings-table", DataTable)
 
+    def _column_widths(self) -> dict[str, int]:
+        total = (self.size.width or self.app.size.width) - SCROLLBAR_ROOM
+        return findings_column_widths(total, list(self.counts))
+
+    def _set_columns(self) -> None:
+        table = self.table
+        self._widths = self._column_widths()
+        table.clear(columns=True)
+        table.add_column("Severity", key="severity", width=self._widths["severity"])
+        table.add_column("Code", key="code", width=self._widths["code"])
+        table.add_column("Count", key="count", width=self._widths["count"])
+        table.add_column("Example", key="example", width=self._widths["example"])
+
     def show_counts(self, counts: Mapping[str, int], examples: Mapping[str, Finding]):
         """Replace the table with `counts`, keeping the cursor on the same code."""
+        selected = self.selected_code()
         self.counts = Counter({code: n for code, n in counts.items() if n > 0})
         self.examples = dict(examples)
-        table = self.query_one("#findings-table", DataTable)
-        selected = self.selected_code()
+        table = self.table
 
-        table.clear()
+        self._set_columns()
         for code in sorted(self.counts, key=self._order):
             example = self.examples.get(code)
             severity = example.severity if example else None
             style = severity_style(severity)
             mark = f"{SEVERITY_MARKS[severity]} {severity.value}" if severity else "?"
+            message = finding_message(example, self.masker) if example else ""
             table.add_row(
                 Text(mark, style=style),
-                Text(code, style=style),
+                Text(printable(code), style=style, no_wrap=True, overflow="ellipsis"),
                 Text(str(self.counts[code]), justify="right"),
-                example.message if example else "",
+                Text(printable(message), no_wrap=True, overflow="ellipsis"),
                 key=code,
             )
 
@@ -80,7 +134,7 @@ class FindingsView(Vertical):
         self._explain(self.selected_code())
 
     def selected_code(self) -> str | None:
-        table = self.query_one("#findings-table", DataTable)
+        table = self.table
         if not table.row_count:
             return None
         return str(table.ordered_rows[table.cursor_row].key.value)
@@ -94,6 +148,11 @@ class FindingsView(Vertical):
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._explain(str(event.row_key.value) if event.row_key else None)
 
+    @on(DataTable.RowSelected, "#findings-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key is not None:
+            self.post_message(self.CodeChosen(str(event.row_key.value)))
+
     def _explain(self, code: str | None) -> None:
         body = self.query_one("#finding-explanation", Static)
         example = self.examples.get(code) if code else None
@@ -101,9 +160,16 @@ class FindingsView(Vertical):
             self.text = Text(PLACEHOLDER, "dim")
             body.update(self.text)
             return
-        document = DetailDocument()
+        document = DetailDocument(self.masker)
         times = "once" if self.counts[code] == 1 else f"{self.counts[code]} times"
-        document.append(f"{code}: seen {times}. For example:\n", "bold")
+        document.append(f"{printable(code)}: seen {times}. For example:\n", "bold")
         finding_text(document, example)
+        if example.event_id:
+            document.paragraph(
+                f"in event {printable(example.event_id)}; enter shows every event "
+                "with this code",
+                2,
+                style="dim",
+            )
         self.text = document.text()
         body.update(document.renderable())

@@ -2,7 +2,8 @@
 
 Page loads come from `inspector.pages.PageTracker` (through the app's `Inspection`).
 Selecting one shows its requests in order, with their time since the first request
-and the pixel events marked, followed by what is wrong across its events.
+and the pixel events marked, followed by what is wrong across its events. Enter on
+a page load selects, in the Events view, the event that shows its worst fault.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from inspector.tui.presenters import (
@@ -23,6 +25,9 @@ from inspector.tui.presenters import (
     duration_label,
     page_document,
     page_path,
+    page_verdict,
+    printable,
+    shown,
     unmasked,
     verdict_style,
 )
@@ -32,12 +37,54 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PLACEHOLDER = "Select a page load to see its timeline and diagnoses."
-DIAGNOSES_WIDTH = 40
+PLACEHOLDER = (
+    "Select a page load to see its timeline and diagnoses; enter shows its "
+    "worst event in Events."
+)
+COLUMN_WIDTHS = {
+    "start": 12,
+    "site": 16,
+    "verdict": 7,
+    "events": 6,
+    "duration": 8,
+    "findings": 40,
+}
+"""Content widths; the page address takes the rest."""
+MIN_PAGE_WIDTH = 20
+CELL_PADDING = 1
+SCROLLBAR_ROOM = 2
+
+
+def key_event_id(page: PageLoad) -> str | None:
+    """The event to show for a page load: the first evidence of its worst diagnosis,
+    else its first event with the worst finding, else its first event."""
+    diagnoses = [d for d in page.diagnoses if d.evidence]
+    if diagnoses:
+        worst = max(diagnoses, key=lambda d: d.severity.rank)
+        return worst.evidence[0]
+    judged = [report for report in page.events if report.worst is not None]
+    if judged:
+        return max(judged, key=lambda report: report.worst.rank).event.id
+    return page.events[0].event.id if page.events else None
+
+
+def page_codes(page: PageLoad) -> list[str]:
+    """The page load's diagnosis codes, then its events' own finding codes."""
+    codes = sorted({diagnosis.code for diagnosis in page.diagnoses})
+    event_codes = {f.code for report in page.events for f in report.findings}
+    codes.extend(sorted(event_codes - set(codes)))
+    return codes
 
 
 class PagesView(Vertical):
     """Page loads with their verdicts; the selected one's timeline below."""
+
+    class EventChosen(Message):
+        """Enter on a page load: show this event in the Events view."""
+
+        def __init__(self, event_id: str) -> None:
+            super().__init__()
+            self.event_id = event_id
 
     def __init__(self, masker: Masker = unmasked, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -45,6 +92,7 @@ class PagesView(Vertical):
         self.pages: dict[str, PageLoad] = {}
         self.text = Text(PLACEHOLDER, style="dim")
         """The selected page load's timeline and diagnoses (tests read `.plain`)."""
+        self._page_width = 0
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", id="pages-table")
@@ -52,18 +100,37 @@ class PagesView(Vertical):
             yield Static(self.text, id="page-timeline")
 
     def on_mount(self) -> None:
-        table = self.query_one("#pages-table", DataTable)
-        table.add_column("Start", key="start")
-        table.add_column("Site", key="site")
-        table.add_column("Verdict", key="verdict")
-        table.add_column("Events", key="events")
-        table.add_column("Duration", key="duration")
-        table.add_column("Diagnoses", key="diagnoses", width=DIAGNOSES_WIDTH)
-        table.add_column("Page", key="page")
+        self._set_columns()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._page_width != self._page_column_width():
+            self.show_pages(list(self.pages.values()))
 
     @property
     def table(self) -> DataTable:
         return self.query_one("#pages-table", DataTable)
+
+    def _page_column_width(self) -> int:
+        total = (self.size.width or self.app.size.width) - SCROLLBAR_ROOM
+        fixed = sum(COLUMN_WIDTHS.values()) + 2 * CELL_PADDING * 7
+        return max(total - fixed, MIN_PAGE_WIDTH)
+
+    def _set_columns(self) -> None:
+        """Fixed widths, so that no column collapses however the rows change."""
+        table = self.table
+        self._page_width = self._page_column_width()
+        table.clear(columns=True)
+        labels = {
+            "start": "Start",
+            "site": "Site",
+            "verdict": "Verdict",
+            "events": "Events",
+            "duration": "Duration",
+            "findings": "Diagnoses and event findings",
+        }
+        for key, label in labels.items():
+            table.add_column(label, key=key, width=COLUMN_WIDTHS[key])
+        table.add_column("Page", key="page", width=self._page_width)
 
     def show_pages(self, pages: Sequence[PageLoad]) -> None:
         """Replace the rows, keeping the cursor on the same page load."""
@@ -71,18 +138,23 @@ class PagesView(Vertical):
         selected = self.selected_key()
         self.pages = {page.key: page for page in pages}
 
-        table.clear()
+        self._set_columns()
         for page in pages:
-            style = verdict_style(page.verdict)
-            codes = sorted({diagnosis.code for diagnosis in page.diagnoses})
+            verdict = page_verdict(page)
+            style = verdict_style(verdict)
+            codes = ", ".join(printable(code) for code in page_codes(page))
             table.add_row(
                 Text(clock_time(page.first_time)),
-                Text(page.site or "—"),
-                Text(page.verdict, style=style),
+                Text(printable(page.site or "—"), no_wrap=True, overflow="ellipsis"),
+                Text(verdict, style=style),
                 Text(str(len(page.events)), justify="right"),
                 Text(duration_label(page.duration_ms), justify="right"),
-                Text(", ".join(codes), style=style, no_wrap=True, overflow="ellipsis"),
-                Text(self.masker(page_path(page.url)), no_wrap=True),
+                Text(codes, style=style, no_wrap=True, overflow="ellipsis"),
+                Text(
+                    shown(page_path(page.url), self.masker),
+                    no_wrap=True,
+                    overflow="ellipsis",
+                ),
                 key=page.key,
             )
 
@@ -100,13 +172,20 @@ class PagesView(Vertical):
     def _page_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._describe(str(event.row_key.value) if event.row_key else None)
 
+    @on(DataTable.RowSelected, "#pages-table")
+    def _page_selected(self, event: DataTable.RowSelected) -> None:
+        page = self.pages.get(str(event.row_key.value)) if event.row_key else None
+        event_id = key_event_id(page) if page is not None else None
+        if event_id is not None:
+            self.post_message(self.EventChosen(event_id))
+
     def _describe(self, key: str | None) -> None:
         page = self.pages.get(key) if key else None
         if page is None:
             self.text = Text(PLACEHOLDER, style="dim")
-            shown = self.text
+            content = self.text
         else:
             document = page_document(page, self.masker)
             self.text = document.text()
-            shown = document.renderable()
-        self.query_one("#page-timeline", Static).update(shown)
+            content = document.renderable()
+        self.query_one("#page-timeline", Static).update(content)

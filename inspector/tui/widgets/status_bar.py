@@ -3,35 +3,42 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.widgets import Static
 
 from inspector.model import Severity
-from inspector.tui.presenters import SEVERITY_STYLES
+from inspector.tui.presenters import SEVERITY_STYLES, printable
 
 logger = logging.getLogger(__name__)
 
-WORST_NOUNS = (
+SEVERITY_NOUNS = (
     (Severity.ERROR, "error"),
     (Severity.WARNING, "warning"),
-    (Severity.INFO, "note"),
+    (Severity.INFO, "info"),
 )
-"""How events are counted by their worst finding in the status bar."""
+"""How findings are counted in the status bar: as `segment-inspector check`'s
+summary counts them (each event's findings, and each page, visitor or scenario
+diagnosis once)."""
 
 
 @dataclass
 class EventCounts:
-    """Exact event counts since the start (or the last clear), whatever the cap."""
+    """Exact counts since the start (or the last clear), whatever the row cap."""
 
     total: int = 0
-    by_worst: dict[Severity | None, int] = field(default_factory=dict)
+    findings: dict[Severity, int] = field(default_factory=dict)
+    """The events' own findings, by severity (diagnoses are counted apart)."""
     hidden_while_paused: int = 0
 
-    def add(self, worst: Severity | None) -> None:
+    def add(self, findings) -> None:
+        """Count one event and its own findings."""
         self.total += 1
-        self.by_worst[worst] = self.by_worst.get(worst, 0) + 1
+        for finding in findings:
+            severity = finding.severity
+            self.findings[severity] = self.findings.get(severity, 0) + 1
 
 
 class StatusBar(Static):
@@ -42,25 +49,56 @@ class StatusBar(Static):
         *,
         source: str,
         counts: EventCounts,
+        diagnosis_counts: Mapping[Severity, int] | None = None,
         shown: int,
         paused: bool,
         filter_text: str,
         following: bool,
+        recording_problems: int = 0,
     ) -> None:
+        """Show the source, the counts, and what the events table holds.
+
+        `diagnosis_counts` are the page, visitor and scenario diagnoses by severity;
+        added to the events' own findings they give the same totals as `check`.
+        """
+        diagnosis_counts = diagnosis_counts or {}
         text = Text()
-        text.append(source, style="bold")
+        text.append(printable(source), style="bold")
         text.append(f"  │  {_count(counts.total, 'event')}")
-        for severity, noun in WORST_NOUNS:
-            number = counts.by_worst.get(severity, 0)
+        parts = []
+        for severity, noun in SEVERITY_NOUNS:
+            number = counts.findings.get(severity, 0) + diagnosis_counts.get(
+                severity, 0
+            )
             if number:
-                text.append(f" · {_count(number, noun)}", SEVERITY_STYLES[severity])
-        if shown != counts.total:
-            text.append(f"  │  {shown} shown", style="dim")
+                parts.append((_count(number, noun), SEVERITY_STYLES[severity]))
+        if parts:
+            text.append(" · findings: ")
+            for index, (label, style) in enumerate(parts):
+                if index:
+                    text.append(", ")
+                text.append(label, style)
+        elif counts.total:
+            text.append(" · no findings", style="green")
+
         if filter_text:
-            text.append(f"  │  filter: {filter_text}", style="italic")
+            text.append(
+                f"  │  Events filter: {printable(filter_text)} "
+                f"({shown} of {counts.total} shown)",
+                style="italic",
+            )
+        elif shown != counts.total:
+            text.append(
+                f"  │  {shown} of {counts.total} in the Events table", style="dim"
+            )
+        if recording_problems:
+            text.append(
+                f"  │  {_count(recording_problems, 'recording problem')}: see Log (5)",
+                style="bold red",
+            )
         if paused:
             text.append(
-                f"  │  PAUSED ({counts.hidden_while_paused} not shown)",
+                f"  │  PAUSED ({counts.hidden_while_paused} not shown yet)",
                 style="bold reverse yellow",
             )
         elif not following:
