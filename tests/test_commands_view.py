@@ -81,9 +81,52 @@ def test_an_invalid_spec_stops_before_the_ui(opened, tmp_path, capsys):
 def test_a_missing_geoip_database_stops_before_the_ui(tmp_path, capsys):
     missing = tmp_path / "nothing.mmdb"
 
-    assert run_view_command("x.har", "--geoip-db", str(missing)) == 2
+    assert run_view_command("--demo", "--geoip-db", str(missing)) == 2
 
     assert "GeoIP database not found" in capsys.readouterr().err
+
+
+def test_nothing_readable_stops_before_the_ui(opened, tmp_path, capsys):
+    missing = tmp_path / "missing.har"
+
+    assert run_view_command(str(missing), str(tmp_path)) == 2
+
+    assert opened == []
+    error = capsys.readouterr().err
+    assert f"{missing}: no such file" in error
+    assert f"{tmp_path}: is a directory, not a recording" in error
+    assert "nothing could be read; no UI opened" in error
+
+
+def test_what_could_be_read_opens_with_the_problems(opened, tmp_path):
+    missing = tmp_path / "missing.har"
+    demo = launch.demo_recording()
+
+    assert run_view_command(str(missing), str(demo)) == 0
+
+    (call,) = opened
+    requests, errors = call["loaded"]
+    assert requests
+    assert [str(error) for error in errors] == [f"{missing}: no such file"]
+
+
+def test_several_recordings_are_merged_in_time_order(tmp_path):
+    from inspector.model import CapturedRequest
+    from inspector.recordings import write_har, write_mitm
+
+    def request(name: str, at: float) -> CapturedRequest:
+        return CapturedRequest("GET", f"https://example.com/{name}", timestamp=at)
+
+    early_and_late = tmp_path / "a.mitm"
+    write_mitm([request("a1", 10.0), request("a2", 30.0)], early_and_late)
+    middle = tmp_path / "b.har"
+    write_har([request("b1", 20.0), request("b2", 30.0)], middle)
+
+    requests, errors = launch.read_recordings([early_and_late, middle])
+
+    assert errors == []
+    assert [r.url.rsplit("/", 1)[1] for r in requests] == ["a1", "b1", "a2", "b2"]
+    assert requests[1].origin.startswith("b.har")
 
 
 def test_max_rows_must_be_positive(capsys):

@@ -1,7 +1,10 @@
 """`segment-inspector view`: open recordings in the terminal UI, without a proxy.
 
 With no recording (or with `--demo`) it opens the bundled demo recording, which is
-the quickest way to see what the tool shows.
+the quickest way to see what the tool shows. The recordings are read before the UI
+opens: when none of them could be read, the problems are printed and the command
+exits with status 2 instead of opening an empty UI. Several recordings are merged
+in time order.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "recordings",
         nargs="*",
         metavar="RECORDING",
-        help="a .mitm flow file, a HAR file or a request list (several are read in "
-        "order); none opens the demo",
+        help="a .mitm flow file, a HAR file or a request list (several are merged "
+        "in time order); none opens the demo",
     )
     parser.add_argument(
         "--demo",
@@ -55,7 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from inspector.spec import SpecError, load_spec
     from inspector.standard import GeoIPError
-    from inspector.tui.launch import DemoNotFound, demo_recording, run_view
+    from inspector.tui.launch import (
+        DemoNotFound,
+        demo_recording,
+        read_recordings,
+        run_view,
+    )
+    from inspector.tui.presenters import printable
 
     recordings = list(args.recordings)
     source_label = None
@@ -77,11 +86,22 @@ def run(args: argparse.Namespace) -> int:
             print(f"segment-inspector view: invalid spec\n{problem}", file=sys.stderr)
             return 2
 
+    requests, errors = read_recordings(recordings)
+    if errors and not requests:
+        for error in errors:
+            print(f"segment-inspector view: {printable(str(error))}", file=sys.stderr)
+        print(
+            "segment-inspector view: nothing could be read; no UI opened",
+            file=sys.stderr,
+        )
+        return 2
+
     verbosity = getattr(args, "verbose", 0)
     log_level = logging.INFO if verbosity else logging.WARNING
     try:
         return run_view(
             recordings,
+            loaded=(requests, errors),
             spec=spec,
             geoip_db=args.geoip_db,
             max_rows=args.max_rows,

@@ -10,6 +10,7 @@ from inspector.tui.launch import (
     build_live_app,
     build_view_app,
     demo_recording,
+    read_recordings,
     run_live,
     run_view,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "build_live_app",
     "build_view_app",
     "demo_recording",
+    "read_recordings",
     "run_live",
     "run_view",
 ]

@@ -20,7 +20,11 @@ from inspector.tui.logsink import console_logging_silenced
 
 if TYPE_CHECKING:
     from inspector.inspection import Inspection
+    from inspector.model import CapturedRequest
+    from inspector.recordings import RecordingError
     from inspector.spec import Spec
+
+    Loaded = tuple[list[CapturedRequest], list[RecordingError]]
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +54,40 @@ def demo_recording() -> Path:
     )
 
 
+def read_recordings(recordings: Sequence[str | Path]) -> Loaded:
+    """Read every recording; the requests in time order, and the problems met.
+
+    Each file is read on its own. With several files the requests are merged by
+    their timestamps (stably, so equal times keep their order), because page loads
+    and their diagnoses need the traffic in the order it was sent. A request
+    without a timestamp keeps its place after the one before it in its file.
+    """
+    from inspector.recordings import load_requests
+
+    per_file: list[list[CapturedRequest]] = []
+    errors: list[RecordingError] = []
+    for path in recordings:
+        requests, problems = load_requests([path])
+        per_file.append(requests)
+        errors.extend(problems)
+
+    if len(per_file) < 2:
+        return (per_file[0] if per_file else []), errors
+
+    keyed = []
+    for requests in per_file:
+        last_time = 0.0
+        for request in requests:
+            last_time = request.timestamp or last_time
+            keyed.append((last_time, request))
+    keyed.sort(key=lambda pair: pair[0])
+    return [request for _time, request in keyed], errors
+
+
 def build_view_app(
     recordings: Sequence[str | Path],
     *,
+    loaded: Loaded | None = None,
     spec: Spec | None = None,
     geoip_db: str | None = None,
     inspection: Inspection | None = None,
@@ -62,6 +97,9 @@ def build_view_app(
     show_pii: bool = False,
 ) -> InspectorApp:
     """The UI over recordings, with no proxy.
+
+    `loaded` is what `read_recordings(recordings)` returned, when the caller has
+    read them already; otherwise the app reads them once it is up.
 
     Raises:
         GeoIPError: `geoip_db` cannot be opened.
@@ -73,6 +111,8 @@ def build_view_app(
     return InspectorApp(
         inspection,
         recordings=recordings,
+        request_loader=read_recordings,
+        loaded=loaded,
         max_rows=max_rows,
         log_level=log_level,
         source_label=source_label,
@@ -133,6 +173,7 @@ def build_live_app(
 def run_view(
     recordings: Sequence[str | Path],
     *,
+    loaded: Loaded | None = None,
     spec: Spec | None = None,
     geoip_db: str | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
@@ -143,6 +184,7 @@ def run_view(
     """Open the UI over recordings until the user quits; returns the exit status."""
     app = build_view_app(
         recordings,
+        loaded=loaded,
         spec=spec,
         geoip_db=geoip_db,
         max_rows=max_rows,
