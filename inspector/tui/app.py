@@ -11,14 +11,23 @@ One `InspectorApp` serves both front ends:
 Either way reports arrive through `receive_reports`, are counted at once and are
 added to the events table in batches by `flush`, which runs every `flush_interval`
 seconds. The table holds at most `max_rows` rows; the counts stay exact.
+
+Page, visitor and scenario diagnoses are worked out from the inspection's page
+tracker now and then (`refresh_diagnoses`) and attached to the events they name as
+evidence: an event's row, its detail and the filter see them, and the status bar
+counts findings the way `segment-inspector check` does.
+
+`c` (clear) starts everything from that moment: the events table, the counts, the
+Findings, Segments and Pages views, and what `s` saves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,11 +39,12 @@ from textual.containers import Container
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from inspector.model import CapturedRequest, Finding
+from inspector.model import CapturedRequest, Finding, Severity
 from inspector.report import make_masker
 from inspector.tui.filtering import EventFilter, parse_filter
-from inspector.tui.logsink import AppLogHandler
+from inspector.tui.logsink import OWN_LOGGER, AppLogHandler
 from inspector.tui.messages import LogLine, RecordingsRead, SourceFinished
+from inspector.tui.presenters import clock_time, diagnosis_finding, printable
 from inspector.tui.screens import HelpScreen, SaveScreen, binding_rows
 from inspector.tui.widgets.detail import DetailPane
 from inspector.tui.widgets.events_table import EventsTable
@@ -49,6 +59,8 @@ if TYPE_CHECKING:
     from inspector.pages import PageDiagnosis, PageLoad
     from inspector.recordings import RecordingError
 
+    Loaded = tuple[list[CapturedRequest], list[RecordingError]]
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ROWS = 5000
@@ -56,10 +68,19 @@ FLUSH_INTERVAL = 0.1
 VIEW_REFRESH_INTERVAL = 0.5
 DETAIL_INTERVAL = 0.25
 """While following a flood, the detail pane changes at most this often (seconds)."""
+DIAGNOSIS_INTERVAL = 0.5
+"""Page diagnoses are worked out again at most this often (seconds), and less often
+when that takes long: never more than `DIAGNOSIS_MAX_SHARE` of the time."""
+DIAGNOSIS_MAX_SHARE = 0.2
+LIVE_DIAGNOSIS_RECHECK = 5.0
+"""In live mode time alone can change a diagnosis (a tracker still waiting for its
+pageview times out), so they are worked out again this often even without traffic."""
 FEED_CHUNK = 500
-WIDE_LAYOUT_COLUMNS = 160
+WIDE_LAYOUT_COLUMNS = 240
+"""From this width the detail pane sits beside the events table, else below it:
+beside a narrower table, the segments column would be cut short."""
 RECENT_REQUESTS_KEPT = 20_000
-"""Live requests kept for `s` when the session is not recorded to a file."""
+"""Live requests kept for `s` (the newest)."""
 
 ReportSink = Callable[[list["EventReport"]], None]
 RequestSink = Callable[[CapturedRequest], None]
@@ -110,12 +131,16 @@ class InspectorApp(App[int]):
         Binding("5", "show_tab('log')", "Log view", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        Binding(
+            "ctrl+c", "quit", "Quit (also while typing)", show=False, priority=True
+        ),
     ]
 
     NAVIGATION_HELP = [
         ("click", "Select a row (in any table) or a tab"),
+        ("enter", "Findings: show the code's events; Pages: show its worst event"),
         ("tab, shift+tab", "Move focus between panes"),
-        ("esc", "Leave the filter box (the filter stays)"),
+        ("esc", "Leave the filter box (an invalid filter is dropped)"),
         ("ctrl+p", "Command palette"),
         ("ctrl+q", "Quit"),
     ]
@@ -128,6 +153,7 @@ class InspectorApp(App[int]):
         session_factory: SessionFactory | None = None,
         recordings: Sequence[str | Path] = (),
         request_loader: RequestLoader | None = None,
+        loaded: Loaded | None = None,
         source_label: str | None = None,
         max_rows: int = DEFAULT_MAX_ROWS,
         flush_interval: float = FLUSH_INTERVAL,
@@ -144,6 +170,8 @@ class InspectorApp(App[int]):
             recordings: view mode: files to read (`.mitm`, HAR, request lists).
             request_loader: reads `recordings` (default:
                 `inspector.recordings.load_requests`).
+            loaded: the recordings' requests and reading problems, when they have
+                been read already (nothing is read then).
             source_label: what the status bar says events come from.
             max_rows: the most rows the events table keeps.
             flush_interval: seconds between two batches of new rows.
@@ -157,6 +185,7 @@ class InspectorApp(App[int]):
         self.session_factory = session_factory
         self.recordings = [Path(path) for path in recordings]
         self.request_loader = request_loader
+        self.loaded = loaded
         self.max_rows = max_rows
         self.flush_interval = flush_interval
         self.log_level = log_level
@@ -171,28 +200,45 @@ class InspectorApp(App[int]):
         self.listen_addresses: list[tuple[str, int]] = []
         self.startup_error: str | None = None
         """Why the proxy did not start, when it did not."""
+        self.recording_errors: list[Any] = []
+        """Problems met reading the recordings (view mode); they stay in the Log and
+        in the status bar."""
         self.counts = EventCounts()
         self.paused = False
         self.event_filter: EventFilter = parse_filter("")
+        self.filter_errors: tuple[str, ...] = ()
+        """Why the text in the filter box is not applied, when it is not."""
+        self._filter_before_edit = ""
         self.loading_finished = asyncio.Event()
         """Set once every recording has been read and inspected (view mode)."""
 
         self._pending: deque[EventReport] = deque(maxlen=max_rows)
+        self._paused_reports: deque[EventReport] = deque(maxlen=max_rows)
+        """Reports received while paused, added to the table on resume."""
         self._retained: deque[EventReport] = deque(maxlen=max_rows)
-        self._loaded_requests: list[CapturedRequest] = []
-        self._recent_requests: deque[CapturedRequest] = deque(
-            maxlen=RECENT_REQUESTS_KEPT
+        self._requests: deque[CapturedRequest] = deque(
+            maxlen=RECENT_REQUESTS_KEPT if session_factory is not None else None
         )
+        """The requests since the start or the last clear: what `s` saves."""
+        self._cleared_at: float | None = None
+        self._finding_code_counts: Counter[str] = Counter()
+        """The events' own findings per code, since the start or the last clear."""
         self._finding_examples: dict[str, Finding] = {}
-        self._finding_baseline: Counter[str] = Counter()
         self._segment_baseline: dict[str, Counter[str]] = {}
-        self._hidden_pages: set[str] = set()
-        self._diagnosis_baseline: Counter[str] = Counter()
+        self._page_baseline: dict[str, float] = {}
+        """Page loads at the last clear, with the time of their last request then."""
+        self._diagnosis_baseline: dict[tuple[Any, ...], tuple[str, ...]] | None = None
+        """Diagnoses at the last clear, with their evidence then."""
+        self._diagnoses: list[PageDiagnosis] = []
+        self._diagnoses_by_event: dict[str, tuple[PageDiagnosis, ...]] = {}
+        self._diagnoses_stale = False
+        self._next_diagnosis_refresh = 0.0
         self._views_dirty = True
         self._last_view_refresh = 0.0
         self._detail_stale = False
         self._last_detail_update = 0.0
         self._log_handler: AppLogHandler | None = None
+        self._own_logger_level: int | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -200,10 +246,18 @@ class InspectorApp(App[int]):
         # The views are kept as attributes: they stay reachable while a modal
         # screen is on top, and while the app shuts down.
         self.events_table = EventsTable(
-            max_rows=self.max_rows, masker=self.masker, id="events-table"
+            max_rows=self.max_rows,
+            masker=self.masker,
+            diagnoses_for=self.diagnoses_of,
+            id="events-table",
         )
-        self.detail = DetailPane(self.inspection.spec, self.masker, id="detail")
-        self.findings_view = FindingsView(id="findings-view")
+        self.detail = DetailPane(
+            self.inspection.spec,
+            self.masker,
+            diagnoses_for=self.diagnoses_of,
+            id="detail",
+        )
+        self.findings_view = FindingsView(self.masker, id="findings-view")
         self.segments_view = SegmentsView(self.masker, id="segments-view")
         self.pages_view = PagesView(self.masker, id="pages-view")
         self.log_view = LogView(id="log-view")
@@ -233,26 +287,50 @@ class InspectorApp(App[int]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self._log_handler = AppLogHandler(self, level=self.log_level)
-        logging.getLogger().addHandler(self._log_handler)
+        self._attach_log()
         self._adjust_layout(self.size.width)
         self.events_table.focus()
         self.set_interval(self.flush_interval, self.flush)
         self._show_status()
 
         if self.session_factory is not None:
+            self.events_table.empty_message = ["Starting the proxy…"]
             # Awaited, so that once the app is up the proxy listens (or has failed).
             await self._start_session()
+        elif self.loaded is not None:
+            self.events_table.empty_message = ["Inspecting the recordings…"]
+            requests, errors = self.loaded
+            self.post_message(RecordingsRead(requests, errors))
         elif self.recordings:
+            self.events_table.empty_message = ["Reading the recordings…"]
             self._read_recordings()
         else:
+            self.events_table.empty_message = ["No recording given."]
             self.loading_finished.set()
 
     async def on_unmount(self) -> None:
         await self._stop_session()
+        self._detach_log()
+
+    def _attach_log(self) -> None:
+        """Show log records in the Log view: other libraries' from `log_level`, the
+        inspector's own from INFO (what it listens on, saves, answers)."""
+        self._log_handler = AppLogHandler(
+            self, level=self.log_level, own_level=logging.INFO
+        )
+        logging.getLogger().addHandler(self._log_handler)
+        own = logging.getLogger(OWN_LOGGER)
+        if own.getEffectiveLevel() > logging.INFO:
+            self._own_logger_level = own.level
+            own.setLevel(logging.INFO)
+
+    def _detach_log(self) -> None:
         if self._log_handler is not None:
             logging.getLogger().removeHandler(self._log_handler)
             self._log_handler = None
+        if self._own_logger_level is not None:
+            logging.getLogger(OWN_LOGGER).setLevel(self._own_logger_level)
+            self._own_logger_level = None
 
     def on_resize(self) -> None:
         self._adjust_layout(self.size.width)
@@ -274,21 +352,62 @@ class InspectorApp(App[int]):
             logger.error("the proxy did not start: %s", problem)
             self.startup_error = str(problem)
             self.source_label = f"proxy not running: {problem}"
-            self.notify(str(problem), title="Proxy not started", severity="error")
+            self.notify(
+                printable(str(problem)),
+                title="Proxy not started",
+                severity="error",
+                markup=False,
+            )
+            self.events_table.empty_message = [
+                "The proxy did not start.",
+                str(problem),
+                "Quit (q), fix the problem and start again.",
+            ]
             self.session = None
             self._show_status()
             return
 
         self.source_label = _listening_label(self.listen_addresses)
-        logger.info(
-            "listening on %s; clients must trust %s",
-            self.source_label,
-            self.session.ca_cert_path,
-        )
+        answered = bool(getattr(self.session, "answer_pixels", False))
+        self.detail.answered_locally = answered
+        self._show_connection_help(answered)
+        # Time alone can change a live diagnosis (a tracker waiting for its
+        # pageview times out): look again now and then, traffic or not.
+        self.set_interval(LIVE_DIAGNOSIS_RECHECK, self._recheck)
         self.run_worker(
             self.session.run(), name="proxy", group="proxy", exit_on_error=False
         )
         self._show_status()
+
+    def _show_connection_help(self, answered: bool) -> None:
+        """Say how to send traffic through the proxy: in the Log view, and in the
+        events table until the first event arrives."""
+        from inspector.proxy import connection_instructions
+
+        assert self.session is not None
+        lines = connection_instructions(
+            self.listen_addresses,
+            self.session.ca_cert_path,
+            getattr(self.session, "listen_host", "127.0.0.1"),
+        )
+        if answered:
+            pixels = (
+                "  Pixels:  answered here with a 1x1 GIF (--answer-pixels); they "
+                "never reach Parse.ly"
+            )
+        else:
+            pixels = (
+                "  Pixels:  forwarded to Parse.ly (counted there); --answer-pixels "
+                "answers them here instead"
+            )
+        for line in [*lines, pixels]:
+            self.log_view.add_line(logging.INFO, line)
+        self.events_table.empty_message = [
+            "Waiting for the first pixel event.",
+            *lines,
+            pixels,
+            "Press ? for the keys.",
+        ]
 
     async def _stop_session(self) -> None:
         session, self.session = self.session, None
@@ -300,13 +419,23 @@ class InspectorApp(App[int]):
         self.exit(0)
 
     def _keep_request(self, request: CapturedRequest) -> None:
-        self._recent_requests.append(request)
+        """Every live request: kept for `s`, and it may change page diagnoses."""
+        self._requests.append(request)
+        self._diagnoses_stale = True
+        if _is_blocker_probe(request) and self.inspection.is_pixel(request):
+            if self.detail.answered_locally:
+                outcome = "answered locally"
+            elif request.response_status is not None:
+                outcome = f"forwarded (response {request.response_status})"
+            else:
+                outcome = f"not answered ({request.error or 'no response'})"
+            logger.info("tracker blocker probe to %s %s", request.host, outcome)
 
     @work(thread=True, group="recordings", exit_on_error=False)
     def _read_recordings(self) -> None:
         loader = self.request_loader
         if loader is None:
-            from inspector.recordings import load_requests as loader
+            from inspector.tui.launch import read_recordings as loader
         requests, errors = loader(self.recordings)
         self.post_message(RecordingsRead(requests, errors))
 
@@ -322,6 +451,7 @@ class InspectorApp(App[int]):
         self, requests: list[CapturedRequest], errors: list[Any]
     ) -> None:
         """Inspect what the recordings held, yielding to the UI between chunks."""
+        self.recording_errors = list(errors)
         for error in errors:
             logger.error("%s", error)
         if errors:
@@ -329,9 +459,11 @@ class InspectorApp(App[int]):
                 f"{len(errors)} problem(s) reading the recordings; see Log (5)",
                 title="Recording errors",
                 severity="error",
+                timeout=30,
+                markup=False,
             )
 
-        self._loaded_requests = list(requests)
+        self._requests.extend(requests)
         for start in range(0, len(requests), FEED_CHUNK):
             for request in requests[start : start + FEED_CHUNK]:
                 try:
@@ -347,7 +479,16 @@ class InspectorApp(App[int]):
         self.post_message(SourceFinished(len(requests), len(errors)))
 
     def on_source_finished(self, message: SourceFinished) -> None:
+        self.refresh_diagnoses()
         self.flush()
+        if not self.counts.total:
+            self.events_table.empty_message = [
+                "No Parse.ly pixel events in these recordings.",
+                f"{message.requests} requests read, "
+                f"{len(self.recording_errors)} problem(s) reading them (Log: 5).",
+                "A pixel sent to your own host is recognised once the spec lists "
+                "it in first_party_hosts.",
+            ]
         self.loading_finished.set()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -355,7 +496,12 @@ class InspectorApp(App[int]):
         if event.state is not WorkerState.ERROR:
             return
         logger.error("%s failed: %s", worker.name or "worker", worker.error)
-        self.notify(str(worker.error), title=f"{worker.name} failed", severity="error")
+        self.notify(
+            printable(str(worker.error)),
+            title=f"{worker.name} failed",
+            severity="error",
+            markup=False,
+        )
         if worker.group == "recordings":
             self.loading_finished.set()
 
@@ -363,37 +509,132 @@ class InspectorApp(App[int]):
 
     def receive_reports(self, reports: Iterable[EventReport]) -> None:
         """Take new reports from the proxy or a recording; cheap, called per pixel."""
+        code_counts = self._finding_code_counts
+        examples = self._finding_examples
         for report in reports:
-            self.counts.add(report.worst)
+            self.counts.add(report.findings)
             for finding in report.findings:
-                self._finding_examples.setdefault(finding.code, finding)
+                code_counts[finding.code] += 1
+                examples.setdefault(finding.code, finding)
             if self.paused:
+                self._paused_reports.append(report)
                 self.counts.hidden_while_paused += 1
             else:
                 self._pending.append(report)
             self._views_dirty = True
+            self._diagnoses_stale = True
 
     def flush(self) -> None:
         """Add the reports received since the last flush to the table, in one go."""
         table = self.events_table
         if not table.is_attached:
             return  # The app is shutting down.
+        now = asyncio.get_running_loop().time()
+        if self._diagnoses_stale and now >= self._next_diagnosis_refresh:
+            self.refresh_diagnoses()
+
         if self._pending:
             batch = list(self._pending)
             self._pending.clear()
             self._retained.extend(batch)
-            added = table.append_reports(
-                r for r in batch if self.event_filter.matches(r)
-            )
+            added = table.append_reports(self._matching(batch, self.event_filter))
             if added and table.following:
                 self._detail_stale = True
 
-        now = asyncio.get_running_loop().time()
         if self._detail_stale and now - self._last_detail_update >= DETAIL_INTERVAL:
             self._show_selected()
         if self._views_dirty and now - self._last_view_refresh >= VIEW_REFRESH_INTERVAL:
             self.refresh_views()
         self._show_status()
+
+    def _matching(
+        self, reports: Iterable[EventReport], event_filter: EventFilter
+    ) -> Iterator[EventReport]:
+        if event_filter.is_empty:
+            yield from reports
+            return
+        diagnoses_of = self.diagnoses_of
+        for report in reports:
+            if event_filter.matches(report, diagnoses_of(report.event.id)):
+                yield report
+
+    def diagnoses_of(self, event_id: str) -> tuple[PageDiagnosis, ...]:
+        """The page, visitor and scenario diagnoses naming this event as evidence."""
+        return self._diagnoses_by_event.get(event_id, ())
+
+    def refresh_diagnoses(self) -> None:
+        """Work out the page-level diagnoses again and attach them to their events.
+
+        Rows, the detail pane and (with a filter) the table's contents follow the
+        events whose diagnoses changed. Walking every page load costs time, so this
+        runs at most every `DIAGNOSIS_INTERVAL` seconds, less often if it is slow.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        self._diagnoses_stale = False
+        try:
+            found = self.inspection.pages.diagnoses()
+        except Exception:
+            logger.exception("could not diagnose the page loads")
+            found = []
+        took = loop.time() - started
+        interval = max(DIAGNOSIS_INTERVAL, took / DIAGNOSIS_MAX_SHARE)
+        self._next_diagnosis_refresh = started + interval
+
+        baseline = self._diagnosis_baseline
+        if baseline is not None:
+            found = [
+                diagnosis
+                for diagnosis in found
+                if baseline.get(_identity(diagnosis)) != tuple(diagnosis.evidence)
+            ]
+
+        by_event: dict[str, list[PageDiagnosis]] = {}
+        for diagnosis in found:
+            for event_id in dict.fromkeys(diagnosis.evidence):
+                by_event.setdefault(event_id, []).append(diagnosis)
+        new = {event_id: tuple(found) for event_id, found in by_event.items()}
+
+        old = self._diagnoses_by_event
+        changed = {
+            event_id
+            for event_id in old.keys() | new.keys()
+            if _signature(old.get(event_id, ())) != _signature(new.get(event_id, ()))
+        }
+        if _signature(self._diagnoses) != _signature(found):
+            self._views_dirty = True
+        self._diagnoses = found
+        self._diagnoses_by_event = new
+        for diagnosis in found:
+            for finding in diagnosis.findings or (diagnosis_finding(diagnosis),):
+                self._finding_examples[finding.code] = finding
+        if changed:
+            self._events_changed(changed)
+
+    def _recheck(self) -> None:
+        self._diagnoses_stale = True
+
+    def _events_changed(self, event_ids: set[str]) -> None:
+        """Show what changed about these events (their diagnoses)."""
+        table = self.events_table
+        if self.event_filter.is_empty:
+            table.refresh_events(event_ids)
+        else:
+            # Whether they match may have changed too.
+            self._refilter()
+        shown = self.detail.report
+        if shown is not None and shown.event.id in event_ids:
+            self.detail.show(shown, force=True)
+
+    def _refilter(self) -> None:
+        """Fill the table again with the retained events matching the filter, the
+        cursor staying on its event unless the table follows the newest."""
+        table = self.events_table
+        selected = table.selected_report
+        following = table.following
+        table.replace_reports(self._matching(self._retained, self.event_filter))
+        if following or selected is None or not table.select_event(selected.event.id):
+            table.jump_to_newest()
 
     def refresh_views(self) -> None:
         """Bring the view on screen (Findings, Segments, Pages) up to date."""
@@ -415,29 +656,30 @@ class InspectorApp(App[int]):
             self._views_dirty = True
 
     def finding_counts(self) -> Counter[str]:
-        """Findings per code since the start or the last clear, pages' included."""
-        counts = Counter(self.inspection.finding_counts)
-        counts.subtract(self._finding_baseline)
-        counts.update(self._diagnosis_counts())
+        """Findings per code since the start or the last clear, diagnoses included
+        (each diagnosis counts once, as in `check`)."""
+        counts = Counter(self._finding_code_counts)
+        for diagnosis in self._diagnoses:
+            for finding in diagnosis.findings:
+                counts[finding.code] += 1
         return +counts
 
+    def diagnosis_severities(self) -> Counter[Severity]:
+        """The diagnoses' findings by severity, since the start or the last clear."""
+        return Counter(
+            finding.severity
+            for diagnosis in self._diagnoses
+            for finding in diagnosis.findings
+        )
+
     def page_loads(self) -> list[PageLoad]:
-        """The page loads kept by the inspection, except those before a clear."""
+        """The page loads with requests since the start or the last clear."""
+        baseline = self._page_baseline
         return [
             page
             for page in self.inspection.pages.page_loads()
-            if page.key not in self._hidden_pages
+            if page.key not in baseline or page.last_time > baseline[page.key]
         ]
-
-    def _diagnosis_counts(self) -> Counter[str]:
-        """Page, visitor and scenario diagnoses per code, since the last clear."""
-        counts: Counter[str] = Counter()
-        for diagnosis in self.inspection.pages.diagnoses():
-            counts[diagnosis.code] += 1
-            if diagnosis.code not in self._finding_examples:
-                self._finding_examples[diagnosis.code] = _as_finding(diagnosis)
-        counts.subtract(self._diagnosis_baseline)
-        return counts
 
     def segment_counts(self) -> dict[str, Counter[str]]:
         """Values per segment key since the start or the last clear."""
@@ -476,6 +718,39 @@ class InspectorApp(App[int]):
         self._views_dirty = True
         self.refresh_views()
 
+    @on(FindingsView.CodeChosen)
+    def _code_chosen(self, message: FindingsView.CodeChosen) -> None:
+        """Enter on a Findings row: the Events view, filtered to that code."""
+        text = f"code:{message.code}"
+        self.filter_box.value = text
+        self.apply_filter(text)
+        self._leave_filter()
+
+    @on(PagesView.EventChosen)
+    def _page_event_chosen(self, message: PagesView.EventChosen) -> None:
+        self.show_event(message.event_id)
+
+    def show_event(self, event_id: str) -> bool:
+        """Select an event in the Events view (dropping a filter that hides it)."""
+        self.action_show_tab("events")
+        table = self.events_table
+        if not table.select_event(event_id) and not self.event_filter.is_empty:
+            self.filter_box.value = ""
+            self.apply_filter("")
+            self._leave_filter()
+        if table.select_event(event_id):
+            self._show_selected()
+            self._show_status()
+            return True
+        self.notify(
+            f"Event {printable(event_id)} is no longer in the Events table (cleared, "
+            "or older than its newest rows).",
+            title="Event not shown",
+            severity="warning",
+            markup=False,
+        )
+        return False
+
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.apply_filter(event.value)
@@ -483,10 +758,17 @@ class InspectorApp(App[int]):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self.apply_filter(event.value)
-        if self.event_filter.errors:
+        if self.filter_errors:
+            # Back to the filter from before the edit (typing may have applied
+            # parts of the text on the way); stay in the box to correct the term.
+            self._set_filter(parse_filter(self._filter_before_edit))
             self.notify(
-                "\n".join(self.event_filter.errors), title="Filter terms ignored"
+                "\n".join(self.filter_errors),
+                title="Filter not applied",
+                severity="error",
+                markup=False,
             )
+            return
         self._leave_filter()
 
     def on_key(self, event: events.Key) -> None:
@@ -498,21 +780,41 @@ class InspectorApp(App[int]):
     def on_log_line(self, message: LogLine) -> None:
         self.log_view.add_line(message.level, message.text)
 
-    def apply_filter(self, text: str) -> None:
-        """Show only the retained events that match `text` (see `filtering`)."""
+    def apply_filter(self, text: str) -> bool:
+        """Show only the retained events that match `text` (see `filtering`).
+
+        A filter with a term that cannot be understood is not applied (the one
+        before stays); the reason shows under the filter box. Returns whether `text`
+        is the filter now applied.
+        """
         new_filter = parse_filter(text)
+        self.filter_errors = new_filter.errors
+        self.filter_box.border_subtitle = (
+            printable("; ".join(new_filter.errors)) if new_filter.errors else ""
+        )
+        self.filter_box.set_class(bool(new_filter.errors), "invalid")
+        if new_filter.errors:
+            return False
+        self._set_filter(new_filter)
+        return True
+
+    def _set_filter(self, new_filter: EventFilter) -> None:
         if new_filter.text.strip() == self.event_filter.text.strip():
             self.event_filter = new_filter
             return
         self.event_filter = new_filter
         table = self.events_table
-        table.replace_reports(r for r in self._retained if new_filter.matches(r))
+        table.replace_reports(self._matching(self._retained, new_filter))
         table.jump_to_newest()
         self._show_selected()
         self._show_status()
 
     def _leave_filter(self) -> None:
         filter_box = self.filter_box
+        if self.filter_errors:
+            # What stays in the box is the filter that is applied.
+            filter_box.value = self.event_filter.text
+            self.apply_filter(self.event_filter.text)
         filter_box.set_class(bool(filter_box.value.strip()), "active")
         filter_box.remove_class("editing")
         self.action_show_tab("events")
@@ -521,40 +823,58 @@ class InspectorApp(App[int]):
     # ------------------------------------------------------------------ actions
 
     def action_filter(self) -> None:
+        self._filter_before_edit = self.event_filter.text
         self.action_show_tab("events")
         filter_box = self.filter_box
         filter_box.add_class("editing")
         filter_box.focus()
 
     def action_toggle_pause(self) -> None:
+        """Stop adding rows (events are still counted); on resume, add them."""
         self.paused = not self.paused
-        if not self.paused:
+        if self.paused:
+            self.notify("Paused: new events are counted, and shown on resume (p)")
+        else:
+            held = len(self._paused_reports)
+            self._pending.extend(self._paused_reports)
+            self._paused_reports.clear()
             self.counts.hidden_while_paused = 0
-        self.notify(
-            "Paused: new events are counted, not shown" if self.paused else "Resumed"
-        )
+            self.notify(f"Resumed: {held} event(s) received while paused added")
+            self.flush()
         self._show_status()
 
     def action_clear(self) -> None:
-        """Forget the events shown so far; counts and views start again from zero."""
+        """Start again from now: the events table, the counts, the Findings,
+        Segments and Pages views, and what `s` saves."""
         self._pending.clear()
+        self._paused_reports.clear()
         self._retained.clear()
+        self._requests.clear()
+        self._cleared_at = time.time()
         self.events_table.clear_reports()
         self.events_table.following = True
         self.detail.show(None)
         self.counts = EventCounts()
-        self._finding_baseline = Counter(self.inspection.finding_counts)
+
+        self._finding_code_counts = Counter()
+        self._finding_examples = {}
         self._segment_baseline = {
             key: Counter(counter)
             for key, counter in self.inspection.segment_counts.items()
         }
-        self._hidden_pages = {page.key for page in self.inspection.pages.page_loads()}
-        self._diagnosis_baseline = Counter(
-            diagnosis.code for diagnosis in self.inspection.pages.diagnoses()
-        )
+        self._page_baseline = {
+            page.key: page.last_time for page in self.inspection.pages.page_loads()
+        }
+        self._diagnosis_baseline = {
+            _identity(diagnosis): tuple(diagnosis.evidence)
+            for diagnosis in self.inspection.pages.diagnoses()
+        }
+        self._diagnoses = []
+        self._diagnoses_by_event = {}
         self._views_dirty = True
         self.refresh_views()
         self._show_status()
+        self.notify("Cleared: views, counts and saving (s) start from now")
 
     def action_follow(self) -> None:
         self.action_show_tab("events")
@@ -592,22 +912,53 @@ class InspectorApp(App[int]):
         self.push_screen(HelpScreen(sections))
 
     def action_save(self) -> None:
+        """Save the requests since the start or the last clear (see `save_scope`).
+
+        When the proxy records to a file (`live --record`) and nothing was cleared,
+        that recording is written now instead, without asking.
+        """
         session = self.session
-        if session is not None and session.record_path is not None:
+        if (
+            session is not None
+            and session.record_path is not None
+            and self._cleared_at is None
+        ):
             self.save_to(session.record_path)
+            return
+        if not self._requests:
+            self.notify(
+                f"Nothing to save: no requests {self.save_scope()}.", title="Not saved"
+            )
             return
 
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         default = self.save_directory / f"segment-inspector-{stamp}.har"
-        hint = "A .har or .mitm file name; enter saves, esc cancels."
-        self.push_screen(SaveScreen(str(default), hint), self._save_chosen)
+        hint = (
+            f"Saves the {len(self._requests)} requests {self.save_scope()}, as .har "
+            "or .mitm. Enter saves, esc cancels."
+        )
+        if session is not None and session.record_path is not None:
+            hint += f" The whole session is still recorded to {session.record_path}."
+        self.push_screen(SaveScreen(str(default), printable(hint)), self._save_chosen)
+
+    def save_scope(self) -> str:
+        """Which requests `s` saves: `since the start` or `since the clear at …`."""
+        if self._cleared_at is None:
+            scope = "since the start"
+        else:
+            scope = f"since the clear at {clock_time(self._cleared_at)[:8]}"
+        if self._requests.maxlen and len(self._requests) == self._requests.maxlen:
+            scope += f" (the newest {self._requests.maxlen})"
+        return scope
 
     def _save_chosen(self, path: str | None) -> None:
         if path:
             self.save_to(Path(path).expanduser())
 
     def save_to(self, path: Path) -> Path | None:
-        """Save the session: the proxy's own recording, or the requests seen."""
+        """Save the session: the proxy's own recording, or the requests seen since
+        the start or the last clear. Overwrites `path` (the save dialog asks
+        first)."""
         session = self.session
         try:
             if session is not None and session.record_path == path:
@@ -617,18 +968,23 @@ class InspectorApp(App[int]):
                 count = self._export(path)
         except (OSError, ValueError) as problem:
             logger.error("could not save %s: %s", path, problem)
-            self.notify(f"{path}: {problem}", title="Not saved", severity="error")
+            self.notify(
+                printable(f"{path}: {problem}"),
+                title="Not saved",
+                severity="error",
+                markup=False,
+            )
             return None
 
         what = "recording" if count is None else f"{count} requests"
         logger.info("saved %s to %s", what, path)
-        self.notify(f"Saved {what} to {path}", title="Saved")
+        self.notify(printable(f"Saved {what} to {path}"), title="Saved", markup=False)
         return path
 
     def _export(self, path: Path) -> int:
         from inspector.recordings import write_har, write_mitm
 
-        requests = self._loaded_requests or list(self._recent_requests)
+        requests = list(self._requests)
         suffix = path.suffix.lower()
         if suffix == ".mitm":
             return write_mitm(requests, path)
@@ -643,10 +999,12 @@ class InspectorApp(App[int]):
         self.status_bar.show_status(
             source=self.source_label,
             counts=self.counts,
+            diagnosis_counts=self.diagnosis_severities(),
             shown=table.row_count,
             paused=self.paused,
             filter_text=self.event_filter.text.strip(),
             following=table.following,
+            recording_problems=len(self.recording_errors),
         )
 
     def _default_source_label(self) -> str:
@@ -660,15 +1018,34 @@ class InspectorApp(App[int]):
         return ", ".join(names)
 
 
-def _as_finding(diagnosis: PageDiagnosis) -> Finding:
-    """A page-level diagnosis as the Findings view shows it."""
-    if diagnosis.findings:
-        return diagnosis.findings[0]
-    return Finding(
-        code=diagnosis.code,
-        severity=diagnosis.severity,
-        message=diagnosis.title,
-        explanation=diagnosis.explanation,
+def _identity(diagnosis: PageDiagnosis) -> tuple[Any, ...]:
+    """What stays the same while a fault gathers evidence: the rule, the page load
+    or visitor, the keys, and the first event that showed it."""
+    first = diagnosis.evidence[0] if diagnosis.evidence else diagnosis.title
+    return (
+        diagnosis.code,
+        diagnosis.page_key,
+        diagnosis.visitor,
+        diagnosis.keys,
+        first,
+    )
+
+
+def _signature(diagnoses: Iterable[PageDiagnosis]) -> tuple[Any, ...]:
+    """What an event's row and detail show of its diagnoses."""
+    return tuple(
+        (d.code, d.severity, d.title, tuple(d.evidence), d.explanation)
+        for d in diagnoses
+    )
+
+
+def _is_blocker_probe(request: CapturedRequest) -> bool:
+    """The tracker's check for ad blockers: a bare GET of the pixel path."""
+    return (
+        request.method.upper() == "GET"
+        and not request.body
+        and "?" not in request.url
+        and request.path.rstrip("/").endswith("plogger")
     )
 
 

@@ -20,19 +20,38 @@ logger = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class AppLogHandler(logging.Handler):
-    """Posts every record at or above its level to an app as a `LogLine`."""
+OWN_LOGGER = "inspector"
 
-    def __init__(self, app: App, level: int = logging.WARNING) -> None:
-        super().__init__(level)
+
+class AppLogHandler(logging.Handler):
+    """Posts records to an app as `LogLine`s.
+
+    Records of other libraries (mitmproxy's connection chatter) must reach `level`;
+    Segment Inspector's own records need only reach `own_level`, so that what the
+    tool itself says (where it listens, what it saved, a blocker probe answered) is
+    shown without turning on every library's informational messages.
+    """
+
+    def __init__(
+        self, app: App, level: int = logging.WARNING, own_level: int | None = None
+    ) -> None:
+        self.other_level = level
+        self.own_level = level if own_level is None else min(own_level, level)
+        super().__init__(self.own_level)
         self.app = app
         self.setFormatter(logging.Formatter(LOG_FORMAT, "%H:%M:%S"))
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno < self.other_level and not _is_own(record.name):
+            return
         try:
             self.app.post_message(LogLine(record.levelno, self.format(record)))
         except Exception:  # noqa: BLE001 - logging must never raise into callers
             self.handleError(record)
+
+
+def _is_own(name: str) -> bool:
+    return name == OWN_LOGGER or name.startswith(OWN_LOGGER + ".")
 
 
 @contextmanager

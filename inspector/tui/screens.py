@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 
 from rich.text import Text
 from textual import on
@@ -16,14 +17,21 @@ from textual.widgets import Input, Label, Static
 logger = logging.getLogger(__name__)
 
 FILTER_HELP = """\
-Filter terms (all must match; a leading - negates one):
-  text                 free text in the URL, parameters, data and findings
+Filter terms, for the Events view (all must match; a leading - negates one):
+  text                 free text in the event id, URL, parameters, data, findings
   action:pageview      the event's action
   site:example.com     the idsite contains this
   severity:warning     worst finding at or above (info, warning, error; or i/w/e)
   code:segment.        a finding code starting with this
   plan=premium         segment value ("true" is a string, true a boolean)
-  plan=*               the segment key is present"""
+  plan=*               the segment key is present
+An event's findings include the page and visitor diagnoses it is evidence of.
+A term that cannot be understood is shown under the box and nothing is applied.
+
+Clear (c) starts the table, the counts, the Findings, Segments and Pages views
+and saving from now. Save (s) writes the requests since the start or the last
+clear (with live --record and no clear: that recording, at once); it asks before
+replacing a file. Quitting (q, ctrl+c) writes the --record file."""
 
 
 def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
@@ -79,7 +87,11 @@ class HelpScreen(ModalScreen[None]):
 
 
 class SaveScreen(ModalScreen[str | None]):
-    """Ask where to save; dismisses with the path, or None when cancelled."""
+    """Ask where to save; dismisses with the path, or None when cancelled.
+
+    A path that names an existing file is only accepted when enter is pressed a
+    second time on it: the first time, the dialog says the file would be replaced.
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -87,17 +99,46 @@ class SaveScreen(ModalScreen[str | None]):
         super().__init__()
         self.default_path = default_path
         self.hint = hint
+        self._confirmed: str | None = None
+        """The existing file the user was warned about."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="save-dialog"):
             yield Label("Save the session to", id="save-title")
             yield Input(value=self.default_path, id="save-path")
-            yield Label(self.hint, id="save-hint")
+            yield Label(Text(self.hint), id="save-hint")
 
     @on(Input.Submitted, "#save-path")
     def _submitted(self, event: Input.Submitted) -> None:
         path = event.value.strip()
-        self.dismiss(path or None)
+        if not path:
+            self.dismiss(None)
+            return
+        target = Path(path).expanduser()
+        if target.is_dir():
+            self._warn(f"{path} is a directory: add a file name.")
+            return
+        if target.exists() and self._confirmed != path:
+            self._confirmed = path
+            self._warn(f"{path} exists: enter again replaces it; esc cancels.")
+            return
+        self.dismiss(path)
+
+    @on(Input.Changed, "#save-path")
+    def _changed(self, event: Input.Changed) -> None:
+        """Another path: any warning was about the previous one."""
+        if event.value.strip() == self._confirmed:
+            return
+        self._confirmed = None
+        hint = self.query_one("#save-hint", Label)
+        if hint.has_class("warning"):
+            hint.update(Text(self.hint))
+            hint.remove_class("warning")
+
+    def _warn(self, text: str) -> None:
+        hint = self.query_one("#save-hint", Label)
+        hint.update(Text(text))
+        hint.add_class("warning")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -8,10 +8,10 @@ from pathlib import Path
 from conftest import START, inspect, known_requests, pixel_url, wait_loaded
 
 from inspector.model import CapturedRequest
-from inspector.recordings import load_requests, write_mitm
+from inspector.recordings import load_requests, write_har, write_mitm
 from inspector.tui.app import InspectorApp
 from inspector.tui.launch import build_view_app
-from inspector.tui.screens import HelpScreen
+from inspector.tui.screens import HelpScreen, SaveScreen
 from inspector.tui.widgets.events_table import EventsTable
 from inspector.tui.widgets.findings_view import FindingsView
 from inspector.tui.widgets.log_view import LogView
@@ -39,6 +39,9 @@ async def test_known_recording_fills_the_table(view_app):
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
 
+        # The first two events are evidence of the page load's diagnoses
+        # (heartbeat-data-differs, and pageview-without-tracker: the document came
+        # without the tracker script); the other site is outside the spec's sites.
         assert row_texts(view_app) == [
             [
                 clock(0.2),
@@ -46,7 +49,7 @@ async def test_known_recording_fills_the_table(view_app):
                 "pageview",
                 "/news/story-1",
                 'plan="premium" logged_in=true',
-                "ok",
+                "▲ page.heartbeat-data-differs +1",
             ],
             [
                 clock(5.2),
@@ -54,7 +57,7 @@ async def test_known_recording_fills_the_table(view_app):
                 "heartbeat",
                 "/news/story-1",
                 'plan="premium" logged_in="true"',
-                "▲ segment.type-mismatch",
+                "▲ segment.type-mismatch +1",
             ],
             [
                 clock(10.0),
@@ -72,10 +75,20 @@ async def test_known_recording_fills_the_table(view_app):
                 "<data invalid>",
                 "✖ data.not-json",
             ],
-            [clock(15.0), "other.org", "pageview", "/home", 'plan="basic"', "ok"],
+            [
+                clock(15.0),
+                "other.org",
+                "pageview",
+                "/home",
+                'plan="basic"',
+                "ℹ spec.site-not-covered",
+            ],
         ]
+        # Counted as `check` counts: each event's findings and each diagnosis once.
         assert "known.mitm" in status_text(view_app)
-        assert "5 events" in status_text(view_app)
+        assert "5 events · findings: 1 error, 2 warnings, 2 infos" in status_text(
+            view_app
+        )
 
 
 async def test_rows_are_coloured_by_worst_severity(view_app):
@@ -85,7 +98,9 @@ async def test_rows_are_coloured_by_worst_severity(view_app):
         table = view_app.events_table
         assert str(table.row_style(3)) == "bold red"
         assert str(table.row_style(1)) == "yellow"
-        assert str(table.row_style(0)) == "none"
+        assert str(table.row_style(0)) == "yellow"  # from its page's diagnosis
+        assert str(table.row_style(2)) == "none"
+        assert str(table.row_style(4)) == "cyan"
 
 
 async def test_detail_pane_keeps_json_types_apart(view_app):
@@ -120,16 +135,19 @@ async def test_detail_pane_groups_the_event(view_app):
         text = view_app.detail.text.plain
         headings = [
             "General",
+            "Findings (2)",
+            "Segment data",
             "Page",
             "Session and IDs",
-            "Segment data",
             "Standard segments",
             "Raw",
-            "Findings",
         ]
-        positions = [text.index(f"\n{heading}") for heading in headings[1:]]
+        positions = [text.index(f"\n{heading}\n") for heading in headings[1:]]
         assert text.startswith("General\n")
         assert positions == sorted(positions)
+        report = view_app.detail.report
+        assert f"  event id   {report.event.id}" in text
+        assert "  origin     known.mitm flow 3" in text
         assert "  action     heartbeat" in text
         assert "  endpoint   p1.parsely.com/plogger/" in text
         assert "  transport  web" in text
@@ -140,6 +158,12 @@ async def test_detail_pane_groups_the_event(view_app):
         assert '  sref       ""' in text
         assert "  Referrer   search (google.com)" in text
         assert "action=heartbeat" in text.split("\nRaw\n")[1]
+
+        # Its findings: its own, then the page load's diagnosis it is evidence of.
+        findings = text.split("\nFindings (2)\n")[1].split("\n\n")[0]
+        assert "▲ warning segment.type-mismatch  at data.logged_in" in findings
+        assert "▲ warning page.heartbeat-data-differs  (page load)" in findings
+        assert f"{report.event.id} (this event)" in findings
 
 
 async def test_detail_pane_explains_an_invalid_data_parameter(view_app):
@@ -167,7 +191,7 @@ async def test_filter_reduces_the_rows(view_app):
         await pilot.press("slash", *"action:heartbeat", "enter")
         await pilot.pause()
         assert [row[2] for row in row_texts(view_app)] == ["heartbeat"]
-        assert "filter: action:heartbeat" in status_text(view_app)
+        assert "Events filter: action:heartbeat (1 of 5 shown)" in status_text(view_app)
         assert view_app.focused is view_app.events_table
 
         expectations = {
@@ -178,9 +202,12 @@ async def test_filter_reduces_the_rows(view_app):
             "plan=null": 1,
             "plan=*": 4,
             "severity:error": 1,
-            "severity:warning": 2,
-            "severity:info": 2,
+            # The pageview's page diagnosis counts: it is a warning event too.
+            "severity:warning": 3,
+            "severity:info": 4,
             "code:segment.type": 1,
+            "code:page.": 2,
+            "code:page.pageview-without-tracker": 1,
             "site:other": 1,
             "story-2": 1,
             "-site:other action:pageview": 3,
@@ -195,27 +222,77 @@ async def test_filter_reduces_the_rows(view_app):
         await pilot.pause()
         assert row_texts(view_app)[0][4] == 'plan="premium" logged_in="true"'
 
+        # Event ids, as Findings and Pages name them, are found by free text.
+        wanted = view_app.inspection.reports[2].event
+        view_app.apply_filter(wanted.id)
+        await pilot.pause()
+        assert view_app.events_table.reports == [view_app.inspection.reports[2]]
 
-async def test_pause_counts_events_but_adds_no_rows(view_app, spec):
+
+async def test_a_filter_that_cannot_be_understood_is_not_applied(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        await pilot.press("slash", *"action:heartbeat", "enter")
+        await pilot.pause()
+        assert view_app.events_table.row_count == 1
+
+        for text, error in [
+            ("severity:bogus", "unknown severity 'bogus': use error, warning or info"),
+            ("action:", "action: needs a value, such as action:pageview"),
+        ]:
+            await pilot.press("slash", *["backspace"] * 20, *text, "enter")
+            await pilot.pause()
+            # The previous filter stays; the box stays open and says why.
+            assert view_app.events_table.row_count == 1, text
+            assert view_app.event_filter.text == "action:heartbeat"
+            assert view_app.focused is view_app.filter_box
+            assert error in view_app.filter_box.border_subtitle
+            assert view_app.filter_box.has_class("invalid")
+            assert any(error in n.message for n in view_app._notifications)
+
+            # Leaving the box puts the applied filter back in it.
+            await pilot.press("escape")
+            await pilot.pause()
+            assert view_app.filter_box.value == "action:heartbeat"
+            assert not view_app.filter_box.has_class("invalid")
+            assert "Events filter: action:heartbeat" in status_text(view_app)
+
+
+async def test_pause_holds_rows_back_and_resume_adds_them(view_app, spec):
     extra = inspect(known_requests(), spec)
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
 
         await pilot.press("p")
-        view_app.receive_reports(extra)
-        view_app.flush()
-        await pilot.pause()
-        assert view_app.events_table.row_count == 5
-        assert view_app.counts.total == 10
-        assert "PAUSED (5 not shown)" in status_text(view_app)
-
-        await pilot.press("p")
         view_app.receive_reports(extra[:2])
         view_app.flush()
         await pilot.pause()
-        assert view_app.events_table.row_count == 7
-        assert view_app.counts.total == 12
+        assert view_app.events_table.row_count == 5
+        assert view_app.counts.total == 7
+        assert "PAUSED (2 not shown yet)" in status_text(view_app)
+
+        view_app.receive_reports(extra[2:])
+        await pilot.press("p")
+        await pilot.pause()
+        assert view_app.events_table.row_count == 10
+        assert view_app.events_table.reports[5:] == extra
+        assert view_app.counts.total == 10
         assert "PAUSED" not in status_text(view_app)
+
+
+async def test_resume_respects_the_row_cap(known_recording, spec):
+    extra = inspect(known_requests() + known_requests(), spec)
+    app = build_view_app([known_recording], spec=spec, max_rows=6)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        await pilot.press("p")
+        app.receive_reports(extra)
+        await pilot.press("p")
+        await pilot.pause()
+
+        assert app.events_table.reports == extra[-6:]
+        assert app.counts.total == 15
 
 
 async def test_clear_empties_the_table_and_restarts_the_counts(view_app, spec):
@@ -238,7 +315,57 @@ async def test_clear_empties_the_table_and_restarts_the_counts(view_app, spec):
         assert view_app.events_table.row_count == 1
         assert view_app.counts.total == 1
         assert view_app.finding_counts()["data.not-json"] == 1
-        assert "1 event · 1 error" in status_text(view_app)
+        assert "1 event · findings: 1 error" in status_text(view_app)
+
+
+async def test_clear_forgets_findings_pages_and_what_save_writes(
+    view_app, tmp_path: Path
+):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        await pilot.press("c")
+        await pilot.pause()
+
+        await pilot.press("2")
+        await pilot.pause()
+        assert view_app.findings_view.table.row_count == 0
+        await pilot.press("4")
+        await pilot.pause()
+        assert view_app.pages_view.table.row_count == 0
+        assert "0 events" in status_text(view_app)
+        assert "findings" not in status_text(view_app)
+
+        # Nothing came since the clear: nothing to save.
+        await pilot.press("s")
+        await pilot.pause()
+        assert not isinstance(view_app.screen, SaveScreen)
+        assert any(
+            "no requests since the clear" in n.message for n in view_app._notifications
+        )
+
+        # A request after the clear (as the proxy would deliver it) is all there is.
+        request = known_requests()[4]
+        view_app._keep_request(request)
+        view_app.receive_reports(view_app.inspection.process(request))
+        view_app.refresh_diagnoses()
+        view_app.flush()
+        await pilot.press("2")
+        await pilot.pause()
+        codes = [
+            view_app.findings_view.table.get_row_at(i)[1].plain
+            for i in range(view_app.findings_view.table.row_count)
+        ]
+        assert codes == ["data.not-json"]
+        assert view_app.findings_view.examples["data.not-json"].event_id == (
+            view_app.events_table.reports[0].event.id
+        )
+
+        target = tmp_path / "after-clear.har"
+        assert view_app.save_to(target) == target
+
+    requests, errors = load_requests([target])
+    assert errors == []
+    assert [r.url for r in requests] == [request.url]
 
 
 async def test_findings_view_groups_by_code_with_counts(view_app):
@@ -266,6 +393,33 @@ async def test_findings_view_groups_by_code_with_counts(view_app):
         table.move_cursor(row=[*rows].index("data.not-json"))
         await pilot.pause()
         assert view.text.plain.startswith("data.not-json: seen once. For example:")
+
+        # Enter shows the code's events.
+        table.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert view_app.views.active == "events"
+        assert view_app.event_filter.text == "code:data.not-json"
+        assert [row[3] for row in row_texts(view_app)] == ["/about"]
+        assert view_app.detail.report.event.url.endswith("/about")
+
+
+async def test_findings_columns_keep_their_widths(tmp_path, spec):
+    app = build_view_app([personal_data_recording(tmp_path)], spec=spec)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_loaded(app, pilot)
+        for key in ("4", "tab", "end", "2"):
+            await pilot.press(key)
+            await pilot.pause()
+
+        table = app.findings_view.table
+        codes = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+        widths = {str(key.value): column.width for key, column in table.columns.items()}
+        assert codes
+        assert widths["code"] == max(len(code) for code in codes)
+        assert widths["severity"] == len("✖ warning")
+        assert sum(widths.values()) + 8 == 160 - 2
+        assert not any(column.auto_width for column in table.columns.values())
 
 
 async def test_segments_view_counts_values_by_type(view_app):
@@ -303,7 +457,7 @@ async def test_max_rows_caps_the_table_but_not_the_counts(known_recording, spec)
         ]
         assert app.counts.total == 5
         assert "5 events" in status_text(app)
-        assert "3 shown" in status_text(app)
+        assert "3 of 5 in the Events table" in status_text(app)
         assert sum(app.segment_counts()["plan"].values()) == 4
         assert len(app.inspection.reports) == 3
 
@@ -362,6 +516,36 @@ async def test_save_exports_the_loaded_requests(view_app, tmp_path: Path):
     assert [r.url for r in requests] == [r.url for r in known_requests()]
 
 
+async def test_save_asks_before_replacing_a_file(view_app, tmp_path: Path):
+    target = tmp_path / "existing.har"
+    target.write_text("keep me")
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("s")
+        await pilot.pause()
+        dialog = view_app.screen
+        assert isinstance(dialog, SaveScreen)
+        assert "Saves the 6 requests since the start" in str(
+            dialog.query_one("#save-hint").render()
+        )
+        dialog.query_one("#save-path").value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+
+        assert view_app.screen is dialog
+        warning = str(dialog.query_one("#save-hint").render())
+        assert f"{target} exists: enter again replaces it" in warning
+        assert target.read_text() == "keep me"
+
+        await pilot.press("enter")
+        await pilot.pause()
+        assert view_app.screen is not dialog
+
+    requests, errors = load_requests([target])
+    assert errors == [] and len(requests) == 6
+
+
 async def test_following_stops_when_an_older_row_is_selected(view_app, spec):
     extra = inspect(known_requests(), spec)
     async with view_app.run_test(size=SIZE) as pilot:
@@ -398,13 +582,18 @@ async def test_pages_view_lists_page_loads_with_their_timeline(view_app):
         rows = [
             [cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)
         ]
+        # A page's verdict counts its events' own findings too, as their rows do.
         assert [(row[1], row[6], row[3], row[2]) for row in rows] == [
             ("example.com", "/news/story-1", "2", "warning"),
             ("example.com", "/news/story-2", "1", "ok"),
-            ("example.com", "/about", "1", "ok"),
-            ("other.org", "/home", "1", "ok"),
+            ("example.com", "/about", "1", "error"),
+            ("other.org", "/home", "1", "info"),
         ]
-        assert "page.heartbeat-data-differs" in rows[0][5]
+        assert rows[0][5] == (
+            "page.heartbeat-data-differs, page.pageview-without-tracker, "
+            "segment.type-mismatch"
+        )
+        assert rows[2][5] == "data.not-json"
 
         table.move_cursor(row=0)
         await pilot.pause()
@@ -419,7 +608,21 @@ async def test_pages_view_lists_page_loads_with_their_timeline(view_app):
         pageview, heartbeat = view.pages["plid:48213377"].events
         assert f"evidence: {pageview.event.id}, {heartbeat.event.id}" in text
 
-        await pilot.press("c")
+        # The page with an erroneous pageview says where its verdict comes from.
+        table.move_cursor(row=2)
+        await pilot.pause()
+        assert "verdict error  (page rules: ok; its events: 1 error)" in view.text.plain
+
+        # Enter follows a page load to its worst event in the Events view.
+        table.move_cursor(row=0)
+        table.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert view_app.views.active == "events"
+        assert view_app.detail.report is pageview
+        assert view_app.events_table.selected_report is pageview
+
+        await pilot.press("c", "4")
         await pilot.pause()
         assert table.row_count == 0
         assert view_app.finding_counts() == {}
@@ -486,3 +689,119 @@ async def test_log_view_shows_warnings_from_any_logger(view_app):
             for line in lines
         )
         assert not any("client connect" in line for line in lines)
+
+
+def hostile_recording(directory: Path) -> Path:
+    """A page and its pixels carrying terminal escapes, bidi overrides and markup."""
+    page = "https://www.example.com/[bold]x[/bold]\x1b[31m/\u202eexe"
+    requests = [
+        CapturedRequest(
+            "GET",
+            page.replace("\x1b", "%1b").replace("\u202e", "%E2%80%AE"),
+            timestamp=START,
+            content_type="text/html",
+        ),
+        CapturedRequest(
+            "GET",
+            pixel_url(
+                page=page,
+                title="\x1b[2J\x1b[Hclear [red]markup[/red]",
+                idsite="X\x1b]0;PWNED\x07Y",
+                data='{"plan\\u001b[5m": "[link=http://x]p[/link]\\u009b", "n": 1',
+            ),
+            timestamp=START + 1,
+        ),
+        CapturedRequest(
+            "GET",
+            pixel_url(
+                page=page,
+                action="heartbeat",
+                inc="5",
+                tt="5000",
+                idsite="X\x1b]0;PWNED\x07Y",
+                data='{"plan\\u001b[5m": "[i]other[/i]"}',
+            ),
+            timestamp=START + 6,
+        ),
+    ]
+    path = directory / "hostile.mitm"
+    write_mitm(requests, path)
+    return path
+
+
+def shown_texts(app: InspectorApp) -> list[str]:
+    """What the app puts on screen, as text: table lines, panes, tables, log."""
+    from textual.widgets import DataTable
+
+    table = app.events_table
+    texts = [table.render_line(y).text for y in range(table.row_count + 1)]
+    texts += [app.detail.text.plain, app.pages_view.text.plain]
+    texts += [app.findings_view.text.plain, str(app.status_bar.render())]
+    for data_table in app.query(DataTable):
+        for row in range(data_table.row_count):
+            texts += [str(cell) for cell in data_table.get_row_at(row)]
+    texts += app.log_view.plain_lines
+    return texts
+
+
+async def test_traffic_never_reaches_the_terminal_raw(tmp_path, spec):
+    import logging
+
+    from inspector.tui.presenters import UNSAFE_CHARACTERS
+
+    app = build_view_app([hostile_recording(tmp_path)], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        logging.getLogger("mitmproxy.proxy.server").warning("bad \x1b]0;T\x07 flow")
+        for tab in "42531":
+            await pilot.press(tab)
+            await pilot.pause()
+        app.events_table.select_row(0)
+        await pilot.pause()
+
+        texts = shown_texts(app)
+        for text in texts:
+            assert not UNSAFE_CHARACTERS.search(text.replace("\n", "")), text
+        everything = "\n".join(texts)
+        assert "X\\x1b]0;PWN…" in app.events_table.render_line(1).text
+        assert "X\\x1b]0;PWNED\\x07Y" in app.detail.text.plain
+        assert "\\x1b[2J\\x1b[Hclear [red]markup[/red]" in app.detail.text.plain
+        assert "\\u202eexe" in everything
+        assert "bad \\x1b]0;T\\x07 flow" in everything
+        # Markup stays literal text wherever it is shown.
+        assert "[link=http://x]p[/link]" in everything
+        assert "[i]other[/i]" in everything
+
+
+async def test_a_small_terminal_keeps_segments_and_worst_in_view(view_app):
+    async with view_app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        assert not view_app.events_split.has_class("wide")
+        labels = view_app.events_table.column_labels
+        assert labels[-2:] == ["Segments", "Worst finding"]
+        header = view_app.events_table.render_line(0).text
+        assert "Segments" in header and "Worst finding" in header
+
+
+async def test_several_recordings_show_in_time_order_with_their_origin(tmp_path, spec):
+    requests = known_requests()
+    first, second = tmp_path / "first.mitm", tmp_path / "second.har"
+    write_mitm([requests[0], requests[1], requests[4]], first)
+    write_har([requests[2], requests[3], requests[5]], second)
+    app = build_view_app([first, second], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        assert [row[0] for row in row_texts(app)] == [
+            clock(0.2),
+            clock(5.2),
+            clock(10.0),
+            clock(12.0),
+            clock(15.0),
+        ]
+        app.events_table.select_row(1)
+        await pilot.pause()
+        assert "  origin     second.har entry 1" in app.detail.text.plain
+        # In time order, the heartbeat joins its pageview's page load.
+        assert "page.heartbeat-data-differs" in app.detail.text.plain

@@ -13,6 +13,7 @@ import socket
 import pytest
 from conftest import pixel_url
 
+from inspector.recordings import load_requests
 from inspector.tui.launch import build_live_app
 
 
@@ -55,6 +56,18 @@ async def test_pixels_through_the_proxy_appear_in_the_ui(live_app, proxy_client)
             live_app.status_bar.render()
         )
 
+        # Until the first event, the table says how to connect; so does the Log.
+        help_lines = live_app.events_table.empty_message
+        assert help_lines[0] == "Waiting for the first pixel event."
+        everything = "\n".join(help_lines)
+        assert f"--proxy-server=127.0.0.1:{address[1]}" in everything
+        assert "http://mitm.it" in everything
+        assert str(live_app.session.ca_cert_path) in everything
+        assert "answered here with a 1x1 GIF (--answer-pixels)" in everything
+        log = "\n".join(live_app.log_view.plain_lines)
+        assert f"Proxy listening on 127.0.0.1:{address[1]}" in log
+        assert "http://mitm.it" in log
+
         for url in pixels:
             response = await proxy_client.get(address, url.replace("https:", "http:"))
             assert response.status == 200
@@ -65,7 +78,7 @@ async def test_pixels_through_the_proxy_appear_in_the_ui(live_app, proxy_client)
         rows = [table.row_texts(i) for i in range(2)]
         assert [row[2] for row in rows] == ["pageview", "heartbeat"]
         assert rows[1][4] == 'plan="premium" logged_in="true"'
-        assert rows[1][5] == "▲ segment.type-mismatch"
+        assert rows[1][5].startswith("▲ segment.type-mismatch")
 
         # Following: the newest event is selected and shown.
         assert table.cursor_row == 1
@@ -73,10 +86,51 @@ async def test_pixels_through_the_proxy_appear_in_the_ui(live_app, proxy_client)
         detail = live_app.detail.text.plain
         assert "  action     heartbeat" in detail
         assert "  endpoint   p1.parsely.com/plogger/" in detail
+        assert "  response   answered locally (1x1 GIF)" in detail
         assert 'logged_in: "true"  string' in detail
         assert "segment.type-mismatch" in detail.split("\nFindings (")[1]
 
+        # The tracker's blocker probe carries no event, but it is not silent.
+        response = await proxy_client.get(address, "http://p1.parsely.com/plogger/")
+        assert response.status == 200
+        await wait_for(
+            lambda: any(
+                "tracker blocker probe to p1.parsely.com answered locally" in line
+                for line in live_app.log_view.plain_lines
+            ),
+            pilot,
+        )
+        assert live_app.events_table.row_count == 2
+
     assert proxy_client.port_is_closed(address)
+
+
+async def test_ctrl_c_quits_and_writes_the_recording(tmp_path, spec, proxy_client):
+    recording = tmp_path / "session.har"
+    app = build_live_app(
+        spec=spec,
+        listen_port=0,
+        confdir=tmp_path / "mitmproxy",
+        answer_pixels=True,
+        record_path=recording,
+    )
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(lambda: app.listen_addresses, pilot)
+        address = app.listen_addresses[0]
+        url = pixel_url(data=json.dumps({"plan": "basic"}))
+        response = await proxy_client.get(address, url.replace("https:", "http:"))
+        assert response.status == 200
+        await wait_for(lambda: app.events_table.row_count == 1, pilot)
+
+        await pilot.press("ctrl+c")
+        await wait_for(lambda: not app.is_running, pilot)
+
+    assert proxy_client.port_is_closed(address)
+    requests, errors = load_requests([recording])
+    assert errors == []
+    assert [r.url for r in requests] == [url.replace("https:", "http:")]
+    assert not any("ctrl+q" in n.message for n in app._notifications)
 
 
 async def test_a_port_in_use_is_reported_not_fatal(tmp_path, spec):
