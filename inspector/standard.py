@@ -27,7 +27,7 @@ import ipaddress
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any, NamedTuple
@@ -826,6 +826,9 @@ class StandardResolver:
         # Pure lookups remembered per value: pixels of one page view repeat them.
         self._campaigns: dict[tuple[str | None, bool], _CampaignFacts] = {}
         self._addresses: dict[str, tuple[Geo | None, str | None, str]] = {}
+        self._resolved: dict[tuple[str | None, ...], tuple[Any, ...]] = {}
+        """Per (url, surl, urlref, idsite, client address): the campaigns and the
+        standard segments without findings."""
 
     def close(self) -> None:
         """Close the GeoIP database, if one is open."""
@@ -841,25 +844,52 @@ class StandardResolver:
     def resolve(self, event: PixelEvent) -> StandardSegments:
         """The standard segments of one event, with campaign findings."""
         params = event.params
-        url = params.get("url")
-        campaign = self._campaign(url, False)
-        surl = params.get("surl")
-        session_campaign = self._campaign(surl, True) if surl is not None else None
-
-        category, domain, referrer_name = self.referrers.describe(
-            params.get("urlref"), page_url=url, idsite=params.get("idsite")
+        inputs = (
+            params.get("url"),
+            params.get("surl"),
+            params.get("urlref"),
+            params.get("idsite"),
+            client_address_of(event),
         )
+        resolved = self._resolved.get(inputs)
+        if resolved is None:
+            resolved = self._resolve(*inputs)
+            if len(self._resolved) >= _CACHE_LIMIT:
+                self._resolved.clear()
+            self._resolved[inputs] = resolved
 
-        address = client_address_of(event)
+        campaign, session_campaign, segments = resolved
+        findings = self._campaign_findings(
+            event,
+            campaign,
+            session_campaign,
+            segments.referrer_category,
+            segments.referrer_domain,
+        )
+        if not findings:
+            return segments  # immutable, so events with the same inputs share it
+        return replace(segments, findings=tuple(findings))
+
+    def _resolve(
+        self,
+        url: str | None,
+        surl: str | None,
+        urlref: str | None,
+        idsite: str | None,
+        address: str | None,
+    ) -> tuple[_CampaignFacts, _CampaignFacts | None, StandardSegments]:
+        """Everything but the findings, which depend on what came before."""
+        campaign = self._campaign(url, False)
+        session_campaign = self._campaign(surl, True) if surl is not None else None
+        category, domain, referrer_name = self.referrers.describe(
+            urlref, page_url=url, idsite=idsite
+        )
         if address:
             geo, geo_note, normalised = self._address(address)
         else:
             geo, geo_note, normalised = None, _NO_ADDRESS_NOTE, None
 
-        findings = self._campaign_findings(
-            event, campaign, session_campaign, category, domain
-        )
-        return StandardSegments(
+        segments = StandardSegments(
             campaign=campaign.campaign,
             session_campaign=(
                 session_campaign.campaign if session_campaign is not None else None
@@ -869,9 +899,9 @@ class StandardResolver:
             geo=geo,
             client_address=normalised,
             geo_note=geo_note,
-            findings=tuple(findings),
             referrer_name=referrer_name,
         )
+        return campaign, session_campaign, segments
 
     def _campaign(self, url: str | None, from_surl: bool) -> _CampaignFacts:
         """`read_campaign(url)` and what the findings need of it, per address."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlencode
@@ -815,6 +816,7 @@ def test_lookup_caches_start_over_when_full(monkeypatch):
     assert {std.referrer_domain for std in results} == {"example.org"}
     assert len(resolver._campaigns) <= 3
     assert len(resolver._addresses) <= 3
+    assert len(resolver._resolved) <= 3
     assert len(resolver.referrers._referrer_cache) <= 3
 
 
@@ -833,3 +835,35 @@ def test_page_view_findings_are_remembered_for_the_latest_page_views(monkeypatch
     assert [codes(std) for std in first] == [["campaign.utm-internal"]] * 3
     assert codes(latest_repeated) == []
     assert len(resolver._reported) == 2
+
+
+def test_a_forwarded_address_is_told_apart_from_the_peer_it_came_through():
+    resolver = StandardResolver(None)
+
+    direct = resolver.resolve(make_event(client_address="192.168.1.20"))
+    forwarded = resolver.resolve(
+        make_event(
+            client_address="192.168.1.20",
+            headers=(("X-Parsely-IP", "23.32.10.9"),),
+            event_id="2",
+        )
+    )
+
+    assert direct.client_address == "192.168.1.20"
+    assert forwarded.client_address == "23.32.10.9"
+    assert forwarded.geo_note == NO_GEOIP_DB_NOTE
+
+
+def test_events_with_the_same_inputs_share_segments_but_not_findings():
+    resolver = StandardResolver(None)
+    url = PAGE + "?utm_campaign=x"
+    urlref = "https://www.example.com/"
+
+    pageview = resolver.resolve(make_event(url, urlref, pvid="p1"))
+    first_beat = resolver.resolve(make_event(url, urlref, pvid="p1", event_id="2"))
+    second_beat = resolver.resolve(make_event(url, urlref, pvid="p1", event_id="3"))
+
+    assert codes(pageview) == ["campaign.utm-internal"]
+    assert first_beat.findings == second_beat.findings == ()
+    assert first_beat == replace(pageview, findings=())
+    assert second_beat is first_beat
