@@ -499,6 +499,9 @@ class _TextReport:
             (f"  [{event.id}]", "dim"),
         )
         self.add("    ", *self.segment_parts(report))
+        standard = self.standard_parts(report)
+        if standard:
+            self.add("    ", *standard)
 
         for finding in report.findings:
             self.finding_line(
@@ -531,6 +534,41 @@ class _TextReport:
         elif not parts:
             parts.append(("(no custom segments)", "dim"))
         return parts
+
+    def standard_parts(self, report: EventReport) -> list[str | tuple[str, str]]:
+        """Campaign, referrer and geography as Parse.ly will segment the event."""
+        standard = report.standard
+        if standard is None:
+            return []
+
+        parts: list[str | tuple[str, str]] = [("standard:", "dim")]
+        for name, value in _standard_display(standard):
+            parts.extend(["  ", (name, "cyan"), "=", self.clip(value, _VALUE_WIDTH)])
+        return parts
+
+    def standard_values(self) -> None:
+        """Per standard segment, the values the pageviews will be counted under."""
+        counts: dict[str, Counter[str]] = {}
+        for report in self.result.reports:
+            if report.standard is None or report.event.action != "pageview":
+                continue
+            for name, value in _standard_display(report.standard):
+                counts.setdefault(name, Counter())[value] += 1
+        if not counts:
+            return
+
+        self.heading("Standard segments (pageviews)")
+        name_width = max(len(name) for name in counts)
+        for name, values in counts.items():
+            parts: list[str | tuple[str, str]] = [
+                "  ",
+                (name.ljust(name_width), "cyan"),
+            ]
+            for value, count in values.most_common():
+                parts.extend(
+                    ["  ", self.clip(value, _VALUE_WIDTH), (f" ×{count}", "dim")]
+                )
+            self.add(*parts)
 
     def finding_line(
         self,
@@ -682,6 +720,18 @@ class _TextReport:
         return buffer.getvalue()
 
 
+def _standard_display(standard: Any) -> list[tuple[str, str]]:
+    """The standard segments worth a line: the referrer, then what was found."""
+    from inspector.standard import standard_fields
+
+    fields = standard_fields(standard)
+    referrer = fields.pop("referrer") or "direct"
+    domain = standard.referrer_name or standard.referrer_domain
+    shown = [("referrer", f"{referrer} ({domain})" if domain else referrer)]
+    shown.extend((name, value) for name, value in fields.items() if value)
+    return shown
+
+
 def render_text(
     result: InspectionResult,
     errors: Sequence[RecordingError] = (),
@@ -713,6 +763,7 @@ def render_text(
     report.diagnoses()
     report.coverage()
     report.segment_values()
+    report.standard_values()
     report.recording_errors(errors)
     report.summary(errors)
     return report.render(color)

@@ -55,7 +55,8 @@ def test_text_lists_each_event_with_typed_segments_and_findings(demo):
     assert first[0].startswith("07:30:00.120  example.com  pageview   ")
     assert "https://www.example.com/" in first[0]
     assert first[1].strip() == 'plan="basic" logged_in=true'
-    assert first[2].strip() == "ok"
+    assert first[2].strip() == "standard:  referrer=search (google.com)"
+    assert first[3].strip() == "ok"
 
     mismatch = event_block(text, "demo.txt:28")
     assert 'logged_in="true"' in mismatch
@@ -81,6 +82,21 @@ def test_text_shows_page_diagnoses_under_their_events_and_in_a_section(demo):
     assert "ERROR page.segment-after-pageview" in section
     assert "events: demo.txt:41, demo.txt:59" in section
     assert "INFO scenario.not-covered  Scenario not seen: anonymous" in section
+
+
+def test_text_shows_standard_segments_per_event_and_per_pageview(demo):
+    text = render_text(demo)
+
+    newsletter = event_block(text, "demo.txt:22")
+    assert (
+        "standard:  referrer=other (example.org)  campaign=morning-briefing  "
+        "medium=email  source=newsletter"
+    ) in newsletter
+
+    section = text.split("\nStandard segments (pageviews)\n", 1)[1]
+    rows = section.split("\n\n")[0].splitlines()
+    assert rows[0].split()[:4] == ["referrer", "search", "(google.com)", "×4"]
+    assert any(row.split()[0] == "medium" and "email ×1" in row for row in rows)
 
 
 def test_text_shows_coverage_and_values_per_key(demo):
