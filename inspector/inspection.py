@@ -21,7 +21,7 @@ from inspector.diagnoses import SCENARIO_NOT_COVERED, TRACKER_NO_PAGEVIEW
 from inspector.model import CapturedRequest, Finding, PixelEvent, Severity
 from inspector.pages import PageDiagnosis, PageLoad, PageTracker
 from inspector.spec import Spec, default_spec
-from inspector.standard import StandardResolver, StandardSegments
+from inspector.standard import StandardResolver, StandardSegments, display_fields
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,9 @@ class InspectionResult:
     finding_counts: Counter[str]
     scenario_coverage: dict[str, list[str]] = field(default_factory=dict)
     """Per scenario named in the spec, the ids of events that showed it."""
+    standard_counts: dict[str, Counter[str]] = field(default_factory=dict)
+    """Per standard segment (referrer, campaign fields, geography), how many
+    pageviews Parse.ly will count under each value."""
     requests_seen: int = 0
     uncounted_segment_values: int = 0
     """Segment values left out of `segment_counts` because their key had too many
@@ -135,6 +138,8 @@ class Inspection:
         self.segment_counts: dict[str, Counter[str]] = {}
         self.uncounted_segment_values = 0
         """Values not in `segment_counts` because of its limits (see the result)."""
+        self.standard_counts: dict[str, Counter[str]] = {}
+        """Per standard segment, the pageviews counted under each value."""
         self.finding_counts: Counter[str] = Counter()
         self.requests_seen = 0
         self.diagnoses_waiting = False
@@ -182,6 +187,9 @@ class Inspection:
             pages=self.pages.page_loads(),
             diagnoses=self.pages.diagnoses(),
             segment_counts={key: Counter(c) for key, c in self.segment_counts.items()},
+            standard_counts={
+                name: Counter(c) for name, c in self.standard_counts.items()
+            },
             finding_counts=Counter(self.finding_counts),
             scenario_coverage=self.pages.scenario_coverage(),
             requests_seen=self.requests_seen,
@@ -249,6 +257,13 @@ class Inspection:
         finding_counts = self.finding_counts
         for finding in report.findings:
             finding_counts[finding.code] += 1
+
+        # Parse.ly segments pageviews by their standard segments.
+        if report.standard is not None and report.event.action == "pageview":
+            for name, value in display_fields(report.standard):
+                counts = self.standard_counts.setdefault(name, Counter())
+                if value in counts or len(counts) < MAX_COUNTED_VALUES:
+                    counts[value] += 1
 
     def _label(self, value: Any) -> str:
         """`segment_value_label(value)`, remembered for plain values."""

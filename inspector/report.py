@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from inspector import __version__
 from inspector.model import DataState, Finding, Severity
+from inspector.standard import display_fields
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport, InspectionResult
@@ -347,6 +348,13 @@ def report_document(
         ],
         "diagnoses": [_diagnosis_record(d, masker) for d in result.diagnoses],
         "segment_counts": _segment_counts_record(result.segment_counts, masker),
+        "standard_counts": {
+            name: [
+                {"value": masker(value), "count": count}
+                for value, count in counts.most_common()
+            ]
+            for name, counts in result.standard_counts.items()
+        },
         "finding_counts": dict(result.finding_counts.most_common()),
         "scenario_coverage": {
             name: list(event_ids)
@@ -542,18 +550,13 @@ class _TextReport:
             return []
 
         parts: list[str | tuple[str, str]] = [("standard:", "dim")]
-        for name, value in _standard_display(standard):
+        for name, value in display_fields(standard):
             parts.extend(["  ", (name, "cyan"), "=", self.clip(value, _VALUE_WIDTH)])
         return parts
 
     def standard_values(self) -> None:
         """Per standard segment, the values the pageviews will be counted under."""
-        counts: dict[str, Counter[str]] = {}
-        for report in self.result.reports:
-            if report.standard is None or report.event.action != "pageview":
-                continue
-            for name, value in _standard_display(report.standard):
-                counts.setdefault(name, Counter())[value] += 1
+        counts = self.result.standard_counts
         if not counts:
             return
 
@@ -718,18 +721,6 @@ class _TextReport:
         for line in self.lines:
             console.print(line)
         return buffer.getvalue()
-
-
-def _standard_display(standard: Any) -> list[tuple[str, str]]:
-    """The standard segments worth a line: the referrer, then what was found."""
-    from inspector.standard import standard_fields
-
-    fields = standard_fields(standard)
-    referrer = fields.pop("referrer") or "direct"
-    domain = standard.referrer_name or standard.referrer_domain
-    shown = [("referrer", f"{referrer} ({domain})" if domain else referrer)]
-    shown.extend((name, value) for name, value in fields.items() if value)
-    return shown
 
 
 def render_text(

@@ -1177,6 +1177,17 @@ def standard_fields(std: StandardSegments) -> dict[str, str | None]:
     return fields
 
 
+def display_fields(std: StandardSegments) -> list[tuple[str, str]]:
+    """The standard segments as reports list them: the referrer (with its domain),
+    then each campaign and geography field that has a value."""
+    fields = standard_fields(std)
+    referrer = fields.pop("referrer") or "direct"
+    domain = std.referrer_name or std.referrer_domain
+    shown = [("referrer", f"{referrer} ({domain})" if domain else referrer)]
+    shown.extend((name, value) for name, value in fields.items() if value)
+    return shown
+
+
 def canonical_standard_key(key: str) -> str:
     """The `standard_fields` key for a name used in a spec scenario.
 

@@ -99,6 +99,14 @@ def test_text_shows_standard_segments_per_event_and_per_pageview(demo):
     assert any(row.split()[0] == "medium" and "email ×1" in row for row in rows)
 
 
+def test_json_counts_pageviews_per_standard_segment(demo):
+    document = json.loads(render_json(demo))
+
+    referrers = document["standard_counts"]["referrer"]
+    assert referrers[0] == {"value": "search (google.com)", "count": 4}
+    assert document["standard_counts"]["medium"] == [{"value": "email", "count": 1}]
+
+
 def test_text_shows_coverage_and_values_per_key(demo):
     text = render_text(demo)
 

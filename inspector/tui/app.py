@@ -225,6 +225,7 @@ class InspectorApp(App[int]):
         """The events' own findings per code, since the start or the last clear."""
         self._finding_examples: dict[str, Finding] = {}
         self._segment_baseline: dict[str, Counter[str]] = {}
+        self._standard_baseline: dict[str, Counter[str]] = {}
         self._page_baseline: dict[str, float] = {}
         """Page loads at the last clear, with the time of their last request then."""
         self._diagnosis_baseline: dict[tuple[Any, ...], tuple[str, ...]] | None = None
@@ -647,7 +648,9 @@ class InspectorApp(App[int]):
             )
         elif active == "segments":
             self.segments_view.show_counts(
-                self.segment_counts(), getattr(self.inspection.spec, "segments", {})
+                self.segment_counts(),
+                getattr(self.inspection.spec, "segments", {}),
+                self.standard_counts(),
             )
         elif active == "pages":
             self.pages_view.show_pages(self.page_loads())
@@ -683,14 +686,11 @@ class InspectorApp(App[int]):
 
     def segment_counts(self) -> dict[str, Counter[str]]:
         """Values per segment key since the start or the last clear."""
-        result = {}
-        for key, counter in self.inspection.segment_counts.items():
-            current = Counter(counter)
-            current.subtract(self._segment_baseline.get(key, Counter()))
-            current = +current
-            if current:
-                result[key] = current
-        return result
+        return _since(self.inspection.segment_counts, self._segment_baseline)
+
+    def standard_counts(self) -> dict[str, Counter[str]]:
+        """Pageviews per standard segment value since the start or the last clear."""
+        return _since(self.inspection.standard_counts, self._standard_baseline)
 
     # ------------------------------------------------------------------ events
 
@@ -861,6 +861,10 @@ class InspectorApp(App[int]):
         self._segment_baseline = {
             key: Counter(counter)
             for key, counter in self.inspection.segment_counts.items()
+        }
+        self._standard_baseline = {
+            name: Counter(counter)
+            for name, counter in self.inspection.standard_counts.items()
         }
         self._page_baseline = {
             page.key: page.last_time for page in self.inspection.pages.page_loads()
@@ -1054,3 +1058,17 @@ def _listening_label(addresses: Sequence[tuple[str, int]]) -> str:
         return "listening"
     shown = ", ".join(f"{host}:{port}" for host, port in addresses)
     return f"listening on {shown}"
+
+
+def _since(
+    totals: dict[str, Counter[str]], baseline: dict[str, Counter[str]]
+) -> dict[str, Counter[str]]:
+    """Counts per key minus those at the last clear, keys left empty dropped."""
+    result = {}
+    for key, counter in totals.items():
+        current = Counter(counter)
+        current.subtract(baseline.get(key, Counter()))
+        current = +current
+        if current:
+            result[key] = current
+    return result

@@ -440,6 +440,8 @@ async def test_segments_view_counts_values_by_type(view_app):
             ["", '"basic"', "string", "1"],
             ["", "null", "null", "1"],
             ["region", "never sent", "", "0"],
+            # Parse.ly's standard segments of the same pageviews follow.
+            ["referrer (standard)", "search (google.com)", "standard", "4"],
         ]
         assert rows[2][4] == "50%"
         assert rows[2][5] == "declared string"

@@ -1,4 +1,8 @@
-"""The Segments view: per custom segment key, each value seen and how often."""
+"""The Segments view: per segment key, each value seen and how often.
+
+Custom keys come first (every event counts), then the standard segments Parse.ly
+derives from the same pageviews: referrer category, campaign fields, geography.
+"""
 
 from __future__ import annotations
 
@@ -40,8 +44,10 @@ class SegmentsView(DataTable):
         self,
         segment_counts: Mapping[str, Mapping[str, int]],
         declared: Mapping[str, object] | None = None,
+        standard_counts: Mapping[str, Mapping[str, int]] | None = None,
     ) -> None:
-        """Rebuild from `Inspection.segment_counts`-shaped data (JSON value labels)."""
+        """Rebuild from `Inspection.segment_counts`-shaped data (JSON value labels),
+        then the standard segments (`Inspection.standard_counts`, plain labels)."""
         declared = declared or {}
         cursor_row = self.cursor_row
         self.clear()
@@ -71,6 +77,19 @@ class SegmentsView(DataTable):
                     Text(str(count), justify="right"),
                     Text(f"{100 * count / total:.0f}%", justify="right"),
                     Text(spec_note if index == 0 else "", style="dim"),
+                )
+
+        for name, values in (standard_counts or {}).items():
+            total = sum(values.values())
+            ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
+            for index, (label, count) in enumerate(ordered):
+                self.add_row(
+                    Text(f"{name} (standard)" if index == 0 else "", style="bold"),
+                    Text(shown(label, self.masker)),
+                    Text("standard", style="dim"),
+                    Text(str(count), justify="right"),
+                    Text(f"{100 * count / total:.0f}%", justify="right"),
+                    Text("pageviews" if index == 0 else "", style="dim"),
                 )
 
         if self.row_count:
