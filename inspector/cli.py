@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     level = logging.WARNING - 10 * args.verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
+    )
 
     try:
         return args.run(args)
