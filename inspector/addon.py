@@ -178,6 +178,7 @@ def diagnosis_record(
         "url": masked(diagnosis.url) if diagnosis.url else None,
         "uncertain": diagnosis.uncertain,
         "keys": list(diagnosis.keys),
+        "source": diagnosis.source or None,
     }
 
 

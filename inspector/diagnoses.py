@@ -101,6 +101,9 @@ class PageDiagnosis:
     """True when the evidence rests on requests matched to the page by timing."""
     keys: tuple[str, ...] = ()
     """The segment keys concerned, when the diagnosis is about segment data."""
+    source: str = ""
+    """The recording whose page load or visitor this is; empty for live traffic
+    and for diagnoses of the whole session (scenario coverage)."""
 
 
 def make_diagnosis(
@@ -152,6 +155,8 @@ def describe_diagnosis(diagnosis: PageDiagnosis, *, width: int = 88) -> str:
         where.append(diagnosis.url)
     if diagnosis.visitor and not diagnosis.page_key:
         where.append(f"visitor {diagnosis.visitor}")
+    if diagnosis.source:
+        where.append(f"in {diagnosis.source}")
     if where:
         lines.append("  where: " + " ".join(where))
     if diagnosis.evidence:

@@ -75,6 +75,7 @@ def _page_cases(result, threshold, mask) -> Iterable[TestCase]:
         case = TestCase(
             name=f"page load {key}" + (f" {url}" if url else ""),
             classname=f"pages.{getattr(page, 'site', None) or 'unknown-site'}",
+            file=getattr(page, "source", None) or None,
         )
         _attach(case, diagnoses_by_page.pop(key, []), threshold, mask)
         yield case

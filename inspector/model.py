@@ -73,6 +73,9 @@ class CapturedRequest:
     """Why the request never got a response, as the browser or proxy put it
     (`net::ERR_BLOCKED_BY_CLIENT`, `Connection killed.`); None when it did, or when
     nothing is known."""
+    source: str = ""
+    """The capture the request belongs to: a recording, named as `check` names it;
+    empty for live traffic. Page loads and visitors never span two sources."""
 
     def header(self, name: str) -> str | None:
         """The first value of a header, matched case-insensitively."""

@@ -10,6 +10,11 @@
   only the site's origin) is marked uncertain;
 - **visitors**, by `u`, AMP's `ampid` or the legacy `parsely_site_uuid`.
 
+All of it happens within one source (`CapturedRequest.source`): each recording is
+a capture of its own, so two files that share page or visitor ids (test cases made
+from one template, two copies of a session) never make one page load or visitor.
+Live traffic is one source.
+
 It then runs the rules of `inspector.diagnoses` over each group and records which of
 the spec's scenarios each pageview showed.
 
@@ -21,6 +26,7 @@ counted), timelines and event lists per page are capped, and so are visitors.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import json
 import logging
@@ -122,6 +128,8 @@ class PageLoad:
     dropped_entries: int = 0
     """Timeline entries left out because the timeline reached its cap."""
     dropped_events: int = 0
+    source: str = ""
+    """The recording the page load was seen in; empty for live traffic."""
 
     @property
     def pageviews(self) -> list[Any]:
@@ -144,6 +152,7 @@ class _Page:
     key: str
     first_time: float
     last_time: float
+    source: str = ""
     url: str | None = None
     url_uncertain: bool = False
     """True for a page known only from an origin-only `Referer`."""
@@ -242,13 +251,14 @@ class PageTracker:
         self._pages: OrderedDict[int, _Page] = OrderedDict()
         self._serials = itertools.count(1)
         self._order = itertools.count()
+        # Every index is keyed by source first: groups never span two recordings.
         self._by_identity: dict[tuple[Any, ...], _Page] = {}
-        self._by_url: dict[str, list[_Page]] = {}
-        self._by_origin: dict[str, list[_Page]] = {}
+        self._by_url: dict[tuple[str, str], list[_Page]] = {}
+        self._by_origin: dict[tuple[str, str], list[_Page]] = {}
         self._keys_in_use: set[str] = set()
-        self._known_urls: OrderedDict[str, None] = OrderedDict()
+        self._known_urls: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._known_urls_version = 0
-        self._visitors: OrderedDict[str, _Visitor] = OrderedDict()
+        self._visitors: OrderedDict[tuple[str, str], _Visitor] = OrderedDict()
         self._key_sets: dict[frozenset[str], frozenset[str]] = {}
         self._coverage: dict[str, list[str]] = {
             str(getattr(s, "name", "?")): [] for s in self.scenarios
@@ -272,21 +282,22 @@ class PageTracker:
         self._advance(when)
         kind = classify_request(request)
         visitor = cookie_visitor(request)
+        source = request.source
 
         # A navigation starts a page load that pixels will claim by address.
         if kind is EntryKind.DOCUMENT:
-            page = self._new_page(when, url=request.url)
+            page = self._new_page(when, url=request.url, source=source)
             page.cookie_visitor = visitor
             self._add_entry(page, kind, request, when, uncertain=False)
-            self._remember_url(request.url)
+            self._remember_url(source, request.url)
             return
 
         referer = request.header("Referer") or ""
-        match = self._match_referer(referer, when, kind, visitor)
+        match = self._match_referer(referer, when, kind, visitor, source)
         if match is None:
             if referer and kind in _TAG_KINDS:
                 # The page's document was not captured: start from what the tag says.
-                page = self._new_page(when, url=referer)
+                page = self._new_page(when, url=referer, source=source)
                 page.url_uncertain = is_origin_only(referer)
                 page.cookie_visitor = visitor
                 self._add_entry(page, kind, request, when, page.url_uncertain)
@@ -336,7 +347,7 @@ class PageTracker:
 
         if is_pageview(event):
             page.pageview_count += 1
-            self._remember_url(event.url)
+            self._remember_url(page.source, event.url)
             self._record_scenarios(page, report)
         self._record_visitor(page, event)
 
@@ -372,14 +383,14 @@ class PageTracker:
             if diagnosis.code == SEGMENT_AFTER_PAGEVIEW and diagnosis.evidence
             for key in diagnosis.keys
         }
-        for visitor, state in self._visitors.items():
+        for (_source, visitor), state in self._visitors.items():
             facts = VisitorFacts(
                 visitor=visitor,
                 value_spellings=state.value_spellings,
                 key_spellings=state.key_spellings,
                 pageviews=list(state.pageviews),
             )
-            found.extend(visitor_diagnoses(facts, excused))
+            found.extend(_from_source(visitor_diagnoses(facts, excused), _source))
 
         for scenario in self.scenarios:
             if not self._coverage.get(str(getattr(scenario, "name", "?"))):
@@ -394,13 +405,14 @@ class PageTracker:
 
     def _page_for(self, event: PixelEvent, when: float) -> _Page:
         visitor = event.visitor
+        source = event.request.source
         address = page_url_key(event.url)
         if event.plid:
-            identity: tuple[Any, ...] = ("plid", visitor, event.plid)
+            identity: tuple[Any, ...] = ("plid", source, visitor, event.plid)
         elif event.pvid:
-            identity = ("pvid", visitor, event.pvid)
+            identity = ("pvid", source, visitor, event.pvid)
         else:
-            identity = ("legacy", visitor, address)
+            identity = ("legacy", source, visitor, address)
 
         page = self._by_identity.get(identity)
         if page is not None and page.serial in self._pages:
@@ -408,9 +420,9 @@ class PageTracker:
                 self._pages.move_to_end(page.serial)
                 return page
 
-        page = self._adopt(event, when, visitor, address)
+        page = self._adopt(event, when, visitor, address, source)
         if page is None:
-            page = self._new_page(when, url=event.url)
+            page = self._new_page(when, url=event.url, source=source)
         if not page.bound:
             page.bound = True
             page.visitor = visitor
@@ -425,7 +437,12 @@ class PageTracker:
         return page
 
     def _adopt(
-        self, event: PixelEvent, when: float, visitor: str | None, address: str
+        self,
+        event: PixelEvent,
+        when: float,
+        visitor: str | None,
+        address: str,
+        source: str,
     ) -> _Page | None:
         """The existing page load a new page id joins, if any.
 
@@ -435,7 +452,7 @@ class PageTracker:
         that page, so it joins it (and shows as a duplicate pageview).
         """
         window = self.duplicate_window_ms / 1000
-        for page in reversed(self._by_url.get(address, [])):
+        for page in reversed(self._by_url.get((source, address), [])):
             if page.serial not in self._pages or page.first_time > when + _CLOCK_SKEW_S:
                 continue
             if when - page.last_time > _STALE_PAGE_S:
@@ -463,7 +480,7 @@ class PageTracker:
 
         # A page known only from an origin-only Referer (no document captured).
         origin = origin_of(event.url)
-        for page in reversed(self._by_origin.get(origin, [])):
+        for page in reversed(self._by_origin.get((source, origin), [])):
             if page.serial not in self._pages or page.bound:
                 continue
             fresh = 0 <= when - page.first_time + _CLOCK_SKEW_S <= _STALE_PAGE_S
@@ -486,7 +503,12 @@ class PageTracker:
         return when - max(pageview_times) <= self.duplicate_window_ms / 1000
 
     def _match_referer(
-        self, referer: str, when: float, kind: EntryKind, visitor: str | None
+        self,
+        referer: str,
+        when: float,
+        kind: EntryKind,
+        visitor: str | None,
+        source: str,
     ) -> tuple[_Page, bool, str | None] | None:
         """The page a request came from: (page, uncertain, untracked address).
 
@@ -523,15 +545,15 @@ class PageTracker:
             return None
 
         if not is_origin_only(referer):
-            page = latest(self._by_url.get(address, []))
+            page = latest(self._by_url.get((source, address), []))
             if page is not None:
                 return page, False, None
-            page = latest(self._by_origin.get(origin, []))
+            page = latest(self._by_origin.get((source, origin), []))
             if page is not None:
                 return page, True, address
             return None
 
-        candidates = self._by_origin.get(origin, [])
+        candidates = self._by_origin.get((source, origin), [])
         page = None
         if kind in _ONCE_PER_PAGE:
             page = latest(
@@ -567,10 +589,14 @@ class PageTracker:
         if when > self._now:
             self._now = when
 
-    def _new_page(self, when: float, *, url: str | None) -> _Page:
+    def _new_page(self, when: float, *, url: str | None, source: str) -> _Page:
         serial = next(self._serials)
         page = _Page(
-            serial=serial, key=f"page:{serial}", first_time=when, last_time=when
+            serial=serial,
+            key=f"page:{serial}",
+            first_time=when,
+            last_time=when,
+            source=source,
         )
         self._keys_in_use.add(page.key)
         page.url = url or None
@@ -582,7 +608,7 @@ class PageTracker:
 
     def _rename(self, page: _Page, identity: tuple[Any, ...]) -> None:
         """Give a page load the key of its first page id."""
-        kind, _visitor, value = identity
+        kind, _source, _visitor, value = identity
         if kind == "legacy":
             return
         base = f"{kind}:{value}"
@@ -602,17 +628,18 @@ class PageTracker:
         ):
             if not value:
                 continue
-            pages = index.setdefault(value, [])
+            pages = index.setdefault((page.source, value), [])
             if page in pages:
                 pages.remove(page)
             pages.append(page)
             if len(pages) > _MAX_PAGES_PER_ADDRESS:
                 del pages[0]
 
-    def _remember_url(self, url: str | None) -> None:
+    def _remember_url(self, source: str, url: str | None) -> None:
         address = page_url_key(url)
         if not address:
             return
+        address = (source, address)
         if address not in self._known_urls:
             self._known_urls_version += 1
         self._known_urls[address] = None
@@ -681,11 +708,11 @@ class PageTracker:
             (self._by_origin, {origin_of(url) for url in addresses}),
         ):
             for value in values:
-                pages = index.get(value)
+                pages = index.get((page.source, value))
                 if pages is not None and page in pages:
                     pages.remove(page)
                     if not pages:
-                        del index[value]
+                        del index[(page.source, value)]
         self._keys_in_use.discard(page.key)
         logger.debug("retired page load %s", page.key)
 
@@ -703,12 +730,13 @@ class PageTracker:
         visitor = event.visitor
         if not visitor or not carries_data(event):
             return
-        state = self._visitors.get(visitor)
+        identity = (page.source, visitor)
+        state = self._visitors.get(identity)
         if state is None:
-            state = self._visitors[visitor] = _Visitor()
+            state = self._visitors[identity] = _Visitor()
             while len(self._visitors) > self.max_visitors:
                 self._visitors.popitem(last=False)
-        self._visitors.move_to_end(visitor)
+        self._visitors.move_to_end(identity)
 
         # Per spelling, the first few event ids (what `_note` does, inline: this
         # runs for every key of every event).
@@ -774,7 +802,6 @@ class PageTracker:
             duplicate_window_ms=self.duplicate_window_ms,
             tracker_timeout_ms=self.tracker_timeout_ms,
             now=now,
-            known_page_urls=self._known_urls,
         )
 
     def _diagnose(self, page: _Page, settings: RuleSettings) -> list[PageDiagnosis]:
@@ -785,7 +812,11 @@ class PageTracker:
             settings.now if waiting else 0,
         )
         if page.cache_key != cache_key:
-            page.cached = page_diagnoses(self._facts(page), settings)
+            known = _SourceUrls(self._known_urls, page.source)
+            settings = dataclasses.replace(settings, known_page_urls=known)
+            page.cached = _from_source(
+                page_diagnoses(self._facts(page), settings), page.source
+            )
             page.cache_key = cache_key
         return page.cached
 
@@ -839,8 +870,29 @@ class PageTracker:
             scenarios=tuple(page.scenarios),
             dropped_entries=page.dropped_entries,
             dropped_events=page.dropped_events,
+            source=page.source,
         )
         return page.snapshot
+
+
+def _from_source(diagnoses: list[PageDiagnosis], source: str) -> list[PageDiagnosis]:
+    """The diagnoses, naming the recording they were found in."""
+    if not source:
+        return diagnoses
+    return [dataclasses.replace(diagnosis, source=source) for diagnosis in diagnoses]
+
+
+class _SourceUrls:
+    """The known page addresses of one source, as the rules' `known_page_urls`."""
+
+    __slots__ = ("_known", "_source")
+
+    def __init__(self, known: OrderedDict[tuple[str, str], None], source: str):
+        self._known = known
+        self._source = source
+
+    def __contains__(self, address: object) -> bool:
+        return (self._source, address) in self._known
 
 
 _TAG_KINDS = frozenset({EntryKind.GTM, EntryKind.TRACKER_SCRIPT, EntryKind.OTHER_TAG})

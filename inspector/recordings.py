@@ -37,6 +37,7 @@ requests with an `Inspection`.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -44,6 +45,7 @@ import re
 import sys
 import uuid
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,7 +135,10 @@ class RecordingError(Exception):
 
 
 def read_requests(
-    path: PathLike, *, errors: list[RecordingError] | None = None
+    path: PathLike,
+    *,
+    errors: list[RecordingError] | None = None,
+    label: str | None = None,
 ) -> Iterator[CapturedRequest]:
     """Yield the HTTP requests kept in one recording, in the order they were sent.
 
@@ -144,6 +149,8 @@ def read_requests(
             malformed request block, a flow file that breaks off) are appended here
             and reading goes on with the rest. When None, the first such problem is
             raised.
+        label: How the requests name the file in their ids, origins and `source`
+            (default: the file's name without its folder).
 
     Raises:
         RecordingError: The file cannot be read at all, or (without `errors`) part
@@ -151,6 +158,7 @@ def read_requests(
             far have been yielded.
     """
     name = str(path)
+    label = label or Path(name).name
     report = _error_sink(errors)
 
     with _open_binary(path) as stream:
@@ -161,13 +169,13 @@ def read_requests(
         logger.debug("reading %s as %s", name, kind)
 
         if kind == "mitm":
-            yield from _read_mitm(stream, name, report)
+            yield from _read_mitm(stream, name, label, report)
         elif kind == "har":
-            yield from _read_har(stream.read(), name, report)
+            yield from _read_har(stream.read(), name, label, report)
         elif kind == "zhar":
-            yield from _read_har(_inflate(stream.read(), name), name, report)
+            yield from _read_har(_inflate(stream.read(), name), name, label, report)
         else:
-            yield from _read_request_list(stream.read(), name, report)
+            yield from _read_request_list(stream.read(), name, label, report)
 
 
 def load_requests(
@@ -178,18 +186,64 @@ def load_requests(
     Files are read in the order given and their requests concatenated. Nothing is
     raised for bad input: missing or unreadable files, bad HAR entries, malformed
     request blocks and broken flow files are returned as errors alongside whatever
-    could be read.
+    could be read. Each file stays its own `source` (see `load_each`).
     """
-    requests: list[CapturedRequest] = []
-    errors: list[RecordingError] = []
+    per_file, errors = load_each(paths)
+    return [request for requests in per_file for request in requests], errors
 
-    for path in paths:
+
+def load_each(
+    paths: Iterable[PathLike],
+) -> tuple[list[list[CapturedRequest]], list[RecordingError]]:
+    """Like `load_requests`, with the requests of each file in a list of their own.
+
+    Each recording is a capture of its own, so its requests carry it as their
+    `source` and page loads and visitors are never merged across files, even when
+    they share page and visitor ids (copies of one session, test cases made from
+    one template). Files are named by their file name; by the path as given when
+    two files share a name, and with a number when one is given twice, so ids stay
+    unique across the files.
+    """
+    paths = [str(path) for path in paths]
+    per_file: list[list[CapturedRequest]] = []
+    errors: list[RecordingError] = []
+    seen_ids: set[str] = set()
+
+    for path, label in zip(paths, recording_labels(paths), strict=True):
+        requests: list[CapturedRequest] = []
         try:
-            requests.extend(read_requests(path, errors=errors))
+            requests.extend(read_requests(path, errors=errors, label=label))
         except RecordingError as error:
             errors.append(error)
+        # Flow ids come from the file: a second copy of one needs its own.
+        fresh = []
+        for request in requests:
+            if request.request_id in seen_ids:
+                request = dataclasses.replace(
+                    request, request_id=f"{label}:{request.request_id}"
+                )
+            fresh.append(request)
+        seen_ids.update(request.request_id for request in fresh)
+        per_file.append(fresh)
 
-    return requests, errors
+    return per_file, errors
+
+
+def recording_labels(paths: Iterable[PathLike]) -> list[str]:
+    """How each recording is named in ids and messages: unique within `paths`."""
+    paths = [str(path) for path in paths]
+    names = {path: Path(path).name or path for path in paths}
+    name_counts = Counter(names.values())
+    labels = []
+    uses: Counter[str] = Counter()
+    for path in paths:
+        name = names[path]
+        label = name if name_counts[name] == 1 else path
+        uses[label] += 1
+        if uses[label] > 1:
+            label = f"{label} ({uses[label]})"
+        labels.append(label)
+    return labels
 
 
 def replay(
@@ -287,11 +341,12 @@ def _inflate(data: bytes, name: str) -> bytes:
 # -- mitmproxy flow files --------------------------------------------------------------
 
 
-def _read_mitm(stream: IO[bytes], name: str, report) -> Iterator[CapturedRequest]:
+def _read_mitm(
+    stream: IO[bytes], name: str, label: str, report
+) -> Iterator[CapturedRequest]:
     from mitmproxy import exceptions, http
     from mitmproxy.io import FlowReader
 
-    display_name = Path(name).name
     flows = FlowReader(stream).stream()
     flows_read = 0
     end_of_last_flow = stream.tell()
@@ -320,7 +375,7 @@ def _read_mitm(stream: IO[bytes], name: str, report) -> Iterator[CapturedRequest
             continue
         if flow.request.method == "CONNECT":
             continue
-        yield _request_from_flow(flow, f"{display_name} flow {flows_read}")
+        yield _request_from_flow(flow, f"{label} flow {flows_read}", source=label)
 
 
 def _describe_flow_error(error: Exception, flows_read: int) -> str:
@@ -332,7 +387,7 @@ def _describe_flow_error(error: Exception, flows_read: int) -> str:
     return detail
 
 
-def _request_from_flow(flow: Any, origin: str) -> CapturedRequest:
+def _request_from_flow(flow: Any, origin: str, *, source: str = "") -> CapturedRequest:
     """A CapturedRequest from a mitmproxy HTTPFlow (recorded or live)."""
     request = flow.request
     body = request.get_content(strict=False) or b""
@@ -362,6 +417,7 @@ def _request_from_flow(flow: Any, origin: str) -> CapturedRequest:
         response_status=response_status,
         content_type=content_type,
         error=failure or None,
+        source=source,
     )
 
 
@@ -414,9 +470,8 @@ class _HarEntry(_HarModel):
     """Some tools put the failure on the entry rather than on its response."""
 
 
-def _read_har(data: bytes, name: str, report) -> Iterator[CapturedRequest]:
+def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRequest]:
     entries, break_error = _har_entries(data, name)
-    display_name = Path(name).name
 
     for number, raw_entry in enumerate(entries, start=1):
         try:
@@ -428,7 +483,7 @@ def _read_har(data: bytes, name: str, report) -> Iterator[CapturedRequest]:
         if not entry.request.url.lower().startswith(("http://", "https://")):
             logger.debug("%s entry %d is not HTTP; skipped", name, number)
             continue
-        yield _request_from_har(entry, display_name, number)
+        yield _request_from_har(entry, label, number)
 
     if break_error is not None:
         report(break_error)
@@ -612,6 +667,7 @@ def _request_from_har(
         response_status=response_status,
         content_type=content_type or None,
         error=failure or None,
+        source=display_name,
     )
 
 
@@ -668,9 +724,10 @@ class _BadLine:
         )
 
 
-def _read_request_list(data: bytes, name: str, report) -> Iterator[CapturedRequest]:
+def _read_request_list(
+    data: bytes, name: str, label: str, report
+) -> Iterator[CapturedRequest]:
     text = _decode_text(data, name, report)
-    display_name = Path(name).name
     blocks = _parse_request_list(text, name, report)
 
     base_time: float | None = None
@@ -702,8 +759,9 @@ def _read_request_list(data: bytes, name: str, report) -> Iterator[CapturedReque
             body="\n".join(block.body_lines).strip("\n").encode("utf-8"),
             timestamp=timestamp,
             client_address=block.client_address,
-            origin=f"{display_name} line {block.lineno}",
-            request_id=f"{display_name}:{block.lineno}",
+            origin=f"{label} line {block.lineno}",
+            request_id=f"{label}:{block.lineno}",
+            source=label,
         )
 
 

@@ -303,6 +303,7 @@ def _diagnosis_record(diagnosis: Any, masker: Masker) -> dict[str, Any]:
         "url": _mask_optional(diagnosis.url, masker),
         "uncertain": diagnosis.uncertain,
         "keys": list(diagnosis.keys),
+        "source": diagnosis.source or None,
     }
 
 
@@ -610,6 +611,8 @@ class _TextReport:
         if not self.result.diagnoses:
             return
         self.heading("Page loads and visitors")
+        # Name the recording when the report covers several.
+        several = len({d.source for d in self.result.diagnoses if d.source}) > 1
         for diagnosis in self.result.diagnoses:
             self.blank()
             self.add(
@@ -625,6 +628,7 @@ class _TextReport:
                 for part in (
                     diagnosis.page_key and f"page load {diagnosis.page_key}",
                     diagnosis.url,
+                    several and diagnosis.source and f"in {diagnosis.source}",
                 )
                 if part
             ]

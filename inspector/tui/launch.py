@@ -62,14 +62,9 @@ def read_recordings(recordings: Sequence[str | Path]) -> Loaded:
     and their diagnoses need the traffic in the order it was sent. A request
     without a timestamp keeps its place after the one before it in its file.
     """
-    from inspector.recordings import load_requests
+    from inspector.recordings import load_each
 
-    per_file: list[list[CapturedRequest]] = []
-    errors: list[RecordingError] = []
-    for path in recordings:
-        requests, problems = load_requests([path])
-        per_file.append(requests)
-        errors.extend(problems)
+    per_file, errors = load_each(recordings)
 
     if len(per_file) < 2:
         return (per_file[0] if per_file else []), errors

@@ -621,6 +621,8 @@ def page_document(page: PageLoad, masker: Masker = unmasked) -> DetailDocument:
     text.append(f"\n  {printable(page.key)}", style="dim")
     if page.visitor:
         text.append(f"  visitor {text.shown(page.visitor)}", style="dim")
+    if page.source:
+        text.append(f"  in {printable(page.source)}", style="dim")
     verdict = page_verdict(page)
     text.append("  verdict ")
     text.append(verdict, style=verdict_style(verdict) or "bold")

@@ -805,5 +805,33 @@ async def test_several_recordings_show_in_time_order_with_their_origin(tmp_path,
         app.events_table.select_row(1)
         await pilot.pause()
         assert "  origin     second.har entry 1" in app.detail.text.plain
-        # In time order, the heartbeat joins its pageview's page load.
-        assert "page.heartbeat-data-differs" in app.detail.text.plain
+        # Each file is a capture of its own: the heartbeat does not join the
+        # pageview of the other file, though they share their ids.
+        assert "page.heartbeat-data-differs" not in app.detail.text.plain
+
+
+async def test_pages_view_keeps_recordings_apart(tmp_path, spec):
+    from inspector.tui.launch import build_view_app
+
+    # One pageview per file, with the same pageload and visitor ids, 35 ms apart:
+    # in one file that is a duplicate, in two files two page loads.
+    first = pixel_url(rand="1700000000000", plid="shared", pvid="pv-1", u="pid=v1")
+    second = pixel_url(rand="1700000000035", plid="shared", pvid="pv-2", u="pid=v1")
+    (tmp_path / "one.txt").write_text(f"GET {first}\n")
+    (tmp_path / "two.txt").write_text(f"GET {second}\n")
+    app = build_view_app([tmp_path / "one.txt", tmp_path / "two.txt"], spec=spec)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        view = app.query_one(PagesView)
+
+        assert view.table.row_count == 2
+        pages = list(view.pages.values())
+        assert [page.source for page in pages] == ["one.txt", "two.txt"]
+        assert all(not page.diagnoses for page in pages)
+        view.table.move_cursor(row=1)
+        await pilot.pause()
+        assert "in two.txt" in view.text.plain
+        assert "duplicate" not in view.text.plain
