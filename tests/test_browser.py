@@ -39,10 +39,12 @@ from inspector.model import CapturedRequest
 from inspector.proxy import ProxySession
 from inspector.recordings import read_requests, replay
 from inspector.spec import load_spec
+from inspector.timeline import EntryKind
 
 SCENARIO_NAMES = sorted(SCENARIOS)
 REPOSITORY = Path(__file__).resolve().parent.parent
 RECORDINGS = REPOSITORY / "fixtures" / "recordings" / "browser"
+_SCRIPTS = frozenset({EntryKind.GTM, EntryKind.TRACKER_SCRIPT, EntryKind.OTHER_TAG})
 
 
 @dataclass
@@ -195,6 +197,44 @@ def test_the_tracker_script_is_recognised_on_every_page(session):
 
     assert len(result.pages) >= len(SCENARIOS)
     assert "page.pageview-without-tracker" not in codes
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_each_page_load_has_its_scripts_on_its_timeline(session, name):
+    scenario = SCENARIOS[name]
+    result = _replay(session.requests(scenario))
+
+    for page in result.pages:
+        kinds = [entry.kind for entry in page.timeline]
+        # Chromium sends the full page address as Referer to same-origin scripts:
+        # each is matched to its page with certainty.
+        assert kinds[0] is EntryKind.DOCUMENT, page.key
+        assert kinds.count(EntryKind.TRACKER_SCRIPT) == 1, page.key
+        assert not any(
+            entry.uncertain for entry in page.timeline if entry.kind in _SCRIPTS
+        ), page.key
+        tracker = kinds.index(EntryKind.TRACKER_SCRIPT)
+        assert EntryKind.PIXEL not in kinds[:tracker], page.key
+        if name.startswith("container-"):
+            assert kinds.index(EntryKind.GTM) < tracker, page.key
+        else:
+            assert EntryKind.GTM not in kinds, page.key
+
+
+def test_the_ordering_fault_names_the_tag_manager(session):
+    result = _replay(session.requests(SCENARIOS["container-unsequenced"]))
+    (page,) = result.pages
+    (diagnosis,) = page.diagnoses
+    (gtm,) = [entry for entry in page.timeline if entry.kind is EntryKind.GTM]
+
+    assert gtm.url.endswith("/gtm.js?id=GTM-TEST01")
+    assert diagnosis.code == "page.segment-after-pageview"
+    assert f"Google Tag Manager (gtm.js at +{gtm.offset_ms} ms)" in (
+        diagnosis.explanation
+    )
+    assert "setup tag sequenced before the Parse.ly tracker tag" in (
+        diagnosis.explanation
+    )
 
 
 def test_chromium_sent_nothing_but_the_site_and_its_pixels(session):
@@ -362,6 +402,16 @@ def test_committed_recordings_still_show_their_verdict(name, suffix):
 
     assert errors == []
     assert SCENARIOS[name].verdict_problems(result) == []
+
+
+@pytest.mark.parametrize("name", ["container-sequenced", "container-unsequenced"])
+def test_committed_container_recordings_show_gtm_before_the_tracker(name):
+    result, _errors = replay([RECORDINGS / f"{name}.mitm"], load_spec(SITE_SPEC))
+
+    (page,) = result.pages
+    kinds = [entry.kind for entry in page.timeline]
+    assert kinds.index(EntryKind.GTM) < kinds.index(EntryKind.TRACKER_SCRIPT)
+    assert kinds.index(EntryKind.TRACKER_SCRIPT) < kinds.index(EntryKind.PIXEL)
 
 
 def test_record_scenarios_script_records_and_checks_a_scenario(tmp_path):
