@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from inspector import __version__
 from inspector.model import DataState, Finding, Severity
@@ -361,6 +362,10 @@ def report_document(
             name: list(event_ids)
             for name, event_ids in result.scenario_coverage.items()
         },
+        "scenario_pages": {
+            name: [masker(url) for url in urls]
+            for name, urls in scenario_pages(result).items()
+        },
         "recording_errors": [
             {
                 "path": error.path,
@@ -370,6 +375,22 @@ def report_document(
             for error in errors
         ],
     }
+
+
+def scenario_pages(result: InspectionResult) -> dict[str, list[str]]:
+    """Per spec scenario seen, the addresses of the page loads that showed it."""
+    pages: dict[str, list[str]] = {}
+    for page in result.pages:
+        for name in page.scenarios:
+            urls = pages.setdefault(name, [])
+            if page.url and page.url not in urls:
+                urls.append(page.url)
+    return pages
+
+
+def _address_path(url: str) -> str:
+    """A page address without its scheme, host and query: which page it is."""
+    return urlsplit(url).path or "/"
 
 
 def render_json(
@@ -652,14 +673,20 @@ class _TextReport:
             return
         self.heading("Scenarios")
         name_width = max(len(name) for name in coverage)
+        pages = scenario_pages(self.result)
         for name, event_ids in coverage.items():
             if event_ids:
                 shown = ", ".join(event_ids[:5]) + (" …" if len(event_ids) > 5 else "")
+                paths = [_address_path(url) for url in pages.get(name, ())]
+                where = ", ".join(dict.fromkeys(paths[:5])) + (
+                    " …" if len(paths) > 5 else ""
+                )
                 self.add(
                     "  ",
                     name.ljust(name_width),
                     "  ",
                     (f"seen in {_plural(len(event_ids), 'event')}", "green"),
+                    *((" on ", self.masker(where)) if where else ()),
                     ("  " + shown, "dim"),
                 )
             else:

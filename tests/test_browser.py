@@ -262,9 +262,9 @@ def test_verdicts_are_really_checked():
     assert SCENARIOS["config-before-snippet"].verdict_problems(empty) == [
         "no pixel events"
     ]
-    assert "expected pii.email; got []" in SCENARIOS["pii-email"].verdict_problems(
-        empty
-    )
+    assert "expected pii.email; got ['scenario.not-covered']" in SCENARIOS[
+        "pii-email"
+    ].verdict_problems(empty)
 
 
 @pytest.mark.parametrize(
@@ -402,6 +402,32 @@ def test_committed_recordings_still_show_their_verdict(name, suffix):
 
     assert errors == []
     assert SCENARIOS[name].verdict_problems(result) == []
+
+
+def test_committed_recordings_together_cover_every_scenario_of_the_site():
+    spec = load_spec(SITE_SPEC)
+    recordings = sorted(RECORDINGS.glob("*.mitm"))
+
+    result, errors = replay(recordings, spec)
+
+    assert errors == []
+    assert len(recordings) == len(SCENARIOS)
+    assert {name: bool(ids) for name, ids in result.scenario_coverage.items()} == {
+        scenario.name: True for scenario in spec.scenarios
+    }
+    assert "scenario.not-covered" not in {d.code for d in result.diagnoses}
+    # Checked together, each recording keeps the page verdicts it has alone.
+    for recording in recordings:
+        alone, _ = replay([recording], spec)
+        assert {
+            (d.code, tuple(d.evidence))
+            for d in alone.diagnoses
+            if not d.code.startswith("scenario.")
+        } == {
+            (d.code, tuple(d.evidence))
+            for d in result.diagnoses
+            if d.source == recording.name
+        }, recording.name
 
 
 @pytest.mark.parametrize("name", ["container-sequenced", "container-unsequenced"])

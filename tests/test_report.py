@@ -99,6 +99,20 @@ def test_text_shows_standard_segments_per_event_and_per_pageview(demo):
     assert any(row.split()[0] == "medium" and "email ×1" in row for row in rows)
 
 
+def test_json_names_the_pages_that_showed_each_scenario(demo):
+    document = json.loads(render_json(demo))
+
+    assert document["scenario_coverage"] == {
+        "anonymous": [],
+        "subscriber": ["demo.txt:22"],
+    }
+    (address,) = document["scenario_pages"]["subscriber"]
+    assert address.startswith(
+        "https://www.example.com/city/2024/06/10/new-tram-line-opens/?utm_source="
+    )
+    assert "anonymous" not in document["scenario_pages"]
+
+
 def test_json_counts_pageviews_per_standard_segment(demo):
     document = json.loads(render_json(demo))
 
@@ -113,7 +127,8 @@ def test_text_shows_coverage_and_values_per_key(demo):
     scenarios = text.split("\nScenarios\n", 1)[1].split("\n\n")[0].splitlines()
     assert scenarios == [
         "  anonymous   not seen",
-        "  subscriber  seen in 1 event  demo.txt:22",
+        "  subscriber  seen in 1 event on /city/2024/06/10/new-tram-line-opens/  "
+        "demo.txt:22",
     ]
     values = text.split("\nSegment values\n", 1)[1].split("\n\n")[0].splitlines()
     assert values[0].split() == [
