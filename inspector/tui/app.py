@@ -1023,11 +1023,12 @@ class InspectorApp(App[int]):
 
 
 def _identity(diagnosis: PageDiagnosis) -> tuple[Any, ...]:
-    """What stays the same while a fault gathers evidence: the rule, the page load
-    or visitor, the keys, and the first event that showed it."""
+    """What stays the same while a fault gathers evidence: the rule, the recording,
+    the page load or visitor, the keys, and the first event that showed it."""
     first = diagnosis.evidence[0] if diagnosis.evidence else diagnosis.title
     return (
         diagnosis.code,
+        diagnosis.source,
         diagnosis.page_key,
         diagnosis.visitor,
         diagnosis.keys,
