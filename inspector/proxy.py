@@ -599,6 +599,8 @@ def connection_instructions(
         f"Proxy listening on {shown}",
         f"  Browser: use HTTP and HTTPS proxy {browser_host}:{port}, for example "
         f"chromium --proxy-server={browser_host}:{port}",
+        "  Local pages (127.0.0.1, localhost): Chromium sends them past the proxy "
+        "unless also given --proxy-bypass-list='<-loopback>'",
     ]
 
     if is_loopback(listen_host):

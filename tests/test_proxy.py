@@ -524,6 +524,7 @@ def test_instructions_for_a_loopback_proxy(tmp_path):
 
     text = "\n".join(lines)
     assert "--proxy-server=127.0.0.1:8080" in text
+    assert "--proxy-bypass-list='<-loopback>'" in text
     assert "--listen-host 0.0.0.0" in text
     assert "http://mitm.it" in text
     assert str(tmp_path / "mitmproxy-ca-cert.pem") in text
