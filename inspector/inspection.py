@@ -85,7 +85,10 @@ class InspectionResult:
     """Per segment key, how many events carried each value (JSON-labelled)."""
     finding_counts: Counter[str]
     scenario_coverage: dict[str, list[str]] = field(default_factory=dict)
-    """Per scenario named in the spec, the ids of events that showed it."""
+    """Per scenario named in the spec, the ids of events that showed it (at most
+    the first thousand: `scenario_counts` counts them all)."""
+    scenario_counts: dict[str, int] = field(default_factory=dict)
+    """Per scenario named in the spec, how many pageviews showed it."""
     standard_counts: dict[str, Counter[str]] = field(default_factory=dict)
     """Per standard segment (referrer, campaign fields, geography), how many
     pageviews Parse.ly will count under each value."""
@@ -192,6 +195,7 @@ class Inspection:
             },
             finding_counts=Counter(self.finding_counts),
             scenario_coverage=self.pages.scenario_coverage(),
+            scenario_counts=self.pages.scenario_counts(),
             requests_seen=self.requests_seen,
             uncounted_segment_values=self.uncounted_segment_values,
         )

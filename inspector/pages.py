@@ -263,6 +263,7 @@ class PageTracker:
         self._coverage: dict[str, list[str]] = {
             str(getattr(s, "name", "?")): [] for s in self.scenarios
         }
+        self._coverage_counts: Counter[str] = Counter()
         self._retired: deque[PageDiagnosis] = deque(maxlen=max_retired_diagnoses)
         self._now = 0.0
 
@@ -398,8 +399,13 @@ class PageTracker:
         return found
 
     def scenario_coverage(self) -> dict[str, list[str]]:
-        """Per spec scenario, the ids of the pageviews that showed it."""
+        """Per spec scenario, the ids of the pageviews that showed it (the first
+        `_MAX_COVERAGE_IDS` of them: `scenario_counts` counts them all)."""
         return {name: list(ids) for name, ids in self._coverage.items()}
+
+    def scenario_counts(self) -> dict[str, int]:
+        """Per spec scenario, how many pageviews showed it."""
+        return {name: self._coverage_counts[name] for name in self._coverage}
 
     # Grouping --------------------------------------------------------------------
 
@@ -722,6 +728,7 @@ class PageTracker:
                 continue
             name = str(getattr(scenario, "name", "?"))
             page.scenarios[name] = None
+            self._coverage_counts[name] += 1
             ids = self._coverage.setdefault(name, [])
             if len(ids) < _MAX_COVERAGE_IDS:
                 ids.append(report.event.id)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from inspector import __version__
+from inspector.coverage import pages_by_scenario
 from inspector.model import DataState, Finding, Severity
 from inspector.standard import display_fields
 
@@ -362,6 +363,7 @@ def report_document(
             name: list(event_ids)
             for name, event_ids in result.scenario_coverage.items()
         },
+        "scenario_counts": dict(result.scenario_counts),
         "scenario_pages": {
             name: [masker(url) for url in urls]
             for name, urls in scenario_pages(result).items()
@@ -379,13 +381,7 @@ def report_document(
 
 def scenario_pages(result: InspectionResult) -> dict[str, list[str]]:
     """Per spec scenario seen, the addresses of the page loads that showed it."""
-    pages: dict[str, list[str]] = {}
-    for page in result.pages:
-        for name in page.scenarios:
-            urls = pages.setdefault(name, [])
-            if page.url and page.url not in urls:
-                urls.append(page.url)
-    return pages
+    return pages_by_scenario(result.pages)
 
 
 def _address_path(url: str) -> str:
@@ -675,6 +671,7 @@ class _TextReport:
         name_width = max(len(name) for name in coverage)
         pages = scenario_pages(self.result)
         for name, event_ids in coverage.items():
+            seen = max(self.result.scenario_counts.get(name, 0), len(event_ids))
             if event_ids:
                 shown = ", ".join(event_ids[:5]) + (" …" if len(event_ids) > 5 else "")
                 paths = [_address_path(url) for url in pages.get(name, ())]
@@ -685,7 +682,7 @@ class _TextReport:
                     "  ",
                     name.ljust(name_width),
                     "  ",
-                    (f"seen in {_plural(len(event_ids), 'event')}", "green"),
+                    (f"seen in {_plural(seen, 'event')}", "green"),
                     *((" on ", self.masker(where)) if where else ()),
                     ("  " + shown, "dim"),
                 )
