@@ -39,6 +39,12 @@ from textual.containers import Container
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from inspector.coverage import (
+    CoverageMark,
+    ScenarioStatus,
+    coverage_mark,
+    statuses_since,
+)
 from inspector.model import CapturedRequest, Finding, Severity
 from inspector.report import make_masker
 from inspector.tui.filtering import EventFilter, parse_filter
@@ -51,6 +57,7 @@ from inspector.tui.widgets.events_table import EventsTable
 from inspector.tui.widgets.findings_view import FindingsView
 from inspector.tui.widgets.log_view import LogView
 from inspector.tui.widgets.pages_view import PagesView
+from inspector.tui.widgets.scenarios_view import ScenariosView
 from inspector.tui.widgets.segments_view import SegmentsView
 from inspector.tui.widgets.status_bar import EventCounts, StatusBar
 
@@ -228,6 +235,8 @@ class InspectorApp(App[int]):
         self._standard_baseline: dict[str, Counter[str]] = {}
         self._page_baseline: dict[str, float] = {}
         """Page loads at the last clear, with the time of their last request then."""
+        self._scenario_baseline: CoverageMark | None = None
+        """Scenario coverage at the last clear."""
         self._diagnosis_baseline: dict[tuple[Any, ...], tuple[str, ...]] | None = None
         """Diagnoses at the last clear, with their evidence then."""
         self._diagnoses: list[PageDiagnosis] = []
@@ -260,6 +269,7 @@ class InspectorApp(App[int]):
         )
         self.findings_view = FindingsView(self.masker, id="findings-view")
         self.segments_view = SegmentsView(self.masker, id="segments-view")
+        self.scenarios_view = ScenariosView(self.masker, id="scenarios-view")
         self.pages_view = PagesView(self.masker, id="pages-view")
         self.log_view = LogView(id="log-view")
         self.views = TabbedContent(initial="events", id="views")
@@ -279,6 +289,7 @@ class InspectorApp(App[int]):
                 yield self.findings_view
             with TabPane("Segments", id="segments"):
                 yield self.segments_view
+                yield self.scenarios_view
             with TabPane("Pages", id="pages"):
                 yield self.pages_view
             with TabPane("Log", id="log"):
@@ -652,6 +663,7 @@ class InspectorApp(App[int]):
                 getattr(self.inspection.spec, "segments", {}),
                 self.standard_counts(),
             )
+            self.scenarios_view.show(self.scenario_statuses())
         elif active == "pages":
             self.pages_view.show_pages(self.page_loads())
         else:
@@ -691,6 +703,13 @@ class InspectorApp(App[int]):
     def standard_counts(self) -> dict[str, Counter[str]]:
         """Pageviews per standard segment value since the start or the last clear."""
         return _since(self.inspection.standard_counts, self._standard_baseline)
+
+    def scenario_statuses(self) -> list[ScenarioStatus]:
+        """Every spec scenario with the pageviews and pages that showed it since
+        the start or the last clear (the coverage `check` reports)."""
+        return statuses_since(
+            self.inspection.pages, self.page_loads(), self._scenario_baseline
+        )
 
     # ------------------------------------------------------------------ events
 
@@ -869,6 +888,7 @@ class InspectorApp(App[int]):
         self._page_baseline = {
             page.key: page.last_time for page in self.inspection.pages.page_loads()
         }
+        self._scenario_baseline = coverage_mark(self.inspection.pages)
         self._diagnosis_baseline = {
             _identity(diagnosis): tuple(diagnosis.evidence)
             for diagnosis in self.inspection.pages.diagnoses()
