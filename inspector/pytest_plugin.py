@@ -60,20 +60,23 @@ def segment_replay(request: pytest.FixtureRequest, segment_spec: Path | None):
     test_dir = request.path.parent
     rootdir = request.config.rootpath
 
-    def locate(path: str | Path) -> Path:
+    def locate(path: str | Path, what: str) -> Path:
         candidate = Path(path)
-        if candidate.is_absolute():
+        if candidate.is_absolute() or str(path) == "-":
             return candidate
-        for base in (test_dir, rootdir):
+        bases = list(dict.fromkeys((test_dir, rootdir)))
+        for base in bases:
             if (base / candidate).exists():
                 return base / candidate
-        return rootdir / candidate
+        # Name every place looked in: a wrong working directory is the usual cause.
+        places = " or ".join(str(base / candidate) for base in bases)
+        pytest.fail(f"{what} {path} not found: looked for {places}", pytrace=False)
 
     def run(*paths: str | Path, spec=None, **kwargs):
         chosen_spec = spec if spec is not None else segment_spec
         if isinstance(chosen_spec, str | Path):
-            chosen_spec = locate(chosen_spec)
-        located = [locate(path) for path in paths]
+            chosen_spec = locate(chosen_spec, "spec")
+        located = [locate(path, "recording") for path in paths]
         try:
             return replay(*located, spec=chosen_spec, **kwargs)
         except (SpecError, ReplayError, RecordingError) as error:

@@ -146,3 +146,81 @@ def test_broken_spec_fails_the_test_with_its_location(project: pytest.Pytester):
     )
     assert "Traceback" not in result.stdout.str()
     assert "During handling" not in result.stdout.str()
+
+
+def test_a_missing_recording_names_where_it_was_looked_for(project: pytest.Pytester):
+    project.mkdir("tests")
+    (project.path / "tests" / "test_tracking.py").write_text(
+        "def test_replay(segment_replay):\n"
+        '    segment_replay("checkout.mitm", spec="segments.yaml")\n'
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"recording checkout.mitm not found: looked for "
+            f"{project.path}/tests/checkout.mitm or {project.path}/checkout.mitm"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def _readme_section(title: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    return readme.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _fenced_blocks(text: str, language: str) -> list[str]:
+    blocks = text.split(f"```{language}\n")[1:]
+    return [block.split("```", 1)[0] for block in blocks]
+
+
+def test_the_readme_example_passes_then_fails_readably(pytester: pytest.Pytester):
+    """The worked example, pasted as the README shows it, against a real browser
+    recording and the test site's spec; then the spec changes under it."""
+    (example,) = _fenced_blocks(_readme_section("In your test suite"), "python")
+    recording = ROOT / "fixtures" / "recordings" / "browser"
+    shutil.copy(
+        recording / "config-before-snippet.mitm", pytester.path / "checkout.mitm"
+    )
+    spec = pytester.path / "segments.yaml"
+    shutil.copy(ROOT / "fixtures" / "site" / "segments.yaml", spec)
+    pytester.makepyfile(test_tracking=example)
+
+    pytester.runpytest(*QUIET).assert_outcomes(passed=1)
+
+    spec.write_text(spec.read_text().replace("[free, registered, premium]", "[free]"))
+    result = pytester.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E * 2 finding(s) at or above error:",
+            "E *time*action*url*segments*finding",
+            'E *pageview*/config-before-snippet.html*plan="premium"*'
+            "error segment.value-not-allowed*",
+        ]
+    )
+
+
+def test_the_readme_ci_jobs_are_valid_yaml_running_the_tools():
+    from ruamel.yaml import YAML
+
+    github, gitlab = (
+        YAML(typ="safe").load(block)
+        for block in _fenced_blocks(_readme_section("In your test suite"), "yaml")
+    )
+
+    steps = github["jobs"]["tracking"]["steps"]
+    commands = [step["run"] for step in steps if "run" in step]
+    assert any(command.startswith("pytest") for command in commands)
+    (check,) = [c for c in commands if c.startswith("segment-inspector check")]
+    assert "--format junit" in check and "--output tracking.xml" in check
+    (upload,) = [step for step in steps if "tracking.xml" in str(step.get("with"))]
+    assert upload["if"] == "always()"
+
+    job = gitlab["tracking"]
+    assert any("--output tracking.xml" in line for line in job["script"])
+    assert job["artifacts"]["reports"]["junit"] == "tracking.xml"
