@@ -602,6 +602,34 @@ def test_unknown_scenario_key_is_rejected():
         canonical_standard_key("city")
 
 
+def test_a_spec_scenario_may_use_parselys_own_names(tmp_path):
+    from inspector.spec import SpecError, load_spec
+
+    path = tmp_path / "segments.yaml"
+    path.write_text(
+        "version: 1\n"
+        "scenarios:\n"
+        "  - name: newsletter\n"
+        "    standard: {utm_medium: email, UTM_Source: letter, ref_category: direct}\n"
+    )
+    (scenario,) = load_spec(path).scenarios
+    std = StandardResolver(None).resolve(
+        make_event(PAGE + "?utm_medium=email&utm_source=letter")
+    )
+
+    assert scenario.standard.model_fields_set == {"medium", "source", "referrer"}
+    assert standard_mismatches(std, scenario.standard) == []
+
+    path.write_text(
+        "version: 1\n"
+        "scenarios:\n"
+        "  - name: twice\n"
+        "    standard: {utm_medium: email, medium: cpc}\n"
+    )
+    with pytest.raises(SpecError, match="utm_medium and medium both set"):
+        load_spec(path)
+
+
 def test_scenario_matching_with_a_model_compares_only_fields_set():
     from pydantic import BaseModel
 
