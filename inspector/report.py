@@ -517,6 +517,9 @@ class _TextReport:
         standard = self.standard_parts(report)
         if standard:
             self.add("    ", *standard)
+        session = self.session_campaign_parts(report)
+        if session:
+            self.add("    ", *session)
 
         for finding in report.findings:
             self.finding_line(
@@ -563,6 +566,26 @@ class _TextReport:
             # No location: show what it would be looked up from (see geo_notes).
             address = self.clip(standard.client_address, _VALUE_WIDTH)
             parts.extend(["  ", ("address", "cyan"), "=", address])
+        return parts
+
+    def session_campaign_parts(
+        self, report: EventReport
+    ) -> list[str | tuple[str, str]]:
+        """The campaign of the session's first URL (`surl`), when it is not the
+        page's own: Parse.ly keeps it for the whole visit (`surl_utm_*`)."""
+        standard = report.standard
+        session = standard.session_campaign if standard is not None else None
+        if session is None or session.is_empty:
+            return []
+        here = [(name, value) for name, value, _ in standard.campaign.items()]
+        first = [(name, value) for name, value, _ in session.items()]
+        if first == here:
+            return []
+
+        parts: list[str | tuple[str, str]] = [("session: ", "dim")]
+        for name, value in first:
+            parts.extend(["  ", (name, "cyan"), "=", self.clip(value, _VALUE_WIDTH)])
+        parts.append(("  (from surl)", "dim"))
         return parts
 
     def standard_values(self) -> None:

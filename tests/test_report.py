@@ -546,3 +546,22 @@ def test_json_has_the_address_and_where_each_campaign_field_came_from():
     assert standard["campaign_parameters"] == {"campaign": "utm_campaign"}
     assert standard["geo"] is None
     assert standard["geo_note"].startswith("no GeoIP database: pass --geoip-db")
+
+
+def test_text_shows_the_session_campaign_when_the_page_has_another():
+    landing = "https%3A%2F%2Fwww.example.com%2Fland%3Futm_campaign%3Dspring"
+    url = (
+        "https://p1.parsely.com/plogger/?rand=1&idsite=example.com&action=pageview"
+        f"&url=https%3A%2F%2Fwww.example.com%2Fnext&urlref={landing}&surl={landing}"
+        "&pvid=1&plid=1&sid=1&sts=1&slts=0&u=pid%3Dabc&data=%7B%7D"
+    )
+    same = url.replace("&url=https%3A%2F%2Fwww.example.com%2Fnext", f"&url={landing}")
+    result = _inspect(
+        CapturedRequest(method="GET", url=url), CapturedRequest(method="GET", url=same)
+    )
+
+    text = render_text(result)
+
+    sessions = [line.strip() for line in text.splitlines() if "session:" in line]
+    # Only the page without a campaign of its own gets the session line.
+    assert sessions == ["session:   campaign=spring  (from surl)"]
