@@ -376,6 +376,10 @@ class ReferrerExtensions(_Strict):
     ai: tuple[NonEmptyText, ...] = ()
     """Domains that count as AI assistants."""
 
+    other: tuple[NonEmptyText, ...] = ()
+    """Domains that count as other, overriding a built-in list (for example
+    `news.google.com`, which older Parse.ly reports count as other)."""
+
 
 class StandardSettings(_Strict):
     """How standard segments (referrer, campaign, geography) are worked out."""

@@ -630,6 +630,28 @@ def test_a_spec_scenario_may_use_parselys_own_names(tmp_path):
         load_spec(path)
 
 
+def test_a_spec_can_move_a_built_in_domain_to_other(tmp_path):
+    from inspector.spec import load_spec
+
+    path = tmp_path / "segments.yaml"
+    path.write_text(
+        "version: 1\nstandard:\n  referrers:\n    other: [news.google.com]\n"
+    )
+    event = make_event(PAGE, urlref="https://news.google.com/stories/1")
+
+    default = StandardResolver(None).resolve(event)
+    moved = StandardResolver(load_spec(path)).resolve(event)
+
+    assert default.referrer_category == "aggregator"
+    assert moved.referrer_category == "other"
+    assert (
+        StandardResolver(load_spec(path))
+        .resolve(make_event(PAGE, urlref="https://www.google.com/"))
+        .referrer_category
+        == "search"
+    )
+
+
 def test_scenario_matching_with_a_model_compares_only_fields_set():
     from pydantic import BaseModel
 
