@@ -141,7 +141,7 @@ class Replay:
         self, severity: Severity | str
     ) -> list[tuple[PixelEvent | None, Finding]]:
         """Each finding at or above `severity`, with its event when it has one."""
-        threshold = Severity(severity)
+        threshold = _severity(severity)
         found: list[tuple[PixelEvent | None, Finding]] = []
         for report in self.result.reports:
             for finding in report.findings:
@@ -177,19 +177,20 @@ class Replay:
             for event, finding in offending
         ]
         raise AssertionError(
-            f"{len(offending)} finding(s) at or above {Severity(at_least)}:\n"
+            f"{len(offending)} finding(s) at or above {_severity(at_least)}:\n"
             + _table(rows, ("time", "action", "url", "segments", "finding"))
         )
 
     def assert_segment(
-        self, key: str, value: Any, *, on: Sequence[str] = ("pageview",)
+        self, key: str, value: Any, *, on: str | Sequence[str] = ("pageview",)
     ) -> None:
         """Fail unless every event of the kinds in `on` sent `key` equal to `value`.
 
-        Types count: `True` is not `"true"`, and `None` (JSON null) is not a key
-        that was left out.
+        `on` is one event kind (`"heartbeat"`) or several. Types count: `True` is
+        not `"true"`, and `None` (JSON null) is not a key that was left out.
         """
         __tracebackhide__ = True  # pytest shows the message, not this frame
+        on = (on,) if isinstance(on, str) else tuple(on)
         events = self.events_of(*on)
         if not events:
             raise AssertionError(
@@ -370,6 +371,15 @@ class Replay:
         from inspector.pii import mask
 
         return mask(text)
+
+
+def _severity(value: Severity | str) -> Severity:
+    """A severity from its name, in any case; a wrong name says which exist."""
+    try:
+        return Severity(str(value).strip().lower())
+    except ValueError:
+        names = ", ".join(repr(str(severity)) for severity in Severity)
+        raise ValueError(f"{value!r} is not a severity: use one of {names}") from None
 
 
 def _same_json(sent: Any, expected: Any) -> bool:

@@ -158,3 +158,22 @@ def test_scenario_on_standard_segments_shows_the_values_sent(tmp_path):
         "(a MaxMind .mmdb) to check geography"
     )
     assert session.standard_counts["medium"] == {"email": 1}
+
+
+def test_segment_assertion_takes_one_event_kind_as_a_string(demo):
+    with pytest.raises(AssertionError) as failure:
+        demo.assert_segment("plan", "no-such-plan", on="heartbeat")
+
+    assert (
+        str(failure.value)
+        .splitlines()[0]
+        .endswith('heartbeat event(s) did not send plan="no-such-plan":')
+    )
+
+
+def test_severity_names_are_forgiving_and_a_wrong_one_is_explained(demo):
+    with pytest.raises(AssertionError, match="at or above error:"):
+        demo.assert_no_findings(at_least="ERROR")
+
+    with pytest.raises(ValueError, match="'warn' is not a severity: use one of"):
+        demo.assert_no_findings(at_least="warn")
