@@ -50,11 +50,13 @@ def segment_spec(request: pytest.FixtureRequest) -> Path | None:
 def segment_replay(request: pytest.FixtureRequest, segment_spec: Path | None):
     """Replay recordings against the configured spec, giving a `testing.Replay`.
 
-    Relative recording paths are looked up next to the test file first, then from
-    the rootdir. Keyword arguments are those of `inspector.testing.replay`.
+    Relative paths (recordings, the spec, a `geoip_db`) are looked up next to the
+    test file first, then from the rootdir. Keyword arguments are those of
+    `inspector.testing.replay`.
     """
     from inspector.recordings import RecordingError
     from inspector.spec import SpecError
+    from inspector.standard import GeoIPError
     from inspector.testing import ReplayError, replay
 
     test_dir = request.path.parent
@@ -77,9 +79,11 @@ def segment_replay(request: pytest.FixtureRequest, segment_spec: Path | None):
         if isinstance(chosen_spec, str | Path):
             chosen_spec = locate(chosen_spec, "spec")
         located = [locate(path, "recording") for path in paths]
+        if isinstance(kwargs.get("geoip_db"), str | Path):
+            kwargs["geoip_db"] = locate(kwargs["geoip_db"], "GeoIP database")
         try:
             return replay(*located, spec=chosen_spec, **kwargs)
-        except (SpecError, ReplayError, RecordingError) as error:
+        except (SpecError, ReplayError, RecordingError, GeoIPError) as error:
             problem = str(error)
         # The user's inputs are wrong, not their test: say where, without a trace.
         pytest.fail(problem, pytrace=False)

@@ -224,3 +224,41 @@ def test_the_readme_ci_jobs_are_valid_yaml_running_the_tools():
     job = gitlab["tracking"]
     assert any("--output tracking.xml" in line for line in job["script"])
     assert job["artifacts"]["reports"]["junit"] == "tracking.xml"
+
+
+def test_geography_from_a_database_beside_the_test(pytester: pytest.Pytester):
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    writer = MMDBWriter(ip_version=4, database_type="GeoLite2-Country")
+    writer.insert_network(
+        IPSet(["81.2.69.0/24"]),
+        {
+            "continent": {"code": "EU", "names": {"en": "Europe"}},
+            "country": {"iso_code": "GB", "names": {"en": "United Kingdom"}},
+        },
+    )
+    tests = pytester.mkdir("tests")
+    writer.to_db_file(str(tests / "geo.mmdb"))
+    (tests / "broken.mmdb").write_text("not a database")
+    (tests / "visit.txt").write_text(
+        "GET https://p1.parsely.com/plogger/?rand=1&idsite=example.com"
+        "&action=pageview&url=https%3A%2F%2Fwww.example.com%2F&urlref="
+        "&pvid=1&plid=1&sid=1&sts=1&slts=0&u=x&data=%7B%7D\n"
+        "X-Parsely-IP: 81.2.69.160\n"
+    )
+    (tests / "test_geo.py").write_text(
+        "def test_country(segment_replay):\n"
+        '    session = segment_replay("visit.txt", geoip_db="geo.mmdb")\n'
+        '    assert session.standard_counts["country"] == {"GB": 1}\n'
+        "\n"
+        "def test_broken(segment_replay):\n"
+        '    segment_replay("visit.txt", geoip_db="broken.mmdb")\n'
+    )
+
+    # Run from elsewhere: the paths are found next to the test, not in the cwd.
+    result = pytester.runpytest(str(tests), *QUIET)
+
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*broken.mmdb is not a valid MaxMind .mmdb file*"])
+    assert "Traceback" not in result.stdout.str()
