@@ -179,19 +179,29 @@ def _fenced_blocks(text: str, language: str) -> list[str]:
 
 def test_the_readme_example_passes_then_fails_readably(pytester: pytest.Pytester):
     """The worked example, pasted as the README shows it, against a real browser
-    recording and the test site's spec; then the spec changes under it."""
+    recording and a spec it meets; then the spec changes under it."""
     (example,) = _fenced_blocks(_readme_section("In your test suite"), "python")
     recording = ROOT / "fixtures" / "recordings" / "browser"
     shutil.copy(
         recording / "config-before-snippet.mitm", pytester.path / "checkout.mitm"
     )
     spec = pytester.path / "segments.yaml"
-    shutil.copy(ROOT / "fixtures" / "site" / "segments.yaml", spec)
+    spec.write_text(
+        "version: 1\n"
+        "sites: [example.com]\n"
+        "segments:\n"
+        "  plan: {type: string, values: [free, registered, premium]}\n"
+        "  logged_in: {type: boolean, required: true}\n"
+        "scenarios:\n"
+        "  - name: premium reader\n"
+        "    segments: {plan: premium, logged_in: true}\n"
+    )
     pytester.makepyfile(test_tracking=example)
 
     pytester.runpytest(*QUIET).assert_outcomes(passed=1)
 
-    spec.write_text(spec.read_text().replace("[free, registered, premium]", "[free]"))
+    # The plan is renamed in the spec but not yet on the site.
+    spec.write_text(spec.read_text().replace("premium", "gold"))
     result = pytester.runpytest(*QUIET)
 
     result.assert_outcomes(failed=1)
