@@ -50,33 +50,40 @@ def segment_spec(request: pytest.FixtureRequest) -> Path | None:
 def segment_replay(request: pytest.FixtureRequest, segment_spec: Path | None):
     """Replay recordings against the configured spec, giving a `testing.Replay`.
 
-    Relative recording paths are looked up next to the test file first, then from
-    the rootdir. Keyword arguments are those of `inspector.testing.replay`.
+    Relative paths (recordings, the spec, a `geoip_db`) are looked up next to the
+    test file first, then from the rootdir. Keyword arguments are those of
+    `inspector.testing.replay`.
     """
     from inspector.recordings import RecordingError
     from inspector.spec import SpecError
+    from inspector.standard import GeoIPError
     from inspector.testing import ReplayError, replay
 
     test_dir = request.path.parent
     rootdir = request.config.rootpath
 
-    def locate(path: str | Path) -> Path:
+    def locate(path: str | Path, what: str) -> Path:
         candidate = Path(path)
-        if candidate.is_absolute():
+        if candidate.is_absolute() or str(path) == "-":
             return candidate
-        for base in (test_dir, rootdir):
+        bases = list(dict.fromkeys((test_dir, rootdir)))
+        for base in bases:
             if (base / candidate).exists():
                 return base / candidate
-        return rootdir / candidate
+        # Name every place looked in: a wrong working directory is the usual cause.
+        places = " or ".join(str(base / candidate) for base in bases)
+        pytest.fail(f"{what} {path} not found: looked for {places}", pytrace=False)
 
     def run(*paths: str | Path, spec=None, **kwargs):
         chosen_spec = spec if spec is not None else segment_spec
         if isinstance(chosen_spec, str | Path):
-            chosen_spec = locate(chosen_spec)
-        located = [locate(path) for path in paths]
+            chosen_spec = locate(chosen_spec, "spec")
+        located = [locate(path, "recording") for path in paths]
+        if isinstance(kwargs.get("geoip_db"), str | Path):
+            kwargs["geoip_db"] = locate(kwargs["geoip_db"], "GeoIP database")
         try:
             return replay(*located, spec=chosen_spec, **kwargs)
-        except (SpecError, ReplayError, RecordingError) as error:
+        except (SpecError, ReplayError, RecordingError, GeoIPError) as error:
             problem = str(error)
         # The user's inputs are wrong, not their test: say where, without a trace.
         pytest.fail(problem, pytrace=False)

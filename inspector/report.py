@@ -43,6 +43,8 @@ _URL_WIDTH = 110
 _VALUE_WIDTH = 200
 """Longest segment value shown in the text report (the JSON keeps every value)."""
 _MESSAGE_WIDTH = 1000
+_GEO_NOTES_SHOWN = 5
+"""Distinct reasons for a missing location listed under the standard segments."""
 _MASK_MARGIN = 1000
 """Characters masked beyond a cut, so that a cut never shows part of an address."""
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -272,11 +274,16 @@ def _standard_record(standard: Any, masker: Masker) -> dict[str, Any]:
     campaign = {name: masker(value) for name, value, _ in standard.campaign.items()}
     record: dict[str, Any] = {
         "campaign": campaign,
+        # Which query parameter each field was read from (`utm_campaign`, `cid`).
+        "campaign_parameters": {
+            name: param for name, _, param in standard.campaign.items()
+        },
         "referrer": {
             "category": standard.referrer_category,
             "domain": standard.referrer_name or standard.referrer_domain,
         },
         "geo": None,
+        "client_address": standard.client_address,
     }
     if standard.session_campaign is not None:
         record["session_campaign"] = {
@@ -528,6 +535,9 @@ class _TextReport:
         standard = self.standard_parts(report)
         if standard:
             self.add("    ", *standard)
+        session = self.session_campaign_parts(report)
+        if session:
+            self.add("    ", *session)
 
         for finding in report.findings:
             self.finding_line(
@@ -570,16 +580,48 @@ class _TextReport:
         parts: list[str | tuple[str, str]] = [("standard:", "dim")]
         for name, value in display_fields(standard):
             parts.extend(["  ", (name, "cyan"), "=", self.clip(value, _VALUE_WIDTH)])
+        if standard.geo is None and standard.client_address:
+            # No location: show what it would be looked up from (see geo_notes).
+            address = self.clip(standard.client_address, _VALUE_WIDTH)
+            parts.extend(["  ", ("address", "cyan"), "=", address])
+        return parts
+
+    def session_campaign_parts(
+        self, report: EventReport
+    ) -> list[str | tuple[str, str]]:
+        """The campaign of the session's first URL (`surl`), when it is not the
+        page's own: Parse.ly keeps it for the whole visit (`surl_utm_*`)."""
+        standard = report.standard
+        session = standard.session_campaign if standard is not None else None
+        if session is None or session.is_empty:
+            return []
+        here = [(name, value) for name, value, _ in standard.campaign.items()]
+        first = [(name, value) for name, value, _ in session.items()]
+        if first == here:
+            return []
+
+        parts: list[str | tuple[str, str]] = [("session: ", "dim")]
+        for name, value in first:
+            parts.extend(["  ", (name, "cyan"), "=", self.clip(value, _VALUE_WIDTH)])
+        parts.append(("  (from surl)", "dim"))
         return parts
 
     def standard_values(self) -> None:
-        """Per standard segment, the values the pageviews will be counted under."""
+        """Per standard segment, the values the pageviews will be counted under,
+        then why geography is missing, once per reason (how to add a GeoIP
+        database, which addresses it does not know, which have no location)."""
         counts = self.result.standard_counts
-        if not counts:
+        notes: Counter[str] = Counter(
+            report.standard.geo_note
+            for report in self.result.reports
+            if report.standard is not None and report.standard.geo_note
+        )
+        if not counts and not notes:
             return
 
         self.heading("Standard segments (pageviews)")
-        name_width = max(len(name) for name in counts)
+        names = [*counts, *(["geography"] if notes else [])]
+        name_width = max(len(name) for name in names)
         for name, values in counts.items():
             parts: list[str | tuple[str, str]] = [
                 "  ",
@@ -590,6 +632,20 @@ class _TextReport:
                     ["  ", self.clip(value, _VALUE_WIDTH), (f" ×{count}", "dim")]
                 )
             self.add(*parts)
+
+        shown = notes.most_common(_GEO_NOTES_SHOWN)
+        for index, (note, count) in enumerate(shown):
+            label = "geography" if index == 0 else ""
+            self.add(
+                "  ",
+                (label.ljust(name_width), "cyan"),
+                "  ",
+                self.clip(note, _MESSAGE_WIDTH),
+                (f" ({count} events)" if count > 1 else "", "dim"),
+            )
+        if len(notes) > len(shown):
+            more = len(notes) - len(shown)
+            self.add("  ", " " * name_width, "  ", (f"… {more} more", "dim"))
 
     def finding_line(
         self,

@@ -376,6 +376,10 @@ class ReferrerExtensions(_Strict):
     ai: tuple[NonEmptyText, ...] = ()
     """Domains that count as AI assistants."""
 
+    other: tuple[NonEmptyText, ...] = ()
+    """Domains that count as other, overriding a built-in list (for example
+    `news.google.com`, which older Parse.ly reports count as other)."""
+
 
 class StandardSettings(_Strict):
     """How standard segments (referrer, campaign, geography) are worked out."""
@@ -399,7 +403,35 @@ class PageSettings(_Strict):
 
 
 class ScenarioStandard(_Strict):
-    """Standard segments a scenario expects (any left out are not checked)."""
+    """Standard segments a scenario expects (any left out are not checked).
+
+    Parse.ly's own names are accepted for each field: the parameter names
+    (`utm_medium`, `itm_source`) and the raw-data columns (`ref_category`,
+    `ip_country`).
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_parsely_names(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        from inspector.standard import STANDARD_FIELD_ALIASES
+
+        renamed: dict[Any, Any] = {}
+        given_as: dict[str, str] = {}
+        for key, item in value.items():
+            name = key
+            if isinstance(key, str) and key not in cls.model_fields:
+                name = STANDARD_FIELD_ALIASES.get(key.strip().lower(), key)
+            if name in given_as:
+                raise PydanticCustomError(
+                    "standard_field_twice",
+                    "{first} and {second} both set the standard segment {name}",
+                    {"first": given_as[name], "second": key, "name": name},
+                )
+            given_as[name] = str(key)
+            renamed[name] = item
+        return renamed
 
     referrer: ReferrerCategory | None = None
     """Referrer category: social, search, aggregator, ai, other, internal or direct."""

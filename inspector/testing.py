@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -38,6 +39,9 @@ ABSENT = "(absent)"
 """How a key that was not sent at all is shown in failure tables."""
 
 _MAX_TABLE_ROWS = 20
+_MAX_COMBINATIONS = 5
+"""Distinct value combinations listed under a scenario that was not seen."""
+_GEO_FIELDS = frozenset({"country", "continent", "subdivision"})
 _URL_WIDTH = 48
 
 
@@ -120,6 +124,13 @@ class Replay:
     def scenario_coverage(self) -> dict[str, list[str]]:
         return self.result.scenario_coverage
 
+    @property
+    def standard_counts(self) -> dict[str, dict[str, int]]:
+        """Pageviews per standard segment value (`referrer`, `medium`, `country`)."""
+        return {
+            name: dict(counts) for name, counts in self.result.standard_counts.items()
+        }
+
     def events_of(self, *actions: str) -> list[PixelEvent]:
         """The events whose action is one of `actions` (all events when none)."""
         if not actions:
@@ -130,7 +141,7 @@ class Replay:
         self, severity: Severity | str
     ) -> list[tuple[PixelEvent | None, Finding]]:
         """Each finding at or above `severity`, with its event when it has one."""
-        threshold = Severity(severity)
+        threshold = _severity(severity)
         found: list[tuple[PixelEvent | None, Finding]] = []
         for report in self.result.reports:
             for finding in report.findings:
@@ -166,19 +177,20 @@ class Replay:
             for event, finding in offending
         ]
         raise AssertionError(
-            f"{len(offending)} finding(s) at or above {Severity(at_least)}:\n"
+            f"{len(offending)} finding(s) at or above {_severity(at_least)}:\n"
             + _table(rows, ("time", "action", "url", "segments", "finding"))
         )
 
     def assert_segment(
-        self, key: str, value: Any, *, on: Sequence[str] = ("pageview",)
+        self, key: str, value: Any, *, on: str | Sequence[str] = ("pageview",)
     ) -> None:
         """Fail unless every event of the kinds in `on` sent `key` equal to `value`.
 
-        Types count: `True` is not `"true"`, and `None` (JSON null) is not a key
-        that was left out.
+        `on` is one event kind (`"heartbeat"`) or several. Types count: `True` is
+        not `"true"`, and `None` (JSON null) is not a key that was left out.
         """
         __tracebackhide__ = True  # pytest shows the message, not this frame
+        on = (on,) if isinstance(on, str) else tuple(on)
         events = self.events_of(*on)
         if not events:
             raise AssertionError(
@@ -217,11 +229,20 @@ class Replay:
         if not missing:
             return
 
+        from inspector.diagnoses import describe_scenario_conditions
+
         scenarios = {scenario.name: scenario for scenario in self.spec.scenarios}
         lines = [f"{len(missing)} of {len(wanted)} scenario(s) never seen:"]
         for name in missing:
-            description = getattr(scenarios.get(name), "description", None) or ""
+            scenario = scenarios.get(name)
+            description = getattr(scenario, "description", None) or ""
             lines.append(f"  - {name}" + (f": {description}" if description else ""))
+            if scenario is None:
+                continue
+            conditions = describe_scenario_conditions(scenario)
+            if conditions:
+                lines.append(f"    needs a pageview with {conditions}")
+            lines.extend(self._pageviews_sent(scenario))
         seen = [name for name in wanted if coverage[name]]
         if seen:
             lines.append("seen: " + ", ".join(seen))
@@ -268,6 +289,52 @@ class Replay:
 
     # Formatting ------------------------------------------------------------------
 
+    def _pageviews_sent(self, scenario: Any) -> list[str]:
+        """What the pageviews sent for the keys a scenario looks at, most common
+        combinations first, so the near misses show."""
+        from inspector.diagnoses import standard_conditions
+        from inspector.standard import canonical_standard_key, standard_fields
+
+        keys = [*(scenario.segments or {}), *scenario.absent]
+        standard_keys = list(standard_conditions(scenario))
+        combinations: Counter[str] = Counter()
+        for report in self.result.reports:
+            if report.event.action != "pageview":
+                continue
+            segments = report.event.segments
+            parts = [
+                f"{key}={_json(segments[key]) if key in segments else ABSENT}"
+                for key in keys
+            ]
+            if standard_keys and report.standard is not None:
+                fields = standard_fields(report.standard)
+                for key in standard_keys:
+                    value = fields.get(canonical_standard_key(key))
+                    parts.append(f"{key}={_json(value) if value else ABSENT}")
+            combinations[" ".join(parts)] += 1
+        if not combinations:
+            return ["    no pageview was recorded"]
+
+        total = sum(combinations.values())
+        lines = [f"    the {total} pageview(s) sent:"]
+        for shown, count in combinations.most_common(_MAX_COMBINATIONS):
+            lines.append(f"      {self._mask(shown) or '(nothing)'}  ×{count}")
+        if len(combinations) > _MAX_COMBINATIONS:
+            lines.append(f"      … and {len(combinations) - _MAX_COMBINATIONS} more")
+        wants_geo = any(
+            canonical_standard_key(key) in _GEO_FIELDS for key in standard_keys
+        )
+        located = any(
+            report.standard is not None and report.standard.geo is not None
+            for report in self.result.reports
+        )
+        if wants_geo and not located:
+            lines.append(
+                "    no pageview has a location: replay with geoip_db=PATH "
+                "(a MaxMind .mmdb) to check geography"
+            )
+        return lines
+
     def _row(
         self,
         event: PixelEvent | None,
@@ -304,6 +371,15 @@ class Replay:
         from inspector.pii import mask
 
         return mask(text)
+
+
+def _severity(value: Severity | str) -> Severity:
+    """A severity from its name, in any case; a wrong name says which exist."""
+    try:
+        return Severity(str(value).strip().lower())
+    except ValueError:
+        names = ", ".join(repr(str(severity)) for severity in Severity)
+        raise ValueError(f"{value!r} is not a severity: use one of {names}") from None
 
 
 def _same_json(sent: Any, expected: Any) -> bool:

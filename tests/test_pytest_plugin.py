@@ -146,3 +146,129 @@ def test_broken_spec_fails_the_test_with_its_location(project: pytest.Pytester):
     )
     assert "Traceback" not in result.stdout.str()
     assert "During handling" not in result.stdout.str()
+
+
+def test_a_missing_recording_names_where_it_was_looked_for(project: pytest.Pytester):
+    project.mkdir("tests")
+    (project.path / "tests" / "test_tracking.py").write_text(
+        "def test_replay(segment_replay):\n"
+        '    segment_replay("checkout.mitm", spec="segments.yaml")\n'
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"recording checkout.mitm not found: looked for "
+            f"{project.path}/tests/checkout.mitm or {project.path}/checkout.mitm"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def _readme_section(title: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    return readme.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _fenced_blocks(text: str, language: str) -> list[str]:
+    blocks = text.split(f"```{language}\n")[1:]
+    return [block.split("```", 1)[0] for block in blocks]
+
+
+def test_the_readme_example_passes_then_fails_readably(pytester: pytest.Pytester):
+    """The worked example, pasted as the README shows it, against a real browser
+    recording and a spec it meets; then the spec changes under it."""
+    (example,) = _fenced_blocks(_readme_section("In your test suite"), "python")
+    recording = ROOT / "fixtures" / "recordings" / "browser"
+    shutil.copy(
+        recording / "config-before-snippet.mitm", pytester.path / "checkout.mitm"
+    )
+    spec = pytester.path / "segments.yaml"
+    spec.write_text(
+        "version: 1\n"
+        "sites: [example.com]\n"
+        "segments:\n"
+        "  plan: {type: string, values: [free, registered, premium]}\n"
+        "  logged_in: {type: boolean, required: true}\n"
+        "scenarios:\n"
+        "  - name: premium reader\n"
+        "    segments: {plan: premium, logged_in: true}\n"
+    )
+    pytester.makepyfile(test_tracking=example)
+
+    pytester.runpytest(*QUIET).assert_outcomes(passed=1)
+
+    # The plan is renamed in the spec but not yet on the site.
+    spec.write_text(spec.read_text().replace("premium", "gold"))
+    result = pytester.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E * 2 finding(s) at or above error:",
+            "E *time*action*url*segments*finding",
+            'E *pageview*/config-before-snippet.html*plan="premium"*'
+            "error segment.value-not-allowed*",
+        ]
+    )
+
+
+def test_the_readme_ci_jobs_are_valid_yaml_running_the_tools():
+    from ruamel.yaml import YAML
+
+    github, gitlab = (
+        YAML(typ="safe").load(block)
+        for block in _fenced_blocks(_readme_section("In your test suite"), "yaml")
+    )
+
+    steps = github["jobs"]["tracking"]["steps"]
+    commands = [step["run"] for step in steps if "run" in step]
+    assert any(command.startswith("pytest") for command in commands)
+    (check,) = [c for c in commands if c.startswith("segment-inspector check")]
+    assert "--format junit" in check and "--output tracking.xml" in check
+    (upload,) = [step for step in steps if "tracking.xml" in str(step.get("with"))]
+    assert upload["if"] == "always()"
+
+    job = gitlab["tracking"]
+    assert any("--output tracking.xml" in line for line in job["script"])
+    assert job["artifacts"]["reports"]["junit"] == "tracking.xml"
+
+
+def test_geography_from_a_database_beside_the_test(pytester: pytest.Pytester):
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    writer = MMDBWriter(ip_version=4, database_type="GeoLite2-Country")
+    writer.insert_network(
+        IPSet(["81.2.69.0/24"]),
+        {
+            "continent": {"code": "EU", "names": {"en": "Europe"}},
+            "country": {"iso_code": "GB", "names": {"en": "United Kingdom"}},
+        },
+    )
+    tests = pytester.mkdir("tests")
+    writer.to_db_file(str(tests / "geo.mmdb"))
+    (tests / "broken.mmdb").write_text("not a database")
+    (tests / "visit.txt").write_text(
+        "GET https://p1.parsely.com/plogger/?rand=1&idsite=example.com"
+        "&action=pageview&url=https%3A%2F%2Fwww.example.com%2F&urlref="
+        "&pvid=1&plid=1&sid=1&sts=1&slts=0&u=x&data=%7B%7D\n"
+        "X-Parsely-IP: 81.2.69.160\n"
+    )
+    (tests / "test_geo.py").write_text(
+        "def test_country(segment_replay):\n"
+        '    session = segment_replay("visit.txt", geoip_db="geo.mmdb")\n'
+        '    assert session.standard_counts["country"] == {"GB": 1}\n'
+        "\n"
+        "def test_broken(segment_replay):\n"
+        '    segment_replay("visit.txt", geoip_db="broken.mmdb")\n'
+    )
+
+    # Run from elsewhere: the paths are found next to the test, not in the cwd.
+    result = pytester.runpytest(str(tests), *QUIET)
+
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*broken.mmdb is not a valid MaxMind .mmdb file*"])
+    assert "Traceback" not in result.stdout.str()

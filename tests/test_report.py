@@ -55,7 +55,10 @@ def test_text_lists_each_event_with_typed_segments_and_findings(demo):
     assert first[0].startswith("07:30:00.120  example.com  pageview   ")
     assert "https://www.example.com/" in first[0]
     assert first[1].strip() == 'plan="basic" logged_in=true'
-    assert first[2].strip() == "standard:  referrer=search (google.com)"
+    # No GeoIP database in this run: the address it would look up is shown instead.
+    assert first[2].strip() == (
+        "standard:  referrer=search (google.com)  address=203.0.113.10"
+    )
     assert first[3].strip() == "ok"
 
     mismatch = event_block(text, "demo.txt:28")
@@ -498,3 +501,82 @@ def test_show_pii_shows_personal_data_in_finding_messages_too(tmp_path):
         "url (query parameter 'mail') contains an e-mail address (j•••@example.org)"
     )
     assert "jane" not in json.dumps(masked)
+
+
+# --------------------------------------------------------------------------------------
+# The visitor's address, and why it has no location
+
+
+def _pageview_from(address: str | None, **headers: str) -> CapturedRequest:
+    url = (
+        "https://p1.parsely.com/plogger/?rand=1&idsite=example.com&action=pageview"
+        "&url=https%3A%2F%2Fwww.example.com%2F%3Fcid%3DC1%26utm_campaign%3Dspring"
+        "&urlref=&pvid=1&plid=1&sid=1&sts=1&slts=0&u=pid%3Dabc&data=%7B%7D"
+    )
+    return CapturedRequest(
+        method="GET", url=url, client_address=address, headers=tuple(headers.items())
+    )
+
+
+def _inspect(*requests: CapturedRequest, geoip_db: str | None = None):
+    from inspector.inspection import Inspection
+
+    return Inspection(None, geoip_db=geoip_db).process_all(list(requests))
+
+
+def test_text_shows_the_address_and_how_to_add_a_geoip_database():
+    result = _inspect(
+        _pageview_from("81.2.69.160"),
+        _pageview_from(None, **{"X-Parsely-IP": "2.3.4.5"}),
+    )
+
+    text = render_text(result)
+
+    standard_lines = [line for line in text.splitlines() if "standard:" in line]
+    assert standard_lines[0].endswith("address=81.2.69.160")
+    assert standard_lines[1].endswith("address=2.3.4.5")
+    section = text.split("\nStandard segments (pageviews)\n", 1)[1].split("\n\n")[0]
+    (geography,) = [row for row in section.splitlines() if "geography" in row]
+    assert geography.split(None, 1)[1] == (
+        "no GeoIP database: pass --geoip-db PATH to a MaxMind .mmdb "
+        "(GeoLite2-City or -Country) (2 events)"
+    )
+
+
+def test_text_says_why_an_address_has_no_location():
+    text = render_text(_inspect(_pageview_from("127.0.0.1"), _pageview_from(None)))
+
+    section = text.split("\nStandard segments (pageviews)\n", 1)[1].split("\n\n")[0]
+    notes = section.split("geography", 1)[1].splitlines()
+    assert notes[0].strip().startswith("127.0.0.1 is a loopback address")
+    assert notes[1].strip().startswith("no client address was recorded")
+
+
+def test_json_has_the_address_and_where_each_campaign_field_came_from():
+    document = json.loads(render_json(_inspect(_pageview_from("81.2.69.160"))))
+
+    standard = document["events"][0]["standard"]
+    assert standard["client_address"] == "81.2.69.160"
+    assert standard["campaign"] == {"campaign": "spring"}
+    assert standard["campaign_parameters"] == {"campaign": "utm_campaign"}
+    assert standard["geo"] is None
+    assert standard["geo_note"].startswith("no GeoIP database: pass --geoip-db")
+
+
+def test_text_shows_the_session_campaign_when_the_page_has_another():
+    landing = "https%3A%2F%2Fwww.example.com%2Fland%3Futm_campaign%3Dspring"
+    url = (
+        "https://p1.parsely.com/plogger/?rand=1&idsite=example.com&action=pageview"
+        f"&url=https%3A%2F%2Fwww.example.com%2Fnext&urlref={landing}&surl={landing}"
+        "&pvid=1&plid=1&sid=1&sts=1&slts=0&u=pid%3Dabc&data=%7B%7D"
+    )
+    same = url.replace("&url=https%3A%2F%2Fwww.example.com%2Fnext", f"&url={landing}")
+    result = _inspect(
+        CapturedRequest(method="GET", url=url), CapturedRequest(method="GET", url=same)
+    )
+
+    text = render_text(result)
+
+    sessions = [line.strip() for line in text.splitlines() if "session:" in line]
+    # Only the page without a campaign of its own gets the session line.
+    assert sessions == ["session:   campaign=spring  (from surl)"]

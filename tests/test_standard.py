@@ -602,6 +602,56 @@ def test_unknown_scenario_key_is_rejected():
         canonical_standard_key("city")
 
 
+def test_a_spec_scenario_may_use_parselys_own_names(tmp_path):
+    from inspector.spec import SpecError, load_spec
+
+    path = tmp_path / "segments.yaml"
+    path.write_text(
+        "version: 1\n"
+        "scenarios:\n"
+        "  - name: newsletter\n"
+        "    standard: {utm_medium: email, UTM_Source: letter, ref_category: direct}\n"
+    )
+    (scenario,) = load_spec(path).scenarios
+    std = StandardResolver(None).resolve(
+        make_event(PAGE + "?utm_medium=email&utm_source=letter")
+    )
+
+    assert scenario.standard.model_fields_set == {"medium", "source", "referrer"}
+    assert standard_mismatches(std, scenario.standard) == []
+
+    path.write_text(
+        "version: 1\n"
+        "scenarios:\n"
+        "  - name: twice\n"
+        "    standard: {utm_medium: email, medium: cpc}\n"
+    )
+    with pytest.raises(SpecError, match="utm_medium and medium both set"):
+        load_spec(path)
+
+
+def test_a_spec_can_move_a_built_in_domain_to_other(tmp_path):
+    from inspector.spec import load_spec
+
+    path = tmp_path / "segments.yaml"
+    path.write_text(
+        "version: 1\nstandard:\n  referrers:\n    other: [news.google.com]\n"
+    )
+    event = make_event(PAGE, urlref="https://news.google.com/stories/1")
+
+    default = StandardResolver(None).resolve(event)
+    moved = StandardResolver(load_spec(path)).resolve(event)
+
+    assert default.referrer_category == "aggregator"
+    assert moved.referrer_category == "other"
+    assert (
+        StandardResolver(load_spec(path))
+        .resolve(make_event(PAGE, urlref="https://www.google.com/"))
+        .referrer_category
+        == "search"
+    )
+
+
 def test_scenario_matching_with_a_model_compares_only_fields_set():
     from pydantic import BaseModel
 

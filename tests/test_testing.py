@@ -95,7 +95,17 @@ def test_scenario_assertion_names_the_missing_scenario(demo):
     with pytest.raises(AssertionError) as failure:
         demo.assert_scenarios_covered()
     assert "1 of 2 scenario(s) never seen:" in str(failure.value)
-    assert "- anonymous: Signed out, no plan." in str(failure.value)
+    text = str(failure.value)
+    assert "- anonymous: Signed out, no plan." in text
+    # What the scenario needs, then what the pageviews sent for those keys instead.
+    lines = text.splitlines()
+    needs = lines.index(
+        "    needs a pageview with logged_in = false, plan = null, "
+        "no `articles_read` key"
+    )
+    assert lines[needs + 1] == "    the 9 pageview(s) sent:"
+    assert '      logged_in=true plan="basic" articles_read=(absent)  ×2' in lines
+    assert "      … and 1 more" in lines
 
     with pytest.raises(AssertionError, match="not in the spec: premium"):
         demo.assert_scenarios_covered("premium")
@@ -122,3 +132,48 @@ def test_unreadable_recording_raises_naming_the_file(tmp_path):
     assert tolerant.events == []
     with pytest.raises(AssertionError, match="broken.har"):
         tolerant.assert_readable()
+
+
+def test_scenario_on_standard_segments_shows_the_values_sent(tmp_path):
+    spec = tmp_path / "segments.yaml"
+    spec.write_text(
+        "version: 1\n"
+        "scenarios:\n"
+        "  - name: paid social\n"
+        "    standard: {medium: cpc}\n"
+        "  - name: from the UK\n"
+        "    standard: {country: GB}\n"
+    )
+    session = replay(REQUESTS / "demo.txt", spec=spec)
+
+    with pytest.raises(AssertionError) as failure:
+        session.assert_scenarios_covered()
+
+    lines = str(failure.value).splitlines()
+    assert lines[0] == "2 of 2 scenario(s) never seen:"
+    assert '    needs a pageview with standard medium = "cpc"' in lines
+    assert '      medium="email"  ×1' in lines
+    assert lines[-1] == (
+        "    no pageview has a location: replay with geoip_db=PATH "
+        "(a MaxMind .mmdb) to check geography"
+    )
+    assert session.standard_counts["medium"] == {"email": 1}
+
+
+def test_segment_assertion_takes_one_event_kind_as_a_string(demo):
+    with pytest.raises(AssertionError) as failure:
+        demo.assert_segment("plan", "no-such-plan", on="heartbeat")
+
+    assert (
+        str(failure.value)
+        .splitlines()[0]
+        .endswith('heartbeat event(s) did not send plan="no-such-plan":')
+    )
+
+
+def test_severity_names_are_forgiving_and_a_wrong_one_is_explained(demo):
+    with pytest.raises(AssertionError, match="at or above error:"):
+        demo.assert_no_findings(at_least="ERROR")
+
+    with pytest.raises(ValueError, match="'warn' is not a severity: use one of"):
+        demo.assert_no_findings(at_least="warn")

@@ -262,6 +262,9 @@ class DetailDocument:
     """
 
     LABEL_WIDTH = 10
+    """The narrowest label column; a block with longer labels widens its own."""
+    MAX_LABEL_WIDTH = 20
+    """Labels longer than this are cut, so that values keep most of the width."""
 
     def __init__(self, masker: Masker = unmasked) -> None:
         self.blocks: list[Text | Padding | list[tuple[str, Text]]] = []
@@ -301,6 +304,12 @@ class DetailDocument:
             self.blocks.append(Text())
         return self.blocks[-1]
 
+    def _label_width(self, block: list[tuple[str, Text]]) -> int:
+        """The label column of one block of fields: as wide as its longest label,
+        so `Client address` or `Session campaign` is not cut short."""
+        longest = max((len(label) for label, _ in block), default=0)
+        return max(self.LABEL_WIDTH, min(longest, self.MAX_LABEL_WIDTH))
+
     def text(self) -> Text:
         combined = Text()
         for block in self.blocks:
@@ -312,8 +321,9 @@ class DetailDocument:
                 combined.append_text(block.renderable)
                 combined.append("\n")
                 continue
+            width = self._label_width(block)
             for label, value in block:
-                combined.append(f"  {label:<{self.LABEL_WIDTH}} ", style="bold")
+                combined.append(f"  {label:<{width}} ", style="bold")
                 combined.append_text(value)
                 combined.append("\n")
         combined.rstrip()
@@ -334,7 +344,7 @@ class DetailDocument:
                 parts.append(block)
                 continue
             grid = Table.grid(padding=(0, 1))
-            grid.add_column(width=self.LABEL_WIDTH, no_wrap=True, style="bold")
+            grid.add_column(width=self._label_width(block), no_wrap=True, style="bold")
             grid.add_column(overflow="fold")
             for label, value in block:
                 grid.add_row(Text(label), value)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 from urllib.parse import quote
 
 from conftest import inspect, pixel_url
+from rich.console import Console
 
 from inspector.model import CapturedRequest
 from inspector.tui.presenters import (
+    detail_document,
     detail_text,
     duration_label,
     event_cell_values,
@@ -118,7 +121,7 @@ def test_a_mobile_batch_shows_its_body_as_raw():
 
     text = detail_text(report).plain
 
-    assert "  transport  mobile" in text
+    assert "  transport   mobile" in text
     assert "  batch entry 0" in text
     assert text.split("\nRaw\n")[1].startswith(body)
     segments = segment_part(text)
@@ -202,3 +205,21 @@ def test_a_raw_body_keeps_its_lines_but_not_its_escapes():
         raw
         == '{"events": [{"action": "pageview", "idsite": "a\\x1b[2Jb",\n "data": {}}]}'
     )
+
+
+def test_long_labels_of_the_standard_segments_are_not_cut():
+    url = pixel_url(
+        page="https://www.example.com/?utm_campaign=spring",
+        surl="https://www.example.com/?utm_campaign=winter",
+    )
+    report = report_for(url, client_address="81.2.69.160")
+    console = Console(width=120, record=True, file=io.StringIO())
+
+    console.print(detail_document(report).renderable())
+    shown = console.export_text()
+
+    section = shown.split("Standard segments")[1].split("Raw")[0]
+    rows = [line.split() for line in section.splitlines() if line.strip()]
+    assert ["Client", "address", "81.2.69.160"] in rows
+    assert ["Session", "Campaign", "winter", "(utm_campaign)"] in rows
+    assert "…" not in section
