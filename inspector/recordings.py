@@ -567,6 +567,9 @@ def _describe_har_error(error: ValidationError) -> str:
             problems.append(f"{where} is missing")
         elif not where:
             problems.append("the entry is not a JSON object")
+        elif detail["type"] == "model_type":
+            # pydantic would name the internal model class here.
+            problems.append(f"{where}: should be a JSON object")
         else:
             message = detail["msg"]
             problems.append(f"{where}: {message[:1].lower()}{message[1:]}")

@@ -723,17 +723,18 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
     bad_time = har_entry(startedDateTime="yesterday")
     bad_header = har_entry()
     bad_header["request"]["headers"] = [{"name": 7}]
+    text_request = har_entry()
+    text_request["request"] = "GET /"
+    entries = [har_entry(), no_url, bad_time, "not an entry", bad_header]
     path = write_har_document(
-        tmp_path,
-        "devtools.har",
-        [har_entry(), no_url, bad_time, "not an entry", bad_header, har_entry()],
+        tmp_path, "devtools.har", [*entries, text_request, har_entry()]
     )
 
     requests, errors = load_requests([path])
 
     assert [r.origin for r in requests] == [
         "devtools.har entry 1",
-        "devtools.har entry 6",
+        "devtools.har entry 7",
     ]
     assert str(errors[0]) == f"{path}: entry 2: request.url is missing"
     assert errors[1].location == "entry 3"
@@ -743,6 +744,7 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
         "request.headers[0].name: input should be a valid string; "
         "request.headers[0].value is missing"
     )
+    assert str(errors[4]) == f"{path}: entry 6: request: should be a JSON object"
 
 
 def test_har_details_devtools_write(tmp_path):
