@@ -215,6 +215,11 @@ def _finite_float(text: str) -> float:
     return number
 
 
+_JSON_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_finite_float
+)
+
+
 def load_json(text: str) -> tuple[Any, bool]:
     """Parse a JSON text as a browser's `JSON.parse` would.
 
@@ -224,7 +229,7 @@ def load_json(text: str) -> tuple[Any, bool]:
     valid JSON but no Unicode text: it becomes U+FFFD, and the second value of
     the result says that happened.
     """
-    value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    value = _JSON_DECODER.decode(text)
     if "\\u" in text and _SURROGATE_ESCAPE.search(text):
         return _without_surrogates(value)
     return value, False
