@@ -741,6 +741,19 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
                     unsupported.hint,
                 )
             )
+        # What could be converted is still validated, short of the places above.
+        if isinstance(plain, dict):
+            unsupported_paths = [problem.path for problem in unsupported_problems]
+            try:
+                Spec.model_validate(plain)
+            except ValidationError as error:
+                unsupported_problems.extend(
+                    problem
+                    for problem in _problems_from(error, document, file)
+                    if not any(
+                        _within(problem.path, path) for path in unsupported_paths
+                    )
+                )
         raise SpecError(_in_file_order([*duplicates, *unsupported_problems]))
     try:
         spec = Spec.model_validate(plain)
@@ -753,6 +766,13 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
     spec._source = file
     logger.debug("loaded spec %s: %d segment keys", file, len(spec.segments))
     return spec
+
+
+def _within(path: str, outer: str) -> bool:
+    """Whether spec path `path` is `outer` or lies inside it."""
+    if not outer:
+        return True
+    return path == outer or (path.startswith(outer) and path[len(outer)] in ".[")
 
 
 def default_spec() -> Spec:

@@ -527,6 +527,26 @@ def test_every_key_that_is_not_text_and_every_tag_is_reported_at_once():
     ]
 
 
+def test_keys_that_are_not_text_come_with_the_other_problems():
+    text = (
+        "unknown_keys: warnign\n"
+        "segments:\n"
+        "  3: {type: string}\n"
+        "  plan: !custom {type: string}\n"
+        "  tier: {type: strng}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "m.yaml")
+
+    assert [(p.line, p.path) for p in caught.value.problems] == [
+        (1, "unknown_keys"),
+        (3, "segments[3]"),
+        (4, "segments.plan"),
+        (5, "segments.tier.type"),
+    ]
+
+
 def test_aliases_that_expand_without_bound_are_refused_quickly():
     lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
     for name, previous in zip("bcdefgh", "abcdefg", strict=True):
