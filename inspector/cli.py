@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
 
+    _tolerate_narrow_output()
     level = logging.WARNING - 10 * args.verbose
     logging.basicConfig(
         level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
@@ -54,3 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+
+
+def _tolerate_narrow_output() -> None:
+    """Write what the terminal's encoding cannot show as `\\xd7`, not a crash.
+
+    Reports hold `×`, `…` and whatever text the traffic carried; a terminal or
+    pipe set to ASCII or Latin-1 would otherwise stop the command half-way.
+    """
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")

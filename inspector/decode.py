@@ -36,6 +36,7 @@ from inspector.wire import (
     decode_body_text,
     describe_json_error,
     json_type_name,
+    load_json,
     query_of,
     read_json_object,
     split_query,
@@ -231,9 +232,11 @@ _EXPLANATION: dict[str, str] = {
         "tracking code. It is harmless; its meaning on the server is not documented."
     ),
     "params.invalid-utf8": (
-        "Parameters are percent-encoded UTF-8. Bytes that are not valid UTF-8 were "
+        "Parameters are percent-encoded UTF-8, and JSON escapes must make whole "
+        "characters. Bytes that are not valid UTF-8, and halves of a UTF-16 "
+        "surrogate pair (left when JavaScript cuts a string inside an emoji), were "
         "shown as U+FFFD; the value Parse.ly stores may not be what the page meant. "
-        "Check the page's character encoding and how the value was escaped."
+        "Check the page's character encoding and how the value was escaped or cut."
     ),
     "url.oversized": (
         "Many servers, proxies and CDNs refuse or cut URLs longer than 8 KB, which "
@@ -548,7 +551,7 @@ def _decode_web(request: CapturedRequest) -> list[PixelEvent]:
         _read_data_text(draft, params["data"], data_is_last=pairs[-1][0] == "data")
     if "metadata" in params:
         draft.metadata_raw = params["metadata"]
-        draft.metadata = _read_metadata_text(params["metadata"])
+        draft.metadata = _read_metadata_text(draft, params["metadata"])
 
     # What the event kind requires.
     _check_required(draft)
@@ -739,6 +742,8 @@ def _read_data_value(draft: _EventDraft, value: Any) -> None:
 
 
 def _report_data_reading(draft: _EventDraft, reading: JsonReading) -> None:
+    if reading.repaired:
+        _report_lone_surrogate(draft, "data")
     if reading.state is DataState.INVALID:
         draft.add(
             "data.not-json",
@@ -760,11 +765,23 @@ def _report_data_reading(draft: _EventDraft, reading: JsonReading) -> None:
         )
 
 
-def _read_metadata_text(text: str) -> Any:
+def _read_metadata_text(draft: _EventDraft, text: str) -> Any:
     try:
-        return json.loads(text)
+        value, repaired = load_json(text)
     except (ValueError, RecursionError):
         return None
+    if repaired:
+        _report_lone_surrogate(draft, "metadata")
+    return value
+
+
+def _report_lone_surrogate(draft: _EventDraft, path: str) -> None:
+    draft.add(
+        "params.invalid-utf8",
+        f"{path} holds a \\u escape for half of a UTF-16 surrogate pair (a "
+        "character such as an emoji cut in two); it is shown as �.",
+        path=path,
+    )
 
 
 # --- Rules shared by every transport -------------------------------------------------
@@ -1007,12 +1024,22 @@ def _body_encoding_findings(request: CapturedRequest, utf8_ok: bool) -> list[Fin
     ]
 
 
+def _lone_surrogate_in_body(request: CapturedRequest, path: str) -> Finding:
+    return _finding(
+        "params.invalid-utf8",
+        f"The {path} JSON holds a \\u escape for half of a UTF-16 surrogate pair (a "
+        "character such as an emoji cut in two); it is shown as �.",
+        request.request_id,
+        path=path,
+    )
+
+
 def _decode_json_batch(
     request: CapturedRequest, text: str, utf8_ok: bool
 ) -> list[PixelEvent]:
     encoding_findings = _body_encoding_findings(request, utf8_ok)
     try:
-        batch = json.loads(text)
+        batch, repaired = load_json(text)
     except json.JSONDecodeError as error:
         return [
             _request_level_event(
@@ -1036,6 +1063,8 @@ def _decode_json_batch(
             )
         ]
 
+    if repaired:
+        encoding_findings.append(_lone_surrogate_in_body(request, "body"))
     entries = batch.get("events") if isinstance(batch, dict) else None
     problem = _batch_problem(batch, entries)
     if problem:
@@ -1073,7 +1102,7 @@ def _decode_legacy_batch(
     payload = fields.get("rqs", "")
 
     try:
-        batch = json.loads(payload)
+        batch, repaired = load_json(payload)
     except json.JSONDecodeError as error:
         return [
             _request_level_event(
@@ -1097,6 +1126,8 @@ def _decode_legacy_batch(
             )
         ]
 
+    if repaired:
+        encoding_findings.append(_lone_surrogate_in_body(request, "rqs"))
     entries = batch.get("events") if isinstance(batch, dict) else None
     problem = _batch_problem(batch, entries)
     if problem:
@@ -1180,7 +1211,7 @@ def _decode_entry(
         metadata = merged["metadata"]
         if isinstance(metadata, str):
             draft.metadata_raw = metadata
-            draft.metadata = _read_metadata_text(metadata)
+            draft.metadata = _read_metadata_text(draft, metadata)
         else:
             draft.metadata_raw = compact_json(metadata, limit=1 << 30)
             draft.metadata = metadata

@@ -81,6 +81,10 @@ _HOST_NAME = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d+)?"
 _SCHEME_RELATIVE_URL = re.compile(rf"^//{_HOST_NAME}(?:[/?#]|$)")
 _SCHEMELESS_URL = re.compile(rf"^{_HOST_NAME}[/?]")
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Text that cannot be written as UTF-8: escaped bytes, or half a UTF-16 pair."""
+_HALF_PAIR = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+"""A lone surrogate that is not an escaped byte (U+DC80 to U+DCFF)."""
 _CONTROL_CHARACTER = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 _BODYLESS_METHODS = frozenset({"GET", "HEAD"})
 
@@ -378,6 +382,33 @@ def _read_mitm(
         yield _request_from_flow(flow, f"{label} flow {flows_read}", source=label)
 
 
+def _url_text(url: str) -> str:
+    """A URL as valid text: raw bytes that are not UTF-8 percent-escaped again.
+
+    mitmproxy (and HAR files written from it) carry such bytes as lone surrogates
+    (U+DC80 to U+DCFF); `%E9` is what went over the wire, and the decoder reports
+    it as not UTF-8. Any other lone surrogate becomes U+FFFD.
+    """
+    if not _SURROGATE.search(url):
+        return url
+    return _SURROGATE.sub(_escape_surrogate, url)
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"%{code - 0xDC00:02X}"
+    return "\ufffd"
+
+
+def _header_text(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Header names and values as valid text: undecodable bytes become U+FFFD."""
+    return tuple(
+        (_SURROGATE.sub("\ufffd", name), _SURROGATE.sub("\ufffd", value))
+        for name, value in headers
+    )
+
+
 def _describe_flow_error(error: Exception, flows_read: int) -> str:
     detail = str(error).rstrip(".")
     if detail == "Invalid data format":
@@ -407,8 +438,8 @@ def _request_from_flow(flow: Any, origin: str, *, source: str = "") -> CapturedR
         client_address = None
     return CapturedRequest(
         method=request.method,
-        url=request.pretty_url,
-        headers=tuple(request.headers.items(multi=True)),
+        url=_url_text(request.pretty_url),
+        headers=_header_text(request.headers.items(multi=True)),
         body=body,
         timestamp=request.timestamp_start,
         client_address=client_address,
@@ -622,6 +653,9 @@ def _describe_har_error(error: ValidationError) -> str:
             problems.append(f"{where} is missing")
         elif not where:
             problems.append("the entry is not a JSON object")
+        elif detail["type"] == "model_type":
+            # pydantic would name the internal model class here.
+            problems.append(f"{where}: should be a JSON object")
         else:
             message = detail["msg"]
             problems.append(f"{where}: {message[:1].lower()}{message[1:]}")
@@ -639,7 +673,9 @@ def _request_from_har(
     body = b""
     if post_data is not None:
         if post_data.text is not None:
-            body = post_data.text.encode("utf-8", "surrogateescape")
+            # Escaped bytes go back to bytes; half a UTF-16 pair cannot.
+            text = _HALF_PAIR.sub("\ufffd", post_data.text)
+            body = text.encode("utf-8", "surrogateescape")
         elif post_data.params:
             body = urlencode([(p.name, p.value) for p in post_data.params]).encode()
 
@@ -657,8 +693,8 @@ def _request_from_har(
         failure = None
     return CapturedRequest(
         method=entry.request.method.upper(),
-        url=entry.request.url,
-        headers=tuple((h.name, h.value) for h in entry.request.headers),
+        url=_url_text(entry.request.url),
+        headers=_header_text((h.name, h.value) for h in entry.request.headers),
         body=body,
         timestamp=started.timestamp(),
         client_address=entry.client_address,

@@ -757,15 +757,38 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
 
     # Validate plain Python values; keep the ruamel tree for positions. Duplicate
     # keys are reported together with everything else (the first value was kept).
+    converter = _PlainConverter()
+    plain = converter.convert(document)
+    if converter.unsupported:
+        unsupported_problems = []
+        for unsupported in converter.unsupported:
+            line, column = _position(document, unsupported.loc, point_at_key=False)
+            unsupported_problems.append(
+                SpecProblem(
+                    file,
+                    line,
+                    column,
+                    _render_path(unsupported.loc),
+                    str(unsupported),
+                    unsupported.hint,
+                )
+            )
+        # What could be converted is still validated, short of the places above.
+        if isinstance(plain, dict):
+            unsupported_paths = [problem.path for problem in unsupported_problems]
+            try:
+                Spec.model_validate(plain)
+            except ValidationError as error:
+                unsupported_problems.extend(
+                    problem
+                    for problem in _problems_from(error, document, file)
+                    if not any(
+                        _within(problem.path, path) for path in unsupported_paths
+                    )
+                )
+        raise SpecError(_in_file_order([*duplicates, *unsupported_problems]))
     try:
-        plain = _plain(document, ())
         spec = Spec.model_validate(plain)
-    except _UnsupportedYaml as unsupported:
-        line, column = _position(document, unsupported.loc, point_at_key=False)
-        unsupported_problem = SpecProblem(
-            file, line, column, _render_path(unsupported.loc), str(unsupported)
-        )
-        raise SpecError(_in_file_order([*duplicates, unsupported_problem])) from None
     except ValidationError as error:
         problems = [*duplicates, *_problems_from(error, document, file)]
         raise SpecError(_in_file_order(problems)) from None
@@ -775,6 +798,13 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
     spec._source = file
     logger.debug("loaded spec %s: %d segment keys", file, len(spec.segments))
     return spec
+
+
+def _within(path: str, outer: str) -> bool:
+    """Whether spec path `path` is `outer` or lies inside it."""
+    if not outer:
+        return True
+    return path == outer or (path.startswith(outer) and path[len(outer)] in ".[")
 
 
 def default_spec() -> Spec:
@@ -802,6 +832,10 @@ def _load_yaml(text: str, file: str) -> tuple[Any, list[SpecProblem]]:
     try:
         document = yaml.load(text)
         duplicates = _duplicate_keys(YAML(typ="rt").compose(text), file)
+    except RecursionError:
+        raise SpecError(
+            [SpecProblem(file, 0, 0, "", "YAML nested too deeply to read")]
+        ) from None
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = error.problem or error.context or "invalid YAML"
@@ -875,42 +909,104 @@ def _in_file_order(problems: Iterable[SpecProblem]) -> list[SpecProblem]:
 
 
 class _UnsupportedYaml(ValueError):
-    def __init__(self, message: str, loc: tuple[Any, ...]):
+    def __init__(self, message: str, loc: tuple[Any, ...], hint: str = ""):
         super().__init__(message)
         self.loc = loc
+        self.hint = hint
 
 
-def _plain(node: Any, loc: tuple[Any, ...]) -> Any:
-    """Turn ruamel's round-trip objects into plain dicts, lists and scalars."""
-    from ruamel.yaml.comments import TaggedScalar
-    from ruamel.yaml.scalarbool import ScalarBoolean
+MAX_SPEC_VALUES = 100_000
+"""How many values a spec may hold once YAML aliases are expanded.
 
-    if isinstance(node, TaggedScalar) or _explicit_tag(node):
-        raise _UnsupportedYaml("YAML tags (`!name`) are not supported", loc)
-    if isinstance(node, Mapping):
-        plain_map = {}
-        for key, value in node.items():
-            if not isinstance(key, str):
-                raise _UnsupportedYaml(
-                    f"keys must be text, not {_kind_of(key)} ({key!r})", (*loc, key)
+A real spec has a few hundred; aliases of aliases (`&a [*b, *b, …]`) can make a
+small file stand for billions, which would take forever to validate.
+"""
+
+MAX_SPEC_DEPTH = 64
+"""How deeply mappings and lists may nest; a spec needs about five levels."""
+
+
+class _PlainConverter:
+    """Turns ruamel's round-trip objects into plain dicts, lists and scalars.
+
+    What cannot become a spec value (a `!tag`, a key that is not text, nesting or
+    alias expansion beyond the limits) is collected in `unsupported`, every one of
+    them, and left out of the result.
+    """
+
+    def __init__(self) -> None:
+        self.unsupported: list[_UnsupportedYaml] = []
+        self._values = 0
+
+    def convert(self, document: Any) -> Any:
+        try:
+            return self._plain(document, ())
+        except _TooLarge:
+            return None
+
+    def _plain(self, node: Any, loc: tuple[Any, ...]) -> Any:
+        from ruamel.yaml.comments import TaggedScalar
+        from ruamel.yaml.scalarbool import ScalarBoolean
+
+        self._values += 1
+        if self._values > MAX_SPEC_VALUES:
+            self.unsupported.append(
+                _UnsupportedYaml(
+                    f"the spec holds more than {MAX_SPEC_VALUES:,} values once its "
+                    "YAML aliases are expanded",
+                    (),
+                    "a spec needs far fewer: check what the `*name` aliases repeat",
                 )
-            plain_map[key] = _plain(value, (*loc, key))
-        return plain_map
-    if isinstance(node, list):
-        return [_plain(item, (*loc, index)) for index, item in enumerate(node)]
-    if isinstance(node, ScalarBoolean):
-        return bool(node)
-    if isinstance(node, bool) or node is None:
+            )
+            raise _TooLarge
+        if len(loc) > MAX_SPEC_DEPTH:
+            self.unsupported.append(
+                _UnsupportedYaml(
+                    f"nested more than {MAX_SPEC_DEPTH} levels deep", loc[:8]
+                )
+            )
+            raise _TooLarge
+
+        if isinstance(node, TaggedScalar) or _explicit_tag(node):
+            self.unsupported.append(
+                _UnsupportedYaml("YAML tags (`!name`) are not supported", loc)
+            )
+            return None
+        if isinstance(node, Mapping):
+            plain_map = {}
+            for key, value in node.items():
+                if not isinstance(key, str):
+                    self.unsupported.append(
+                        _UnsupportedYaml(
+                            f"keys must be text, not {_kind_of(key)} ({key!r})",
+                            (*loc, key),
+                            f'quote it: "{_json(key)}"'
+                            if isinstance(key, int | float | bool)
+                            else "",
+                        )
+                    )
+                    continue
+                plain_map[key] = self._plain(value, (*loc, key))
+            return plain_map
+        if isinstance(node, list):
+            return [self._plain(item, (*loc, index)) for index, item in enumerate(node)]
+        if isinstance(node, ScalarBoolean):
+            return bool(node)
+        if isinstance(node, bool) or node is None:
+            return node
+        if isinstance(node, int):
+            return int(node)
+        if isinstance(node, float):
+            return float(node)
+        if isinstance(node, str):
+            return str(node)
+        if isinstance(node, datetime.date | datetime.datetime):
+            return node.isoformat()
         return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, datetime.date | datetime.datetime):
-        return node.isoformat()
-    return node
+
+
+class _TooLarge(Exception):
+    """Stops converting a spec that exceeds MAX_SPEC_VALUES or MAX_SPEC_DEPTH."""
 
 
 def _explicit_tag(node: Any) -> bool:

@@ -12,6 +12,7 @@ import binascii
 import gzip
 import json
 import logging
+import math
 import re
 import zlib
 from typing import Any, NamedTuple
@@ -25,6 +26,9 @@ _SNIPPET_CHARS = 24
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _GZIP_MAGIC = b"\x1f\x8b"
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT_CHARACTER = "\ufffd"
 
 
 class ParsedQuery(NamedTuple):
@@ -179,6 +183,8 @@ class JsonReading(NamedTuple):
     """For INVALID: the text ends before the JSON does."""
     parsed: Any = None
     """Whatever JSON value was read, even when it is not an object."""
+    repaired: bool = False
+    """Lone surrogate escapes in the text were replaced by U+FFFD."""
 
 
 _JSON_TYPE_NAMES = {
@@ -196,10 +202,70 @@ def json_type_name(value: Any) -> str:
     return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(
+        f"{name} is not a JSON value (JSON.stringify writes null in its place)"
+    )
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"the number {text[:24]} is too large to store")
+    return number
+
+
+_JSON_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_finite_float
+)
+
+
+def load_json(text: str) -> tuple[Any, bool]:
+    """Parse a JSON text as a browser's `JSON.parse` would.
+
+    `NaN` and `Infinity`, which Python accepts, raise `ValueError`, and so does a
+    number too large for a float (which would come out as `Infinity`). A `\\udXXX`
+    escape without its other half (a JavaScript string cut inside an emoji) is
+    valid JSON but no Unicode text: it becomes U+FFFD, and the second value of
+    the result says that happened.
+    """
+    value = _JSON_DECODER.decode(text)
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        return _without_surrogates(value)
+    return value, False
+
+
+def _without_surrogates(value: Any) -> tuple[Any, bool]:
+    """`value` with lone surrogates in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        repaired = _SURROGATE.sub(REPLACEMENT_CHARACTER, value)
+        return repaired, repaired != value
+    if isinstance(value, list):
+        items = [_without_surrogates(item) for item in value]
+        if any(changed for _, changed in items):
+            return [item for item, _ in items], True
+        return value, False
+    if isinstance(value, dict):
+        changed = False
+        repaired_map = {}
+        for key, item in value.items():
+            new_key, key_changed = _without_surrogates(key)
+            new_item, item_changed = _without_surrogates(item)
+            repaired_map[new_key] = new_item
+            changed = changed or key_changed or item_changed
+        return (repaired_map, True) if changed else (value, False)
+    return value, False
+
+
+def without_surrogates(text: str) -> str:
+    """Text with any lone surrogate (not encodable as UTF-8) replaced by U+FFFD."""
+    return _SURROGATE.sub(REPLACEMENT_CHARACTER, text)
+
+
 def read_json_object(text: str) -> JsonReading:
     """Read a JSON text that should hold an object (the `data` parameter)."""
     try:
-        parsed = json.loads(text)
+        parsed, repaired = load_json(text)
     except json.JSONDecodeError as error:
         return JsonReading(
             DataState.INVALID,
@@ -207,10 +273,12 @@ def read_json_object(text: str) -> JsonReading:
             describe_json_error(error),
             cut_short=bool(text) and json_error_at_end(error),
         )
-    except (ValueError, RecursionError) as error:
+    except RecursionError:
+        return JsonReading(DataState.INVALID, None, "nested too deeply to read")
+    except ValueError as error:
         return JsonReading(DataState.INVALID, None, str(error) or type(error).__name__)
 
-    return classify_json_value(parsed)
+    return classify_json_value(parsed)._replace(repaired=repaired)
 
 
 def classify_json_value(parsed: Any) -> JsonReading:
@@ -222,12 +290,16 @@ def classify_json_value(parsed: Any) -> JsonReading:
         inner = parsed.strip()
         if inner[:1] in ("{", "["):
             try:
-                recovered = json.loads(inner)
+                recovered, repaired = load_json(inner)
             except (ValueError, RecursionError):
-                recovered = None
+                recovered, repaired = None, False
             if isinstance(recovered, dict):
                 return JsonReading(
-                    DataState.DOUBLE_ENCODED, recovered, None, parsed=parsed
+                    DataState.DOUBLE_ENCODED,
+                    recovered,
+                    None,
+                    parsed=parsed,
+                    repaired=repaired,
                 )
             if recovered is not None:
                 problem = (

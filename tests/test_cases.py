@@ -8,80 +8,90 @@ verdict and an unexpected extra one both fail.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from inspector.cli import main
 from inspector.inspection import InspectionResult
 from inspector.model import DataState, Severity, Transport
 from inspector.recordings import replay
 from inspector.spec import Spec, parse_spec
 
-CASES = Path(__file__).resolve().parent.parent / "fixtures" / "requests"
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "fixtures" / "requests"
+CASES_SPEC = ROOT / "fixtures" / "specs" / "cases.yaml"
 
 SUBSCRIBER_BOOLEAN = "segments:\n  subscriber: {type: boolean}\n"
 PLAN_VALUES = "segments:\n  plan: {type: string, values: [basic, premium]}\n"
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 @dataclass(frozen=True)
 class Case:
     number: str
-    events: list[set[str]]
-    """The finding codes of each event, in the order the events were sent."""
-    diagnoses: set[str] = field(default_factory=set)
+    events: list[dict[str, Severity]]
+    """The findings of each event (code and severity), in the order sent."""
+    diagnoses: dict[str, Severity] = field(default_factory=dict)
     spec: str | None = None
     """YAML for the spec the case is judged against; None for the default."""
+    with_cases_spec: list[dict[str, Severity]] | None = None
+    """The events' findings under fixtures/specs/cases.yaml, when not `events`."""
 
 
 CASE_TABLE = [
-    Case("01", [{"segment.type-mismatch"}], spec=SUBSCRIBER_BOOLEAN),
-    Case("02", [{"segment.type-mismatch"}], spec=SUBSCRIBER_BOOLEAN),
-    Case("04", [set()]),
-    Case("06", [{"params.legacy-ids"}]),
-    Case("07", [{"params.legacy-ids"}]),
+    Case("01", [{"segment.type-mismatch": WARNING}], spec=SUBSCRIBER_BOOLEAN),
+    Case("02", [{"segment.type-mismatch": WARNING}], spec=SUBSCRIBER_BOOLEAN),
+    Case("04", [{}]),
+    Case("06", [{"params.legacy-ids": INFO}]),
+    Case("07", [{"params.legacy-ids": INFO}]),
     Case(
         "09",
-        [{"segment.required-missing"}],
+        [{"segment.required-missing": ERROR}],
         spec="segments:\n  plan: {type: string, required: true}\n",
+        with_cases_spec=[{}],
     ),
-    Case("10", [{"data.absent"}, {"data.absent"}]),
-    Case("11", [{"data.not-json", "params.top-level-segment"}]),
-    Case("14", [{"session.sts-zero"}, {"session.sts-zero"}]),
-    Case("15", [set()], diagnoses={"page.heartbeat-without-pageview"}),
+    Case("10", [{"data.absent": INFO}, {"data.absent": INFO}]),
+    Case("11", [{"data.not-json": ERROR, "params.top-level-segment": INFO}]),
+    Case("14", [{"session.sts-zero": WARNING}, {"session.sts-zero": WARNING}]),
+    Case("15", [{}], diagnoses={"page.heartbeat-without-pageview": WARNING}),
     Case(
         "16",
-        [{"segment.reserved-prefix"}, {"segment.reserved-prefix"}],
+        [{"segment.reserved-prefix": INFO}, {"segment.reserved-prefix": INFO}],
         spec=(
             "segments:\n  _member_tier:\n    type: string\n"
             "    values: [gold, silver, guest]\n    events: [pageview, heartbeat]\n"
         ),
     ),
-    Case("18", [set(), {"params.js-flag"}, set()]),
+    Case("18", [{}, {"params.js-flag": INFO}, {}]),
     Case(
         "19",
-        [set(), set()],
+        [{}, {}],
         spec="segments:\n  has_account: {type: boolean, required: true}\n",
     ),
-    Case("21", [set(), set()], spec=PLAN_VALUES),
-    Case("22", [set(), set()], diagnoses={"page.segment-after-pageview"}),
-    Case(
-        "23",
-        [{"segment.placeholder"}] * 3,
-        spec=PLAN_VALUES,
-    ),
+    Case("21", [{}, {}], spec=PLAN_VALUES),
+    Case("22", [{}, {}], diagnoses={"page.segment-after-pageview": ERROR}),
+    Case("23", [{"segment.placeholder": WARNING}] * 3, spec=PLAN_VALUES),
     Case(
         "25",
         [
-            {"url.oversized", "segment.value-too-long"},
-            {"url.truncated", "data.not-json", "action.missing"},
+            {"url.oversized": WARNING, "segment.value-too-long": WARNING},
+            {"url.truncated": ERROR, "data.not-json": ERROR, "action.missing": ERROR},
         ],
     ),
     Case(
         "26",
-        [{"pii.email", "params.legacy-ids"}, {"pii.email"}, {"pii.email"}],
+        [
+            {"pii.email": ERROR, "params.legacy-ids": INFO},
+            {"pii.email": ERROR},
+            {"pii.email": ERROR},
+        ],
     ),
-    Case("29", [set(), set()], diagnoses={"page.duplicate-pageview"}),
+    Case("29", [{}, {}], diagnoses={"page.duplicate-pageview": WARNING}),
 ]
 
 
@@ -109,10 +119,30 @@ def test_every_fixture_is_in_the_table():
 def test_case_verdicts(case: Case):
     result = judge(case)
 
-    event_codes = [{f.code for f in report.findings} for report in result.reports]
-    diagnosis_codes = {d.code for d in result.diagnoses}
-    assert event_codes == case.events
-    assert diagnosis_codes == case.diagnoses
+    events = [
+        {f.code: f.severity for f in report.findings} for report in result.reports
+    ]
+    diagnoses = {d.code: d.severity for d in result.diagnoses}
+    assert events == case.events
+    assert diagnoses == case.diagnoses
+
+
+@pytest.mark.parametrize("case", CASE_TABLE, ids=lambda case: case.number)
+def test_check_with_the_cases_spec_gives_each_verdict(case: Case, capsys):
+    status = main(
+        ["check", "--spec", str(CASES_SPEC), "--format", "json", "--fail-on", "never"]
+        + [str(case_file(case.number))]
+    )
+    document = json.loads(capsys.readouterr().out)
+
+    assert status == 0
+    events = [
+        {f["code"]: Severity(f["severity"]) for f in event["findings"]}
+        for event in document["events"]
+    ]
+    diagnoses = {d["code"]: Severity(d["severity"]) for d in document["diagnoses"]}
+    assert events == (case.with_cases_spec or case.events)
+    assert diagnoses == case.diagnoses
 
 
 @pytest.mark.parametrize("case", CASE_TABLE, ids=lambda case: case.number)
@@ -137,7 +167,7 @@ def test_case_headers_state_the_expected_verdict(case: Case):
 def reports_of(number: str, spec: str | None = None):
     case = next(case for case in CASE_TABLE if case.number == number)
     if spec is not None:
-        case = Case(case.number, case.events, case.diagnoses, spec)
+        case = dataclasses.replace(case, spec=spec)
     return judge(case).reports
 
 

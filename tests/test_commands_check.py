@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -360,3 +362,36 @@ def test_python_dash_m():
 
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 2
+
+
+@pytest.mark.parametrize("format_", ["text", "json", "jsonl", "junit"])
+def test_an_ascii_only_output_gets_a_valid_report(format_, tmp_path):
+    data = quote('{"mood":"caf\u00e9 \U0001f600","cut":"x\\ud83d"}', safe="")
+    recording = tmp_path / "unicode.txt"
+    recording.write_text(
+        "https://p1.parsely.com/plogger/?rand=1700000000000&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2F&action=pageview&title=It%E2%80%99s"
+        f"&data={data}\n",
+        encoding="utf-8",
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "check", str(recording)]
+        + ["--format", format_, "--fail-on", "never"],
+        cwd=ROOT,
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+    )
+
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode("ascii")
+    if format_ == "json":
+        (event,) = json.loads(out)["events"]
+        assert event["segments"] == {"mood": "caf\u00e9 \U0001f600", "cut": "x\ufffd"}
+    elif format_ == "jsonl":
+        (event,) = [json.loads(line) for line in out.splitlines()]
+        assert event["segments"]["mood"] == "caf\u00e9 \U0001f600"
+    elif format_ == "junit":
+        assert ElementTree.fromstring(out).tag == "testsuites"
+    else:
+        assert 'mood="caf\\xe9 \\U0001f600"' in out

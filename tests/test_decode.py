@@ -317,6 +317,58 @@ def test_data_that_is_json_but_not_an_object(raw, described):
     assert described in finding.message
 
 
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ('{"score":NaN}', "NaN is not a JSON value"),
+        ('{"score":-Infinity}', "-Infinity is not a JSON value"),
+        ('{"score":1e400}', "the number 1e400 is too large"),
+    ],
+)
+def test_numbers_json_parse_would_refuse_are_not_json(raw, words):
+    event = pageview(data=raw)
+
+    assert event.data_state is DataState.INVALID
+    assert event.data is None
+    assert words in only(event, "data.not-json").message
+
+
+def test_lone_surrogate_escape_in_data_is_replaced_and_reported():
+    # JavaScript cut "Caf\u00e9 \ud83d\ude00" after the first half of the emoji.
+    event = pageview(data='{"title":"Caf\\u00e9 \\ud83d","\\udc00k":1}')
+
+    assert event.data_state is DataState.OK
+    assert event.data == {"title": "Café \ufffd", "\ufffdk": 1}
+    finding = only(event, "params.invalid-utf8")
+    assert finding.severity is Severity.WARNING
+    assert finding.path == "data"
+    assert "surrogate" in finding.message
+    assert event.data_raw == '{"title":"Caf\\u00e9 \\ud83d","\\udc00k":1}'
+
+
+def test_a_whole_surrogate_pair_is_an_ordinary_character():
+    event = pageview(data='{"mood":"\\ud83d\\ude00"}')
+
+    assert event.data == {"mood": "\U0001f600"}
+    assert event.findings == ()
+
+
+def test_lone_surrogate_in_metadata_and_in_a_mobile_body():
+    metadata = pageview(metadata='{"title":"x\\ud800"}')
+    entry = {"url": "u", "idsite": "a", "action": "pageview", "data": {"k": "v"}}
+    body = json.dumps({"events": [entry, entry]}).replace('"v"', '"\\udbff"')
+
+    events = decode_request(post(body.encode()))
+
+    assert metadata.metadata == {"title": "x\ufffd"}
+    assert only(metadata, "params.invalid-utf8").path == "metadata"
+    assert [event.data for event in events] == [{"k": "\ufffd"}] * 2
+    assert [only(event, "params.invalid-utf8").path for event in events] == [
+        "body",
+        "body",
+    ]
+
+
 def test_web_pixel_without_data_warns():
     event = pageview(data=None)
 

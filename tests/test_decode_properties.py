@@ -70,7 +70,7 @@ json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
-    | st.floats(allow_nan=False)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
     lambda children: (
         st.lists(children, max_size=4)
@@ -114,6 +114,14 @@ def assert_well_formed(events: list[PixelEvent], request: CapturedRequest) -> No
             assert event.data_raw is None
         else:
             assert isinstance(event.data_raw, str)
+
+        # Everything decoded is text that UTF-8 (and so every report) can carry.
+        # (encode raises UnicodeEncodeError on a lone surrogate, dumps on NaN)
+        for text in (*event.params.values(), *event.params.keys(), event.data_raw):
+            if text is not None:
+                text.encode("utf-8")
+        if event.data is not None:
+            json.dumps(event.data, allow_nan=False, ensure_ascii=False).encode("utf-8")
 
         # Batch entries are numbered, single pixels are not.
         if event.batch_index is None:
@@ -202,6 +210,51 @@ def test_any_json_as_data(value):
         assert event.data == value
     elif not isinstance(value, str):
         assert event.data_state is DataState.NOT_OBJECT
+
+
+escaped_characters = st.lists(
+    st.one_of(
+        st.integers(min_value=0xD700, max_value=0xE000).map(lambda c: f"\\u{c:04x}"),
+        st.text(alphabet="ab\u00e9 ", max_size=3),
+    ),
+    max_size=6,
+).map("".join)
+"""The inside of a JSON string: `\\udXXX` escapes, paired or not, among text."""
+
+json_escapes = st.one_of(
+    st.tuples(escaped_characters, escaped_characters).map(
+        lambda pair: '{"' + pair[0] + '":["' + pair[1] + '"]}'
+    ),
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                ['{"k":"', '"', ",", ":", "}", "NaN", "-Infinity", "1e999"]
+            ),
+            escaped_characters,
+        ),
+        max_size=8,
+    ).map("".join),
+)
+"""JSON objects with such strings as key and value, or pieces of JSON in any order."""
+
+
+@RELAXED
+@given(text=json_escapes)
+def test_json_escapes_and_non_numbers_as_data(text):
+    events, request = decode_get(
+        f"{WEB_ENDPOINTS[0]}?rand=1&action=pageview&data={quote(text, safe='')}"
+    )
+
+    assert_well_formed(events, request)
+
+
+@RELAXED
+@given(text=json_escapes)
+def test_json_escapes_and_non_numbers_in_a_mobile_body(text):
+    body = '{"events":[{"url":"u","idsite":"a","action":"pageview","data":'
+    events, request = decode_post((body + text + "}]}").encode("utf-8"))
+
+    assert_well_formed(events, request)
 
 
 @RELAXED

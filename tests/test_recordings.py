@@ -21,7 +21,7 @@ from inspector.recordings import (
 )
 from inspector.spec import load_spec
 
-SHARED_CASES = Path("/work/shared/cases")
+QUIRK_CASES = Path(__file__).resolve().parent.parent / "fixtures" / "requests"
 PIXEL = "https://p1.parsely.com/plogger/"
 
 
@@ -470,9 +470,10 @@ def test_binary_garbage_is_not_read_as_text(tmp_path):
     ]
 
 
-@pytest.mark.skipif(not SHARED_CASES.is_dir(), reason="reference cases not present")
-def test_reference_cases_parse_without_errors():
-    for case in sorted(SHARED_CASES.glob("*.txt")):
+def test_quirk_cases_parse_without_errors():
+    cases = sorted(QUIRK_CASES.glob("[0-9][0-9]-*.txt"))
+    assert len(cases) >= 19
+    for case in cases:
         text = case.read_text(encoding="utf-8")
         blocks = text.count("\n---\n") + 1
 
@@ -723,17 +724,18 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
     bad_time = har_entry(startedDateTime="yesterday")
     bad_header = har_entry()
     bad_header["request"]["headers"] = [{"name": 7}]
+    text_request = har_entry()
+    text_request["request"] = "GET /"
+    entries = [har_entry(), no_url, bad_time, "not an entry", bad_header]
     path = write_har_document(
-        tmp_path,
-        "devtools.har",
-        [har_entry(), no_url, bad_time, "not an entry", bad_header, har_entry()],
+        tmp_path, "devtools.har", [*entries, text_request, har_entry()]
     )
 
     requests, errors = load_requests([path])
 
     assert [r.origin for r in requests] == [
         "devtools.har entry 1",
-        "devtools.har entry 6",
+        "devtools.har entry 7",
     ]
     assert str(errors[0]) == f"{path}: entry 2: request.url is missing"
     assert errors[1].location == "entry 3"
@@ -743,6 +745,7 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
         "request.headers[0].name: input should be a valid string; "
         "request.headers[0].value is missing"
     )
+    assert str(errors[4]) == f"{path}: entry 6: request: should be a JSON object"
 
 
 def test_har_details_devtools_write(tmp_path):
@@ -1029,3 +1032,37 @@ def test_replay_judges_what_could_be_read(tmp_path):
     assert len(result.reports) == 15
     assert result.requests_seen == 15
     assert [str(error) for error in errors] == [f"{missing}: no such file"]
+
+
+# --------------------------------------------------------------------------------------
+# Text that cannot be written as UTF-8
+
+
+def test_raw_bytes_in_a_flow_url_come_back_percent_escaped(tmp_path, flow_factory):
+    flow = flow_factory(pixel_url(1700000000500, action="pageview"))
+    flow.request.path = flow.request.path.encode() + b"&title=caf\xe9"
+    flow.request.headers["X-Label"] = "caf\udce9"
+    path = tmp_path / "bytes.mitm"
+    with open(path, "wb") as stream:
+        mitm_io.FlowWriter(stream).add(flow)
+
+    (request,) = read_requests(path)
+
+    assert request.url.endswith("&title=caf%E9")
+    assert ("X-Label", "caf\ufffd") in request.headers
+    assert request.url.encode("utf-8")
+
+
+def test_half_a_surrogate_pair_in_a_har_entry_is_replaced(tmp_path):
+    entry = har_entry(pixel_url(1700000000500, action="pageview") + "&t=\ud83d")
+    entry["request"]["headers"] = [{"name": "X-Note", "value": "a\ud83db"}]
+    entry["request"]["method"] = "POST"
+    entry["request"]["postData"] = {"mimeType": "text/plain", "text": "x\ud83dy\udce9"}
+    path = write_har_document(tmp_path, "cut.har", [entry])
+
+    (request,), errors = load_requests([path])
+
+    assert errors == []
+    assert request.url.endswith("&t=\ufffd")
+    assert ("X-Note", "a\ufffdb") in request.headers
+    assert request.body == "x\ufffdy".encode() + b"\xe9"

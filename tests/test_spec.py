@@ -507,6 +507,85 @@ def test_an_unknown_key_without_a_close_match_lists_the_known_keys():
     assert problem.hint == "known keys: duplicate_window_ms, tracker_timeout_ms"
 
 
+def test_every_key_that_is_not_text_and_every_tag_is_reported_at_once():
+    text = (
+        "segments:\n"
+        "  3: {type: string}\n"
+        "  plan: !custom {type: string}\n"
+        "  ? [a, b]\n"
+        "  : {type: string}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "k.yaml")
+
+    assert str(caught.value).splitlines() == [
+        'k.yaml:2:3: segments[3]: keys must be text, not a number (3) (quote it: "3")',
+        "k.yaml:3:3: segments.plan: YAML tags (`!name`) are not supported",
+        "k.yaml:4:5: segments[\"('a', 'b')\"]: keys must be text, not a list "
+        "(('a', 'b'))",
+    ]
+
+
+def test_keys_that_are_not_text_come_with_the_other_problems():
+    text = (
+        "unknown_keys: warnign\n"
+        "segments:\n"
+        "  3: {type: string}\n"
+        "  plan: !custom {type: string}\n"
+        "  tier: {type: strng}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "m.yaml")
+
+    assert [(p.line, p.path) for p in caught.value.problems] == [
+        (1, "unknown_keys"),
+        (3, "segments[3]"),
+        (4, "segments.plan"),
+        (5, "segments.tier.type"),
+    ]
+
+
+def test_aliases_that_expand_without_bound_are_refused_quickly():
+    lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for name, previous in zip("bcdefgh", "abcdefg", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]")
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec("\n".join(lines) + "\n", "bomb.yaml")
+
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column) == (1, 1)
+    assert "more than 100,000 values" in problem.message
+
+
+def test_a_few_aliases_are_fine():
+    spec = parse_spec(
+        "segments:\n"
+        "  plan: {type: string, values: &plans [basic, premium]}\n"
+        "  last_plan: {type: string, values: *plans}\n"
+    )
+
+    assert spec.segments["last_plan"].values == ("basic", "premium")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("segments:\n  k: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("segments:\n  k: " + "[" * 100 + "]" * 100 + "\n", "more than 64 levels"),
+    ],
+    ids=["beyond-the-parser", "beyond-the-limit"],
+)
+def test_deep_nesting_is_a_problem_not_a_crash(text, message):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "deep.yaml")
+
+    (problem,) = caught.value.problems
+    assert message in problem.message
+
+
 def test_problem_text_without_a_path_or_position():
     problem = SpecProblem("s.yaml", 0, 0, "", "the spec is empty")
 

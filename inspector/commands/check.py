@@ -13,6 +13,7 @@ still reported then.
 from __future__ import annotations
 
 import argparse
+import codecs
 import logging
 import sys
 from pathlib import Path
@@ -199,15 +200,45 @@ def _render(
     )
 
 
+def _json_escape(error: UnicodeError) -> tuple[str, int]:
+    """An encoding error handler writing `\\u2019`, valid inside JSON strings."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    escapes = []
+    for character in error.object[error.start : error.end]:
+        code = ord(character)
+        if code > 0xFFFF:
+            code -= 0x10000
+            escapes.append(f"\\u{0xD800 + (code >> 10):04x}")
+            code = 0xDC00 + (code & 0x3FF)
+        escapes.append(f"\\u{code:04x}")
+    return "".join(escapes), error.end
+
+
+codecs.register_error("segment-inspector-json", _json_escape)
+
+_UNENCODABLE = {
+    "json": "segment-inspector-json",
+    "jsonl": "segment-inspector-json",
+    "junit": "xmlcharrefreplace",
+    "text": "backslashreplace",
+}
+"""How each format writes a character the output's encoding lacks, staying valid."""
+
+
 def _emit(args: argparse.Namespace, text: str) -> bool:
     """Write the report to --output or stdout; False when the file cannot be written."""
+    errors = _UNENCODABLE[args.format]
     if args.output is None:
+        reconfigure = getattr(sys.stdout, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=errors)
         sys.stdout.write(text)
         sys.stdout.flush()
         return True
 
     try:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).write_text(text, encoding="utf-8", errors=errors)
     except OSError as error:
         reason = (error.strerror or str(error)).lower()
         _complain(f"--output {args.output}: cannot write: {reason}", False)
