@@ -33,6 +33,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictBool,
+    StrictInt,
     ValidationError,
     WithJsonSchema,
     model_validator,
@@ -219,10 +221,10 @@ class SegmentSpec(_Strict):
     values: tuple[Any, ...] | None = None
     """The allowed values. Leave out to allow any value of the type."""
 
-    required: bool = False
+    required: StrictBool = False
     """Every event of the kinds in `events` must carry this key."""
 
-    case_sensitive: bool = True
+    case_sensitive: StrictBool = True
     """Compare string values exactly. When false, `Premium` counts as `premium`."""
 
     null_convention: NullConventionSetting = None
@@ -336,10 +338,10 @@ class _UntypedSegment(SegmentSpec):
 class PiiSettings(_Strict):
     """Looking for personal data (e-mail addresses, phone numbers, long ids)."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     """Look for personal data in segment values, page URLs and visitor ids."""
 
-    long_number_digits: int = Field(default=9, ge=5, le=40)
+    long_number_digits: StrictInt = Field(default=9, ge=5, le=40)
     """A run of at least this many digits counts as a personal id (customer number,
     phone number without formatting...)."""
 
@@ -354,10 +356,10 @@ class PiiSettings(_Strict):
 class CardinalitySettings(_Strict):
     """Warning when a segment key has more distinct values than a segment should."""
 
-    max_values: int = Field(default=50, ge=1)
+    max_values: StrictInt = Field(default=50, ge=1)
     """More distinct values than this for one key suggests per-person values."""
 
-    max_value_length: int = Field(default=100, ge=1)
+    max_value_length: StrictInt = Field(default=100, ge=1)
     """A string value longer than this is a list or an id packed into one value."""
 
 
@@ -394,10 +396,10 @@ class StandardSettings(_Strict):
 class PageSettings(_Strict):
     """Page-load checks: duplicates and a tracker that never fires."""
 
-    duplicate_window_ms: int = Field(default=2000, ge=0)
+    duplicate_window_ms: StrictInt = Field(default=2000, ge=0)
     """Two pageviews of the same URL within this many milliseconds are a duplicate."""
 
-    tracker_timeout_ms: int = Field(default=5000, gt=0)
+    tracker_timeout_ms: StrictInt = Field(default=5000, gt=0)
     """A page that loaded the tracker but sent no pageview within this many
     milliseconds is reported."""
 

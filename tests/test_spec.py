@@ -364,6 +364,20 @@ INVALID_CASES = {
         "site 'example.org' is not one of the spec's sites",
         "did you mean 'example.com'?",
     ),
+    "required_quoted": (
+        4,
+        15,
+        "segments.plan.required",
+        'expected true or false, got "yes"',
+        "",
+    ),
+    "number_setting_quoted": (
+        2,
+        15,
+        "high_cardinality.max_values",
+        'expected a whole number, got "50"',
+        "",
+    ),
 }
 
 
