@@ -404,6 +404,22 @@ class PageSettings(_Strict):
     milliseconds is reported."""
 
 
+def _document_standard_aliases(schema: dict[str, Any]) -> None:
+    """List Parse.ly's names for each standard field in the JSON Schema too, so an
+    editor accepts `utm_medium` wherever the loader does."""
+    from inspector.standard import STANDARD_FIELD_ALIASES
+
+    properties = schema.get("properties", {})
+    for alias, field in STANDARD_FIELD_ALIASES.items():
+        if alias in properties or field not in properties:
+            continue
+        properties[alias] = {
+            **properties[field],
+            "title": alias,
+            "description": f"Parse.ly's name for `{field}`; give one of the two.",
+        }
+
+
 class ScenarioStandard(_Strict):
     """Standard segments a scenario expects (any left out are not checked).
 
@@ -411,6 +427,10 @@ class ScenarioStandard(_Strict):
     (`utm_medium`, `itm_source`) and the raw-data columns (`ref_category`,
     `ip_country`).
     """
+
+    model_config = ConfigDict(
+        **_Strict.model_config, json_schema_extra=_document_standard_aliases
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -643,6 +643,24 @@ def test_schema_accepts_the_example_and_the_starter_and_rejects_a_typo():
     assert list(validator.iter_errors(typo)) != []
 
 
+def test_schema_accepts_parsely_names_for_standard_segments_as_the_loader_does(
+    tmp_path,
+):
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(spec_json_schema())
+    scenario = {"name": "newsletter", "standard": {"utm_medium": "email"}}
+    document = {"scenarios": [scenario]}
+    misspelt = {"scenarios": [{**scenario, "standard": {"utm_mediun": "email"}}]}
+    file = tmp_path / "segments.yaml"
+    file.write_text(
+        "scenarios:\n  - name: newsletter\n    standard: {utm_medium: email}\n"
+    )
+
+    assert list(validator.iter_errors(document)) == []
+    assert list(validator.iter_errors(misspelt)) != []
+    assert load_spec(file).scenarios[0].standard.medium == "email"
+
+
 def test_the_starter_spec_loads_cleanly():
     spec = load_spec(STARTER)
 
