@@ -57,7 +57,7 @@ def _event_cases(result, threshold, mask) -> Iterable[TestCase]:
         case = TestCase(
             name=mask(f"{event.action or '?'} {path} [{event.id}]"),
             classname=f"pixels.{event.idsite or 'unknown-site'}",
-            file=event.request.origin or None,
+            file=event.request.source or None,
         )
         _attach(case, report.findings, threshold, mask)
         yield case

@@ -93,3 +93,17 @@ def test_unreadable_input_is_an_errored_case(tmp_path, demo):
     recordings = suites(xml)["recordings"]
     error = recordings.find("testcase/error")
     assert error is not None and "broken.har" in error.get("message")
+
+
+def test_every_case_names_the_recording_it_came_from(tmp_path):
+    har = ROOT / "fixtures" / "recordings" / "demo.har"
+    both = replay([DEMO, har], spec=EXAMPLE_SPEC)
+
+    found = suites(render_junit(both.result))
+
+    files = {
+        suite: {case.get("file") for case in found[suite].iter("testcase")}
+        for suite in ("pixel events", "page loads")
+    }
+    assert files["pixel events"] == {"demo.mitm", "demo.har"}
+    assert files["page loads"] == {"demo.mitm", "demo.har", None}
