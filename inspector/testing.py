@@ -59,7 +59,8 @@ def replay(
     """Judge recorded sessions against a spec.
 
     Args:
-        paths: `.mitm`, `.har` or request-list files, judged as one session in order.
+        paths: `.mitm`, `.har` or request-list files, or lists of them. Each file
+            is a capture of its own: page loads and visitors never span two files.
         spec: a spec file, a loaded `Spec`, or None for the built-in default.
         geoip_db: a MaxMind database for the geography standard segment.
         allow_unreadable: keep going when part of a recording cannot be read;
@@ -70,11 +71,16 @@ def replay(
     from inspector.recordings import load_requests
     from inspector.spec import Spec, load_spec
 
-    if not paths:
+    files = [
+        item
+        for path in paths
+        for item in (path if isinstance(path, list | tuple) else (path,))
+    ]
+    if not files:
         raise ReplayError("replay() needs at least one recording")
 
     loaded_spec = spec if isinstance(spec, Spec) or spec is None else load_spec(spec)
-    requests, errors = load_requests([str(path) for path in paths])
+    requests, errors = load_requests([str(path) for path in files])
     if errors and not allow_unreadable:
         raise ReplayError("\n".join(str(error) for error in errors))
 

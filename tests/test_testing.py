@@ -31,6 +31,24 @@ def test_replay_exposes_events_counts_and_coverage(demo):
     assert len(demo.scenario_coverage["subscriber"]) == 1
 
 
+def test_replay_takes_recordings_as_arguments_or_as_a_list(demo):
+    har = DEMO.with_suffix(".har")
+
+    as_arguments = replay(DEMO, har, spec=EXAMPLE_SPEC)
+    as_list = replay([DEMO, har], spec=EXAMPLE_SPEC)
+
+    assert len(as_list.events) == len(as_arguments.events) == 2 * len(demo.events)
+    assert {event.request.source for event in as_list.events} == {
+        "demo.mitm",
+        "demo.har",
+    }
+
+
+def test_replay_of_nothing_says_so():
+    with pytest.raises(ReplayError, match="at least one recording"):
+        replay([], spec=EXAMPLE_SPEC)
+
+
 def test_no_findings_failure_lists_each_offending_event(demo):
     with pytest.raises(AssertionError) as failure:
         demo.assert_no_findings(at_least="error")
