@@ -1000,6 +1000,7 @@ class InspectorApp(App[int]):
 
     def _show_status(self) -> None:
         table = self.events_table
+        table.no_match_message = self._no_rows_reason()
         self.status_bar.show_status(
             source=self.source_label,
             counts=self.counts,
@@ -1011,6 +1012,22 @@ class InspectorApp(App[int]):
             recording_problems=len(self.recording_errors),
         )
 
+    def _no_rows_reason(self) -> list[str]:
+        """Why the table is empty although events arrived (a filter, a pause), or
+        nothing when its own message about the source says it."""
+        if self.events_table.row_count or not self.counts.total:
+            return []
+        if self.paused and not self._retained:
+            held = self.counts.hidden_while_paused
+            return [f"Paused: {_events(held)} received, shown on resume (p)."]
+        if self.event_filter.is_empty:
+            return []
+        return [
+            f"No event matches the filter: {self.event_filter.text.strip()}",
+            f"{_events(len(self._retained))} hidden by it.",
+            "Press / to change the filter; an empty filter shows every event.",
+        ]
+
     def _default_source_label(self) -> str:
         if self.session_factory is not None:
             return "starting the proxy…"
@@ -1020,6 +1037,10 @@ class InspectorApp(App[int]):
         if len(names) > 2:
             return f"{names[0]}, {names[1]} and {len(names) - 2} more"
         return ", ".join(names)
+
+
+def _events(number: int) -> str:
+    return "1 event" if number == 1 else f"{number} events"
 
 
 def _identity(diagnosis: PageDiagnosis) -> tuple[Any, ...]:

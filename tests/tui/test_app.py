@@ -229,6 +229,48 @@ async def test_filter_reduces_the_rows(view_app):
         assert view_app.events_table.reports == [view_app.inspection.reports[2]]
 
 
+def table_lines(app: InspectorApp, count: int = 6) -> list[str]:
+    table = app.events_table
+    return [table.render_line(y).text.strip() for y in range(1, count + 1)]
+
+
+async def test_a_filter_matching_nothing_says_so_not_how_to_connect(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("slash", *"action:conversion", "enter")
+        await pilot.pause()
+        assert view_app.events_table.row_count == 0
+        shown = table_lines(view_app)
+        assert "No event matches the filter: action:conversion" in shown
+        assert "5 events hidden by it." in shown
+        assert not any("Inspecting" in line or "Reading" in line for line in shown)
+
+        # An empty filter brings the rows, and then the source's message, back.
+        await pilot.press("slash", *["backspace"] * 20, "enter")
+        await pilot.pause()
+        assert view_app.events_table.row_count == 5
+        assert view_app.events_table.no_match_message == ()
+
+
+async def test_pausing_an_empty_table_says_events_are_held(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        await pilot.press("c", "p")
+        await pilot.pause()
+        view_app.receive_reports(list(view_app.inspection.reports)[:2])
+        view_app.flush()
+        await pilot.pause()
+
+        assert view_app.events_table.row_count == 0
+        assert "Paused: 2 events received, shown on resume (p)." in table_lines(
+            view_app
+        )
+        await pilot.press("p")
+        await pilot.pause()
+        assert view_app.events_table.row_count == 2
+
+
 async def test_a_filter_that_cannot_be_understood_is_not_applied(view_app):
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
