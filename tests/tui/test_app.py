@@ -530,6 +530,24 @@ async def test_help_lists_every_binding(view_app):
         assert not isinstance(view_app.screen, HelpScreen)
 
 
+def test_help_descriptions_wrap_under_themselves():
+    from rich.console import Console
+
+    screen = HelpScreen(
+        [("Everywhere", [("enter", "Findings: show the code's events; " * 3)])]
+    )
+    console = Console(width=60, record=True)
+    console.print(screen._build_renderable())
+    lines = console.export_text().splitlines()
+    assert lines[1].startswith("  enter" + " " * 17 + "Findings:")
+    assert lines[2].startswith(" " * 24) and lines[2].strip()
+    # The filter terms too, and the notes wrap as paragraphs.
+    text_line = next(i for i, line in enumerate(lines) if line.startswith("  text"))
+    assert lines[text_line + 1].startswith(" " * 24)
+    assert not any(len(line.rstrip()) > 60 for line in lines)
+    assert "Quitting (q, ctrl+c) writes" in " ".join(line.strip() for line in lines)
+
+
 async def test_recording_errors_show_in_the_log_not_a_crash(known_recording, spec):
     missing = known_recording.parent / "missing.har"
     app = build_view_app([missing, known_recording], spec=spec)
