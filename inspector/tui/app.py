@@ -383,14 +383,19 @@ class InspectorApp(App[int]):
     def _show_connection_help(self, answered: bool) -> None:
         """Say how to send traffic through the proxy: in the Log view, and in the
         events table until the first event arrives."""
-        from inspector.proxy import connection_instructions
+        from inspector.proxy import connection_instructions, exposure_warning
 
         assert self.session is not None
+        listen_host = getattr(self.session, "listen_host", "127.0.0.1")
         lines = connection_instructions(
-            self.listen_addresses,
-            self.session.ca_cert_path,
-            getattr(self.session, "listen_host", "127.0.0.1"),
+            self.listen_addresses, self.session.ca_cert_path, listen_host
         )
+        warning = exposure_warning(listen_host)
+        if warning:
+            # Printed before the UI took the screen, it would go unseen.
+            logger.warning("%s", warning)
+            self.notify(warning, title="Reachable from the network", severity="warning")
+            lines.insert(1, f"  Warning: {warning}")
         if answered:
             pixels = (
                 "  Pixels:  answered here with a 1x1 GIF (--answer-pixels); they "
@@ -1075,9 +1080,11 @@ def _is_blocker_probe(request: CapturedRequest) -> bool:
 
 
 def _listening_label(addresses: Sequence[tuple[str, int]]) -> str:
+    from inspector.proxy import host_port
+
     if not addresses:
         return "listening"
-    shown = ", ".join(f"{host}:{port}" for host, port in addresses)
+    shown = ", ".join(host_port(host, port) for host, port in addresses)
     return f"listening on {shown}"
 
 
