@@ -487,6 +487,8 @@ async def test_segments_view_counts_values_by_type(view_app):
         ]
         assert rows[2][4] == "50%"
         assert rows[2][5] == "declared string"
+        assert rows[6][5] == "counts pageviews"
+        assert [str(column.label) for column in table.columns.values()][-1] == "Note"
 
 
 async def test_max_rows_caps_the_table_but_not_the_counts(known_recording, spec):
