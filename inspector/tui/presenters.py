@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.padding import Padding
 from rich.table import Table
@@ -312,12 +313,19 @@ class DetailDocument:
                 combined.append_text(block.renderable)
                 combined.append("\n")
                 continue
+            width = self._label_width(block)
             for label, value in block:
-                combined.append(f"  {label:<{self.LABEL_WIDTH}} ", style="bold")
+                combined.append(f"  {label:<{width}} ", style="bold")
                 combined.append_text(value)
                 combined.append("\n")
         combined.rstrip()
         return combined
+
+    def _label_width(self, block: list[tuple[str, Text]]) -> int:
+        """`LABEL_WIDTH`, or more when a label of the block is longer (a
+        parameter name, `Subdivision`): labels are never cut."""
+        longest = max((cell_len(label) for label, _value in block), default=0)
+        return max(self.LABEL_WIDTH, longest)
 
     def renderable(self) -> Group:
         parts: list[Any] = []
@@ -334,7 +342,7 @@ class DetailDocument:
                 parts.append(block)
                 continue
             grid = Table.grid(padding=(0, 1))
-            grid.add_column(width=self.LABEL_WIDTH, no_wrap=True, style="bold")
+            grid.add_column(width=self._label_width(block), no_wrap=True, style="bold")
             grid.add_column(overflow="fold")
             for label, value in block:
                 grid.add_row(Text(label), value)

@@ -118,7 +118,8 @@ def test_a_mobile_batch_shows_its_body_as_raw():
 
     text = detail_text(report).plain
 
-    assert "  transport  mobile" in text
+    # "batch entry" is the longest label: the column widens to it.
+    assert "  transport   mobile" in text
     assert "  batch entry 0" in text
     assert text.split("\nRaw\n")[1].startswith(body)
     segments = segment_part(text)
@@ -202,3 +203,24 @@ def test_a_raw_body_keeps_its_lines_but_not_its_escapes():
         raw
         == '{"events": [{"action": "pageview", "idsite": "a\\x1b[2Jb",\n "data": {}}]}'
     )
+
+
+def test_labels_longer_than_the_column_are_not_cut():
+    from rich.console import Console
+
+    from inspector.tui.presenters import DetailDocument
+
+    document = DetailDocument()
+    document.field("Referrer", "search (google.com)")
+    document.field("Subdivision", "Bavaria")
+    document.field("Client address", "23.32.10.9")
+
+    console = Console(width=60, record=True)
+    console.print(document.renderable())
+    shown = [line.rstrip() for line in console.export_text().splitlines()]
+    assert shown == [
+        "  Referrer       search (google.com)",
+        "  Subdivision    Bavaria",
+        "  Client address 23.32.10.9",
+    ]
+    assert document.text().plain.splitlines() == shown
