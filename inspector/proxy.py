@@ -569,6 +569,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def exposure_warning(listen_host: str) -> str | None:
+    """The warning to give when the proxy can be reached from other machines."""
+    if is_loopback(listen_host):
+        return None
+    where = "all interfaces" if listen_host in WILDCARD_HOSTS else listen_host
+    return (
+        f"listening on {where}: other machines on the network can use this proxy "
+        "and see the traffic it carries"
+    )
+
+
+def host_port(host: str, port: int) -> str:
+    """`host:port` as a proxy setting takes it: an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def lan_address() -> str | None:
     """This machine's address on its local network, as a phone would reach it.
 
@@ -591,14 +607,14 @@ def connection_instructions(
 ) -> list[str]:
     """How to send a browser's or a phone's traffic through the proxy, line by line."""
     port = addresses[0][1] if addresses else 8080
-    shown = ", ".join(f"{host}:{p}" for host, p in addresses) or "nowhere"
+    shown = ", ".join(host_port(host, p) for host, p in addresses) or "nowhere"
     wildcard = listen_host in WILDCARD_HOSTS
-    browser_host = "127.0.0.1" if wildcard else listen_host
+    browser = host_port("127.0.0.1" if wildcard else listen_host, port)
 
     lines = [
         f"Proxy listening on {shown}",
-        f"  Browser: use HTTP and HTTPS proxy {browser_host}:{port}, for example "
-        f"chromium --proxy-server={browser_host}:{port}",
+        f"  Browser: use HTTP and HTTPS proxy {browser}, for example "
+        f"chromium --proxy-server={browser}",
         "  Local pages (127.0.0.1, localhost): Chromium sends them past the proxy "
         "unless also given --proxy-bypass-list='<-loopback>'",
     ]
@@ -612,7 +628,9 @@ def connection_instructions(
         phone_host = (lan_address() if wildcard else listen_host) or (
             "this machine's LAN address"
         )
-        lines.append(f"  Phone:   set the phone's Wi-Fi proxy to {phone_host}:{port}")
+        lines.append(
+            f"  Phone:   set the phone's Wi-Fi proxy to {host_port(phone_host, port)}"
+        )
 
     where = str(ca_cert_path)
     if not ca_cert_path.exists():

@@ -364,7 +364,7 @@ def test_an_exposed_listen_address_is_warned_about(capsys):
 
     warnings = capsys.readouterr().err.strip().splitlines()
     assert len(warnings) == 1
-    assert warnings[0].startswith("warning: listening on 0.0.0.0")
+    assert warnings[0].startswith("warning: listening on all interfaces")
 
 
 # ------------------------------------------------------------------ with the UI

@@ -74,7 +74,7 @@ def test_an_invalid_spec_stops_before_the_ui(opened, tmp_path, capsys):
 
     assert opened == []
     error = capsys.readouterr().err
-    assert "invalid spec" in error
+    assert "the spec cannot be used" in error
     assert "segments.yaml" in error
 
 

@@ -18,6 +18,7 @@ from inspector.proxy import (
     check_listen_address,
     check_listen_host,
     connection_instructions,
+    exposure_warning,
     is_loopback,
 )
 from inspector.recordings import read_requests
@@ -553,3 +554,25 @@ def test_instructions_for_a_lan_proxy(tmp_path):
 )
 def test_is_loopback(host, expected):
     assert is_loopback(host) is expected
+
+
+def test_instructions_put_an_ipv6_address_in_brackets(tmp_path):
+    lines = connection_instructions([("::1", 8080)], tmp_path / "ca.pem", "::1")
+
+    text = "\n".join(lines)
+    assert "Proxy listening on [::1]:8080" in text
+    assert "--proxy-server=[::1]:8080" in text
+
+
+@pytest.mark.parametrize(
+    ("host", "where"),
+    [("0.0.0.0", "all interfaces"), ("", "all interfaces"), ("10.0.0.5", "10.0.0.5")],
+)
+def test_exposure_warning_names_where_the_proxy_listens(host, where):
+    warning = exposure_warning(host)
+    assert warning.startswith(f"listening on {where}: other machines")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
+def test_no_exposure_warning_on_loopback(host):
+    assert exposure_warning(host) is None

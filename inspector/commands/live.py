@@ -186,14 +186,11 @@ def _make_session(
 
 
 def _warn_if_exposed(listen_host: str) -> None:
-    from inspector.proxy import is_loopback
+    from inspector.proxy import exposure_warning
 
-    if not is_loopback(listen_host):
-        print(
-            f"warning: listening on {listen_host or 'all interfaces'}: other machines "
-            "on the network can use this proxy and see the traffic it carries",
-            file=sys.stderr,
-        )
+    warning = exposure_warning(listen_host)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 # ------------------------------------------------------------------ headless

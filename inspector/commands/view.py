@@ -83,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             spec = load_spec(args.spec)
         except SpecError as problem:
-            print(f"segment-inspector view: invalid spec\n{problem}", file=sys.stderr)
+            print(
+                f"segment-inspector view: the spec cannot be used:\n{problem}",
+                file=sys.stderr,
+            )
             return 2
 
     requests, errors = read_recordings(recordings)

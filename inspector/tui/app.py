@@ -394,14 +394,19 @@ class InspectorApp(App[int]):
     def _show_connection_help(self, answered: bool) -> None:
         """Say how to send traffic through the proxy: in the Log view, and in the
         events table until the first event arrives."""
-        from inspector.proxy import connection_instructions
+        from inspector.proxy import connection_instructions, exposure_warning
 
         assert self.session is not None
+        listen_host = getattr(self.session, "listen_host", "127.0.0.1")
         lines = connection_instructions(
-            self.listen_addresses,
-            self.session.ca_cert_path,
-            getattr(self.session, "listen_host", "127.0.0.1"),
+            self.listen_addresses, self.session.ca_cert_path, listen_host
         )
+        warning = exposure_warning(listen_host)
+        if warning:
+            # Printed before the UI took the screen, it would go unseen.
+            logger.warning("%s", warning)
+            self.notify(warning, title="Reachable from the network", severity="warning")
+            lines.insert(1, f"  Warning: {warning}")
         if answered:
             pixels = (
                 "  Pixels:  answered here with a 1x1 GIF (--answer-pixels); they "
@@ -1020,6 +1025,7 @@ class InspectorApp(App[int]):
 
     def _show_status(self) -> None:
         table = self.events_table
+        table.no_match_message = self._no_rows_reason()
         self.status_bar.show_status(
             source=self.source_label,
             counts=self.counts,
@@ -1031,6 +1037,22 @@ class InspectorApp(App[int]):
             recording_problems=len(self.recording_errors),
         )
 
+    def _no_rows_reason(self) -> list[str]:
+        """Why the table is empty although events arrived (a filter, a pause), or
+        nothing when its own message about the source says it."""
+        if self.events_table.row_count or not self.counts.total:
+            return []
+        if self.paused and not self._retained:
+            held = self.counts.hidden_while_paused
+            return [f"Paused: {_events(held)} received, shown on resume (p)."]
+        if self.event_filter.is_empty:
+            return []
+        return [
+            f"No event matches the filter: {self.event_filter.text.strip()}",
+            f"{_events(len(self._retained))} hidden by it.",
+            "Press / to change the filter; an empty filter shows every event.",
+        ]
+
     def _default_source_label(self) -> str:
         if self.session_factory is not None:
             return "starting the proxy…"
@@ -1040,6 +1062,10 @@ class InspectorApp(App[int]):
         if len(names) > 2:
             return f"{names[0]}, {names[1]} and {len(names) - 2} more"
         return ", ".join(names)
+
+
+def _events(number: int) -> str:
+    return "1 event" if number == 1 else f"{number} events"
 
 
 def _identity(diagnosis: PageDiagnosis) -> tuple[Any, ...]:
@@ -1075,9 +1101,11 @@ def _is_blocker_probe(request: CapturedRequest) -> bool:
 
 
 def _listening_label(addresses: Sequence[tuple[str, int]]) -> str:
+    from inspector.proxy import host_port
+
     if not addresses:
         return "listening"
-    shown = ", ".join(f"{host}:{port}" for host, port in addresses)
+    shown = ", ".join(host_port(host, port) for host, port in addresses)
     return f"listening on {shown}"
 
 

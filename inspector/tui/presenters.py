@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.padding import Padding
 from rich.table import Table
@@ -307,7 +308,7 @@ class DetailDocument:
     def _label_width(self, block: list[tuple[str, Text]]) -> int:
         """The label column of one block of fields: as wide as its longest label,
         so `Client address` or `Session campaign` is not cut short."""
-        longest = max((len(label) for label, _ in block), default=0)
+        longest = max((cell_len(label) for label, _ in block), default=0)
         return max(self.LABEL_WIDTH, min(longest, self.MAX_LABEL_WIDTH))
 
     def text(self) -> Text:

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -16,22 +18,30 @@ from textual.widgets import Input, Label, Static
 
 logger = logging.getLogger(__name__)
 
-FILTER_HELP = """\
-Filter terms, for the Events view (all must match; a leading - negates one):
-  text                 free text in the event id, URL, parameters, data, findings
-  action:pageview      the event's action
-  site:example.com     the idsite contains this
-  severity:warning     worst finding at or above (info, warning, error; or i/w/e)
-  code:segment.        a finding code starting with this
-  plan=premium         segment value ("true" is a string, true a boolean)
-  plan=*               the segment key is present
-An event's findings include the page and visitor diagnoses it is evidence of.
-A term that cannot be understood is shown under the box and nothing is applied.
-
-Clear (c) starts the table, the counts, the Findings, Segments and Pages views
-and saving from now. Save (s) writes the requests since the start or the last
-clear (with live --record and no clear: that recording, at once); it asks before
-replacing a file. Quitting (q, ctrl+c) writes the --record file."""
+FILTER_INTRO = (
+    "Filter terms, for the Events view (all must match; a leading - negates one):"
+)
+FILTER_TERMS = [
+    ("text", "free text in the event id, URL, parameters, data, findings"),
+    ("action:pageview", "the event's action"),
+    ("site:example.com", "the idsite contains this"),
+    ("severity:warning", "worst finding at or above (info, warning, error; or i/w/e)"),
+    ("code:segment.", "a finding code starting with this"),
+    ("plan=premium", 'segment value ("true" is a string, true a boolean)'),
+    ("plan=*", "the segment key is present"),
+]
+FILTER_NOTES = (
+    "An event's findings include the page and visitor diagnoses it is evidence "
+    "of. A term that cannot be understood is shown under the box and nothing is "
+    "applied.\n\n"
+    "Clear (c) starts the table, the counts, the Findings, Segments and Pages "
+    "views and saving from now. Save (s) writes the requests since the start or "
+    "the last clear (with live --record and no clear: that recording, at once); it "
+    "asks before replacing a file. Quitting (q, ctrl+c) writes the --record file."
+)
+"""Paragraphs, one line each: the dialog wraps them to its width."""
+KEY_COLUMN = 22
+"""Width of the keys column in the help, its two-space indent included."""
 
 
 def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
@@ -70,20 +80,44 @@ class HelpScreen(ModalScreen[None]):
         for title, rows in self.sections:
             text.append(f"{title}\n", style="bold underline")
             for keys, description in rows:
-                text.append(f"  {keys:<22}", style="bold")
+                text.append(f"  {keys:<{KEY_COLUMN}}", style="bold")
                 text.append(f"{description}\n")
             text.append("\n")
-        text.append(FILTER_HELP)
+        text.append(f"{FILTER_INTRO}\n")
+        for term, meaning in FILTER_TERMS:
+            text.append(f"  {term:<{KEY_COLUMN - 1}}{meaning}\n")
+        text.append(FILTER_NOTES)
         return text
+
+    def _build_renderable(self) -> RenderableType:
+        """The same help laid out in columns, so that a long description wraps
+        under itself rather than under the keys."""
+        parts: list[RenderableType] = []
+        for title, rows in self.sections:
+            parts.append(Text(title, style="bold underline"))
+            parts.extend((_two_columns(rows, key_style="bold"), Text("")))
+        parts.append(Text(FILTER_INTRO))
+        parts.append(_two_columns(FILTER_TERMS, key_style=""))
+        parts.append(Text(FILTER_NOTES))
+        return Group(*parts)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog"):
             yield Label("Keys  (esc closes)", id="help-title")
             with VerticalScroll():
-                yield Static(self.text, id="help-body")
+                yield Static(self._build_renderable(), id="help-body")
 
     def action_dismiss(self) -> None:
         self.dismiss(None)
+
+
+def _two_columns(rows: Iterable[tuple[str, str]], key_style: str) -> Table:
+    grid = Table.grid(padding=(0, 0, 0, 2), pad_edge=True)
+    grid.add_column(width=KEY_COLUMN, no_wrap=True, style=key_style)
+    grid.add_column(ratio=1)
+    for keys, description in rows:
+        grid.add_row(keys, description)
+    return grid
 
 
 class SaveScreen(ModalScreen[str | None]):

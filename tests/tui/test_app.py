@@ -229,6 +229,48 @@ async def test_filter_reduces_the_rows(view_app):
         assert view_app.events_table.reports == [view_app.inspection.reports[2]]
 
 
+def table_lines(app: InspectorApp, count: int = 6) -> list[str]:
+    table = app.events_table
+    return [table.render_line(y).text.strip() for y in range(1, count + 1)]
+
+
+async def test_a_filter_matching_nothing_says_so_not_how_to_connect(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("slash", *"action:conversion", "enter")
+        await pilot.pause()
+        assert view_app.events_table.row_count == 0
+        shown = table_lines(view_app)
+        assert "No event matches the filter: action:conversion" in shown
+        assert "5 events hidden by it." in shown
+        assert not any("Inspecting" in line or "Reading" in line for line in shown)
+
+        # An empty filter brings the rows, and then the source's message, back.
+        await pilot.press("slash", *["backspace"] * 20, "enter")
+        await pilot.pause()
+        assert view_app.events_table.row_count == 5
+        assert view_app.events_table.no_match_message == ()
+
+
+async def test_pausing_an_empty_table_says_events_are_held(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        await pilot.press("c", "p")
+        await pilot.pause()
+        view_app.receive_reports(list(view_app.inspection.reports)[:2])
+        view_app.flush()
+        await pilot.pause()
+
+        assert view_app.events_table.row_count == 0
+        assert "Paused: 2 events received, shown on resume (p)." in table_lines(
+            view_app
+        )
+        await pilot.press("p")
+        await pilot.pause()
+        assert view_app.events_table.row_count == 2
+
+
 async def test_a_filter_that_cannot_be_understood_is_not_applied(view_app):
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
@@ -445,6 +487,8 @@ async def test_segments_view_counts_values_by_type(view_app):
         ]
         assert rows[2][4] == "50%"
         assert rows[2][5] == "declared string"
+        assert rows[6][5] == "counts pageviews"
+        assert [str(column.label) for column in table.columns.values()][-1] == "Note"
 
 
 async def test_max_rows_caps_the_table_but_not_the_counts(known_recording, spec):
@@ -486,6 +530,24 @@ async def test_help_lists_every_binding(view_app):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(view_app.screen, HelpScreen)
+
+
+def test_help_descriptions_wrap_under_themselves():
+    from rich.console import Console
+
+    screen = HelpScreen(
+        [("Everywhere", [("enter", "Findings: show the code's events; " * 3)])]
+    )
+    console = Console(width=60, record=True)
+    console.print(screen._build_renderable())
+    lines = console.export_text().splitlines()
+    assert lines[1].startswith("  enter" + " " * 17 + "Findings:")
+    assert lines[2].startswith(" " * 24) and lines[2].strip()
+    # The filter terms too, and the notes wrap as paragraphs.
+    text_line = next(i for i, line in enumerate(lines) if line.startswith("  text"))
+    assert lines[text_line + 1].startswith(" " * 24)
+    assert not any(len(line.rstrip()) > 60 for line in lines)
+    assert "Quitting (q, ctrl+c) writes" in " ".join(line.strip() for line in lines)
 
 
 async def test_recording_errors_show_in_the_log_not_a_crash(known_recording, spec):

@@ -150,3 +150,44 @@ async def test_a_port_in_use_is_reported_not_fatal(tmp_path, spec):
             assert app.is_running
             notifications = [n.title for n in app._notifications]
             assert "Proxy not started" in notifications
+
+
+async def test_a_proxy_reachable_from_the_network_is_warned_about_on_screen(
+    tmp_path, spec
+):
+    # On every interface for the length of the test: stderr is hidden behind the
+    # full-screen UI, so the warning must show in the UI itself.
+    app = build_live_app(
+        spec=spec,
+        listen_host="0.0.0.0",
+        listen_port=0,
+        confdir=tmp_path / "mitmproxy",
+        answer_pixels=True,
+    )
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(lambda: app.listen_addresses, pilot)
+        warning = "other machines on the network can use this proxy"
+        assert warning in "\n".join(app.events_table.empty_message)
+        assert any(
+            warning in line and "WARNING" in line for line in app.log_view.plain_lines
+        )
+        assert any(warning in n.message for n in app._notifications)
+        await pilot.press("q")
+
+
+async def test_an_ipv6_proxy_address_is_written_in_brackets(tmp_path, spec):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    app = build_live_app(
+        spec=spec, listen_host="::1", listen_port=0, confdir=tmp_path / "mitmproxy"
+    )
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(lambda: app.listen_addresses or app.startup_error, pilot)
+        if app.startup_error:
+            pytest.skip(f"cannot listen on ::1 here: {app.startup_error}")
+        port = app.listen_addresses[0][1]
+        help_text = "\n".join(app.events_table.empty_message)
+        assert f"--proxy-server=[::1]:{port}" in help_text
+        assert f"listening on [::1]:{port}" in str(app.status_bar.render())
+        assert "Warning:" not in help_text
+        await pilot.press("q")

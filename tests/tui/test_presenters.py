@@ -121,6 +121,7 @@ def test_a_mobile_batch_shows_its_body_as_raw():
 
     text = detail_text(report).plain
 
+    # "batch entry" is the longest label: the column widens to it.
     assert "  transport   mobile" in text
     assert "  batch entry 0" in text
     assert text.split("\nRaw\n")[1].startswith(body)
@@ -223,3 +224,24 @@ def test_long_labels_of_the_standard_segments_are_not_cut():
     assert ["Client", "address", "81.2.69.160"] in rows
     assert ["Session", "Campaign", "winter", "(utm_campaign)"] in rows
     assert "…" not in section
+
+
+def test_labels_longer_than_the_column_are_not_cut():
+    from rich.console import Console
+
+    from inspector.tui.presenters import DetailDocument
+
+    document = DetailDocument()
+    document.field("Referrer", "search (google.com)")
+    document.field("Subdivision", "Bavaria")
+    document.field("Client address", "23.32.10.9")
+
+    console = Console(width=60, record=True)
+    console.print(document.renderable())
+    shown = [line.rstrip() for line in console.export_text().splitlines()]
+    assert shown == [
+        "  Referrer       search (google.com)",
+        "  Subdivision    Bavaria",
+        "  Client address 23.32.10.9",
+    ]
+    assert document.text().plain.splitlines() == shown

@@ -227,6 +227,7 @@ class EventsTable(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
         self._highlighted: tuple[int, int] | None = None
         self._empty_message: tuple[str, ...] = ()
+        self._no_match_message: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ reading
 
@@ -268,6 +269,24 @@ class EventsTable(ScrollView, can_focus=True):
         """What the table says while it has no rows (how to send it events)."""
         self._empty_message = tuple(printable(line) for line in lines)
         self.refresh()
+
+    @property
+    def no_match_message(self) -> tuple[str, ...]:
+        return self._no_match_message
+
+    @no_match_message.setter
+    def no_match_message(self, lines: Sequence[str]) -> None:
+        """What the table says instead of `empty_message` while it has no rows
+        because a filter hides every event; empty when no filter does."""
+        message = tuple(printable(line) for line in lines)
+        if message != self._no_match_message:
+            self._no_match_message = message
+            self.refresh()
+
+    @property
+    def shown_message(self) -> tuple[str, ...]:
+        """The message on screen while the table has no rows."""
+        return self._no_match_message or self._empty_message
 
     def row_index_of(self, event_id: str) -> int | None:
         """The row showing the event with this id, if it is still in the table."""
@@ -515,7 +534,7 @@ class EventsTable(ScrollView, can_focus=True):
         margin = " " * (CELL_PADDING + 1)
         room = max(width - len(margin) - 1, 20)
         lines: list[tuple[bool, str]] = []
-        for number, line in enumerate(self._empty_message):
+        for number, line in enumerate(self.shown_message):
             indent = " " * (len(line) - len(line.lstrip()) + 2)
             wrapped = textwrap.wrap(
                 line, width=room, subsequent_indent=indent, break_on_hyphens=False

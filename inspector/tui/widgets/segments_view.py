@@ -38,7 +38,9 @@ class SegmentsView(DataTable):
         self.add_column("Type", key="type")
         self.add_column("Events", key="count")
         self.add_column("Share", key="share")
-        self.add_column("Spec", key="spec")
+        # What the spec declares; for standard segments, that they count pageviews
+        # (the Events column then holds pageviews).
+        self.add_column("Note", key="spec")
 
     def show_counts(
         self,
@@ -89,7 +91,7 @@ class SegmentsView(DataTable):
                     Text("standard", style="dim"),
                     Text(str(count), justify="right"),
                     Text(f"{100 * count / total:.0f}%", justify="right"),
-                    Text("pageviews" if index == 0 else "", style="dim"),
+                    Text("counts pageviews" if index == 0 else "", style="dim"),
                 )
 
         if self.row_count:
