@@ -457,6 +457,13 @@ def _with_request_failure(event: PixelEvent, error: str) -> PixelEvent:
     if code == "ERR_ABORTED":
         # Cancelled by the page (often because it was left): it may have gone out.
         message = "This pixel may not have reached Parse.ly: the browser cancelled it"
+    elif code == "Client disconnected.":
+        # mitmproxy's word for a browser that left (a page closed, the browser quit)
+        # before the answer came: the request may have been sent on already.
+        message = (
+            "This pixel may not have reached Parse.ly: the browser went away "
+            "before the answer came"
+        )
     else:
         reason = _FAILURE_REASONS.get(code, "the request failed")
         message = f"This pixel never reached Parse.ly: {reason}"

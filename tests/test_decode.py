@@ -948,6 +948,17 @@ def test_cancelled_pixel_may_have_gone_out():
     )
 
 
+def test_pixel_whose_browser_left_may_have_gone_out():
+    request = get(jquery_param(pageview_pairs()))
+
+    event = decode_one(dataclasses.replace(request, error="Client disconnected."))
+
+    assert only(event, "request.failed").message == (
+        "This pixel may not have reached Parse.ly: the browser went away before "
+        "the answer came (Client disconnected)."
+    )
+
+
 def test_a_failed_request_that_is_no_pixel_stays_ignored():
     request = CapturedRequest(
         method="GET", url="https://www.example.com/", error="net::ERR_ABORTED"
