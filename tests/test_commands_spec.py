@@ -95,6 +95,18 @@ def test_init_refuses_to_overwrite_without_force(capsys, tmp_path):
     assert target.read_text(encoding="utf-8").startswith("# Segment spec")
 
 
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_init_into_a_directory_asks_for_a_file_name(capsys, tmp_path, force):
+    status = main(["spec", "init", *force, str(tmp_path)])
+
+    assert status == 1
+    assert capsys.readouterr().err == (
+        f"segment-inspector spec init: {tmp_path} is a directory; give a file name "
+        f"such as {tmp_path / 'segments.yaml'}\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_init_reports_an_unwritable_path(capsys, tmp_path):
     target = tmp_path / "no-such-dir" / "segments.yaml"
 

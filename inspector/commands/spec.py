@@ -101,6 +101,13 @@ def _run_init(args: argparse.Namespace) -> int:
         return 0
 
     target = Path(args.path)
+    if target.is_dir():
+        print(
+            f"segment-inspector spec init: {target} is a directory; give a file "
+            f"name such as {target / 'segments.yaml'}",
+            file=sys.stderr,
+        )
+        return 1
     if target.exists() and not args.force:
         print(
             f"segment-inspector spec init: {target} already exists "
