@@ -851,6 +851,7 @@ def _spa_url_without_pageview(
     # Events that name an address no pageview was sent for.
     untracked: dict[str, list[str]] = {}
     shown: dict[str, str] = {}
+    first_seen: dict[str, float] = {}
     for item, flag in zip(facts.events, index.pageview_flags, strict=True):
         event = item.event
         if flag or event.transport is Transport.AMP or not event.url:
@@ -859,9 +860,11 @@ def _spa_url_without_pageview(
         if item.time >= first_time and address not in tracked:
             untracked.setdefault(address, []).append(item.id)
             shown.setdefault(address, event.url)
+            first_seen[address] = min(first_seen.get(address, item.time), item.time)
 
     # Same-origin requests whose Referer names such an address.
     hinted_only = set()
+    request_times = {entry.request_id: entry.time for entry in facts.entries}
     for address, request_ids in facts.route_hints.items():
         if address in tracked or address in settings.known_page_urls:
             continue
@@ -869,11 +872,16 @@ def _spa_url_without_pageview(
             hinted_only.add(address)
         untracked.setdefault(address, []).extend(request_ids)
         shown.setdefault(address, address)
+        for request_id in request_ids:
+            when = request_times.get(request_id)
+            if when is not None:
+                first_seen[address] = min(first_seen.get(address, when), when)
 
     if not untracked:
         return []
 
-    addresses = sorted(untracked, key=lambda a: untracked[a][0])
+    # The routes in the order the page visited them (ids do not sort by time).
+    addresses = sorted(untracked, key=lambda a: first_seen.get(a, float("inf")))
     explanation = (
         "The page moved to "
         + ", ".join(_short_url(shown[a]) for a in addresses)

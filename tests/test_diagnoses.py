@@ -206,3 +206,18 @@ def test_describe_diagnosis_for_a_visitor():
     assert lines[1] == "  where: visitor pid=v"
     assert lines[2] == "  evidence: e1, e2"
     assert all(len(line) <= 60 for line in lines[3:])
+
+
+def test_spa_routes_without_pageview_are_named_in_the_order_visited():
+    # Event ids that sort against time, as flow ids do.
+    found = page_diagnoses(
+        facts(
+            timed(1, "pageview", 0.0),
+            timed(9, "heartbeat", 10.0, url="https://www.example.com/a/2"),
+            timed(5, "heartbeat", 20.0, url="https://www.example.com/a/3"),
+        ),
+        SETTINGS,
+    )
+
+    [spa] = [d for d in found if d.code == "page.spa-url-without-pageview"]
+    assert "moved to /a/2, /a/3 without sending a pageview" in spa.explanation
