@@ -777,7 +777,11 @@ class InspectorApp(App[int]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.apply_filter(event.value)
+        if not self.apply_filter(event.value):
+            # Typing went through valid prefixes (`severity` on the way to
+            # `severity:bogus`); what is applied meanwhile is the filter from
+            # before the edit, never such a leftover.
+            self._set_filter(parse_filter(self._filter_before_edit))
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -836,9 +840,10 @@ class InspectorApp(App[int]):
     def _leave_filter(self) -> None:
         filter_box = self.filter_box
         if self.filter_errors:
-            # What stays in the box is the filter that is applied.
-            filter_box.value = self.event_filter.text
-            self.apply_filter(self.event_filter.text)
+            # An invalid filter is dropped: the one from before the edit stays,
+            # and the box shows it.
+            filter_box.value = self._filter_before_edit
+            self.apply_filter(self._filter_before_edit)
         filter_box.set_class(bool(filter_box.value.strip()), "active")
         filter_box.remove_class("editing")
         self.action_show_tab("events")

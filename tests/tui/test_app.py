@@ -300,6 +300,26 @@ async def test_a_filter_that_cannot_be_understood_is_not_applied(view_app):
             assert "Events filter: action:heartbeat" in status_text(view_app)
 
 
+async def test_an_invalid_filter_left_with_escape_keeps_no_part_of_it(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        await pilot.press("slash", *"action:heartbeat", "enter")
+        await pilot.pause()
+
+        # On the way to `severity:bogus`, `severity` alone is valid free text.
+        await pilot.press("slash", *["backspace"] * 20, *"severity:bogus")
+        await pilot.pause()
+        assert view_app.event_filter.text == "action:heartbeat"
+        assert view_app.events_table.row_count == 1
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert view_app.filter_box.value == "action:heartbeat"
+        assert view_app.event_filter.text == "action:heartbeat"
+        assert view_app.events_table.row_count == 1
+        assert "Events filter: action:heartbeat (1 of 5 shown)" in status_text(view_app)
+
+
 async def test_pause_holds_rows_back_and_resume_adds_them(view_app, spec):
     extra = inspect(known_requests(), spec)
     async with view_app.run_test(size=SIZE) as pilot:
