@@ -1040,6 +1040,7 @@ class InspectorApp(App[int]):
             filter_text=self.event_filter.text.strip(),
             following=table.following,
             recording_problems=len(self.recording_errors),
+            retained=len(self._retained),
         )
 
     def _no_rows_reason(self) -> list[str]:

@@ -527,6 +527,15 @@ async def test_max_rows_caps_the_table_but_not_the_counts(known_recording, spec)
         assert sum(app.segment_counts()["plan"].values()) == 4
         assert len(app.inspection.reports) == 3
 
+        # A filter searches the rows kept, and says so.
+        app.apply_filter("/home")
+        await pilot.pause()
+        assert app.events_table.row_count == 1
+        assert (
+            "Events filter: /home (1 of the 3 most recent of 5 shown)"
+            in status_text(app)
+        )
+
 
 async def test_help_lists_every_binding(view_app):
     async with view_app.run_test(size=SIZE) as pilot:

@@ -55,6 +55,7 @@ class StatusBar(Static):
         filter_text: str,
         following: bool,
         recording_problems: int = 0,
+        retained: int | None = None,
     ) -> None:
         """Show the source, the counts, and what the events table holds.
 
@@ -82,9 +83,15 @@ class StatusBar(Static):
             text.append(" · no findings", style="green")
 
         if filter_text:
+            # The filter searches the rows kept (`--max-rows`), not every event.
+            searched = counts.total if retained is None else retained
+            scope = (
+                f"of {counts.total}"
+                if searched >= counts.total
+                else f"of the {searched} most recent of {counts.total}"
+            )
             text.append(
-                f"  │  Events filter: {printable(filter_text)} "
-                f"({shown} of {counts.total} shown)",
+                f"  │  Events filter: {printable(filter_text)} ({shown} {scope} shown)",
                 style="italic",
             )
         elif shown != counts.total:
