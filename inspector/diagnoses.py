@@ -406,10 +406,12 @@ def _views(
             if event.pvid in by_pvid:
                 views[item.id] = by_pvid[event.pvid]
             continue
-        if not _has_no_pageview_id(event):
-            pageview = latest_by_url.get(page_url_key(event.url))
-            if pageview is not None:
-                views[item.id] = pageview
+        # Only pageviews without an id are kept by address: an event without one
+        # that follows such a pageview belongs to it (a tracker sending `plid` but
+        # no `pvid` at all included).
+        pageview = latest_by_url.get(page_url_key(event.url))
+        if pageview is not None:
+            views[item.id] = pageview
     return views
 
 

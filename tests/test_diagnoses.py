@@ -221,3 +221,19 @@ def test_spa_routes_without_pageview_are_named_in_the_order_visited():
 
     [spa] = [d for d in found if d.code == "page.spa-url-without-pageview"]
     assert "moved to /a/2, /a/3 without sending a pageview" in spa.explanation
+
+
+def test_segment_after_pageview_without_any_pageview_ids():
+    # A tracker that sends `plid` but never `pvid`: events follow their pageview
+    # by address within the page load.
+    found = page_diagnoses(
+        facts(
+            timed(1, "pageview", 0.0, segments={}),
+            timed(2, "heartbeat", 10.0, segments={"plan": "premium"}, inc="10"),
+        ),
+        SETTINGS,
+    )
+
+    [late] = [d for d in found if d.code == "page.segment-after-pageview"]
+    assert late.evidence == ["e1", "e2"]
+    assert "was sent without `plan`" in late.explanation
