@@ -17,6 +17,7 @@ import datetime
 import difflib
 import json
 import logging
+import math
 import re
 import types
 import typing
@@ -121,6 +122,12 @@ def _allowed_value_checker(segment_type: SegmentType):
                     "hint": "say how an unknown value is sent with null_convention "
                     "(null or omit)"
                 },
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError(
+                "value_not_finite",
+                "{shown} cannot be an allowed value: JSON has no such number",
+                {"shown": str(value), "hint": "give a finite number"},
             )
         if not value_has_type(value, segment_type):
             raise PydanticCustomError(

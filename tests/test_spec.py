@@ -364,6 +364,13 @@ INVALID_CASES = {
         "site 'example.org' is not one of the spec's sites",
         "did you mean 'example.com'?",
     ),
+    "number_value_not_finite": (
+        4,
+        17,
+        "segments.score.values[1]",
+        "inf cannot be an allowed value: JSON has no such number",
+        "give a finite number",
+    ),
     "required_quoted": (
         4,
         15,
