@@ -1158,7 +1158,12 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         if isinstance(given, str):
             hint = f"write [{given}]"
     elif kind == "string_too_short":
-        message = "cannot be empty"
+        # pydantic puts a mapping key's own problems under a `[key]` step.
+        message = (
+            "a key cannot be empty"
+            if loc and loc[-1] == "[key]"
+            else ("cannot be empty")
+        )
     elif kind in _BOUNDS:
         bound = context.get(_BOUNDS[kind][0])
         message = f"must be {_BOUNDS[kind][1]} {bound}, got {_json(given)}"
@@ -1276,6 +1281,9 @@ def _render_path(loc: Sequence[Any]) -> str:
     """`("segments", "plan", "values", 2)` -> `segments.plan.values[2]`."""
     text = ""
     for step in loc:
+        if step == "[key]":
+            # pydantic's marker for "the key itself": the path already names it.
+            continue
         if isinstance(step, int):
             text += f"[{step}]"
         elif _PLAIN_KEY.match(str(step)):

@@ -371,6 +371,7 @@ INVALID_CASES = {
         "inf cannot be an allowed value: JSON has no such number",
         "give a finite number",
     ),
+    "segment_key_empty": (2, 3, 'segments[""]', "a key cannot be empty", ""),
     "required_quoted": (
         4,
         15,
