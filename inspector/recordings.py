@@ -969,8 +969,10 @@ def _split_request_line(line: str) -> tuple[str, str, bool] | None:
     """`(method, target, bare)` for `METHOD URL [HTTP/1.1]` or a bare URL, else None.
 
     A scheme-relative URL (`//host/path`, as devtools sometimes copy one) is read
-    as https.
+    as https; a bare URL in quotes, as logs and JSON print one, is read without them.
     """
+    if len(line) > 2 and line[0] == line[-1] and line[0] in "\"'":
+        line = line[1:-1].strip()
     if line.lower().startswith(("http://", "https://")):
         return "GET", line, True
     if _SCHEME_RELATIVE_URL.match(line):

@@ -368,6 +368,25 @@ def test_a_get_request_has_no_body(tmp_path):
     ]
 
 
+def test_quoted_bare_urls_are_read_without_their_quotes(tmp_path):
+    path = write(
+        tmp_path,
+        "quoted.txt",
+        f'"{pixel_url(1700000000000)}"\n'
+        f"'{pixel_url(1700000001000)}'\n"
+        f'"{pixel_url(1700000002000)}\n',
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [r.url for r in requests] == [
+        pixel_url(1700000000000),
+        pixel_url(1700000001000),
+    ]
+    # Only a matching pair is taken off: the third line stays a bad line.
+    assert [error.location for error in errors] == ["line 3"]
+
+
 def test_scheme_relative_urls_are_read_as_https(tmp_path):
     path = write(
         tmp_path,
