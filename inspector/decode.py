@@ -451,6 +451,19 @@ def decode_request(
         return [_failed_event(request, error)]
 
 
+# Failures after which the pixel may still have been sent on: the page or the
+# browser gave up waiting for the answer, not the request itself.
+_MAYBE_SENT = frozenset({"ERR_ABORTED", "Client disconnected."})
+
+
+def never_arrived(request: CapturedRequest) -> bool:
+    """True when the request failed in a way that kept it from Parse.ly (blocked,
+    refused, unresolvable), as opposed to a wait cut short or no failure at all."""
+    if not request.error:
+        return False
+    return request.error.strip().removeprefix("net::") not in _MAYBE_SENT
+
+
 def _with_request_failure(event: PixelEvent, error: str) -> PixelEvent:
     """The event with a `request.failed` finding: the request never got an answer."""
     code = error.strip().removeprefix("net::")

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from inspector.decode import never_arrived
 from inspector.model import Finding, PixelEvent, Severity, Transport
 from inspector.timeline import EntryKind, TimelineEntry, page_url_key
 
@@ -451,6 +452,9 @@ def duplicate_clusters(
     if pageviews is None:
         pageviews = _pageviews(facts)
     for item in pageviews:
+        if never_arrived(item.event.request):
+            # Blocked or refused: Parse.ly never counted it, so it repeats nothing.
+            continue
         if current:
             previous = current[-1]
             same_address = page_url_key(previous.event.url) == page_url_key(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 from inspector.diagnoses import (
@@ -109,6 +110,21 @@ def test_duplicate_needs_the_same_address_within_the_window():
     assert duplicate_clusters(facts(first, later, elsewhere), SETTINGS) == []
     [cluster] = duplicate_clusters(facts(first, close), SETTINGS)
     assert [item.id for item in cluster] == ["e1", "e4"]
+
+
+def test_a_blocked_pageview_duplicates_nothing():
+    first = timed(1, "pageview", 0.0, pvid="p1")
+    blocked = timed(2, "pageview", 0.5, pvid="p2")
+    cancelled = timed(3, "pageview", 0.5, pvid="p3")
+    for item, error in ((blocked, "net::ERR_BLOCKED_BY_CLIENT"),
+                        (cancelled, "net::ERR_ABORTED")):  # fmt: skip
+        request = dataclasses.replace(item.event.request, error=error)
+        item.report.event = dataclasses.replace(item.event, request=request)
+
+    assert duplicate_clusters(facts(first, blocked), SETTINGS) == []
+    # A cancelled send may have gone out: it still counts.
+    [cluster] = duplicate_clusters(facts(first, cancelled), SETTINGS)
+    assert [item.id for item in cluster] == ["e1", "e3"]
 
 
 def test_events_without_pvid_after_a_pageview_are_not_orphans():
