@@ -464,7 +464,7 @@ def test_record_scenarios_script_records_and_checks_a_scenario(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
 
     assert finished.returncode == 0, finished.stderr
