@@ -84,8 +84,9 @@ PIXEL_PATHS = ("/plogger/", "/px/")
 HEARTBEAT_SECONDS = 1.0
 """Seconds between the stand-in tracker's heartbeats in scripted runs (150 s real)."""
 
-DEFAULT_TIMEOUT = 15.0
-"""Seconds to wait for one step's pixels before giving up."""
+DEFAULT_TIMEOUT = 60.0
+"""Seconds to wait for one step's pixels before giving up: generous, because a
+loaded machine can be slow, and a step that succeeds never waits that long."""
 
 _TRANSPARENT_GIF = base64.b64decode(
     "R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
@@ -114,6 +115,9 @@ class Step:
     """A CSS selector to click on the current page."""
     route: str | None = None
     """After a click, wait until the single-page app shows this path."""
+    read: float = 0.0
+    """Seconds of active reading to let pass on the page, on the stand-in tracker's
+    clock (see `HeadlessChromium`): the heartbeats that fall due go out then."""
     pixels: Mapping[str, int] = field(default_factory=dict)
     """Wait until at least this many pixels per `action` have been answered, counted
     from the start of the scenario."""
@@ -197,13 +201,15 @@ class Scenario:
 
 
 def _single_page(name: str, description: str, *, heartbeat: bool = True, **kw: Any):
-    pixels = {"pageview": 1, "heartbeat": 1} if heartbeat else {"pageview": 1}
-    return Scenario(
-        name=name,
-        description=description,
-        steps=(Step(open=f"/{name}.html", pixels=pixels),),
-        **kw,
-    )
+    if heartbeat:
+        step = Step(
+            open=f"/{name}.html",
+            read=HEARTBEAT_SECONDS,
+            pixels={"pageview": 1, "heartbeat": 1},
+        )
+    else:
+        step = Step(open=f"/{name}.html", pixels={"pageview": 1})
+    return Scenario(name=name, description=description, steps=(step,), **kw)
 
 
 def _route_link(app: str, article: int) -> str:
@@ -252,6 +258,7 @@ SCENARIOS: dict[str, Scenario] = {
                 Step(
                     click=_route_link("spa-pageview-per-route", 3),
                     route="/spa-pageview-per-route/articles/3",
+                    read=HEARTBEAT_SECONDS,
                     pixels={"pageview": 3, "heartbeat": 1},
                 ),
             ),
@@ -269,6 +276,7 @@ SCENARIOS: dict[str, Scenario] = {
                 Step(
                     click=_route_link("spa-no-pageview", 3),
                     route="/spa-no-pageview/articles/3",
+                    read=HEARTBEAT_SECONDS,
                     pixels={"pageview": 1, "heartbeat": 1},
                 ),
             ),
@@ -611,6 +619,12 @@ class HeadlessChromium:
         trusted_spki: public-key fingerprints to trust for HTTPS (the proxy's CA).
         ignore_https_errors: accept every certificate (tests only).
         heartbeat_seconds: the stand-in tracker's heartbeat interval.
+        manual_clock: drive the stand-in tracker's engaged time from the script
+            (a step's `read`) instead of its own timer. Then a page sends exactly
+            the heartbeats its steps let fall due, however slowly the browser runs,
+            and none while it waits for other pixels or closes; with the timer,
+            heartbeats keep going out every `heartbeat_seconds` of the browser's
+            own time.
         headless: False shows the window (needs a display).
     """
 
@@ -622,6 +636,7 @@ class HeadlessChromium:
         trusted_spki: Sequence[str] = (),
         ignore_https_errors: bool = False,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        manual_clock: bool = True,
         headless: bool = True,
     ) -> None:
         self.proxy = proxy
@@ -629,6 +644,7 @@ class HeadlessChromium:
         self.trusted_spki = tuple(trusted_spki)
         self.ignore_https_errors = ignore_https_errors
         self.heartbeat_seconds = heartbeat_seconds
+        self.manual_clock = manual_clock
         self.headless = headless
         self._playwright: Any = None
         self._browser: Any = None
@@ -672,7 +688,11 @@ class HeadlessChromium:
         await self.stop()
 
     async def new_context(
-        self, log: PixelLog | None = None, *, heartbeat_seconds: float | None = None
+        self,
+        log: PixelLog | None = None,
+        *,
+        heartbeat_seconds: float | None = None,
+        manual_clock: bool | None = None,
     ) -> BrowserContext:
         """A fresh browser context (no cookies: a new visitor) with the stand-in
         tracker's test settings, logging pixels into `log`.
@@ -681,13 +701,18 @@ class HeadlessChromium:
             log: where to collect the context's pixels.
             heartbeat_seconds: this context's heartbeat interval, instead of the
                 browser's.
+            manual_clock: this context's choice of clock, instead of the browser's.
         """
         await self.start()
         context = await self._browser.new_context(
             ignore_https_errors=self.ignore_https_errors
         )
         interval = heartbeat_seconds or self.heartbeat_seconds
-        settings = json.dumps({"heartbeatSeconds": interval})
+        manual = self.manual_clock if manual_clock is None else manual_clock
+        standin: dict[str, Any] = {"heartbeatSeconds": interval}
+        if manual:
+            standin["clock"] = "manual"
+        settings = json.dumps(standin)
         await context.add_init_script(f"window.PARSELY_STANDIN = {settings};")
         if self.proxy is None:
             await context.route(is_pixel_url, _answer_pixel)
@@ -745,6 +770,12 @@ class HeadlessChromium:
                 arg=step.route,
                 timeout=timeout_ms,
             )
+        if step.read and self.manual_clock:
+            await page.evaluate(
+                "ms => PARSELY.standIn.advance(ms)", round(step.read * 1000)
+            )
+        elif step.read:
+            await asyncio.sleep(step.read)
         if step.pixels:
             await log.wait_for(step.pixels, timeout)
 

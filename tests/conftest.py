@@ -268,7 +268,7 @@ class ProxyClient:
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
     async def send(
-        self, proxy: tuple[str, int], request: bytes, timeout: float = 10.0
+        self, proxy: tuple[str, int], request: bytes, timeout: float = 60.0
     ) -> RawResponse:
         """Send raw request bytes and read one response, without blocking the loop."""
         reader, writer = await asyncio.open_connection(*proxy)
@@ -288,7 +288,7 @@ class ProxyClient:
         return await self.send(proxy, self.raw_get(url))
 
     def send_sync(
-        self, proxy: tuple[str, int], request: bytes, timeout: float = 10.0
+        self, proxy: tuple[str, int], request: bytes, timeout: float = 60.0
     ) -> RawResponse:
         """The blocking form, for a proxy running in another process."""
         with socket.create_connection(proxy, timeout=timeout) as connection:

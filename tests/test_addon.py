@@ -688,6 +688,8 @@ async def test_page_faults_are_looked_for_after_judging_not_in_the_hook(
         return original(final=final)
 
     monkeypatch.setattr(inspection, "new_diagnoses", counted)
+    # An interval no stall of a loaded machine can reach: the second look waits.
+    monkeypatch.setattr(addon_module, "ANNOUNCE_INTERVAL_S", 3600.0)
     addon = SegmentInspector(
         inspection, on_reports=collected.on_reports, on_diagnoses=collected.on_diagnoses
     )

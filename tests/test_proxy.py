@@ -33,6 +33,10 @@ segments:
     type: string
     values: [basic, premium]
 """
+WIDE_DUPLICATE_WINDOW = """\
+pages:
+  duplicate_window_ms: 600000
+"""
 
 
 @pytest.fixture
@@ -240,8 +244,14 @@ async def test_page_faults_reach_the_diagnosis_sink_and_the_jsonl(
         notices.extend(new_notices)
         announced.set()
 
+    # The duplicate window is wide, so however slowly a loaded machine sends the
+    # second pageview it still falls within it.
+    patient = parse_spec(SPEC_TEXT + WIDE_DUPLICATE_WINDOW, "segments.yaml")
     session, collected = start_session(
-        answer_pixels=True, jsonl_path=output, on_diagnoses=on_diagnoses
+        inspection=Inspection(patient),
+        answer_pixels=True,
+        jsonl_path=output,
+        on_diagnoses=on_diagnoses,
     )
     [address] = await session.start()
 

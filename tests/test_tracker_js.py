@@ -52,17 +52,30 @@ async def chromium():
 
 
 class TrackerPage:
-    """A browser context whose `http://site.test` pages embed the stand-in."""
+    """A browser context whose `http://site.test` pages embed the stand-in.
 
-    def __init__(self, chromium: HeadlessChromium, heartbeat_seconds: float = 60):
+    Engaged time passes only when a test calls `PARSELY.standIn.advance(ms)`,
+    unless `manual_clock` is False: then the stand-in's own timer runs.
+    """
+
+    def __init__(
+        self,
+        chromium: HeadlessChromium,
+        heartbeat_seconds: float = 60,
+        *,
+        manual_clock: bool = True,
+    ):
         self.chromium = chromium
         self.heartbeat_seconds = heartbeat_seconds
+        self.manual_clock = manual_clock
         self.pages: dict[str, str] = {}
         self.log = PixelLog()
 
     async def __aenter__(self) -> TrackerPage:
         self.context = await self.chromium.new_context(
-            self.log, heartbeat_seconds=self.heartbeat_seconds
+            self.log,
+            heartbeat_seconds=self.heartbeat_seconds,
+            manual_clock=self.manual_clock,
         )
         await self.context.route(f"{ORIGIN}/**", self._serve)
         self.page = await self.context.new_page()
@@ -92,7 +105,7 @@ class TrackerPage:
 
     async def open(self, path: str, **wanted: int) -> None:
         await self.page.goto(ORIGIN + path)
-        await self.log.wait_for(wanted or {"pageview": 1}, timeout=10)
+        await self.log.wait_for(wanted or {"pageview": 1}, timeout=60)
 
     def pixels(self, action: str | None = None) -> list[list[tuple[str, str]]]:
         """Each pixel's parameters in the order sent, optionally of one action."""
@@ -240,9 +253,9 @@ async def test_per_call_data_does_not_reach_heartbeats(site):
     )
 
     await site.open("/percall.html")
-    await site.page.wait_for_function("PARSELY.standIn.engagedMs() >= 1000")
+    await site.page.evaluate("PARSELY.standIn.advance(1000)")
     await site.page.evaluate("PARSELY.standIn.flush()")
-    await site.log.wait_for({"heartbeat": 1}, timeout=10)
+    await site.log.wait_for({"heartbeat": 1}, timeout=60)
 
     data = [json.loads(dict(pixel)["data"]) for pixel in site.pixels()]
     assert data == [{"plan": "premium", "campaign": "spring"}, {"plan": "premium"}]
@@ -338,9 +351,9 @@ async def test_a_new_pageview_gets_a_new_pvid_that_heartbeats_repeat(site):
     )
 
     await site.open("/pvid.html", pageview=2)
-    await site.page.wait_for_function("PARSELY.standIn.engagedMs() >= 1000")
+    await site.page.evaluate("PARSELY.standIn.advance(1000)")
     await site.page.evaluate("PARSELY.standIn.flush()")
-    await site.log.wait_for({"heartbeat": 1}, timeout=10)
+    await site.log.wait_for({"heartbeat": 1}, timeout=60)
 
     first, second, heartbeat = (dict(pixel) for pixel in site.pixels())
     assert first["pvid"] != second["pvid"]
@@ -354,8 +367,12 @@ async def test_a_new_pageview_gets_a_new_pvid_that_heartbeats_repeat(site):
 
 
 async def test_heartbeats_carry_seconds_increments_and_a_growing_total(chromium):
-    async with TrackerPage(chromium, heartbeat_seconds=1) as site:
-        site.add("/hb.html", before=DOCUMENTED_CONFIG)
+    # The tracker's own timer. The visitor counts as active for a minute after the
+    # page loads, however slowly a loaded machine runs the timer meanwhile.
+    async with TrackerPage(chromium, heartbeat_seconds=1, manual_clock=False) as site:
+        site.add(
+            "/hb.html", before=DOCUMENTED_CONFIG + "window.PARSELY.activeTimeout = 60;"
+        )
 
         await site.open("/hb.html", pageview=1, heartbeat=2)
 
@@ -366,6 +383,27 @@ async def test_heartbeats_carry_seconds_increments_and_a_growing_total(chromium)
     assert 500 <= totals[0] < totals[1]
     assert json.loads(heartbeats[0]["data"]) == {"plan": "premium", "logged_in": True}
     assert "title" not in heartbeats[0]
+
+
+async def test_a_manual_clock_sends_exactly_the_heartbeats_that_fall_due(chromium):
+    async with TrackerPage(chromium, heartbeat_seconds=1) as site:
+        site.add("/clock.html", before=DOCUMENTED_CONFIG)
+
+        await site.open("/clock.html")
+        await site.page.wait_for_timeout(300)
+        engaged_before = await site.page.evaluate("PARSELY.standIn.engagedMs()")
+        sent = await site.page.evaluate("PARSELY.standIn.advance(2400)")
+        await site.log.wait_for({"heartbeat": 2}, timeout=60)
+        engaged_after = await site.page.evaluate("PARSELY.standIn.engagedMs()")
+        flushed = await site.page.evaluate("PARSELY.standIn.flush()")
+
+        heartbeats = [dict(pixel) for pixel in site.pixels("heartbeat")]
+    assert engaged_before == 0
+    assert sent == 2
+    assert [(h["inc"], h["tt"]) for h in heartbeats] == [("1", "1000"), ("1", "2000")]
+    assert engaged_after == 2400
+    # 400 ms left over round to no whole second: nothing to flush.
+    assert flushed is None
 
 
 async def test_leaving_the_page_flushes_engaged_time_with_fetch_keepalive(site):
@@ -384,7 +422,7 @@ async def test_leaving_the_page_flushes_engaged_time_with_fetch_keepalive(site):
     site.add("/next.html", before="window.PARSELY = {autotrack: false};")
 
     await site.open("/leave.html")
-    await site.page.wait_for_function("PARSELY.standIn.engagedMs() >= 1500")
+    await site.page.evaluate("PARSELY.standIn.advance(1500)")
     await site.page.goto(f"{ORIGIN}/next.html")
 
     fetches = json.loads(await site.page.evaluate("localStorage.getItem('fetches')"))

@@ -17,7 +17,7 @@ from inspector.recordings import load_requests
 from inspector.tui.launch import build_live_app
 
 
-async def wait_for(condition, pilot, timeout: float = 15.0) -> None:
+async def wait_for(condition, pilot, timeout: float = 60.0) -> None:
     """Let the app run until `condition()` holds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
