@@ -253,8 +253,11 @@ class PageTracker:
         self._order = itertools.count()
         # Every index is keyed by source first: groups never span two recordings.
         self._by_identity: dict[tuple[Any, ...], _Page] = {}
-        self._by_url: dict[tuple[str, str], list[_Page]] = {}
-        self._by_origin: dict[tuple[str, str], list[_Page]] = {}
+        # Per (source, address) and (source, origin), the page loads seen there,
+        # oldest first: dicts used as ordered sets, so that moving a page load to
+        # the end and dropping it cost the same however many share the address.
+        self._by_url: dict[tuple[str, str], dict[_Page, None]] = {}
+        self._by_origin: dict[tuple[str, str], dict[_Page, None]] = {}
         self._keys_in_use: set[str] = set()
         self._known_urls: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._known_urls_version = 0
@@ -458,7 +461,7 @@ class PageTracker:
         that page, so it joins it (and shows as a duplicate pageview).
         """
         window = self.duplicate_window_ms / 1000
-        for page in reversed(self._by_url.get((source, address), [])):
+        for page in reversed(self._by_url.get((source, address), {})):
             if page.serial not in self._pages or page.first_time > when + _CLOCK_SKEW_S:
                 continue
             if when - page.last_time > _STALE_PAGE_S:
@@ -486,7 +489,7 @@ class PageTracker:
 
         # A page known only from an origin-only Referer (no document captured).
         origin = origin_of(event.url)
-        for page in reversed(self._by_origin.get((source, origin), [])):
+        for page in reversed(self._by_origin.get((source, origin), {})):
             if page.serial not in self._pages or page.bound:
                 continue
             fresh = 0 <= when - page.first_time + _CLOCK_SKEW_S <= _STALE_PAGE_S
@@ -541,7 +544,7 @@ class PageTracker:
         # A page load known to be this visitor's beats one whose visitor is unknown.
         tests = [same_visitor, maybe_visitor] if visitor else [maybe_visitor]
 
-        def latest(pages: list[_Page], extra=lambda page: True) -> _Page | None:
+        def latest(pages: dict[_Page, None], extra=lambda page: True) -> _Page | None:
             for test in tests:
                 page = self._latest(
                     pages, when, lambda p, test=test: test(p) and extra(p)
@@ -551,15 +554,15 @@ class PageTracker:
             return None
 
         if not is_origin_only(referer):
-            page = latest(self._by_url.get((source, address), []))
+            page = latest(self._by_url.get((source, address), {}))
             if page is not None:
                 return page, False, None
-            page = latest(self._by_origin.get((source, origin), []))
+            page = latest(self._by_origin.get((source, origin), {}))
             if page is not None:
                 return page, True, address
             return None
 
-        candidates = self._by_origin.get((source, origin), [])
+        candidates = self._by_origin.get((source, origin), {})
         page = None
         if kind in _ONCE_PER_PAGE:
             page = latest(
@@ -573,7 +576,7 @@ class PageTracker:
 
     def _latest(
         self,
-        pages: list[_Page],
+        pages: dict[_Page, None],
         when: float,
         accept: Callable[[_Page], bool] = lambda page: True,
     ) -> _Page | None:
@@ -634,12 +637,11 @@ class PageTracker:
         ):
             if not value:
                 continue
-            pages = index.setdefault((page.source, value), [])
-            if page in pages:
-                pages.remove(page)
-            pages.append(page)
+            pages = index.setdefault((page.source, value), {})
+            pages.pop(page, None)
+            pages[page] = None
             if len(pages) > _MAX_PAGES_PER_ADDRESS:
-                del pages[0]
+                del pages[next(iter(pages))]
 
     def _remember_url(self, source: str, url: str | None) -> None:
         address = page_url_key(url)
@@ -716,7 +718,7 @@ class PageTracker:
             for value in values:
                 pages = index.get((page.source, value))
                 if pages is not None and page in pages:
-                    pages.remove(page)
+                    del pages[page]
                     if not pages:
                         del index[(page.source, value)]
         self._keys_in_use.discard(page.key)
