@@ -339,21 +339,24 @@ class PageTracker:
             page.dropped_events += 1
         self._add_entry(page, EntryKind.PIXEL, event.request, when, False, event=event)
 
-        if event.url and event.url not in page.urls:
-            page.urls.append(event.url)
-            self._index_url(page, event.url)
+        # Each property of the event is read once: this runs for every event.
+        url = event.url
+        if url and url not in page.urls:
+            page.urls.append(url)
+            self._index_url(page, url)
         if page.url is None or page.url_uncertain:
-            page.url = event.url
+            page.url = url
             page.url_uncertain = False
         page.site = page.site or event.idsite
         page.last_time = max(page.last_time, when)
         page.version += 1
 
-        if is_pageview(event):
+        pageview = is_pageview(event)
+        if pageview:
             page.pageview_count += 1
-            self._remember_url(page.source, event.url)
+            self._remember_url(page.source, url)
             self._record_scenarios(page, report)
-        self._record_visitor(page, event)
+        self._record_visitor(page, event, pageview)
 
     # Output ----------------------------------------------------------------------
 
@@ -415,11 +418,13 @@ class PageTracker:
     def _page_for(self, event: PixelEvent, when: float) -> _Page:
         visitor = event.visitor
         source = event.request.source
-        address = page_url_key(event.url)
-        if event.plid:
-            identity: tuple[Any, ...] = ("plid", source, visitor, event.plid)
-        elif event.pvid:
-            identity = ("pvid", source, visitor, event.pvid)
+        url = event.url
+        address = page_url_key(url)
+        plid = event.plid
+        if plid:
+            identity: tuple[Any, ...] = ("plid", source, visitor, plid)
+        elif pvid := event.pvid:
+            identity = ("pvid", source, visitor, pvid)
         else:
             identity = ("legacy", source, visitor, address)
 
@@ -431,7 +436,7 @@ class PageTracker:
 
         page = self._adopt(event, when, visitor, address, source)
         if page is None:
-            page = self._new_page(when, url=event.url, source=source)
+            page = self._new_page(when, url=url, source=source)
         if not page.bound:
             page.bound = True
             page.visitor = visitor
@@ -439,8 +444,8 @@ class PageTracker:
             if not page.has_tracker:
                 self.pages_seen += 1  # it becomes a listed page load now
             self._rename(page, identity)
-        if event.plid and event.plid not in page.plids:
-            page.plids.append(event.plid)
+        if plid and plid not in page.plids:
+            page.plids.append(plid)
         page.identities.append(identity)
         self._by_identity[identity] = page
         return page
@@ -735,7 +740,7 @@ class PageTracker:
             if len(ids) < _MAX_COVERAGE_IDS:
                 ids.append(report.event.id)
 
-    def _record_visitor(self, page: _Page, event: PixelEvent) -> None:
+    def _record_visitor(self, page: _Page, event: PixelEvent, pageview: bool) -> None:
         visitor = event.visitor
         if not visitor or not carries_data(event):
             return
@@ -780,7 +785,7 @@ class PageTracker:
                 elif len(ids) < _MAX_IDS_PER_SPELLING:
                     ids.append(event_id)
 
-        if is_pageview(event):
+        if pageview:
             state.pageviews.append(
                 PageviewKeys(
                     event_id=event.id,
