@@ -528,8 +528,10 @@ class EventChecker:
         findings: list[Finding],
     ) -> None:
         """Track nulls (for mixing) and distinct values (for cardinality)."""
-        new_key = key not in self._history
-        history = self._history_of(key)
+        history = self._history.get(key)
+        new_key = history is None
+        if history is None:
+            history = self._history[key] = _KeyHistory()
 
         if value is None:
             kinds = rule.events if rule is not None else _UNDECLARED_KEY_EVENTS

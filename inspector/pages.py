@@ -253,8 +253,11 @@ class PageTracker:
         self._order = itertools.count()
         # Every index is keyed by source first: groups never span two recordings.
         self._by_identity: dict[tuple[Any, ...], _Page] = {}
-        self._by_url: dict[tuple[str, str], list[_Page]] = {}
-        self._by_origin: dict[tuple[str, str], list[_Page]] = {}
+        # Per (source, address) and (source, origin), the page loads seen there,
+        # oldest first: dicts used as ordered sets, so that moving a page load to
+        # the end and dropping it cost the same however many share the address.
+        self._by_url: dict[tuple[str, str], dict[_Page, None]] = {}
+        self._by_origin: dict[tuple[str, str], dict[_Page, None]] = {}
         self._keys_in_use: set[str] = set()
         self._known_urls: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._known_urls_version = 0
@@ -336,21 +339,24 @@ class PageTracker:
             page.dropped_events += 1
         self._add_entry(page, EntryKind.PIXEL, event.request, when, False, event=event)
 
-        if event.url and event.url not in page.urls:
-            page.urls.append(event.url)
-            self._index_url(page, event.url)
+        # Each property of the event is read once: this runs for every event.
+        url = event.url
+        if url and url not in page.urls:
+            page.urls.append(url)
+            self._index_url(page, url)
         if page.url is None or page.url_uncertain:
-            page.url = event.url
+            page.url = url
             page.url_uncertain = False
         page.site = page.site or event.idsite
         page.last_time = max(page.last_time, when)
         page.version += 1
 
-        if is_pageview(event):
+        pageview = is_pageview(event)
+        if pageview:
             page.pageview_count += 1
-            self._remember_url(page.source, event.url)
+            self._remember_url(page.source, url)
             self._record_scenarios(page, report)
-        self._record_visitor(page, event)
+        self._record_visitor(page, event, pageview)
 
     # Output ----------------------------------------------------------------------
 
@@ -412,11 +418,13 @@ class PageTracker:
     def _page_for(self, event: PixelEvent, when: float) -> _Page:
         visitor = event.visitor
         source = event.request.source
-        address = page_url_key(event.url)
-        if event.plid:
-            identity: tuple[Any, ...] = ("plid", source, visitor, event.plid)
-        elif event.pvid:
-            identity = ("pvid", source, visitor, event.pvid)
+        url = event.url
+        address = page_url_key(url)
+        plid = event.plid
+        if plid:
+            identity: tuple[Any, ...] = ("plid", source, visitor, plid)
+        elif pvid := event.pvid:
+            identity = ("pvid", source, visitor, pvid)
         else:
             identity = ("legacy", source, visitor, address)
 
@@ -428,7 +436,7 @@ class PageTracker:
 
         page = self._adopt(event, when, visitor, address, source)
         if page is None:
-            page = self._new_page(when, url=event.url, source=source)
+            page = self._new_page(when, url=url, source=source)
         if not page.bound:
             page.bound = True
             page.visitor = visitor
@@ -436,8 +444,8 @@ class PageTracker:
             if not page.has_tracker:
                 self.pages_seen += 1  # it becomes a listed page load now
             self._rename(page, identity)
-        if event.plid and event.plid not in page.plids:
-            page.plids.append(event.plid)
+        if plid and plid not in page.plids:
+            page.plids.append(plid)
         page.identities.append(identity)
         self._by_identity[identity] = page
         return page
@@ -458,7 +466,7 @@ class PageTracker:
         that page, so it joins it (and shows as a duplicate pageview).
         """
         window = self.duplicate_window_ms / 1000
-        for page in reversed(self._by_url.get((source, address), [])):
+        for page in reversed(self._by_url.get((source, address), {})):
             if page.serial not in self._pages or page.first_time > when + _CLOCK_SKEW_S:
                 continue
             if when - page.last_time > _STALE_PAGE_S:
@@ -486,7 +494,7 @@ class PageTracker:
 
         # A page known only from an origin-only Referer (no document captured).
         origin = origin_of(event.url)
-        for page in reversed(self._by_origin.get((source, origin), [])):
+        for page in reversed(self._by_origin.get((source, origin), {})):
             if page.serial not in self._pages or page.bound:
                 continue
             fresh = 0 <= when - page.first_time + _CLOCK_SKEW_S <= _STALE_PAGE_S
@@ -541,7 +549,7 @@ class PageTracker:
         # A page load known to be this visitor's beats one whose visitor is unknown.
         tests = [same_visitor, maybe_visitor] if visitor else [maybe_visitor]
 
-        def latest(pages: list[_Page], extra=lambda page: True) -> _Page | None:
+        def latest(pages: dict[_Page, None], extra=lambda page: True) -> _Page | None:
             for test in tests:
                 page = self._latest(
                     pages, when, lambda p, test=test: test(p) and extra(p)
@@ -551,15 +559,15 @@ class PageTracker:
             return None
 
         if not is_origin_only(referer):
-            page = latest(self._by_url.get((source, address), []))
+            page = latest(self._by_url.get((source, address), {}))
             if page is not None:
                 return page, False, None
-            page = latest(self._by_origin.get((source, origin), []))
+            page = latest(self._by_origin.get((source, origin), {}))
             if page is not None:
                 return page, True, address
             return None
 
-        candidates = self._by_origin.get((source, origin), [])
+        candidates = self._by_origin.get((source, origin), {})
         page = None
         if kind in _ONCE_PER_PAGE:
             page = latest(
@@ -573,7 +581,7 @@ class PageTracker:
 
     def _latest(
         self,
-        pages: list[_Page],
+        pages: dict[_Page, None],
         when: float,
         accept: Callable[[_Page], bool] = lambda page: True,
     ) -> _Page | None:
@@ -634,12 +642,11 @@ class PageTracker:
         ):
             if not value:
                 continue
-            pages = index.setdefault((page.source, value), [])
-            if page in pages:
-                pages.remove(page)
-            pages.append(page)
+            pages = index.setdefault((page.source, value), {})
+            pages.pop(page, None)
+            pages[page] = None
             if len(pages) > _MAX_PAGES_PER_ADDRESS:
-                del pages[0]
+                del pages[next(iter(pages))]
 
     def _remember_url(self, source: str, url: str | None) -> None:
         address = page_url_key(url)
@@ -716,7 +723,7 @@ class PageTracker:
             for value in values:
                 pages = index.get((page.source, value))
                 if pages is not None and page in pages:
-                    pages.remove(page)
+                    del pages[page]
                     if not pages:
                         del index[(page.source, value)]
         self._keys_in_use.discard(page.key)
@@ -733,7 +740,7 @@ class PageTracker:
             if len(ids) < _MAX_COVERAGE_IDS:
                 ids.append(report.event.id)
 
-    def _record_visitor(self, page: _Page, event: PixelEvent) -> None:
+    def _record_visitor(self, page: _Page, event: PixelEvent, pageview: bool) -> None:
         visitor = event.visitor
         if not visitor or not carries_data(event):
             return
@@ -778,7 +785,7 @@ class PageTracker:
                 elif len(ids) < _MAX_IDS_PER_SPELLING:
                     ids.append(event_id)
 
-        if is_pageview(event):
+        if pageview:
             state.pageviews.append(
                 PageviewKeys(
                     event_id=event.id,

@@ -278,7 +278,10 @@ def read_json_object(text: str) -> JsonReading:
     except ValueError as error:
         return JsonReading(DataState.INVALID, None, str(error) or type(error).__name__)
 
-    return classify_json_value(parsed)._replace(repaired=repaired)
+    reading = classify_json_value(parsed)
+    if reading.repaired != repaired:
+        reading = reading._replace(repaired=repaired)
+    return reading
 
 
 def classify_json_value(parsed: Any) -> JsonReading:
