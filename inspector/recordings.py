@@ -165,21 +165,27 @@ def read_requests(
     label = label or Path(name).name
     report = _error_sink(errors)
 
-    with _open_binary(path) as stream:
-        head = _peek(stream, _HEAD_BYTES)
-        if not head.removeprefix(_UTF8_BOM).strip():
-            _reject_if_empty(stream, name)
-        kind = _detect_format(head, name)
-        logger.debug("reading %s as %s", name, kind)
+    try:
+        with _open_binary(path) as stream:
+            head = _peek(stream, _HEAD_BYTES)
+            if not head.removeprefix(_UTF8_BOM).strip():
+                _reject_if_empty(stream, name)
+            kind = _detect_format(head, name)
+            logger.debug("reading %s as %s", name, kind)
 
-        if kind == "mitm":
-            yield from _read_mitm(stream, name, label, report)
-        elif kind == "har":
-            yield from _read_har(stream.read(), name, label, report)
-        elif kind == "zhar":
-            yield from _read_har(_inflate(stream.read(), name), name, label, report)
-        else:
-            yield from _read_request_list(stream.read(), name, label, report)
+            if kind == "mitm":
+                yield from _read_mitm(stream, name, label, report)
+            elif kind == "har":
+                yield from _read_har(stream.read(), name, label, report)
+            elif kind == "zhar":
+                har = _inflate(stream.read(), name)
+                yield from _read_har(har, name, label, report)
+            else:
+                yield from _read_request_list(stream.read(), name, label, report)
+    except OSError as error:
+        # The file went away or broke while being read (a disk or network error).
+        reason = (error.strerror or str(error)).lower()
+        raise RecordingError(name, None, f"could not be read: {reason}") from None
 
 
 def load_requests(
@@ -286,7 +292,7 @@ def _open_binary(path: PathLike) -> IO[bytes]:
         return io.BytesIO(sys.stdin.buffer.read())
 
     try:
-        return open(path, "rb")  # closed by the caller
+        stream = open(path, "rb")  # closed by the caller
     except FileNotFoundError:
         raise RecordingError(path, None, "no such file") from None
     except IsADirectoryError:
@@ -294,6 +300,12 @@ def _open_binary(path: PathLike) -> IO[bytes]:
     except OSError as error:
         reason = (error.strerror or str(error)).lower()
         raise RecordingError(path, None, f"cannot be opened: {reason}") from None
+    if stream.seekable():
+        return stream
+
+    # A pipe or a shell's `<(...)`: read it up front too, as standard input is.
+    with stream:
+        return io.BytesIO(stream.read())
 
 
 def _reject_if_empty(stream: IO[bytes], name: str) -> None:

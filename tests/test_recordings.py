@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 import zlib
 from pathlib import Path
 
@@ -366,6 +368,23 @@ def test_a_get_request_has_no_body(tmp_path):
             "a GET request has no body, found `seen in the console`; line skipped",
         )
     ]
+
+
+def test_a_pipe_is_read_like_a_file(tmp_path):
+    # A named pipe, as the shell's `<(...)` passes one: it cannot seek.
+    fifo = tmp_path / "urls"
+    os.mkfifo(fifo)
+    writer = threading.Thread(
+        target=fifo.write_text, args=(f"{pixel_url(1700000000000)}\n",)
+    )
+    writer.start()
+
+    requests, errors = load_requests([fifo])
+
+    writer.join(timeout=30)
+    assert errors == []
+    assert [r.url for r in requests] == [pixel_url(1700000000000)]
+    assert requests[0].origin == "urls line 1"
 
 
 def test_quoted_bare_urls_are_read_without_their_quotes(tmp_path):
