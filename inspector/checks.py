@@ -315,6 +315,9 @@ class EventChecker:
             return
 
         if rule is None:
+            # A declared key's type check covers this case for declared keys.
+            if isinstance(value, dict | list):
+                findings.append(self._not_a_category(event, path, value))
             return
         if not rule.type_test(value):
             findings.append(self._type_mismatch(event, rule, value))
@@ -434,6 +437,20 @@ class EventChecker:
             "a string. It shows up as its own segment value. When the value is "
             "unknown, send JSON null or leave the key out, as the spec's null "
             "convention says.",
+            event_id=event.id,
+        )
+
+    def _not_a_category(self, event: PixelEvent, path: str, value: Any) -> Finding:
+        return Finding(
+            code="segment.not-a-category",
+            severity=Severity.WARNING,
+            message=f"{path} is {json_kind(value)} ({show(value)}); a segment value "
+            "should be one category: a string, a boolean or a number",
+            path=path,
+            explanation="The tracker sends arrays and nested objects as they are, but "
+            "a segment groups readers by one value per key. Send each property as a "
+            "key of its own (`plan`, `plan_term`), or join a list into one agreed "
+            "category, and declare the key in the spec with its type.",
             event_id=event.id,
         )
 

@@ -381,6 +381,35 @@ def test_declared_key_mixing_is_reported_besides_per_event_findings(checker):
     assert codes(findings) == ["segment.omitted", "segment.null-convention-mixed"]
 
 
+# --------------------------------------------------------------- not a category
+
+
+@pytest.mark.parametrize(
+    ("value", "described"),
+    [
+        ({"tier": "gold"}, 'an object ({"tier": "gold"})'),
+        (["a", "b"], 'a list (["a", "b"])'),
+    ],
+)
+def test_objects_and_lists_are_no_segment_category_without_a_spec(value, described):
+    findings = EventChecker(default_spec()).check(pixel({"membership": value}))
+
+    assert codes(findings) == ["segment.not-a-category"]
+    finding = findings[0]
+    assert finding.severity is Severity.WARNING
+    assert finding.path == "data.membership"
+    assert finding.message == (
+        f"data.membership is {described}; a segment value should be one category: "
+        "a string, a boolean or a number"
+    )
+
+
+def test_a_declared_key_with_an_object_is_a_type_mismatch_only(checker):
+    findings = checker.check(pixel({**VALID, "plan": {"tier": "gold"}}))
+
+    assert codes(findings) == ["segment.type-mismatch"]
+
+
 # ------------------------------------------------------------------------ placeholders
 
 
