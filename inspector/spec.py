@@ -160,22 +160,59 @@ _HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_
 
 
 def _check_host_pattern(value: str) -> str:
+    return _host_name(value, wildcard=True)
+
+
+def _check_site_id(value: str) -> str:
+    return _host_name(value, wildcard=False)
+
+
+def _host_name(value: str, *, wildcard: bool) -> str:
+    """`value` as a lower-case host name (or `*.domain` pattern, with `wildcard`).
+
+    Site ids are domain names too, and Parse.ly's are written in lower case, so they
+    are read the same way: a scheme, path or port is an error that names the bare
+    host to write instead.
+    """
     host = value.strip().lower()
-    if _HOST_PATTERN.match(host):
+    if _HOST_PATTERN.match(host) and (wildcard or not host.startswith("*.")):
         return host
 
     hint = ""
     bare = host.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    if not wildcard:
+        bare = bare.removeprefix("*.")
     if bare and _HOST_PATTERN.match(bare):
         hint = f"write the host name only: {bare!r}"
+    if wildcard:
+        raise PydanticCustomError(
+            "host_pattern",
+            "{shown} is not a host name or a `*.domain` pattern",
+            {"shown": _json(value), "hint": hint},
+        )
+    if hint:
+        hint = f"write {bare}"
     raise PydanticCustomError(
-        "host_pattern",
-        "{shown} is not a host name or a `*.domain` pattern",
+        "site_id",
+        "{shown} is not a site id: Parse.ly site ids are bare domains",
         {"shown": _json(value), "hint": hint},
     )
 
 
+def host_pattern(value: str) -> str:
+    """A host name or `*.domain` pattern given on a command line, lower-cased.
+
+    Raises ValueError with one line that says what to write instead.
+    """
+    try:
+        return _check_host_pattern(value)
+    except PydanticCustomError as error:
+        hint = (error.context or {}).get("hint")
+        raise ValueError(f"{error.message()}" + (f"; {hint}" if hint else "")) from None
+
+
 HostPattern = Annotated[str, AfterValidator(_check_host_pattern)]
+SiteId = Annotated[str, Field(min_length=1), AfterValidator(_check_site_id)]
 
 
 def _check_event_kind(value: str) -> str:
@@ -234,7 +271,7 @@ class SegmentSpec(_Strict):
     events: tuple[EventKind, ...] = ("pageview",)
     """The event kinds (`action` values) that must carry this key."""
 
-    sites: tuple[NonEmptyText, ...] = ()
+    sites: tuple[SiteId, ...] = ()
     """The site ids (`idsite`) this key applies to. Empty: every site of the spec."""
 
     description: str = ""
@@ -508,8 +545,9 @@ class Spec(_Strict):
     version: Literal[1] = 1
     """The spec format version. Only 1 exists."""
 
-    sites: tuple[NonEmptyText, ...] = ()
-    """The site ids (`idsite`) this spec applies to. Empty: every site."""
+    sites: tuple[SiteId, ...] = ()
+    """The site ids (`idsite`) this spec applies to, as bare domains such as
+    `example.com`; compared ignoring case. Empty: every site."""
 
     first_party_hosts: tuple[HostPattern, ...] = ()
     """Extra pixel hosts, for first-party tracking. `*.example.com` matches any
@@ -558,7 +596,7 @@ class Spec(_Strict):
 
     def applies_to_site(self, idsite: str | None) -> bool:
         """Whether events of a site are judged against this spec."""
-        return not self.sites or idsite in self.sites
+        return not self.sites or (idsite or "").lower() in self.sites
 
     @model_validator(mode="after")
     def _check_cross_references(self) -> Spec:

@@ -239,6 +239,26 @@ def test_pixel_host_adds_a_first_party_host(capsys, tmp_path):
     assert "1 event in 1 request" in with_host
 
 
+def test_a_pixel_host_with_a_scheme_or_path_is_a_one_line_error(capsys):
+    status, out, err = check(capsys, DEMO, "--pixel-host", "https://x/y")
+
+    assert status == 2
+    assert out == ""
+    assert err.splitlines() == [
+        'segment-inspector: --pixel-host: "https://x/y" is not a host name or a '
+        "`*.domain` pattern; write the host name only: 'x'"
+    ]
+
+
+def test_a_spec_site_in_upper_case_still_covers_its_events(capsys, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("sites: [Example.COM]\n")
+
+    _, out, _ = check(capsys, DEMO, "--spec", str(spec))
+
+    assert "spec.site-not-covered" not in out
+
+
 def test_standard_input(capsys, monkeypatch):
     pasted = Path(case("29")).read_bytes()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pasted)))

@@ -133,7 +133,7 @@ def _same_file(first: Path, second: Path) -> bool:
 
 
 def _load_spec(args: argparse.Namespace) -> Spec | None:
-    from inspector.spec import SpecError, default_spec, load_spec
+    from inspector.spec import SpecError, default_spec, host_pattern, load_spec
 
     try:
         spec = load_spec(args.spec) if args.spec else default_spec()
@@ -142,7 +142,12 @@ def _load_spec(args: argparse.Namespace) -> Spec | None:
         return None
 
     if args.pixel_host:
-        hosts = (*spec.first_party_hosts, *args.pixel_host)
+        try:
+            extra = [host_pattern(host) for host in args.pixel_host]
+        except ValueError as error:
+            _complain(f"--pixel-host: {error}", False)
+            return None
+        hosts = (*spec.first_party_hosts, *extra)
         spec = spec.model_copy(update={"first_party_hosts": hosts})
     return spec
 
