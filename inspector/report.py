@@ -186,6 +186,25 @@ def summary_line(
     return text
 
 
+NO_PIXELS_HINT = (
+    "if the site sends its pixels to a first-party host, name it with --pixel-host "
+    "or in the spec's first_party_hosts"
+)
+"""What to try when a recording holds no pixel event."""
+
+
+def no_pixels_line(result: InspectionResult) -> str | None:
+    """`no pixel event in 12 requests` when nothing was judged, else None.
+
+    A recording without a single pixel (cut short, made with a first-party host
+    that the check does not know, or not of the tracked site) has no finding, yet
+    nothing in it was checked: a CI gate must not pass it.
+    """
+    if result.reports:
+        return None
+    return f"no pixel event in {_plural(result.requests_seen, 'request')}"
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -349,6 +368,7 @@ def report_document(
             "infos": counts.infos,
             "worst": str(counts.worst) if counts.worst is not None else None,
             "recording_errors": counts.recording_errors,
+            "no_pixel_events": not result.reports,
         },
         "events": [
             event_record(
@@ -783,6 +803,11 @@ class _TextReport:
             Severity.WARNING: "bold yellow",
         }.get(counts.worst, "bold green")
         self.blank()
+        if nothing := no_pixels_line(self.result):
+            # The hint is under the events heading; this line is the verdict.
+            error_style = _SEVERITY_STYLES[Severity.ERROR]
+            self.add(("ERROR", error_style), f" {nothing}: nothing was checked")
+            style = "bold red"
         self.add((summary_line(self.result, errors), style))
 
     def render(self, color: bool) -> str:

@@ -13,6 +13,9 @@ events as a compact table rather than a dump::
         session.assert_segment("plan", "premium", on=["pageview", "heartbeat"])
         session.assert_scenarios_covered()
 
+Every assertion fails on recordings without a single pixel event (see
+`assert_pixels_found`): a test that checked nothing must not pass.
+
 The pytest plugin (`inspector.pytest_plugin`) wraps this in the `segment_replay`
 fixture, with the spec taken from `--segment-spec` or the `segment_spec` ini setting.
 """
@@ -162,11 +165,26 @@ class Replay:
 
     # Assertions ------------------------------------------------------------------
 
+    def assert_pixels_found(self) -> None:
+        """Fail when the recordings hold no pixel event: then nothing was checked."""
+        __tracebackhide__ = True  # pytest shows the message, not this frame
+        from inspector.report import no_pixels_line
+
+        nothing = no_pixels_line(self.result)
+        if nothing is None:
+            return
+        raise AssertionError(
+            f"no pixels were found ({nothing}), so there is nothing to assert on: "
+            "if the site sends its pixels to a first-party host, list it under "
+            "first_party_hosts in the spec"
+        )
+
     def assert_no_findings(
         self, at_least: Severity | str = Severity.ERROR, *, ignore: Iterable[str] = ()
     ) -> None:
         """Fail when any finding reaches `at_least`, except codes in `ignore`."""
         __tracebackhide__ = True  # pytest shows the message, not this frame
+        self.assert_pixels_found()
         ignored = set(ignore)
         offending = [
             (event, finding)
@@ -197,6 +215,7 @@ class Replay:
         """
         __tracebackhide__ = True  # pytest shows the message, not this frame
         on = (on,) if isinstance(on, str) else tuple(on)
+        self.assert_pixels_found()
         events = self.events_of(*on)
         if not events:
             raise AssertionError(
@@ -222,6 +241,7 @@ class Replay:
     def assert_scenarios_covered(self, *names: str) -> None:
         """Fail unless every named scenario (all of the spec's by default) was seen."""
         __tracebackhide__ = True  # pytest shows the message, not this frame
+        self.assert_pixels_found()
         coverage = self.result.scenario_coverage
         wanted = list(names) or list(coverage)
         unknown = [name for name in wanted if name not in coverage]
@@ -257,6 +277,7 @@ class Replay:
     def assert_no_diagnosis(self, code: str | None = None) -> None:
         """Fail when a page-level diagnosis (of `code`, or of any kind) was made."""
         __tracebackhide__ = True  # pytest shows the message, not this frame
+        self.assert_pixels_found()
         found = [
             diagnosis
             for diagnosis in self.result.diagnoses

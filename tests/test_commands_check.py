@@ -259,6 +259,49 @@ def test_a_spec_site_in_upper_case_still_covers_its_events(capsys, tmp_path):
     assert "spec.site-not-covered" not in out
 
 
+@pytest.mark.parametrize("fail_on", ["error", "warning", "info"])
+def test_a_recording_without_pixels_fails(capsys, tmp_path, fail_on):
+    recording = tmp_path / "pages.txt"
+    recording.write_text("GET https://www.example.com/\n")
+
+    status, out, _ = check(capsys, str(recording), "--fail-on", fail_on)
+
+    assert status == 1
+    assert "ERROR no pixel event in 1 request: nothing was checked\n" in out
+
+
+def test_a_recording_without_pixels_passes_only_with_fail_on_never(capsys, tmp_path):
+    recording = tmp_path / "pages.txt"
+    recording.write_text("GET https://www.example.com/\n")
+
+    status, _, _ = check(capsys, str(recording), "--fail-on", "never")
+    _, as_json, _ = check(capsys, str(recording), "--format", "json")
+    _, with_pixels, _ = check(capsys, DEMO, "--format", "json")
+
+    assert status == 0
+    assert json.loads(as_json)["summary"]["no_pixel_events"] is True
+    assert json.loads(with_pixels)["summary"]["no_pixel_events"] is False
+
+
+def test_junit_fails_a_recording_without_pixels(capsys, tmp_path):
+    recording = tmp_path / "pages.txt"
+    recording.write_text("GET https://www.example.com/\n")
+
+    _, failing, _ = check(capsys, str(recording), "--format", "junit")
+    _, noted, _ = check(
+        capsys, str(recording), "--format", "junit", "--fail-on", "never"
+    )
+
+    (case,) = ElementTree.fromstring(failing).iter("testcase")
+    assert case.get("name") == "pixel events found"
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.get("message") == "no pixel event in 1 request"
+    (case,) = ElementTree.fromstring(noted).iter("testcase")
+    assert case.find("failure") is None
+    assert "no pixel event in 1 request" in (case.findtext("system-out") or "")
+
+
 def test_standard_input(capsys, monkeypatch):
     pasted = Path(case("29")).read_bytes()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pasted)))
@@ -300,13 +343,13 @@ def test_empty_input_fails(capsys, tmp_path, monkeypatch, name):
     assert out.rstrip().endswith("; 1 recording problem")
 
 
-def test_recording_without_pixels_passes_with_a_notice(capsys, tmp_path):
+def test_recording_without_pixels_fails_with_a_notice(capsys, tmp_path):
     recording = tmp_path / "site.txt"
     recording.write_text("https://www.example.com/\n")
 
     status, out, err = check(capsys, str(recording), "--fail-on", "info")
 
-    assert status == 0
+    assert status == 1
     assert err == ""
     assert "No Parse.ly pixel events found" in out
 

@@ -224,6 +224,7 @@ def test_no_events_says_so():
 
     assert "No Parse.ly pixel events found.\nA pixel sent to your own host" in text
     assert text.rstrip().endswith(
+        "ERROR no pixel event in 1 request: nothing was checked\n"
         "0 events in 1 request: 0 errors, 0 warnings, 0 infos"
     )
 
@@ -244,6 +245,7 @@ def test_json_document(demo):
         "infos": 2,
         "worst": "error",
         "recording_errors": 0,
+        "no_pixel_events": False,
     }
     assert len(document["events"]) == 15
     assert [d["code"] for d in document["diagnoses"]] == [

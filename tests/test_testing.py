@@ -195,3 +195,28 @@ def test_severity_names_are_forgiving_and_a_wrong_one_is_explained(demo):
 
     with pytest.raises(ValueError, match="'warn' is not a severity: use one of"):
         demo.assert_no_findings(at_least="warn")
+
+
+@pytest.mark.parametrize(
+    "assertion",
+    [
+        lambda session: session.assert_no_findings(at_least="info"),
+        lambda session: session.assert_no_diagnosis(),
+        lambda session: session.assert_scenarios_covered(),
+        lambda session: session.assert_segment("plan", "premium"),
+    ],
+    ids=["no_findings", "no_diagnosis", "scenarios_covered", "segment"],
+)
+def test_every_assertion_fails_on_a_recording_without_pixels(tmp_path, assertion):
+    recording = tmp_path / "pages-only.txt"
+    recording.write_text(
+        "GET https://www.example.com/\n---\nGET https://www.example.com/app.js\n"
+    )
+    session = replay(recording)
+
+    with pytest.raises(AssertionError) as caught:
+        assertion(session)
+
+    message = str(caught.value)
+    assert message.startswith("no pixels were found (no pixel event in 2 requests)")
+    assert "first_party_hosts" in message

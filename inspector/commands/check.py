@@ -6,8 +6,9 @@
 
 Recordings are mitmproxy flow files, HAR files or request lists (`-` reads one from
 standard input). The exit status is 0 when nothing reached `--fail-on`, 1 when a
-finding did, and 2 for a bad command line, spec or recording; what could be read is
-still reported then.
+finding did or when there was no pixel event at all (unless `--fail-on never`), and
+2 for a bad command line, spec or recording; what could be read is still reported
+then.
 """
 
 from __future__ import annotations
@@ -257,6 +258,8 @@ def _status(result: InspectionResult, fail_on: str) -> int:
 
     if fail_on == "never":
         return EXIT_OK
+    if not result.reports:
+        return EXIT_FINDINGS  # nothing was checked: as bad as an error
     worst = result.worst()
     if worst is not None and worst >= Severity(fail_on):
         return EXIT_FINDINGS
