@@ -46,6 +46,10 @@ _MAX_COMBINATIONS = 5
 """Distinct value combinations listed under a scenario that was not seen."""
 _GEO_FIELDS = frozenset({"country", "continent", "subdivision"})
 _URL_WIDTH = 48
+_VALUE_WIDTH = 60
+"""Segment keys and values in tables are cut here, so one huge value does not pad
+every row of the table to its length."""
+_MESSAGE_WIDTH = 300
 
 
 class ReplayError(Exception):
@@ -295,7 +299,7 @@ class Replay:
             ]
             label = f"{diagnosis.severity} {diagnosis.code}: {diagnosis.title}"
             if not evidence:
-                rows.append(("", "", "", "", label))
+                rows.append(("", "", "", "", self._clip(label, _MESSAGE_WIDTH)))
             for event in evidence:
                 rows.append(self._row(event, finding=label))
         raise AssertionError(
@@ -345,7 +349,8 @@ class Replay:
         total = sum(combinations.values())
         lines = [f"    the {total} pageview(s) sent:"]
         for shown, count in combinations.most_common(_MAX_COMBINATIONS):
-            lines.append(f"      {self._mask(shown) or '(nothing)'}  ×{count}")
+            shown = self._clip(shown, _MESSAGE_WIDTH)
+            lines.append(f"      {shown or '(nothing)'}  ×{count}")
         if len(combinations) > _MAX_COMBINATIONS:
             lines.append(f"      … and {len(combinations) - _MAX_COMBINATIONS} more")
         wants_geo = any(
@@ -370,17 +375,23 @@ class Replay:
         finding: str = "",
     ) -> tuple[str, str, str, str, str]:
         if event is None:
-            return ("", "", "", "", self._mask(finding))
+            return ("", "", "", "", self._clip(finding, _MESSAGE_WIDTH))
 
         if focus is not None:
-            shown = _json(event.segments[focus]) if focus in event.segments else ABSENT
+            shown = (
+                self._clip(_json(event.segments[focus]), _VALUE_WIDTH)
+                if focus in event.segments
+                else ABSENT
+            )
             related = [f for f in event.findings if f.path == f"data.{focus}"]
             if not finding and related:
                 finding = f"{related[0].code}: {related[0].message}"
         else:
             shown = (
                 " ".join(
-                    f"{key}={_json(value)}" for key, value in event.segments.items()
+                    f"{self._clip(key, _VALUE_WIDTH)}="
+                    f"{self._clip(_json(value), _VALUE_WIDTH)}"
+                    for key, value in event.segments.items()
                 )
                 or ABSENT
             )
@@ -388,9 +399,15 @@ class Replay:
             _clock(event.timestamp),
             event.action or "?",
             self._mask(_shorten(event.url or "", _URL_WIDTH)),
-            self._mask(shown),
-            self._mask(finding),
+            shown,
+            self._clip(finding, _MESSAGE_WIDTH),
         )
+
+    def _clip(self, text: str, width: int) -> str:
+        """`text` masked and cut as the text report cuts it: `…(100002 chars)`."""
+        from inspector.report import clip
+
+        return clip(text, width, self._mask)
 
     def _mask(self, text: str) -> str:
         if self.show_pii or not text:

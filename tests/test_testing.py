@@ -1,6 +1,8 @@
 """The replay helpers: what they return and how their failures read."""
 
+import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -220,3 +222,32 @@ def test_every_assertion_fails_on_a_recording_without_pixels(tmp_path, assertion
     message = str(caught.value)
     assert message.startswith("no pixels were found (no pixel event in 2 requests)")
     assert "first_party_hosts" in message
+
+
+def _pageview_line(number: int, segments: dict) -> str:
+    data = quote(json.dumps(segments))
+    return (
+        f"https://p1.parsely.com/plogger/?rand=17180046001{number:02d}"
+        "&idsite=example.com&url=https%3A%2F%2Fwww.example.com%2F"
+        f"&action=pageview&data={data}&u=pid%3D2b7e1c90-5d3a-4f6e-8a1b-9c0d1e2f3a4b\n"
+    )
+
+
+def test_a_huge_value_is_cut_in_the_failure_table(tmp_path):
+    recording = tmp_path / "huge.txt"
+    recording.write_text(
+        _pageview_line(1, {"plan": "x" * 100_000})
+        + "".join(_pageview_line(n, {"plan": "basic"}) for n in range(2, 12))
+    )
+    session = replay(recording)
+
+    with pytest.raises(AssertionError) as caught:
+        session.assert_segment("plan", "premium")
+    with pytest.raises(AssertionError) as all_findings:
+        session.assert_no_findings(at_least="info")
+
+    message = str(caught.value)
+    assert "11 of 11 pageview event(s) did not send" in message
+    assert "…(100002 chars)" in message
+    assert len(message) < 3_000
+    assert len(str(all_findings.value)) < 6_000
