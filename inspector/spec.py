@@ -616,7 +616,7 @@ class Spec(_Strict):
                     yield (
                         ("segments", key, "sites", index),
                         f"site {site!r} is not one of the spec's sites",
-                        _did_you_mean(site, self.sites) or "add it to `sites`",
+                        did_you_mean(site, self.sites) or "add it to `sites`",
                     )
 
     def _scenario_problems(self) -> Iterable[tuple[tuple[Any, ...], str, str]]:
@@ -640,7 +640,7 @@ class Spec(_Strict):
                     yield (
                         (*where, "segments", key),
                         f"{key!r} is not declared under `segments`",
-                        _did_you_mean(key, declared) or "declare it under `segments`",
+                        did_you_mean(key, declared) or "declare it under `segments`",
                     )
                     continue
                 yield from self._scenario_value_problems(
@@ -652,7 +652,7 @@ class Spec(_Strict):
                     yield (
                         (*where, "absent", absent_index),
                         f"{key!r} is not declared under `segments`",
-                        _did_you_mean(key, declared) or "declare it under `segments`",
+                        did_you_mean(key, declared) or "declare it under `segments`",
                     )
                 elif key in scenario.segments:
                     yield (
@@ -685,12 +685,12 @@ class Spec(_Strict):
             yield (
                 loc,
                 f"{_json(value)} is not an allowed value of {key!r}",
-                _did_you_mean(str(value), allowed)
+                did_you_mean(str(value), allowed)
                 or "allowed: " + ", ".join(_json(v) for v in segment.values or ()),
             )
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A "did you mean" hint for a near miss, or an empty string."""
     choices = [str(choice) for choice in choices]
     by_fold = {choice.casefold(): choice for choice in choices}
@@ -1120,7 +1120,7 @@ def _untyped_segment_details(type_error: Mapping[str, Any]) -> list[dict[str, An
     others = {
         key: value
         for key, value in given.items()
-        if key != "type" and not _did_you_mean(str(key), ["type"])
+        if key != "type" and not did_you_mean(str(key), ["type"])
     }
 
     try:
@@ -1146,7 +1146,7 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         point_at_key = True
         known = _field_names(_clean_loc(loc[:-1])[1])
         message = f"unknown key {loc[-1]!r}"
-        hint = _did_you_mean(str(loc[-1]), known) or (
+        hint = did_you_mean(str(loc[-1]), known) or (
             "known keys: " + ", ".join(known) if known else ""
         )
     elif kind == "missing":
@@ -1156,7 +1156,7 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         if isinstance(given, Mapping):
             # A misspelt `type` hides every other problem of this key.
             for key in given:
-                near = _did_you_mean(str(key), ["type"])
+                near = did_you_mean(str(key), ["type"])
                 if near and key != "type":
                     hint = f"{key!r} is not a known key; {near}"
                     break
@@ -1164,7 +1164,7 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         loc = (*loc, "type")
         tag = str(context.get("tag", given))
         message = f"unknown segment type {_json(tag)}; use string, boolean or number"
-        hint = _type_synonym(tag) or _did_you_mean(tag, typing.get_args(SegmentType))
+        hint = _type_synonym(tag) or did_you_mean(tag, typing.get_args(SegmentType))
     elif kind == "literal_error":
         choices = [str(choice) for choice in _literal_choices(annotation)]
         message = f"{_json(given)} is not one of " + ", ".join(
@@ -1173,7 +1173,7 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         if loc and loc[-1] == "version":
             message = f"unsupported spec version {_json(given)}; this tool reads 1"
         elif isinstance(given, str):
-            hint = _did_you_mean(given, choices)
+            hint = did_you_mean(given, choices)
     elif kind in {"string_type"}:
         message = f"expected text, got {_kind_of(given)} ({_json(given)})"
         if isinstance(given, bool | int | float):

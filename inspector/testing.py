@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from inspector.model import Finding, PixelEvent, Severity
+from inspector.model import FINDING_CODES, Finding, PixelEvent, Severity
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport, InspectionResult
@@ -186,10 +186,15 @@ class Replay:
     def assert_no_findings(
         self, at_least: Severity | str = Severity.ERROR, *, ignore: Iterable[str] = ()
     ) -> None:
-        """Fail when any finding reaches `at_least`, except codes in `ignore`."""
+        """Fail when any finding reaches `at_least`, except codes in `ignore`.
+
+        A code in `ignore` that no check gives raises ValueError.
+        """
         __tracebackhide__ = True  # pytest shows the message, not this frame
-        self.assert_pixels_found()
         ignored = set(ignore)
+        for code in ignored:
+            _known_code(code, FINDING_CODES, "finding")
+        self.assert_pixels_found()
         offending = [
             (event, finding)
             for event, finding in self.findings_at_least(at_least)
@@ -220,6 +225,8 @@ class Replay:
         __tracebackhide__ = True  # pytest shows the message, not this frame
         on = (on,) if isinstance(on, str) else tuple(on)
         self.assert_pixels_found()
+        self._known_key(key)
+        self._known_kinds(on)
         events = self.events_of(*on)
         if not events:
             raise AssertionError(
@@ -279,8 +286,15 @@ class Replay:
         raise AssertionError("\n".join(lines))
 
     def assert_no_diagnosis(self, code: str | None = None) -> None:
-        """Fail when a page-level diagnosis (of `code`, or of any kind) was made."""
+        """Fail when a page-level diagnosis (of `code`, or of any kind) was made.
+
+        A `code` that no diagnosis has raises ValueError, so a typo cannot pass.
+        """
         __tracebackhide__ = True  # pytest shows the message, not this frame
+        if code is not None:
+            from inspector.diagnoses import DIAGNOSIS_CODES
+
+            _known_code(code, DIAGNOSIS_CODES, "diagnosis")
         self.assert_pixels_found()
         found = [
             diagnosis
@@ -316,6 +330,37 @@ class Replay:
             raise AssertionError(
                 "unreadable recording input:\n"
                 + "\n".join(f"  {error}" for error in self.errors)
+            )
+
+    def _known_key(self, key: str) -> None:
+        """Fail on a key neither the spec declares nor any event sent: a typo."""
+        __tracebackhide__ = True  # pytest shows the message, not this frame
+        if key in self.spec.segments or key in self.result.segment_counts:
+            return
+        from inspector.spec import did_you_mean
+
+        known = sorted({*self.spec.segments, *self.result.segment_counts})
+        hint = did_you_mean(key, known) or (
+            "known keys: " + (", ".join(known) if known else "none")
+        )
+        raise AssertionError(
+            f"{self._mask(key)!r} is not declared in the spec and no event sent it; "
+            + self._mask(hint)
+        )
+
+    def _known_kinds(self, kinds: Sequence[str]) -> None:
+        """Fail on an event kind that no tracker sends and no event has: a typo."""
+        __tracebackhide__ = True  # pytest shows the message, not this frame
+        from inspector.spec import KNOWN_EVENT_KINDS, did_you_mean
+
+        seen = {event.action for event in self.events if event.action}
+        for kind in kinds:
+            if kind in KNOWN_EVENT_KINDS or kind in seen:
+                continue
+            known = sorted({*KNOWN_EVENT_KINDS, *seen})
+            hint = did_you_mean(kind, known) or "event kinds: " + ", ".join(known)
+            raise AssertionError(
+                f"no event has the kind {kind!r}, and no tracker sends it; {hint}"
             )
 
     # Formatting ------------------------------------------------------------------
@@ -415,6 +460,17 @@ class Replay:
         from inspector.pii import mask
 
         return mask(text)
+
+
+def _known_code(code: str, known: Iterable[str], what: str) -> None:
+    """Raise ValueError for a code that is not a known one, with a did-you-mean."""
+    if code in known:
+        return
+    from inspector.spec import did_you_mean
+
+    known = sorted(known)
+    hint = did_you_mean(code, known) or f"the {what} codes are " + ", ".join(known)
+    raise ValueError(f"{code!r} is not a {what} code; {hint}")
 
 
 def _severity(value: Severity | str) -> Severity:

@@ -251,3 +251,49 @@ def test_a_huge_value_is_cut_in_the_failure_table(tmp_path):
     assert "…(100002 chars)" in message
     assert len(message) < 3_000
     assert len(str(all_findings.value)) < 6_000
+
+
+def test_a_misspelt_diagnosis_code_is_an_error_not_a_pass(demo):
+    assert any(d.code == "page.segment-after-pageview" for d in demo.diagnoses)
+
+    with pytest.raises(ValueError) as caught:
+        demo.assert_no_diagnosis("page.segment-after-pagevew")
+
+    assert str(caught.value) == (
+        "'page.segment-after-pagevew' is not a diagnosis code; "
+        "did you mean 'page.segment-after-pageview'?"
+    )
+
+
+def test_a_misspelt_ignored_finding_code_is_an_error(demo):
+    with pytest.raises(ValueError, match="did you mean 'segment.unknown-key'"):
+        demo.assert_no_findings(ignore=["segment.unknown-kye"])
+
+
+def test_an_unknown_code_without_a_near_miss_lists_the_codes(demo):
+    with pytest.raises(ValueError) as caught:
+        demo.assert_no_diagnosis("nonsense")
+
+    assert "the diagnosis codes are page.duplicate-pageview," in str(caught.value)
+
+
+def test_a_segment_key_neither_declared_nor_sent_fails_with_a_hint(demo):
+    with pytest.raises(AssertionError) as caught:
+        demo.assert_segment("plann", "premium")
+
+    assert str(caught.value) == (
+        "'plann' is not declared in the spec and no event sent it; did you mean 'plan'?"
+    )
+
+
+@pytest.mark.parametrize("on", [["pagevew"], ["pageview", "hearbeat"]])
+def test_a_misspelt_event_kind_fails_with_a_hint(demo, on):
+    with pytest.raises(AssertionError) as caught:
+        demo.assert_segment("plan", "premium", on=on)
+
+    wrong = on[-1]
+    right = {"pagevew": "pageview", "hearbeat": "heartbeat"}[wrong]
+    assert str(caught.value) == (
+        f"no event has the kind {wrong!r}, and no tracker sends it; "
+        f"did you mean {right!r}?"
+    )
