@@ -162,24 +162,10 @@ def diagnosis_record(
     says that an earlier record announced the same fault with another severity or
     title.
     """
+    from inspector.report import diagnosis_record as build
     from inspector.report import make_masker
 
-    masked = make_masker(show_pii)
-    return {
-        "type": "diagnosis",
-        "updated": updated,
-        "code": diagnosis.code,
-        "severity": str(diagnosis.severity),
-        "title": masked(diagnosis.title),
-        "explanation": masked(diagnosis.explanation),
-        "evidence": list(diagnosis.evidence),
-        "page": diagnosis.page_key,
-        "visitor": masked(diagnosis.visitor) if diagnosis.visitor else None,
-        "url": masked(diagnosis.url) if diagnosis.url else None,
-        "uncertain": diagnosis.uncertain,
-        "keys": list(diagnosis.keys),
-        "source": diagnosis.source or None,
-    }
+    return build(diagnosis, masker=make_masker(show_pii), updated=updated)
 
 
 def diagnosis_summary(

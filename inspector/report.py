@@ -335,6 +335,21 @@ def _diagnosis_record(diagnosis: Any, masker: Masker) -> dict[str, Any]:
     }
 
 
+def diagnosis_record(
+    diagnosis: Any, *, masker: Masker = _keep, updated: bool = False
+) -> dict[str, Any]:
+    """A page-level diagnosis as a JSON Lines record (`"type": "diagnosis"`).
+
+    The fields of the JSON report's `diagnoses` list; `updated` says that an
+    earlier record announced the same fault with another severity or title.
+    """
+    return {
+        "type": "diagnosis",
+        "updated": updated,
+        **_diagnosis_record(diagnosis, masker),
+    }
+
+
 def _segment_counts_record(
     segment_counts: Mapping[str, Counter[str]], masker: Masker
 ) -> dict[str, list[dict[str, Any]]]:
@@ -436,22 +451,26 @@ def render_jsonl(
     show_pii: bool = False,
     masker: Masker | None = None,
 ) -> str:
-    """One compact JSON object per event, one per line.
+    """One compact JSON object per line: each event, then each page diagnosis.
 
-    Page-level diagnoses appear in each event's `page_findings`; recording problems
-    are not part of this format (the `check` command prints them on stderr).
+    The records are those `live --jsonl` writes: `"type": "event"` (whose
+    `page_findings` name the diagnoses it is evidence of), then `"type":
+    "diagnosis"` for every page-level diagnosis, scenarios not seen included.
+    Recording problems are not part of this format (the `check` command prints
+    them on stderr).
     """
     masker = masker or make_masker(show_pii)
     by_event = _diagnoses_by_event(result)
-    lines = [
-        json.dumps(
-            event_record(
-                report, masker=masker, diagnoses=by_event.get(report.event.id, ())
-            ),
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+    records = [
+        event_record(report, masker=masker, diagnoses=by_event.get(report.event.id, ()))
         for report in result.reports
+    ]
+    records.extend(
+        diagnosis_record(diagnosis, masker=masker) for diagnosis in result.diagnoses
+    )
+    lines = [
+        json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        for record in records
     ]
     return "".join(f"{line}\n" for line in lines)
 

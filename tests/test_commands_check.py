@@ -145,9 +145,23 @@ def test_jsonl_format(capsys):
     _, out, _ = check(capsys, DEMO, "--format", "jsonl")
 
     records = [json.loads(line) for line in out.splitlines()]
-    assert len(records) == 15
+    assert [r["type"] for r in records].count("event") == 15
     assert records[0]["id"] == "demo.txt:19"
     assert records[0]["segments"] == {"plan": "basic", "logged_in": True}
+
+
+def test_jsonl_carries_page_diagnoses_and_scenario_coverage_as_live_does(capsys):
+    from inspector.addon import diagnosis_record
+    from inspector.testing import replay
+
+    _, out, _ = check(capsys, DEMO, "--spec", EXAMPLE_SPEC, "--format", "jsonl")
+
+    records = [json.loads(line) for line in out.splitlines()]
+    diagnoses = [r for r in records if r["type"] == "diagnosis"]
+    expected = replay(DEMO, spec=EXAMPLE_SPEC).diagnoses
+    assert [r["code"] for r in diagnoses] == [d.code for d in expected]
+    assert "scenario.not-covered" in [r["code"] for r in diagnoses]
+    assert diagnoses == [diagnosis_record(d) for d in expected]
 
 
 def test_junit_format(capsys):
@@ -424,7 +438,12 @@ def test_python_dash_m():
     )
 
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()) == 2
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["type"], r.get("code")) for r in records] == [
+        ("event", None),
+        ("event", None),
+        ("diagnosis", "page.duplicate-pageview"),
+    ]
 
 
 @pytest.mark.parametrize("format_", ["text", "json", "jsonl", "junit"])
