@@ -613,7 +613,7 @@ class SegmentInspector:
 
     def _build_inspection(self) -> Inspection:
         from inspector.inspection import Inspection
-        from inspector.spec import SpecError, default_spec, load_spec
+        from inspector.spec import SpecError, default_spec, host_pattern, load_spec
         from inspector.standard import GeoIPError
 
         spec_path = _option("inspector_spec", "")
@@ -628,6 +628,10 @@ class SegmentInspector:
             raise exceptions.OptionsError(str(exc)) from None
 
         if extra_hosts:
+            try:
+                extra_hosts = [host_pattern(host) for host in extra_hosts]
+            except ValueError as exc:
+                raise exceptions.OptionsError(f"inspector_hosts: {exc}") from None
             hosts = [*spec.first_party_hosts, *extra_hosts]
             spec = spec.model_copy(update={"first_party_hosts": hosts})
 
