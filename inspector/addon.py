@@ -162,24 +162,10 @@ def diagnosis_record(
     says that an earlier record announced the same fault with another severity or
     title.
     """
+    from inspector.report import diagnosis_record as build
     from inspector.report import make_masker
 
-    masked = make_masker(show_pii)
-    return {
-        "type": "diagnosis",
-        "updated": updated,
-        "code": diagnosis.code,
-        "severity": str(diagnosis.severity),
-        "title": masked(diagnosis.title),
-        "explanation": masked(diagnosis.explanation),
-        "evidence": list(diagnosis.evidence),
-        "page": diagnosis.page_key,
-        "visitor": masked(diagnosis.visitor) if diagnosis.visitor else None,
-        "url": masked(diagnosis.url) if diagnosis.url else None,
-        "uncertain": diagnosis.uncertain,
-        "keys": list(diagnosis.keys),
-        "source": diagnosis.source or None,
-    }
+    return build(diagnosis, masker=make_masker(show_pii), updated=updated)
 
 
 def diagnosis_summary(
@@ -627,7 +613,7 @@ class SegmentInspector:
 
     def _build_inspection(self) -> Inspection:
         from inspector.inspection import Inspection
-        from inspector.spec import SpecError, default_spec, load_spec
+        from inspector.spec import SpecError, default_spec, host_pattern, load_spec
         from inspector.standard import GeoIPError
 
         spec_path = _option("inspector_spec", "")
@@ -642,6 +628,10 @@ class SegmentInspector:
             raise exceptions.OptionsError(str(exc)) from None
 
         if extra_hosts:
+            try:
+                extra_hosts = [host_pattern(host) for host in extra_hosts]
+            except ValueError as exc:
+                raise exceptions.OptionsError(f"inspector_hosts: {exc}") from None
             hosts = [*spec.first_party_hosts, *extra_hosts]
             spec = spec.model_copy(update={"first_party_hosts": hosts})
 

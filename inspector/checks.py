@@ -147,7 +147,8 @@ class _KeyRule:
     sites: frozenset[str]
 
     def applies_to(self, idsite: str | None) -> bool:
-        return not self.sites or idsite in self.sites
+        # The spec's site ids are lower case; Parse.ly's are domain names.
+        return not self.sites or (idsite or "").lower() in self.sites
 
 
 @dataclass(slots=True)

@@ -65,6 +65,23 @@ SEGMENT_CHANGED = "page.segment-changed"
 CASE_VARIANTS = "visitor.case-variants"
 NULL_CONVENTION_MIXED = "visitor.null-convention-mixed"
 SCENARIO_NOT_COVERED = "scenario.not-covered"
+DIAGNOSIS_CODES = frozenset(
+    {
+        SEGMENT_AFTER_PAGEVIEW,
+        DUPLICATE_PAGEVIEW,
+        HEARTBEAT_WITHOUT_PAGEVIEW,
+        HEARTBEAT_DATA_DIFFERS,
+        TT_DECREASED,
+        SPA_URL_WITHOUT_PAGEVIEW,
+        TRACKER_NO_PAGEVIEW,
+        PAGEVIEW_WITHOUT_TRACKER,
+        SEGMENT_CHANGED,
+        CASE_VARIANTS,
+        NULL_CONVENTION_MIXED,
+        SCENARIO_NOT_COVERED,
+    }
+)
+"""The codes of page-level diagnoses."""
 
 _MAX_LISTED = 5
 """How many events an explanation lists before saying `and N more`."""

@@ -4,7 +4,8 @@ Jenkins, GitLab, GitHub Actions reporters and most other CI systems read this fo
 so a tracking regression shows up next to the team's other test results. Findings at
 or above the `fail_on` severity become `<failure>`s; milder ones go to the case's
 `system-out` so they are visible without failing the build. Unreadable recording
-input becomes an `<error>` case. The XML itself is written by the `junit-xml` library.
+input becomes an `<error>` case, and no pixel event at all a failing "pixel events
+found" case. The XML itself is written by the `junit-xml` library.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from urllib.parse import urlsplit
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from inspector.model import Finding, Severity
-from inspector.report import finding_message, make_masker
+from inspector.report import (
+    NO_PIXELS_HINT,
+    finding_message,
+    make_masker,
+    no_pixels_line,
+)
 
 if TYPE_CHECKING:
     from inspector.inspection import InspectionResult
@@ -45,6 +51,8 @@ def render_junit(
         TestSuite("pixel events", list(_event_cases(result, threshold, mask))),
         TestSuite("page loads", list(_page_cases(result, threshold, mask))),
     ]
+    if nothing := no_pixels_line(result):
+        suites[0].test_cases.append(_no_pixels_case(nothing, threshold))
     if errors:
         suites.append(TestSuite("recordings", list(_error_cases(errors))))
     return to_xml_report_string(suites, prettyprint=True, encoding="utf-8")
@@ -87,6 +95,18 @@ def _page_cases(result, threshold, mask) -> Iterable[TestCase]:
         )
         _attach(case, findings, threshold, mask)
         yield case
+
+
+def _no_pixels_case(nothing: str, threshold: Severity | None) -> TestCase:
+    """A recording without pixels has nothing to pass: say so as a failure."""
+    case = TestCase(name="pixel events found", classname="pixels")
+    if threshold is None:
+        case.stdout = f"{nothing}; {NO_PIXELS_HINT}"
+    else:
+        case.add_failure_info(
+            message=nothing, output=NO_PIXELS_HINT, failure_type="no-pixel-events"
+        )
+    return case
 
 
 def _error_cases(errors) -> Iterable[TestCase]:

@@ -122,6 +122,67 @@ class DataState(enum.StrEnum):
     """A JSON string holding JSON; `data` holds the recovered object."""
 
 
+FINDING_CODES = frozenset(
+    {
+        "action.custom",
+        "action.missing",
+        "batch.malformed",
+        "body.not-json",
+        "campaign.case-variants",
+        "campaign.itm-external",
+        "campaign.on-referrer-only",
+        "campaign.utm-internal",
+        "data.absent",
+        "data.double-encoded",
+        "data.not-json",
+        "data.not-object",
+        "data.swallowed",
+        "decode.failed",
+        "heartbeat.inc-out-of-range",
+        "heartbeat.tt-invalid",
+        "page.duplicate-pageview",
+        "page.heartbeat-data-differs",
+        "page.heartbeat-without-pageview",
+        "page.pageview-without-tracker",
+        "page.segment-after-pageview",
+        "page.segment-changed",
+        "page.spa-url-without-pageview",
+        "page.tracker-no-pageview",
+        "page.tt-decreased",
+        "params.bracket-encoded",
+        "params.js-flag",
+        "params.legacy-ids",
+        "params.missing",
+        "params.top-level-segment",
+        "pii.email",
+        "pii.long-number",
+        "pii.phone",
+        "request.failed",
+        "scenario.not-covered",
+        "segment.case-mismatch",
+        "segment.high-cardinality",
+        "segment.null-convention-mixed",
+        "segment.null-not-allowed",
+        "segment.omitted",
+        "segment.placeholder",
+        "segment.required-missing",
+        "segment.reserved-prefix",
+        "segment.type-mismatch",
+        "segment.unknown-key",
+        "segment.value-not-allowed",
+        "segment.value-too-long",
+        "session.sts-zero",
+        "spec.site-not-covered",
+        "url.oversized",
+        "url.truncated",
+        "visitor.case-variants",
+        "visitor.null-convention-mixed",
+    }
+)
+"""Every code a check or page-level diagnosis can give a `Finding`, for telling a
+misspelt code from one that was simply not found."""
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """Something a check noticed about an event or a page load."""

@@ -186,6 +186,25 @@ def summary_line(
     return text
 
 
+NO_PIXELS_HINT = (
+    "if the site sends its pixels to a first-party host, name it with --pixel-host "
+    "or in the spec's first_party_hosts"
+)
+"""What to try when a recording holds no pixel event."""
+
+
+def no_pixels_line(result: InspectionResult) -> str | None:
+    """`no pixel event in 12 requests` when nothing was judged, else None.
+
+    A recording without a single pixel (cut short, made with a first-party host
+    that the check does not know, or not of the tracked site) has no finding, yet
+    nothing in it was checked: a CI gate must not pass it.
+    """
+    if result.reports:
+        return None
+    return f"no pixel event in {_plural(result.requests_seen, 'request')}"
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -316,6 +335,21 @@ def _diagnosis_record(diagnosis: Any, masker: Masker) -> dict[str, Any]:
     }
 
 
+def diagnosis_record(
+    diagnosis: Any, *, masker: Masker = _keep, updated: bool = False
+) -> dict[str, Any]:
+    """A page-level diagnosis as a JSON Lines record (`"type": "diagnosis"`).
+
+    The fields of the JSON report's `diagnoses` list; `updated` says that an
+    earlier record announced the same fault with another severity or title.
+    """
+    return {
+        "type": "diagnosis",
+        "updated": updated,
+        **_diagnosis_record(diagnosis, masker),
+    }
+
+
 def _segment_counts_record(
     segment_counts: Mapping[str, Counter[str]], masker: Masker
 ) -> dict[str, list[dict[str, Any]]]:
@@ -349,6 +383,7 @@ def report_document(
             "infos": counts.infos,
             "worst": str(counts.worst) if counts.worst is not None else None,
             "recording_errors": counts.recording_errors,
+            "no_pixel_events": not result.reports,
         },
         "events": [
             event_record(
@@ -416,22 +451,26 @@ def render_jsonl(
     show_pii: bool = False,
     masker: Masker | None = None,
 ) -> str:
-    """One compact JSON object per event, one per line.
+    """One compact JSON object per line: each event, then each page diagnosis.
 
-    Page-level diagnoses appear in each event's `page_findings`; recording problems
-    are not part of this format (the `check` command prints them on stderr).
+    The records are those `live --jsonl` writes: `"type": "event"` (whose
+    `page_findings` name the diagnoses it is evidence of), then `"type":
+    "diagnosis"` for every page-level diagnosis, scenarios not seen included.
+    Recording problems are not part of this format (the `check` command prints
+    them on stderr).
     """
     masker = masker or make_masker(show_pii)
     by_event = _diagnoses_by_event(result)
-    lines = [
-        json.dumps(
-            event_record(
-                report, masker=masker, diagnoses=by_event.get(report.event.id, ())
-            ),
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+    records = [
+        event_record(report, masker=masker, diagnoses=by_event.get(report.event.id, ()))
         for report in result.reports
+    ]
+    records.extend(
+        diagnosis_record(diagnosis, masker=masker) for diagnosis in result.diagnoses
+    )
+    lines = [
+        json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        for record in records
     ]
     return "".join(f"{line}\n" for line in lines)
 
@@ -783,6 +822,11 @@ class _TextReport:
             Severity.WARNING: "bold yellow",
         }.get(counts.worst, "bold green")
         self.blank()
+        if nothing := no_pixels_line(self.result):
+            # The hint is under the events heading; this line is the verdict.
+            error_style = _SEVERITY_STYLES[Severity.ERROR]
+            self.add(("ERROR", error_style), f" {nothing}: nothing was checked")
+            style = "bold red"
         self.add((summary_line(self.result, errors), style))
 
     def render(self, color: bool) -> str:

@@ -167,22 +167,59 @@ _HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_
 
 
 def _check_host_pattern(value: str) -> str:
+    return _host_name(value, wildcard=True)
+
+
+def _check_site_id(value: str) -> str:
+    return _host_name(value, wildcard=False)
+
+
+def _host_name(value: str, *, wildcard: bool) -> str:
+    """`value` as a lower-case host name (or `*.domain` pattern, with `wildcard`).
+
+    Site ids are domain names too, and Parse.ly's are written in lower case, so they
+    are read the same way: a scheme, path or port is an error that names the bare
+    host to write instead.
+    """
     host = value.strip().lower()
-    if _HOST_PATTERN.match(host):
+    if _HOST_PATTERN.match(host) and (wildcard or not host.startswith("*.")):
         return host
 
     hint = ""
     bare = host.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    if not wildcard:
+        bare = bare.removeprefix("*.")
     if bare and _HOST_PATTERN.match(bare):
         hint = f"write the host name only: {bare!r}"
+    if wildcard:
+        raise PydanticCustomError(
+            "host_pattern",
+            "{shown} is not a host name or a `*.domain` pattern",
+            {"shown": _json(value), "hint": hint},
+        )
+    if hint:
+        hint = f"write {bare}"
     raise PydanticCustomError(
-        "host_pattern",
-        "{shown} is not a host name or a `*.domain` pattern",
+        "site_id",
+        "{shown} is not a site id: Parse.ly site ids are bare domains",
         {"shown": _json(value), "hint": hint},
     )
 
 
+def host_pattern(value: str) -> str:
+    """A host name or `*.domain` pattern given on a command line, lower-cased.
+
+    Raises ValueError with one line that says what to write instead.
+    """
+    try:
+        return _check_host_pattern(value)
+    except PydanticCustomError as error:
+        hint = (error.context or {}).get("hint")
+        raise ValueError(f"{error.message()}" + (f"; {hint}" if hint else "")) from None
+
+
 HostPattern = Annotated[str, AfterValidator(_check_host_pattern)]
+SiteId = Annotated[str, Field(min_length=1), AfterValidator(_check_site_id)]
 
 
 def _check_event_kind(value: str) -> str:
@@ -241,7 +278,7 @@ class SegmentSpec(_Strict):
     events: tuple[EventKind, ...] = ("pageview",)
     """The event kinds (`action` values) that must carry this key."""
 
-    sites: tuple[NonEmptyText, ...] = ()
+    sites: tuple[SiteId, ...] = ()
     """The site ids (`idsite`) this key applies to. Empty: every site of the spec."""
 
     description: str = ""
@@ -515,8 +552,9 @@ class Spec(_Strict):
     version: Literal[1] = 1
     """The spec format version. Only 1 exists."""
 
-    sites: tuple[NonEmptyText, ...] = ()
-    """The site ids (`idsite`) this spec applies to. Empty: every site."""
+    sites: tuple[SiteId, ...] = ()
+    """The site ids (`idsite`) this spec applies to, as bare domains such as
+    `example.com`; compared ignoring case. Empty: every site."""
 
     first_party_hosts: tuple[HostPattern, ...] = ()
     """Extra pixel hosts, for first-party tracking. `*.example.com` matches any
@@ -565,7 +603,7 @@ class Spec(_Strict):
 
     def applies_to_site(self, idsite: str | None) -> bool:
         """Whether events of a site are judged against this spec."""
-        return not self.sites or idsite in self.sites
+        return not self.sites or (idsite or "").lower() in self.sites
 
     @model_validator(mode="after")
     def _check_cross_references(self) -> Spec:
@@ -585,7 +623,7 @@ class Spec(_Strict):
                     yield (
                         ("segments", key, "sites", index),
                         f"site {site!r} is not one of the spec's sites",
-                        _did_you_mean(site, self.sites) or "add it to `sites`",
+                        did_you_mean(site, self.sites) or "add it to `sites`",
                     )
 
     def _scenario_problems(self) -> Iterable[tuple[tuple[Any, ...], str, str]]:
@@ -609,7 +647,7 @@ class Spec(_Strict):
                     yield (
                         (*where, "segments", key),
                         f"{key!r} is not declared under `segments`",
-                        _did_you_mean(key, declared) or "declare it under `segments`",
+                        did_you_mean(key, declared) or "declare it under `segments`",
                     )
                     continue
                 yield from self._scenario_value_problems(
@@ -621,7 +659,7 @@ class Spec(_Strict):
                     yield (
                         (*where, "absent", absent_index),
                         f"{key!r} is not declared under `segments`",
-                        _did_you_mean(key, declared) or "declare it under `segments`",
+                        did_you_mean(key, declared) or "declare it under `segments`",
                     )
                 elif key in scenario.segments:
                     yield (
@@ -654,12 +692,12 @@ class Spec(_Strict):
             yield (
                 loc,
                 f"{_json(value)} is not an allowed value of {key!r}",
-                _did_you_mean(str(value), allowed)
+                did_you_mean(str(value), allowed)
                 or "allowed: " + ", ".join(_json(v) for v in segment.values or ()),
             )
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A "did you mean" hint for a near miss, or an empty string."""
     choices = [str(choice) for choice in choices]
     by_fold = {choice.casefold(): choice for choice in choices}
@@ -1089,7 +1127,7 @@ def _untyped_segment_details(type_error: Mapping[str, Any]) -> list[dict[str, An
     others = {
         key: value
         for key, value in given.items()
-        if key != "type" and not _did_you_mean(str(key), ["type"])
+        if key != "type" and not did_you_mean(str(key), ["type"])
     }
 
     try:
@@ -1115,7 +1153,7 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         point_at_key = True
         known = _field_names(_clean_loc(loc[:-1])[1])
         message = f"unknown key {loc[-1]!r}"
-        hint = _did_you_mean(str(loc[-1]), known) or (
+        hint = did_you_mean(str(loc[-1]), known) or (
             "known keys: " + ", ".join(known) if known else ""
         )
     elif kind == "missing":
@@ -1125,7 +1163,7 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         if isinstance(given, Mapping):
             # A misspelt `type` hides every other problem of this key.
             for key in given:
-                near = _did_you_mean(str(key), ["type"])
+                near = did_you_mean(str(key), ["type"])
                 if near and key != "type":
                     hint = f"{key!r} is not a known key; {near}"
                     break
@@ -1133,7 +1171,7 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         loc = (*loc, "type")
         tag = str(context.get("tag", given))
         message = f"unknown segment type {_json(tag)}; use string, boolean or number"
-        hint = _type_synonym(tag) or _did_you_mean(tag, typing.get_args(SegmentType))
+        hint = _type_synonym(tag) or did_you_mean(tag, typing.get_args(SegmentType))
     elif kind == "literal_error":
         choices = [str(choice) for choice in _literal_choices(annotation)]
         message = f"{_json(given)} is not one of " + ", ".join(
@@ -1142,7 +1180,7 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         if loc and loc[-1] == "version":
             message = f"unsupported spec version {_json(given)}; this tool reads 1"
         elif isinstance(given, str):
-            hint = _did_you_mean(given, choices)
+            hint = did_you_mean(given, choices)
     elif kind in {"string_type"}:
         message = f"expected text, got {_kind_of(given)} ({_json(given)})"
         if isinstance(given, bool | int | float):

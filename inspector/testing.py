@@ -13,6 +13,9 @@ events as a compact table rather than a dump::
         session.assert_segment("plan", "premium", on=["pageview", "heartbeat"])
         session.assert_scenarios_covered()
 
+Every assertion fails on recordings without a single pixel event (see
+`assert_pixels_found`): a test that checked nothing must not pass.
+
 The pytest plugin (`inspector.pytest_plugin`) wraps this in the `segment_replay`
 fixture, with the spec taken from `--segment-spec` or the `segment_spec` ini setting.
 """
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from inspector.model import Finding, PixelEvent, Severity
+from inspector.model import FINDING_CODES, Finding, PixelEvent, Severity
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport, InspectionResult
@@ -43,6 +46,10 @@ _MAX_COMBINATIONS = 5
 """Distinct value combinations listed under a scenario that was not seen."""
 _GEO_FIELDS = frozenset({"country", "continent", "subdivision"})
 _URL_WIDTH = 48
+_VALUE_WIDTH = 60
+"""Segment keys and values in tables are cut here, so one huge value does not pad
+every row of the table to its length."""
+_MESSAGE_WIDTH = 300
 
 
 class ReplayError(Exception):
@@ -162,12 +169,32 @@ class Replay:
 
     # Assertions ------------------------------------------------------------------
 
+    def assert_pixels_found(self) -> None:
+        """Fail when the recordings hold no pixel event: then nothing was checked."""
+        __tracebackhide__ = True  # pytest shows the message, not this frame
+        from inspector.report import no_pixels_line
+
+        nothing = no_pixels_line(self.result)
+        if nothing is None:
+            return
+        raise AssertionError(
+            f"no pixels were found ({nothing}), so there is nothing to assert on: "
+            "if the site sends its pixels to a first-party host, list it under "
+            "first_party_hosts in the spec"
+        )
+
     def assert_no_findings(
         self, at_least: Severity | str = Severity.ERROR, *, ignore: Iterable[str] = ()
     ) -> None:
-        """Fail when any finding reaches `at_least`, except codes in `ignore`."""
+        """Fail when any finding reaches `at_least`, except codes in `ignore`.
+
+        A code in `ignore` that no check gives raises ValueError.
+        """
         __tracebackhide__ = True  # pytest shows the message, not this frame
         ignored = set(ignore)
+        for code in ignored:
+            _known_code(code, FINDING_CODES, "finding")
+        self.assert_pixels_found()
         offending = [
             (event, finding)
             for event, finding in self.findings_at_least(at_least)
@@ -197,6 +224,9 @@ class Replay:
         """
         __tracebackhide__ = True  # pytest shows the message, not this frame
         on = (on,) if isinstance(on, str) else tuple(on)
+        self.assert_pixels_found()
+        self._known_key(key)
+        self._known_kinds(on)
         events = self.events_of(*on)
         if not events:
             raise AssertionError(
@@ -222,6 +252,7 @@ class Replay:
     def assert_scenarios_covered(self, *names: str) -> None:
         """Fail unless every named scenario (all of the spec's by default) was seen."""
         __tracebackhide__ = True  # pytest shows the message, not this frame
+        self.assert_pixels_found()
         coverage = self.result.scenario_coverage
         wanted = list(names) or list(coverage)
         unknown = [name for name in wanted if name not in coverage]
@@ -255,8 +286,16 @@ class Replay:
         raise AssertionError("\n".join(lines))
 
     def assert_no_diagnosis(self, code: str | None = None) -> None:
-        """Fail when a page-level diagnosis (of `code`, or of any kind) was made."""
+        """Fail when a page-level diagnosis (of `code`, or of any kind) was made.
+
+        A `code` that no diagnosis has raises ValueError, so a typo cannot pass.
+        """
         __tracebackhide__ = True  # pytest shows the message, not this frame
+        if code is not None:
+            from inspector.diagnoses import DIAGNOSIS_CODES
+
+            _known_code(code, DIAGNOSIS_CODES, "diagnosis")
+        self.assert_pixels_found()
         found = [
             diagnosis
             for diagnosis in self.result.diagnoses
@@ -274,7 +313,7 @@ class Replay:
             ]
             label = f"{diagnosis.severity} {diagnosis.code}: {diagnosis.title}"
             if not evidence:
-                rows.append(("", "", "", "", label))
+                rows.append(("", "", "", "", self._clip(label, _MESSAGE_WIDTH)))
             for event in evidence:
                 rows.append(self._row(event, finding=label))
         raise AssertionError(
@@ -291,6 +330,37 @@ class Replay:
             raise AssertionError(
                 "unreadable recording input:\n"
                 + "\n".join(f"  {error}" for error in self.errors)
+            )
+
+    def _known_key(self, key: str) -> None:
+        """Fail on a key neither the spec declares nor any event sent: a typo."""
+        __tracebackhide__ = True  # pytest shows the message, not this frame
+        if key in self.spec.segments or key in self.result.segment_counts:
+            return
+        from inspector.spec import did_you_mean
+
+        known = sorted({*self.spec.segments, *self.result.segment_counts})
+        hint = did_you_mean(key, known) or (
+            "known keys: " + (", ".join(known) if known else "none")
+        )
+        raise AssertionError(
+            f"{self._mask(key)!r} is not declared in the spec and no event sent it; "
+            + self._mask(hint)
+        )
+
+    def _known_kinds(self, kinds: Sequence[str]) -> None:
+        """Fail on an event kind that no tracker sends and no event has: a typo."""
+        __tracebackhide__ = True  # pytest shows the message, not this frame
+        from inspector.spec import KNOWN_EVENT_KINDS, did_you_mean
+
+        seen = {event.action for event in self.events if event.action}
+        for kind in kinds:
+            if kind in KNOWN_EVENT_KINDS or kind in seen:
+                continue
+            known = sorted({*KNOWN_EVENT_KINDS, *seen})
+            hint = did_you_mean(kind, known) or "event kinds: " + ", ".join(known)
+            raise AssertionError(
+                f"no event has the kind {kind!r}, and no tracker sends it; {hint}"
             )
 
     # Formatting ------------------------------------------------------------------
@@ -324,7 +394,8 @@ class Replay:
         total = sum(combinations.values())
         lines = [f"    the {total} pageview(s) sent:"]
         for shown, count in combinations.most_common(_MAX_COMBINATIONS):
-            lines.append(f"      {self._mask(shown) or '(nothing)'}  ×{count}")
+            shown = self._clip(shown, _MESSAGE_WIDTH)
+            lines.append(f"      {shown or '(nothing)'}  ×{count}")
         if len(combinations) > _MAX_COMBINATIONS:
             lines.append(f"      … and {len(combinations) - _MAX_COMBINATIONS} more")
         wants_geo = any(
@@ -349,17 +420,23 @@ class Replay:
         finding: str = "",
     ) -> tuple[str, str, str, str, str]:
         if event is None:
-            return ("", "", "", "", self._mask(finding))
+            return ("", "", "", "", self._clip(finding, _MESSAGE_WIDTH))
 
         if focus is not None:
-            shown = _json(event.segments[focus]) if focus in event.segments else ABSENT
+            shown = (
+                self._clip(_json(event.segments[focus]), _VALUE_WIDTH)
+                if focus in event.segments
+                else ABSENT
+            )
             related = [f for f in event.findings if f.path == f"data.{focus}"]
             if not finding and related:
                 finding = f"{related[0].code}: {related[0].message}"
         else:
             shown = (
                 " ".join(
-                    f"{key}={_json(value)}" for key, value in event.segments.items()
+                    f"{self._clip(key, _VALUE_WIDTH)}="
+                    f"{self._clip(_json(value), _VALUE_WIDTH)}"
+                    for key, value in event.segments.items()
                 )
                 or ABSENT
             )
@@ -367,9 +444,15 @@ class Replay:
             _clock(event.timestamp),
             event.action or "?",
             self._mask(_shorten(event.url or "", _URL_WIDTH)),
-            self._mask(shown),
-            self._mask(finding),
+            shown,
+            self._clip(finding, _MESSAGE_WIDTH),
         )
+
+    def _clip(self, text: str, width: int) -> str:
+        """`text` masked and cut as the text report cuts it: `…(100002 chars)`."""
+        from inspector.report import clip
+
+        return clip(text, width, self._mask)
 
     def _mask(self, text: str) -> str:
         if self.show_pii or not text:
@@ -377,6 +460,17 @@ class Replay:
         from inspector.pii import mask
 
         return mask(text)
+
+
+def _known_code(code: str, known: Iterable[str], what: str) -> None:
+    """Raise ValueError for a code that is not a known one, with a did-you-mean."""
+    if code in known:
+        return
+    from inspector.spec import did_you_mean
+
+    known = sorted(known)
+    hint = did_you_mean(code, known) or f"the {what} codes are " + ", ".join(known)
+    raise ValueError(f"{code!r} is not a {what} code; {hint}")
 
 
 def _severity(value: Severity | str) -> Severity:

@@ -333,6 +333,18 @@ async def test_a_bad_spec_option_is_an_options_error(addon_harness, tmp_path):
     assert "bad.yaml:4" in str(raised.value)
 
 
+async def test_a_pixel_host_with_a_scheme_is_an_options_error(addon_harness):
+    harness = addon_harness(SegmentInspector())
+
+    with pytest.raises(exceptions.OptionsError) as raised:
+        harness.configure(inspector_hosts=["https://x/y"])
+
+    assert str(raised.value) == (
+        'inspector_hosts: "https://x/y" is not a host name or a `*.domain` pattern; '
+        "write the host name only: 'x'"
+    )
+
+
 async def test_a_missing_spec_file_is_an_options_error(addon_harness, tmp_path):
     harness = addon_harness(SegmentInspector())
 

@@ -145,9 +145,23 @@ def test_jsonl_format(capsys):
     _, out, _ = check(capsys, DEMO, "--format", "jsonl")
 
     records = [json.loads(line) for line in out.splitlines()]
-    assert len(records) == 15
+    assert [r["type"] for r in records].count("event") == 15
     assert records[0]["id"] == "demo.txt:19"
     assert records[0]["segments"] == {"plan": "basic", "logged_in": True}
+
+
+def test_jsonl_carries_page_diagnoses_and_scenario_coverage_as_live_does(capsys):
+    from inspector.addon import diagnosis_record
+    from inspector.testing import replay
+
+    _, out, _ = check(capsys, DEMO, "--spec", EXAMPLE_SPEC, "--format", "jsonl")
+
+    records = [json.loads(line) for line in out.splitlines()]
+    diagnoses = [r for r in records if r["type"] == "diagnosis"]
+    expected = replay(DEMO, spec=EXAMPLE_SPEC).diagnoses
+    assert [r["code"] for r in diagnoses] == [d.code for d in expected]
+    assert "scenario.not-covered" in [r["code"] for r in diagnoses]
+    assert diagnoses == [diagnosis_record(d) for d in expected]
 
 
 def test_junit_format(capsys):
@@ -239,6 +253,69 @@ def test_pixel_host_adds_a_first_party_host(capsys, tmp_path):
     assert "1 event in 1 request" in with_host
 
 
+def test_a_pixel_host_with_a_scheme_or_path_is_a_one_line_error(capsys):
+    status, out, err = check(capsys, DEMO, "--pixel-host", "https://x/y")
+
+    assert status == 2
+    assert out == ""
+    assert err.splitlines() == [
+        'segment-inspector: --pixel-host: "https://x/y" is not a host name or a '
+        "`*.domain` pattern; write the host name only: 'x'"
+    ]
+
+
+def test_a_spec_site_in_upper_case_still_covers_its_events(capsys, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("sites: [Example.COM]\n")
+
+    _, out, _ = check(capsys, DEMO, "--spec", str(spec))
+
+    assert "spec.site-not-covered" not in out
+
+
+@pytest.mark.parametrize("fail_on", ["error", "warning", "info"])
+def test_a_recording_without_pixels_fails(capsys, tmp_path, fail_on):
+    recording = tmp_path / "pages.txt"
+    recording.write_text("GET https://www.example.com/\n")
+
+    status, out, _ = check(capsys, str(recording), "--fail-on", fail_on)
+
+    assert status == 1
+    assert "ERROR no pixel event in 1 request: nothing was checked\n" in out
+
+
+def test_a_recording_without_pixels_passes_only_with_fail_on_never(capsys, tmp_path):
+    recording = tmp_path / "pages.txt"
+    recording.write_text("GET https://www.example.com/\n")
+
+    status, _, _ = check(capsys, str(recording), "--fail-on", "never")
+    _, as_json, _ = check(capsys, str(recording), "--format", "json")
+    _, with_pixels, _ = check(capsys, DEMO, "--format", "json")
+
+    assert status == 0
+    assert json.loads(as_json)["summary"]["no_pixel_events"] is True
+    assert json.loads(with_pixels)["summary"]["no_pixel_events"] is False
+
+
+def test_junit_fails_a_recording_without_pixels(capsys, tmp_path):
+    recording = tmp_path / "pages.txt"
+    recording.write_text("GET https://www.example.com/\n")
+
+    _, failing, _ = check(capsys, str(recording), "--format", "junit")
+    _, noted, _ = check(
+        capsys, str(recording), "--format", "junit", "--fail-on", "never"
+    )
+
+    (case,) = ElementTree.fromstring(failing).iter("testcase")
+    assert case.get("name") == "pixel events found"
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.get("message") == "no pixel event in 1 request"
+    (case,) = ElementTree.fromstring(noted).iter("testcase")
+    assert case.find("failure") is None
+    assert "no pixel event in 1 request" in (case.findtext("system-out") or "")
+
+
 def test_standard_input(capsys, monkeypatch):
     pasted = Path(case("29")).read_bytes()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pasted)))
@@ -280,13 +357,13 @@ def test_empty_input_fails(capsys, tmp_path, monkeypatch, name):
     assert out.rstrip().endswith("; 1 recording problem")
 
 
-def test_recording_without_pixels_passes_with_a_notice(capsys, tmp_path):
+def test_recording_without_pixels_fails_with_a_notice(capsys, tmp_path):
     recording = tmp_path / "site.txt"
     recording.write_text("https://www.example.com/\n")
 
     status, out, err = check(capsys, str(recording), "--fail-on", "info")
 
-    assert status == 0
+    assert status == 1
     assert err == ""
     assert "No Parse.ly pixel events found" in out
 
@@ -361,7 +438,12 @@ def test_python_dash_m():
     )
 
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()) == 2
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["type"], r.get("code")) for r in records] == [
+        ("event", None),
+        ("event", None),
+        ("diagnosis", "page.duplicate-pageview"),
+    ]
 
 
 @pytest.mark.parametrize("format_", ["text", "json", "jsonl", "junit"])

@@ -315,6 +315,16 @@ def test_a_bad_spec_exits_with_status_2(tmp_path):
     assert "bad.yaml:2" in result.stderr
 
 
+def test_a_pixel_host_with_a_scheme_is_a_one_line_error():
+    result = run_to_exit("--headless", "--pixel-host", "https://x/y")
+
+    assert_one_line_error(
+        result,
+        '--pixel-host: "https://x/y" is not a host name or a `*.domain` '
+        "pattern; write the host name only: 'x'",
+    )
+
+
 @pytest.mark.parametrize("headless", [True, False])
 @pytest.mark.parametrize(
     ("arguments", "message"),

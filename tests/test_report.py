@@ -224,6 +224,7 @@ def test_no_events_says_so():
 
     assert "No Parse.ly pixel events found.\nA pixel sent to your own host" in text
     assert text.rstrip().endswith(
+        "ERROR no pixel event in 1 request: nothing was checked\n"
         "0 events in 1 request: 0 errors, 0 warnings, 0 infos"
     )
 
@@ -244,6 +245,7 @@ def test_json_document(demo):
         "infos": 2,
         "worst": "error",
         "recording_errors": 0,
+        "no_pixel_events": False,
     }
     assert len(document["events"]) == 15
     assert [d["code"] for d in document["diagnoses"]] == [
@@ -308,13 +310,19 @@ def test_json_masks_personal_data_everywhere(demo):
     assert values == [{"value": "«email»", "count": 1}]
 
 
-def test_jsonl_has_one_object_per_event(demo):
+def test_jsonl_has_one_object_per_event_then_per_diagnosis(demo):
     lines = render_jsonl(demo).splitlines()
 
-    assert len(lines) == 15
+    assert len(lines) == 15 + len(demo.diagnoses)
     records = [json.loads(line) for line in lines]
-    assert [r["id"] for r in records] == [r.event.id for r in demo.reports]
-    assert records == report_document(demo, masker=make_masker())["events"]
+    events, diagnoses = records[:15], records[15:]
+    assert [r["id"] for r in events] == [r.event.id for r in demo.reports]
+    document = report_document(demo, masker=make_masker())
+    assert events == document["events"]
+    assert diagnoses == [
+        {"type": "diagnosis", "updated": False, **fields}
+        for fields in document["diagnoses"]
+    ]
     assert EMAIL not in "".join(lines)
 
 

@@ -102,6 +102,38 @@ def test_host_patterns_are_lower_cased():
     assert spec.first_party_hosts == ("*.example.com",)
 
 
+def test_site_ids_are_lower_cased_and_matched_ignoring_case():
+    spec = parse_spec(
+        "sites: [Example.COM]\n"
+        "segments:\n  plan: {type: string, sites: [EXAMPLE.com]}\n"
+    )
+
+    assert spec.sites == ("example.com",)
+    assert spec.segments["plan"].sites == ("example.com",)
+    assert spec.applies_to_site("example.com")
+    assert spec.applies_to_site("Example.com")
+    assert not spec.applies_to_site("example.org")
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("https://example.com/", "write example.com"),
+        ("example.com/blog", "write example.com"),
+        ("example.com:443", "write example.com"),
+        ("*.example.com", "write example.com"),
+    ],
+)
+def test_a_site_id_with_a_scheme_path_or_wildcard_is_an_error(written, hint):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(f"sites: [{json.dumps(written)}]\n")
+
+    (problem,) = caught.value.problems
+    assert problem.path == "sites[0]"
+    assert "is not a site id" in problem.message
+    assert problem.hint == hint
+
+
 def test_yaml_anchors_dates_and_hex_numbers_become_plain_values():
     spec = parse_spec(
         "segments:\n"
@@ -250,6 +282,13 @@ INVALID_CASES = {
         "first_party_hosts[1]",
         "is not a host name",
         "write the host name only: 'pixels.example.com'",
+    ),
+    "site_with_scheme": (
+        3,
+        5,
+        "sites[1]",
+        '"https://example.org/" is not a site id',
+        "write example.org",
     ),
     "sites_not_a_list": (
         1,

@@ -1,6 +1,8 @@
 """The replay helpers: what they return and how their failures read."""
 
+import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -195,3 +197,103 @@ def test_severity_names_are_forgiving_and_a_wrong_one_is_explained(demo):
 
     with pytest.raises(ValueError, match="'warn' is not a severity: use one of"):
         demo.assert_no_findings(at_least="warn")
+
+
+@pytest.mark.parametrize(
+    "assertion",
+    [
+        lambda session: session.assert_no_findings(at_least="info"),
+        lambda session: session.assert_no_diagnosis(),
+        lambda session: session.assert_scenarios_covered(),
+        lambda session: session.assert_segment("plan", "premium"),
+    ],
+    ids=["no_findings", "no_diagnosis", "scenarios_covered", "segment"],
+)
+def test_every_assertion_fails_on_a_recording_without_pixels(tmp_path, assertion):
+    recording = tmp_path / "pages-only.txt"
+    recording.write_text(
+        "GET https://www.example.com/\n---\nGET https://www.example.com/app.js\n"
+    )
+    session = replay(recording)
+
+    with pytest.raises(AssertionError) as caught:
+        assertion(session)
+
+    message = str(caught.value)
+    assert message.startswith("no pixels were found (no pixel event in 2 requests)")
+    assert "first_party_hosts" in message
+
+
+def _pageview_line(number: int, segments: dict) -> str:
+    data = quote(json.dumps(segments))
+    return (
+        f"https://p1.parsely.com/plogger/?rand=17180046001{number:02d}"
+        "&idsite=example.com&url=https%3A%2F%2Fwww.example.com%2F"
+        f"&action=pageview&data={data}&u=pid%3D2b7e1c90-5d3a-4f6e-8a1b-9c0d1e2f3a4b\n"
+    )
+
+
+def test_a_huge_value_is_cut_in_the_failure_table(tmp_path):
+    recording = tmp_path / "huge.txt"
+    recording.write_text(
+        _pageview_line(1, {"plan": "x" * 100_000})
+        + "".join(_pageview_line(n, {"plan": "basic"}) for n in range(2, 12))
+    )
+    session = replay(recording)
+
+    with pytest.raises(AssertionError) as caught:
+        session.assert_segment("plan", "premium")
+    with pytest.raises(AssertionError) as all_findings:
+        session.assert_no_findings(at_least="info")
+
+    message = str(caught.value)
+    assert "11 of 11 pageview event(s) did not send" in message
+    assert "…(100002 chars)" in message
+    assert len(message) < 3_000
+    assert len(str(all_findings.value)) < 6_000
+
+
+def test_a_misspelt_diagnosis_code_is_an_error_not_a_pass(demo):
+    assert any(d.code == "page.segment-after-pageview" for d in demo.diagnoses)
+
+    with pytest.raises(ValueError) as caught:
+        demo.assert_no_diagnosis("page.segment-after-pagevew")
+
+    assert str(caught.value) == (
+        "'page.segment-after-pagevew' is not a diagnosis code; "
+        "did you mean 'page.segment-after-pageview'?"
+    )
+
+
+def test_a_misspelt_ignored_finding_code_is_an_error(demo):
+    with pytest.raises(ValueError, match="did you mean 'segment.unknown-key'"):
+        demo.assert_no_findings(ignore=["segment.unknown-kye"])
+
+
+def test_an_unknown_code_without_a_near_miss_lists_the_codes(demo):
+    with pytest.raises(ValueError) as caught:
+        demo.assert_no_diagnosis("nonsense")
+
+    assert "the diagnosis codes are page.duplicate-pageview," in str(caught.value)
+
+
+def test_a_segment_key_neither_declared_nor_sent_fails_with_a_hint(demo):
+    with pytest.raises(AssertionError) as caught:
+        demo.assert_segment("plann", "premium")
+
+    assert str(caught.value) == (
+        "'plann' is not declared in the spec and no event sent it; did you mean 'plan'?"
+    )
+
+
+@pytest.mark.parametrize("on", [["pagevew"], ["pageview", "hearbeat"]])
+def test_a_misspelt_event_kind_fails_with_a_hint(demo, on):
+    with pytest.raises(AssertionError) as caught:
+        demo.assert_segment("plan", "premium", on=on)
+
+    wrong = on[-1]
+    right = {"pagevew": "pageview", "hearbeat": "heartbeat"}[wrong]
+    assert str(caught.value) == (
+        f"no event has the kind {wrong!r}, and no tracker sends it; "
+        f"did you mean {right!r}?"
+    )

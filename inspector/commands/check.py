@@ -6,8 +6,9 @@
 
 Recordings are mitmproxy flow files, HAR files or request lists (`-` reads one from
 standard input). The exit status is 0 when nothing reached `--fail-on`, 1 when a
-finding did, and 2 for a bad command line, spec or recording; what could be read is
-still reported then.
+finding did or when there was no pixel event at all (unless `--fail-on never`), and
+2 for a bad command line, spec or recording; what could be read is still reported
+then.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def _same_file(first: Path, second: Path) -> bool:
 
 
 def _load_spec(args: argparse.Namespace) -> Spec | None:
-    from inspector.spec import SpecError, default_spec, load_spec
+    from inspector.spec import SpecError, default_spec, host_pattern, load_spec
 
     try:
         spec = load_spec(args.spec) if args.spec else default_spec()
@@ -142,7 +143,12 @@ def _load_spec(args: argparse.Namespace) -> Spec | None:
         return None
 
     if args.pixel_host:
-        hosts = (*spec.first_party_hosts, *args.pixel_host)
+        try:
+            extra = [host_pattern(host) for host in args.pixel_host]
+        except ValueError as error:
+            _complain(f"--pixel-host: {error}", False)
+            return None
+        hosts = (*spec.first_party_hosts, *extra)
         spec = spec.model_copy(update={"first_party_hosts": hosts})
     return spec
 
@@ -252,6 +258,8 @@ def _status(result: InspectionResult, fail_on: str) -> int:
 
     if fail_on == "never":
         return EXIT_OK
+    if not result.reports:
+        return EXIT_FINDINGS  # nothing was checked: as bad as an error
     worst = result.worst()
     if worst is not None and worst >= Severity(fail_on):
         return EXIT_FINDINGS

@@ -116,7 +116,7 @@ def _fail(problem: object) -> None:
 
 def _build_inspection(args: argparse.Namespace) -> Inspection:
     from inspector.inspection import Inspection
-    from inspector.spec import SpecError, default_spec, load_spec
+    from inspector.spec import SpecError, default_spec, host_pattern, load_spec
     from inspector.standard import GeoIPError
 
     if args.max_rows < 1:
@@ -129,7 +129,11 @@ def _build_inspection(args: argparse.Namespace) -> Inspection:
     except SpecError as problem:
         raise _UsageError(str(problem)) from problem
     if args.pixel_host:
-        hosts = (*spec.first_party_hosts, *args.pixel_host)
+        try:
+            extra = [host_pattern(host) for host in args.pixel_host]
+        except ValueError as problem:
+            raise _UsageError(f"--pixel-host: {problem}") from None
+        hosts = (*spec.first_party_hosts, *extra)
         spec = spec.model_copy(update={"first_party_hosts": hosts})
 
     try:
