@@ -162,6 +162,7 @@ FINDING_CODES = frozenset(
         "segment.case-mismatch",
         "segment.high-cardinality",
         "segment.null-convention-mixed",
+        "segment.not-a-category",
         "segment.null-not-allowed",
         "segment.omitted",
         "segment.placeholder",
