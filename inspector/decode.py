@@ -35,6 +35,7 @@ from inspector.wire import (
     compact_json,
     decode_body_text,
     describe_json_error,
+    duplicate_keys,
     json_type_name,
     load_json,
     query_of,
@@ -160,6 +161,7 @@ _SEVERITY: dict[str, Severity] = {
     "data.double-encoded": Severity.ERROR,
     "data.not-object": Severity.ERROR,
     "data.swallowed": Severity.ERROR,
+    "data.duplicate-key": Severity.WARNING,
     "data.absent": Severity.WARNING,
     "params.bracket-encoded": Severity.WARNING,
     "params.top-level-segment": Severity.WARNING,
@@ -192,6 +194,13 @@ _EXPLANATION: dict[str, str] = {
         "JSON (the result of JSON.stringify) sends a string inside a string, which "
         "Parse.ly does not unpack, and it also wipes the default data. Pass the "
         "object, not its string form."
+    ),
+    "data.duplicate-key": (
+        "A JSON object with the same key twice is read like JSON.parse reads it: "
+        "the last value wins and the others are lost. The tracker's own "
+        "serialisation never repeats a key, so the text was built by hand (often "
+        "string concatenation in a tag manager); pass an object to "
+        "PARSELY.updateDefaults instead."
     ),
     "data.not-object": (
         "Segments are the keys of a JSON object; a list, number or bare string has "
@@ -745,6 +754,15 @@ def _read_data_text(draft: _EventDraft, text: str, data_is_last: bool) -> None:
     reading = read_json_object(text)
     draft.reading = reading
     _report_data_reading(draft, reading)
+    if reading.state is DataState.OK and reading.value:
+        repeated = duplicate_keys(text, reading.value)
+        if repeated:
+            names = ", ".join(repr(key) for key in repeated)
+            draft.add(
+                "data.duplicate-key",
+                f"data gives {names} more than once; only the last value counts",
+                path="data",
+            )
 
     if reading.cut_short and data_is_last:
         draft.truncation.append("the data JSON stops before it is complete")

@@ -134,6 +134,7 @@ FINDING_CODES = frozenset(
         "campaign.utm-internal",
         "data.absent",
         "data.double-encoded",
+        "data.duplicate-key",
         "data.not-json",
         "data.not-object",
         "data.swallowed",

@@ -262,6 +262,44 @@ def without_surrogates(text: str) -> str:
     return _SURROGATE.sub(REPLACEMENT_CHARACTER, text)
 
 
+_KEY_END = re.compile(r'"\s*:')
+
+
+def duplicate_keys(text: str, value: dict[str, Any]) -> list[str]:
+    """Keys that a JSON object text gives more than once, at any depth.
+
+    `JSON.parse` (and Parse.ly after it) keeps the last of them without a word.
+    Counting the places a key could end is cheap; only when they outnumber the keys
+    read is the text parsed again, pair by pair, to name the repeated ones.
+    """
+    if len(_KEY_END.findall(text)) <= _count_keys(value):
+        return []
+
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _item in items:
+            if key in seen and key not in repeated:
+                repeated.append(key)
+            seen.add(key)
+        return dict(items)
+
+    try:
+        json.JSONDecoder(object_pairs_hook=pairs).decode(text)
+    except (ValueError, RecursionError):
+        return []
+    return repeated
+
+
+def _count_keys(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(_count_keys(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_count_keys(item) for item in value)
+    return 0
+
+
 def read_json_object(text: str) -> JsonReading:
     """Read a JSON text that should hold an object (the `data` parameter)."""
     try:

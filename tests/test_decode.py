@@ -292,6 +292,32 @@ def test_data_breaking_midway_says_where():
     assert message == "data is not JSON: expecting value at character 8 ('basic}')"
 
 
+@pytest.mark.parametrize(
+    ("raw", "named", "kept"),
+    [
+        ('{"tier":"basic","tier":"gold"}', "'tier'", {"tier": "gold"}),
+        ('{"tier" : "a", "x": 1, "tier" : "b"}', "'tier'", {"tier": "b", "x": 1}),
+        ('{"a":{"b":1,"b":2},"c":1,"c":2}', "'b', 'c'", {"a": {"b": 2}, "c": 2}),
+    ],
+)
+def test_a_key_given_twice_in_data_keeps_the_last_and_says_so(raw, named, kept):
+    event = pageview(data=raw)
+
+    assert event.data == kept
+    finding = only(event, "data.duplicate-key")
+    assert finding.severity is Severity.WARNING
+    assert finding.message == (
+        f"data gives {named} more than once; only the last value counts"
+    )
+
+
+def test_text_that_only_looks_like_a_repeated_key_is_no_duplicate():
+    event = pageview(data='{"note":"say \\"tier\\": twice","tier":"gold"}')
+
+    assert event.data == {"note": 'say "tier": twice', "tier": "gold"}
+    assert "data.duplicate-key" not in codes(event)
+
+
 def test_double_encoded_data_is_recovered():
     event = pageview(data=json.dumps(json.dumps({"tier": "gold"})))
 
