@@ -322,6 +322,12 @@ def test_a_bad_spec_exits_with_status_2(tmp_path):
             "cannot create mitmproxy's certificate directory (--confdir) /proc/nope: ",
         ),
         (
+            ["--confdir", "{tmp}/badconf"],
+            "cannot use mitmproxy's CA {tmp}/badconf/mitmproxy-ca.pem: Could not "
+            "deserialize key data; move it away (or use another --confdir) to have "
+            "a new CA created",
+        ),
+        (
             ["--listen-host", "nonexistent.invalid"],
             "cannot resolve listen host 'nonexistent.invalid': ",
         ),
@@ -331,6 +337,8 @@ def test_an_unusable_confdir_or_listen_host_exits_with_status_2(
     tmp_path, headless, arguments, message
 ):
     (tmp_path / "garbage.bin").write_bytes(b"\x00garbage")
+    (tmp_path / "badconf").mkdir()
+    (tmp_path / "badconf" / "mitmproxy-ca.pem").write_bytes(bytes(range(256)) * 2)
     arguments = [argument.format(tmp=tmp_path) for argument in arguments]
     if "--confdir" not in arguments:
         arguments += ["--confdir", str(tmp_path / "confdir")]
