@@ -189,8 +189,9 @@ def diagnosis_summary(
 
     The first line gives the severity, code, title, page (or visitor) and the ids of
     the events that show it; the second, indented, the explanation with the fix.
+    Control characters from the traffic are escaped, never sent to the terminal.
     """
-    from inspector.report import make_masker
+    from inspector.report import escape_controls, make_masker
 
     masked = make_masker(show_pii)
 
@@ -211,13 +212,16 @@ def diagnosis_summary(
         parts.append("matched partly by timing")
 
     explanation = " ".join(masked(diagnosis.explanation).split())
-    return " | ".join(parts) + "\n    " + explanation
+    return escape_controls(" | ".join(parts)) + "\n    " + escape_controls(explanation)
 
 
 def summary_line(report: EventReport, *, show_pii: bool = False) -> str:
-    """One line per event for logs and `live --headless`: what, where, what is wrong."""
+    """One line per event for logs and `live --headless`: what, where, what is wrong.
+
+    Control characters from the traffic are escaped, never sent to the terminal.
+    """
     event = report.event
-    from inspector.report import make_masker
+    from inspector.report import escape_controls, make_masker
 
     masked = make_masker(show_pii)
 
@@ -243,7 +247,7 @@ def summary_line(report: EventReport, *, show_pii: bool = False) -> str:
         )
     else:
         parts.append("-- ok")
-    return "  ".join(parts)
+    return escape_controls("  ".join(parts))
 
 
 class SegmentInspector:
@@ -506,7 +510,9 @@ class SegmentInspector:
             if not self.inspection.is_pixel(captured):
                 return
         except Exception:
-            logger.exception("could not tell whether %s is a pixel", flow.request.url)
+            logger.exception(
+                "could not tell whether %s is a pixel", _printable(flow.request.url)
+            )
             return
 
         flow.response = http.Response.make(
@@ -544,11 +550,15 @@ class SegmentInspector:
             is_pixel = False
         if not is_pixel:
             logger.warning(
-                "could not follow %s for page tracking: %s", captured.url, exc
+                "could not follow %s for page tracking: %s",
+                _printable(captured.url),
+                _printable(str(exc)),
             )
             return []
 
-        logger.exception("judging pixel %s failed", captured.url, exc_info=exc)
+        logger.exception(
+            "judging pixel %s failed", _printable(captured.url), exc_info=exc
+        )
         from inspector.inspection import EventReport
 
         finding = Finding(
@@ -691,6 +701,13 @@ def _option(name: str, default: Any) -> Any:
         return getattr(ctx.options, name)
     except (AttributeError, KeyError):
         return default
+
+
+def _printable(text: str) -> str:
+    """Traffic-derived text for a log line: control characters escaped."""
+    from inspector.report import escape_controls
+
+    return escape_controls(text)
 
 
 def _shorten(text: str, width: int) -> str:

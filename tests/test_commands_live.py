@@ -504,3 +504,29 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_headless_lines_escape_control_characters(run_live, proxy_client):
+    live_process = run_live("--answer-pixels")
+    address = live_process.address()
+    url = (
+        "http://p1.parsely.com/plogger/?rand=1&idsite=ex%1B%5B31mample.com"
+        "&url=https%3A%2F%2Fexample.com%2F%1B%5D0%3Bpwn%07&action=page%1Bview"
+        "&data=%7B%22a%22%3A1%7D"
+    )
+
+    for rand in ("1", "2"):  # twice: a duplicate pageview is diagnosed too
+        response = proxy_client.get_sync(address, url.replace("rand=1", f"rand={rand}"))
+        assert response.status == 200
+    for _ in range(2):
+        live_process.wait_for(re.compile(r"page\\x1bview"))
+    live_process.process.send_signal(signal.SIGINT)
+    status, lines, stderr = live_process.finish()
+
+    output = "\n".join(lines) + stderr
+    assert status == 0
+    assert "\x1b" not in output and "\x07" not in output
+    events = [line for line in lines if "page\\x1bview" in line]
+    assert len(events) == 2
+    assert "ex\\x1b[31mample.com" in events[0]
+    assert "https://example.com/\\x1b]0;pwn\\x07" in events[0]
