@@ -366,6 +366,56 @@ def test_an_unusable_record_path_exits_with_status_2(tmp_path, record, message):
     assert_one_line_error(result, message)
 
 
+@pytest.mark.parametrize("headless", [True, False])
+@pytest.mark.parametrize("suffix", [".mitm", ".har"])
+def test_an_existing_recording_is_not_replaced(tmp_path, headless, suffix):
+    recording = tmp_path / f"keep{suffix}"
+    kept = (ROOT / "fixtures" / "recordings" / "demo.mitm").read_bytes()
+    recording.write_bytes(kept)
+    arguments = ["--record", str(recording), "--confdir", str(tmp_path / "conf")]
+    if headless:
+        arguments.append("--headless")
+
+    result = run_to_exit(*arguments, "--listen-port", "0")
+
+    assert_one_line_error(
+        result,
+        f"--record {recording} already exists ({len(kept)} bytes); add --overwrite "
+        "to replace it, or choose another file name",
+    )
+    assert recording.read_bytes() == kept
+    assert "Proxy listening" not in result.stdout
+
+
+def test_overwrite_replaces_an_existing_recording(
+    run_live, proxy_client, pixel_url_factory, tmp_path
+):
+    recording = tmp_path / "keep.har"
+    recording.write_text("an older session")
+    live_process = run_live(
+        "--answer-pixels", "--record", str(recording), "--overwrite"
+    )
+    address = live_process.address()
+
+    response = proxy_client.get_sync(address, pixel_url_factory())
+    live_process.wait_for(re.compile(r"pageview"))
+    live_process.process.send_signal(signal.SIGINT)
+    status, _, _ = live_process.finish()
+
+    assert response.status == 200
+    assert status == 0
+    assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
+
+
+def test_an_empty_or_missing_recording_file_is_fine_without_overwrite(tmp_path):
+    empty = tmp_path / "empty.mitm"
+    empty.touch()
+
+    live._refuse_to_replace("--record", str(empty), overwrite=False)
+    live._refuse_to_replace("--record", str(tmp_path / "new.mitm"), overwrite=False)
+    live._refuse_to_replace("--record", str(ROOT / "README.md"), overwrite=True)
+
+
 def test_an_exposed_listen_address_is_warned_about(capsys):
     live._warn_if_exposed("0.0.0.0")
     live._warn_if_exposed("127.0.0.1")

@@ -12,7 +12,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -46,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--record",
         metavar="FILE",
         help="keep every flow in a .mitm (written as flows finish) or .har file",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --record file instead of refusing to start",
     )
     parser.add_argument(
         "--answer-pixels",
@@ -154,11 +161,31 @@ def _check_outputs(args: argparse.Namespace) -> None:
     )
 
     if args.record:
+        _refuse_to_replace("--record", args.record, args.overwrite)
         check_recording_path(args.record)
     if args.jsonl:
         check_writable(args.jsonl)
     check_confdir(args.confdir or DEFAULT_CONFDIR)
     check_listen_host(args.listen_host)
+
+
+def _refuse_to_replace(option: str, path: str, overwrite: bool) -> None:
+    """Refuse to start when `path` holds something that starting would replace.
+
+    Recordings are kept as test fixtures, so running the same command again must
+    not wipe one; an empty file has nothing to lose.
+    """
+    if overwrite:
+        return
+    try:
+        found = os.stat(path)
+    except OSError:
+        return  # missing (or unreadable: the writability check says why)
+    if found.st_size and stat.S_ISREG(found.st_mode):
+        raise _UsageError(
+            f"{option} {path} already exists ({_count(found.st_size, 'byte')}); add "
+            "--overwrite to replace it, or choose another file name"
+        )
 
 
 def _make_session(
