@@ -667,6 +667,9 @@ class SegmentInspector:
         self._jsonl_path = path
         if not path:
             return
+        clash = _jsonl_clash(path)
+        if clash:
+            raise exceptions.OptionsError(clash) from None
         try:
             self._jsonl_file = open(path, "w", encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
@@ -693,6 +696,25 @@ class SegmentInspector:
             self._jsonl_file.flush()
         except Exception:
             logger.exception("could not write to %s", self._jsonl_path)
+
+
+def _jsonl_clash(path: str) -> str | None:
+    """Why `inspector_jsonl` must not be opened: it names a file the run reads
+    (the spec, the GeoIP database, the flows read with `-r`) or mitmproxy's own
+    output (`-w`)."""
+    from inspector.outputs import output_clash
+
+    inputs = []
+    for option in ("inspector_spec", "inspector_geoip_db", "rfile"):
+        given = _option(option, "")
+        if given:
+            inputs.append((f"{option}={given}", given))
+    outputs = [("inspector_jsonl", path)]
+    stream = _option("save_stream_file", "")
+    if stream:
+        # mitmproxy appends when the name starts with `+`.
+        outputs.insert(0, ("save_stream_file", stream.removeprefix("+")))
+    return output_clash(outputs, inputs, "JSON Lines")
 
 
 def _option(name: str, default: Any) -> Any:

@@ -1011,3 +1011,52 @@ async def test_logged_pixel_lines_escape_control_characters(
     for message in messages:
         assert "\x1b" not in message and "\x07" not in message, message
     assert any("ex\\x1b[31mample.com" in message for message in messages)
+
+
+# ------------------------------------------------------------------ outputs that clash
+
+
+async def test_a_jsonl_option_naming_the_spec_is_refused(
+    addon_harness, spec_file, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(spec_file.parent)
+    before = spec_file.read_bytes()
+    harness = addon_harness(SegmentInspector())
+    harness.configure(inspector_spec=str(spec_file))
+
+    with pytest.raises(exceptions.OptionsError) as raised:
+        harness.configure(inspector_jsonl=f"./{spec_file.name}")
+
+    assert str(raised.value) == (
+        f"inspector_jsonl ./{spec_file.name} is also an input "
+        f"(inspector_spec={spec_file}); writing JSON Lines there would overwrite "
+        "it, so nothing was done"
+    )
+    assert spec_file.read_bytes() == before
+
+
+def test_mitmdump_refuses_jsonl_over_the_recording_it_reads(tmp_path):
+    recording = tmp_path / "session.mitm"
+    kept = (ROOT / "fixtures" / "recordings" / "demo.mitm").read_bytes()
+    recording.write_bytes(kept)
+
+    result = run_mitmdump(
+        "-n",
+        "-r",
+        str(recording),
+        "-s",
+        str(ROOT / "inspector" / "addon.py"),
+        "--set",
+        f"inspector_jsonl={recording}",
+        "--set",
+        f"confdir={tmp_path / 'confdir'}",
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Traceback" not in output
+    assert (
+        f"Segment Inspector cannot start: inspector_jsonl {recording} is also an "
+        f"input (rfile={recording})"
+    ) in output
+    assert recording.read_bytes() == kept

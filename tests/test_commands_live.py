@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
 import signal
@@ -414,6 +415,84 @@ def test_an_empty_or_missing_recording_file_is_fine_without_overwrite(tmp_path):
     live._refuse_to_replace("--record", str(empty), overwrite=False)
     live._refuse_to_replace("--record", str(tmp_path / "new.mitm"), overwrite=False)
     live._refuse_to_replace("--record", str(ROOT / "README.md"), overwrite=True)
+
+
+@pytest.mark.parametrize("headless", [True, False])
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--spec", "segments.yaml", "--jsonl", "./segments.yaml", "--overwrite"],
+            "--jsonl ./segments.yaml is also an input (--spec segments.yaml); "
+            "writing the session's output there would overwrite it, so nothing "
+            "was done",
+        ),
+        (
+            ["--record", "same.mitm", "--jsonl", "same.mitm", "--overwrite"],
+            "--jsonl same.mitm is the same file as --record same.mitm; both "
+            "writing there would corrupt it, so nothing was done",
+        ),
+        (
+            ["--record", "new.har", "--jsonl", "sub/../new.har"],
+            "--jsonl sub/../new.har is the same file as --record new.har; both "
+            "writing there would corrupt it, so nothing was done",
+        ),
+        (
+            ["--jsonl", "events.jsonl"],
+            "--jsonl events.jsonl already exists (13 bytes); add --overwrite to "
+            "replace it, or choose another file name",
+        ),
+    ],
+    ids=["spec", "record", "not-yet-there", "existing-jsonl"],
+)
+def test_outputs_that_would_destroy_a_file_are_refused(
+    tmp_path, headless, arguments, message
+):
+    spec = ROOT / "fixtures" / "specs" / "example.yaml"
+    files = {
+        "segments.yaml": spec.read_bytes(),
+        "same.mitm": (ROOT / "fixtures" / "recordings" / "demo.mitm").read_bytes(),
+        "events.jsonl": b'{"old": true}',
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    (tmp_path / "sub").mkdir()
+    arguments = [*arguments, "--confdir", str(tmp_path / "conf")]
+    if headless:
+        arguments.append("--headless")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "live", *arguments, "--listen-port", "0"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_LIMIT_S,
+        check=False,
+    )
+
+    assert_one_line_error(result, message)
+    for name, content in files.items():
+        assert (tmp_path / name).read_bytes() == content
+    assert not (tmp_path / "new.har").exists()
+
+
+def test_overwrite_replaces_an_existing_jsonl_file(
+    run_live, proxy_client, pixel_url_factory, tmp_path
+):
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"old": true}\n')
+    live_process = run_live("--answer-pixels", "--jsonl", str(events), "--overwrite")
+    address = live_process.address()
+
+    proxy_client.get_sync(address, pixel_url_factory())
+    live_process.wait_for(re.compile(r"pageview"))
+    live_process.process.send_signal(signal.SIGINT)
+    status, _, _ = live_process.finish()
+
+    assert status == 0
+    [record] = [json.loads(line) for line in events.read_text().splitlines()]
+    assert record["type"] == "event"
 
 
 def test_an_exposed_listen_address_is_warned_about(capsys):

@@ -52,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace an existing --record file instead of refusing to start",
+        help="replace an existing --record or --jsonl file instead of refusing to "
+        "start",
     )
     parser.add_argument(
         "--answer-pixels",
@@ -152,6 +153,7 @@ def _build_inspection(args: argparse.Namespace) -> Inspection:
 def _check_outputs(args: argparse.Namespace) -> None:
     """Fail before anything listens if the output files or mitmproxy's directory
     cannot be written, or the listen host is a name that does not resolve."""
+    from inspector.outputs import output_clash
     from inspector.proxy import (
         DEFAULT_CONFDIR,
         check_confdir,
@@ -160,10 +162,20 @@ def _check_outputs(args: argparse.Namespace) -> None:
         check_writable,
     )
 
+    outputs = [("--record", args.record), ("--jsonl", args.jsonl)]
+    inputs = [
+        (f"{option} {path}", path)
+        for option, path in (("--spec", args.spec), ("--geoip-db", args.geoip_db))
+    ]
+    clash = output_clash(outputs, inputs, "the session's output")
+    if clash:
+        raise _UsageError(clash)
+
     if args.record:
         _refuse_to_replace("--record", args.record, args.overwrite)
         check_recording_path(args.record)
     if args.jsonl:
+        _refuse_to_replace("--jsonl", args.jsonl, args.overwrite)
         check_writable(args.jsonl)
     check_confdir(args.confdir or DEFAULT_CONFDIR)
     check_listen_host(args.listen_host)
@@ -172,8 +184,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
 def _refuse_to_replace(option: str, path: str, overwrite: bool) -> None:
     """Refuse to start when `path` holds something that starting would replace.
 
-    Recordings are kept as test fixtures, so running the same command again must
-    not wipe one; an empty file has nothing to lose.
+    Recordings are kept as test fixtures and event logs compared between runs, so
+    running the same command again must not wipe one; an empty file has nothing
+    to lose.
     """
     if overwrite:
         return
