@@ -175,8 +175,9 @@ def diagnosis_summary(
 
     The first line gives the severity, code, title, page (or visitor) and the ids of
     the events that show it; the second, indented, the explanation with the fix.
+    Control characters from the traffic are escaped, never sent to the terminal.
     """
-    from inspector.report import make_masker
+    from inspector.report import escape_controls, make_masker
 
     masked = make_masker(show_pii)
 
@@ -197,13 +198,16 @@ def diagnosis_summary(
         parts.append("matched partly by timing")
 
     explanation = " ".join(masked(diagnosis.explanation).split())
-    return " | ".join(parts) + "\n    " + explanation
+    return escape_controls(" | ".join(parts)) + "\n    " + escape_controls(explanation)
 
 
 def summary_line(report: EventReport, *, show_pii: bool = False) -> str:
-    """One line per event for logs and `live --headless`: what, where, what is wrong."""
+    """One line per event for logs and `live --headless`: what, where, what is wrong.
+
+    Control characters from the traffic are escaped, never sent to the terminal.
+    """
     event = report.event
-    from inspector.report import make_masker
+    from inspector.report import escape_controls, make_masker
 
     masked = make_masker(show_pii)
 
@@ -229,7 +233,7 @@ def summary_line(report: EventReport, *, show_pii: bool = False) -> str:
         )
     else:
         parts.append("-- ok")
-    return "  ".join(parts)
+    return escape_controls("  ".join(parts))
 
 
 class SegmentInspector:
@@ -492,7 +496,9 @@ class SegmentInspector:
             if not self.inspection.is_pixel(captured):
                 return
         except Exception:
-            logger.exception("could not tell whether %s is a pixel", flow.request.url)
+            logger.exception(
+                "could not tell whether %s is a pixel", _printable(flow.request.url)
+            )
             return
 
         flow.response = http.Response.make(
@@ -530,11 +536,15 @@ class SegmentInspector:
             is_pixel = False
         if not is_pixel:
             logger.warning(
-                "could not follow %s for page tracking: %s", captured.url, exc
+                "could not follow %s for page tracking: %s",
+                _printable(captured.url),
+                _printable(str(exc)),
             )
             return []
 
-        logger.exception("judging pixel %s failed", captured.url, exc_info=exc)
+        logger.exception(
+            "judging pixel %s failed", _printable(captured.url), exc_info=exc
+        )
         from inspector.inspection import EventReport
 
         finding = Finding(
@@ -647,6 +657,9 @@ class SegmentInspector:
         self._jsonl_path = path
         if not path:
             return
+        clash = _jsonl_clash(path)
+        if clash:
+            raise exceptions.OptionsError(clash) from None
         try:
             self._jsonl_file = open(path, "w", encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
@@ -675,12 +688,38 @@ class SegmentInspector:
             logger.exception("could not write to %s", self._jsonl_path)
 
 
+def _jsonl_clash(path: str) -> str | None:
+    """Why `inspector_jsonl` must not be opened: it names a file the run reads
+    (the spec, the GeoIP database, the flows read with `-r`) or mitmproxy's own
+    output (`-w`)."""
+    from inspector.outputs import output_clash
+
+    inputs = []
+    for option in ("inspector_spec", "inspector_geoip_db", "rfile"):
+        given = _option(option, "")
+        if given:
+            inputs.append((f"{option}={given}", given))
+    outputs = [("inspector_jsonl", path)]
+    stream = _option("save_stream_file", "")
+    if stream:
+        # mitmproxy appends when the name starts with `+`.
+        outputs.insert(0, ("save_stream_file", stream.removeprefix("+")))
+    return output_clash(outputs, inputs, "JSON Lines")
+
+
 def _option(name: str, default: Any) -> Any:
     """An option's value, or the default when no master has loaded our options."""
     try:
         return getattr(ctx.options, name)
     except (AttributeError, KeyError):
         return default
+
+
+def _printable(text: str) -> str:
+    """Traffic-derived text for a log line: control characters escaped."""
+    from inspector.report import escape_controls
+
+    return escape_controls(text)
 
 
 def _shorten(text: str, width: int) -> str:

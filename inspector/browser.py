@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from inspector.model import CapturedRequest, Severity
+from inspector.report import escape_controls
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page, Request, Response, Route
@@ -340,7 +341,10 @@ class _SiteRequestHandler(SimpleHTTPRequestHandler):
         return translated
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        logger.debug("site: %s %s", self.address_string(), format % args)
+        # The request line is the browser's; show its control characters escaped.
+        logger.debug(
+            "site: %s %s", self.address_string(), escape_controls(format % args)
+        )
 
 
 class SiteServer:
@@ -564,7 +568,12 @@ class PixelLog:
             status=status,
             failure=failure,
         )
-        logger.debug("pixel %s %s (%s)", pixel.action, pixel.status, pixel.failure)
+        logger.debug(
+            "pixel %s %s (%s)",
+            escape_controls(str(pixel.action)),
+            pixel.status,
+            escape_controls(str(pixel.failure)),
+        )
         self.pixels.append(pixel)
         self._changed.set()
 

@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
     _tolerate_narrow_output()
     level = logging.WARNING - 10 * args.verbose
-    logging.basicConfig(
-        level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
-    )
+    stderr = logging.StreamHandler()
+    stderr.setFormatter(EscapingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=max(level, logging.DEBUG), handlers=[stderr])
 
     try:
         return args.run(args)
@@ -55,6 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+
+
+class EscapingFormatter(logging.Formatter):
+    """Log lines with control characters escaped, line breaks kept.
+
+    Messages carry text from the traffic (URLs, mitmproxy's protocol errors,
+    exception texts); an escape sequence in it must be shown, not obeyed.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        from inspector.report import escape_controls
+
+        return escape_controls(super().format(record), keep_newlines=True)
 
 
 def _tolerate_narrow_output() -> None:

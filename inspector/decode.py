@@ -456,7 +456,13 @@ def decode_request(
             events = [_with_request_failure(event, request.error) for event in events]
         return events
     except Exception as error:  # noqa: BLE001 - the decoder must never raise
-        logger.exception("could not decode %s %s", request.method, request.url[:200])
+        from inspector.report import escape_controls
+
+        logger.exception(
+            "could not decode %s %s",
+            escape_controls(request.method),
+            escape_controls(request.url[:200]),
+        )
         return [_failed_event(request, error)]
 
 
@@ -1200,7 +1206,11 @@ def _decode_entries(
         try:
             event = _decode_entry(request, transport, index, entry, shared)
         except Exception as error:  # noqa: BLE001 - one bad entry must not lose others
-            logger.exception("could not decode batch entry %s", event_id)
+            from inspector.report import escape_controls
+
+            logger.exception(
+                "could not decode batch entry %s", escape_controls(event_id)
+            )
             event = _failed_event(request, error)
             event = _with_identity(event, event_id, transport, index)
 

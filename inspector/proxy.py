@@ -29,8 +29,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from mitmproxy import certs, exceptions, http, io
 from mitmproxy import ctx as mitmproxy_ctx
-from mitmproxy import exceptions, http, io
 from mitmproxy.addons import default_addons
 from mitmproxy.addons.savehar import SaveHar
 from mitmproxy.master import Master
@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 RECORDING_SUFFIXES = (".mitm", ".har")
 CA_CERT_NAME = "mitmproxy-ca-cert.pem"
+CA_KEY_NAME = "mitmproxy-ca.pem"
+"""The CA's key and certificate, the file mitmproxy loads (and creates if missing)."""
+CA_DHPARAM_NAME = "mitmproxy-dhparam.pem"
 DEFAULT_CONFDIR = "~/.mitmproxy"
 """mitmproxy's own default, so a CA certificate the user already trusts keeps
 working."""
@@ -516,6 +519,42 @@ def check_confdir(path: str | os.PathLike[str]) -> None:
         raise ProxyStartError(
             f"cannot write to {what} {target}: {exc.strerror or exc}"
         ) from exc
+    check_ca(target)
+
+
+def check_ca(confdir: str | os.PathLike[str]) -> None:
+    """Raise `ProxyStartError` if `confdir` holds a CA that mitmproxy cannot load.
+
+    mitmproxy would log a traceback, listen anyway and fail every HTTPS
+    connection. A missing CA is fine: mitmproxy creates one on first start.
+    """
+    directory = Path(confdir).expanduser()
+    ca_file = directory / CA_KEY_NAME
+    if not ca_file.exists():
+        return
+    try:
+        # The loader mitmproxy itself uses, so that what passes here loads there.
+        certs.CertStore.from_files(ca_file, directory / CA_DHPARAM_NAME)
+    except OSError as exc:
+        raise ProxyStartError(
+            f"cannot read mitmproxy's CA {ca_file}: {exc.strerror or exc}"
+        ) from exc
+    except Exception as exc:
+        # cryptography says ValueError, TypeError or its own UnsupportedAlgorithm.
+        raise ProxyStartError(
+            f"cannot use mitmproxy's CA {ca_file}: {_first_sentence(exc)}; "
+            "move it away (or use another --confdir) to have a new CA created"
+        ) from exc
+
+
+def _first_sentence(problem: Exception) -> str:
+    """The gist of a cryptography error (whose text can run to several sentences
+    and an OpenSSL error list)."""
+    reason = problem.args[0] if problem.args else ""
+    if not isinstance(reason, str) or not reason.strip():
+        return type(problem).__name__
+    first = reason.strip().splitlines()[0]
+    return first.split(". ")[0].rstrip(".")
 
 
 def check_listen_host(host: str) -> None:

@@ -48,6 +48,9 @@ _GEO_NOTES_SHOWN = 5
 _MASK_MARGIN = 1000
 """Characters masked beyond a cut, so that a cut never shows part of an address."""
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 DEFAULT_WIDTH = 88
 """Where the text report wraps long messages when no terminal says otherwise."""
@@ -912,15 +915,18 @@ def clip(text: str, width: int, masker: Masker = _keep) -> str:
     return f"{masked[:width]}…({len(text)} chars)"
 
 
-def escape_controls(text: str) -> str:
+def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
     """`text` with control characters written as escapes (`\\x1b`, `\\n`).
 
     Terminal escape sequences in a URL or a value (`%1b[2J` clears the screen)
     are shown, not obeyed; so are bidirectional overrides that reorder text.
+    `keep_newlines` leaves line breaks alone, for text of several lines (a log
+    record with its traceback).
     """
-    if not _CONTROL_CHARACTERS.search(text):
+    pattern = _CONTROL_BUT_NEWLINE if keep_newlines else _CONTROL_CHARACTERS
+    if not pattern.search(text):
         return text
-    return _CONTROL_CHARACTERS.sub(_escape_control, text)
+    return pattern.sub(_escape_control, text)
 
 
 def _escape_control(match: re.Match[str]) -> str:

@@ -966,3 +966,111 @@ def test_mitmdump_reports_a_bad_spec_in_one_line(tmp_path, spec_text, message):
     assert "Traceback" not in output
     [line] = [line for line in output.splitlines() if "cannot start" in line]
     assert f"] Segment Inspector cannot start: {tmp_path}/{message}" in line
+
+
+# ------------------------------------------------------------------ control characters
+
+HOSTILE = {
+    "idsite": "ex\x1b[31mample.com",
+    "page": "https://example.com/\x1b]0;pwn\x07",
+    "action": "page\x1bview",
+}
+
+
+def test_summary_lines_escape_control_characters(spec_file, pixel_url_factory):
+    inspection = Inspection(load_spec(spec_file))
+    url = pixel_url_factory(data={"plan": "basic\x1b[2J"}, **HOSTILE)
+    [report] = inspection.process(CapturedRequest(method="GET", url=url))
+
+    line = summary_line(report)
+
+    assert not any(ord(character) < 0x20 for character in line)
+    assert "page\\x1bview" in line
+    assert "ex\\x1b[31mample.com" in line
+    assert "https://example.com/\\x1b]0;pwn\\x07" in line
+
+
+def test_a_diagnosis_summary_escapes_control_characters(spec_file, pixel_url_factory):
+    inspection = Inspection(load_spec(spec_file))
+    page = "https://example.com/\x1b]0;pwn\x07"
+    for rand, at in (("1", 0.0), ("2", 0.02)):
+        url = pixel_url_factory(page=page, data={"plan": "basic"}, rand=rand)
+        inspection.process(
+            CapturedRequest(method="GET", url=url, timestamp=1_700_000_000 + at)
+        )
+    [diagnosis] = inspection.result().diagnoses
+
+    summary = diagnosis_summary(diagnosis)
+
+    first, second = summary.split("\n")
+    assert "\x1b" not in summary and "\x07" not in summary
+    assert "https://example.com/\\x1b]0;pwn\\x07" in first
+    assert second.startswith("    ")
+
+
+async def test_logged_pixel_lines_escape_control_characters(
+    addon_harness, spec_file, flow_factory, pixel_url_factory, caplog
+):
+    addon = SegmentInspector(Inspection(load_spec(spec_file)))
+    harness = addon_harness(addon)
+    url = pixel_url_factory(data={"plan": "gold"}, **HOSTILE)
+
+    with caplog.at_level(logging.INFO, logger="inspector.addon"):
+        await harness.cycle(flow_factory(url))
+        await harness.cycle(flow_factory(url.replace("rand=", "rand=2")))
+        addon.done()
+
+    messages = [r.getMessage() for r in caplog.records if r.name == "inspector.addon"]
+    assert len(messages) >= 3  # two events and the duplicate pageview
+    for message in messages:
+        assert "\x1b" not in message and "\x07" not in message, message
+    assert any("ex\\x1b[31mample.com" in message for message in messages)
+
+
+# ------------------------------------------------------------------ outputs that clash
+
+
+async def test_a_jsonl_option_naming_the_spec_is_refused(
+    addon_harness, spec_file, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(spec_file.parent)
+    before = spec_file.read_bytes()
+    harness = addon_harness(SegmentInspector())
+    harness.configure(inspector_spec=str(spec_file))
+
+    with pytest.raises(exceptions.OptionsError) as raised:
+        harness.configure(inspector_jsonl=f"./{spec_file.name}")
+
+    assert str(raised.value) == (
+        f"inspector_jsonl ./{spec_file.name} is also an input "
+        f"(inspector_spec={spec_file}); writing JSON Lines there would overwrite "
+        "it, so nothing was done"
+    )
+    assert spec_file.read_bytes() == before
+
+
+def test_mitmdump_refuses_jsonl_over_the_recording_it_reads(tmp_path):
+    recording = tmp_path / "session.mitm"
+    kept = (ROOT / "fixtures" / "recordings" / "demo.mitm").read_bytes()
+    recording.write_bytes(kept)
+
+    result = run_mitmdump(
+        "-n",
+        "-r",
+        str(recording),
+        "-s",
+        str(ROOT / "inspector" / "addon.py"),
+        "--set",
+        f"inspector_jsonl={recording}",
+        "--set",
+        f"confdir={tmp_path / 'confdir'}",
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Traceback" not in output
+    assert (
+        f"Segment Inspector cannot start: inspector_jsonl {recording} is also an "
+        f"input (rfile={recording})"
+    ) in output
+    assert recording.read_bytes() == kept

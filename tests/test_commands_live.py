@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
 import signal
@@ -339,6 +340,12 @@ def test_a_pixel_host_with_a_scheme_is_a_one_line_error():
             "cannot create mitmproxy's certificate directory (--confdir) /proc/nope: ",
         ),
         (
+            ["--confdir", "{tmp}/badconf"],
+            "cannot use mitmproxy's CA {tmp}/badconf/mitmproxy-ca.pem: Could not "
+            "deserialize key data; move it away (or use another --confdir) to have "
+            "a new CA created",
+        ),
+        (
             ["--listen-host", "nonexistent.invalid"],
             "cannot resolve listen host 'nonexistent.invalid': ",
         ),
@@ -348,6 +355,8 @@ def test_an_unusable_confdir_or_listen_host_exits_with_status_2(
     tmp_path, headless, arguments, message
 ):
     (tmp_path / "garbage.bin").write_bytes(b"\x00garbage")
+    (tmp_path / "badconf").mkdir()
+    (tmp_path / "badconf" / "mitmproxy-ca.pem").write_bytes(bytes(range(256)) * 2)
     arguments = [argument.format(tmp=tmp_path) for argument in arguments]
     if "--confdir" not in arguments:
         arguments += ["--confdir", str(tmp_path / "confdir")]
@@ -373,6 +382,134 @@ def test_an_unusable_record_path_exits_with_status_2(tmp_path, record, message):
     )
 
     assert_one_line_error(result, message)
+
+
+@pytest.mark.parametrize("headless", [True, False])
+@pytest.mark.parametrize("suffix", [".mitm", ".har"])
+def test_an_existing_recording_is_not_replaced(tmp_path, headless, suffix):
+    recording = tmp_path / f"keep{suffix}"
+    kept = (ROOT / "fixtures" / "recordings" / "demo.mitm").read_bytes()
+    recording.write_bytes(kept)
+    arguments = ["--record", str(recording), "--confdir", str(tmp_path / "conf")]
+    if headless:
+        arguments.append("--headless")
+
+    result = run_to_exit(*arguments, "--listen-port", "0")
+
+    assert_one_line_error(
+        result,
+        f"--record {recording} already exists ({len(kept)} bytes); add --overwrite "
+        "to replace it, or choose another file name",
+    )
+    assert recording.read_bytes() == kept
+    assert "Proxy listening" not in result.stdout
+
+
+def test_overwrite_replaces_an_existing_recording(
+    run_live, proxy_client, pixel_url_factory, tmp_path
+):
+    recording = tmp_path / "keep.har"
+    recording.write_text("an older session")
+    live_process = run_live(
+        "--answer-pixels", "--record", str(recording), "--overwrite"
+    )
+    address = live_process.address()
+
+    response = proxy_client.get_sync(address, pixel_url_factory())
+    live_process.wait_for(re.compile(r"pageview"))
+    live_process.process.send_signal(signal.SIGINT)
+    status, _, _ = live_process.finish()
+
+    assert response.status == 200
+    assert status == 0
+    assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
+
+
+def test_an_empty_or_missing_recording_file_is_fine_without_overwrite(tmp_path):
+    empty = tmp_path / "empty.mitm"
+    empty.touch()
+
+    live._refuse_to_replace("--record", str(empty), overwrite=False)
+    live._refuse_to_replace("--record", str(tmp_path / "new.mitm"), overwrite=False)
+    live._refuse_to_replace("--record", str(ROOT / "README.md"), overwrite=True)
+
+
+@pytest.mark.parametrize("headless", [True, False])
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--spec", "segments.yaml", "--jsonl", "./segments.yaml", "--overwrite"],
+            "--jsonl ./segments.yaml is also an input (--spec segments.yaml); "
+            "writing the session's output there would overwrite it, so nothing "
+            "was done",
+        ),
+        (
+            ["--record", "same.mitm", "--jsonl", "same.mitm", "--overwrite"],
+            "--jsonl same.mitm is the same file as --record same.mitm; both "
+            "writing there would corrupt it, so nothing was done",
+        ),
+        (
+            ["--record", "new.har", "--jsonl", "sub/../new.har"],
+            "--jsonl sub/../new.har is the same file as --record new.har; both "
+            "writing there would corrupt it, so nothing was done",
+        ),
+        (
+            ["--jsonl", "events.jsonl"],
+            "--jsonl events.jsonl already exists (13 bytes); add --overwrite to "
+            "replace it, or choose another file name",
+        ),
+    ],
+    ids=["spec", "record", "not-yet-there", "existing-jsonl"],
+)
+def test_outputs_that_would_destroy_a_file_are_refused(
+    tmp_path, headless, arguments, message
+):
+    spec = ROOT / "fixtures" / "specs" / "example.yaml"
+    files = {
+        "segments.yaml": spec.read_bytes(),
+        "same.mitm": (ROOT / "fixtures" / "recordings" / "demo.mitm").read_bytes(),
+        "events.jsonl": b'{"old": true}',
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    (tmp_path / "sub").mkdir()
+    arguments = [*arguments, "--confdir", str(tmp_path / "conf")]
+    if headless:
+        arguments.append("--headless")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "live", *arguments, "--listen-port", "0"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_LIMIT_S,
+        check=False,
+    )
+
+    assert_one_line_error(result, message)
+    for name, content in files.items():
+        assert (tmp_path / name).read_bytes() == content
+    assert not (tmp_path / "new.har").exists()
+
+
+def test_overwrite_replaces_an_existing_jsonl_file(
+    run_live, proxy_client, pixel_url_factory, tmp_path
+):
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"old": true}\n')
+    live_process = run_live("--answer-pixels", "--jsonl", str(events), "--overwrite")
+    address = live_process.address()
+
+    proxy_client.get_sync(address, pixel_url_factory())
+    live_process.wait_for(re.compile(r"pageview"))
+    live_process.process.send_signal(signal.SIGINT)
+    status, _, _ = live_process.finish()
+
+    assert status == 0
+    [record] = [json.loads(line) for line in events.read_text().splitlines()]
+    assert record["type"] == "event"
 
 
 def test_an_exposed_listen_address_is_warned_about(capsys):
@@ -512,3 +649,29 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_headless_lines_escape_control_characters(run_live, proxy_client):
+    live_process = run_live("--answer-pixels")
+    address = live_process.address()
+    url = (
+        "http://p1.parsely.com/plogger/?rand=1&idsite=ex%1B%5B31mample.com"
+        "&url=https%3A%2F%2Fexample.com%2F%1B%5D0%3Bpwn%07&action=page%1Bview"
+        "&data=%7B%22a%22%3A1%7D"
+    )
+
+    for rand in ("1", "2"):  # twice: a duplicate pageview is diagnosed too
+        response = proxy_client.get_sync(address, url.replace("rand=1", f"rand={rand}"))
+        assert response.status == 200
+    for _ in range(2):
+        live_process.wait_for(re.compile(r"page\\x1bview"))
+    live_process.process.send_signal(signal.SIGINT)
+    status, lines, stderr = live_process.finish()
+
+    output = "\n".join(lines) + stderr
+    assert status == 0
+    assert "\x1b" not in output and "\x07" not in output
+    events = [line for line in lines if "page\\x1bview" in line]
+    assert len(events) == 2
+    assert "ex\\x1b[31mample.com" in events[0]
+    assert "https://example.com/\\x1b]0;pwn\\x07" in events[0]

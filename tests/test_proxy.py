@@ -358,6 +358,61 @@ async def test_a_file_as_confdir_is_a_plain_start_error(start_session, tmp_path)
     assert session.master is None
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\x00\xff" * 250, "Could not deserialize key data"),
+        (b"", "Could not deserialize key data"),
+    ],
+    ids=["garbage", "empty"],
+)
+async def test_a_corrupt_ca_is_a_plain_start_error(
+    start_session, tmp_path, content, reason
+):
+    confdir = tmp_path / "badconf"
+    confdir.mkdir()
+    (confdir / "mitmproxy-ca.pem").write_bytes(content)
+    session, _ = start_session(confdir=confdir)
+
+    with pytest.raises(ProxyStartError) as raised:
+        await session.start()
+
+    assert str(raised.value) == (
+        f"cannot use mitmproxy's CA {confdir / 'mitmproxy-ca.pem'}: {reason}; move "
+        "it away (or use another --confdir) to have a new CA created"
+    )
+    assert session.master is None
+
+
+def test_a_ca_key_without_its_certificate_is_refused(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "mitmproxy-ca.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    with pytest.raises(ProxyStartError) as raised:
+        check_confdir(tmp_path)
+
+    assert str(raised.value).startswith(
+        f"cannot use mitmproxy's CA {tmp_path / 'mitmproxy-ca.pem'}: "
+    )
+
+
+def test_the_ca_mitmproxy_creates_passes_the_check(tmp_path):
+    from mitmproxy.certs import CertStore
+
+    CertStore.create_store(tmp_path, "mitmproxy", 2048)
+
+    check_confdir(tmp_path)  # no error
+
+
 async def test_an_unresolvable_listen_host_is_a_plain_start_error(start_session):
     session, _ = start_session(listen_host="nonexistent.invalid")
 

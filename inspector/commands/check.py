@@ -110,27 +110,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _output_clash(args: argparse.Namespace) -> str | None:
     """Why --output must not be written, when it names one of the inputs."""
-    if args.output is None:
-        return None
+    from inspector.outputs import output_clash
 
-    output = Path(args.output)
-    inputs = [*args.recordings, args.spec, args.geoip_db]
-    for given in inputs:
-        if given in (None, "-") or not _same_file(output, Path(given)):
-            continue
-        return (
-            f"--output {args.output} is also an input ({given}); writing the report "
-            "there would overwrite it, so nothing was done"
-        )
-    return None
-
-
-def _same_file(first: Path, second: Path) -> bool:
-    try:
-        return first.samefile(second)
-    except OSError:
-        # One of them does not exist (yet): compare where they would be.
-        return first.resolve() == second.resolve()
+    inputs = [(given, given) for given in (*args.recordings, args.spec, args.geoip_db)]
+    return output_clash([("--output", args.output)], inputs, "the report")
 
 
 def _load_spec(args: argparse.Namespace) -> Spec | None:

@@ -12,7 +12,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -46,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--record",
         metavar="FILE",
         help="keep every flow in a .mitm (written as flows finish) or .har file",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --record or --jsonl file instead of refusing to "
+        "start",
     )
     parser.add_argument(
         "--answer-pixels",
@@ -149,6 +157,7 @@ def _build_inspection(args: argparse.Namespace) -> Inspection:
 def _check_outputs(args: argparse.Namespace) -> None:
     """Fail before anything listens if the output files or mitmproxy's directory
     cannot be written, or the listen host is a name that does not resolve."""
+    from inspector.outputs import output_clash
     from inspector.proxy import (
         DEFAULT_CONFDIR,
         check_confdir,
@@ -157,12 +166,43 @@ def _check_outputs(args: argparse.Namespace) -> None:
         check_writable,
     )
 
+    outputs = [("--record", args.record), ("--jsonl", args.jsonl)]
+    inputs = [
+        (f"{option} {path}", path)
+        for option, path in (("--spec", args.spec), ("--geoip-db", args.geoip_db))
+    ]
+    clash = output_clash(outputs, inputs, "the session's output")
+    if clash:
+        raise _UsageError(clash)
+
     if args.record:
+        _refuse_to_replace("--record", args.record, args.overwrite)
         check_recording_path(args.record)
     if args.jsonl:
+        _refuse_to_replace("--jsonl", args.jsonl, args.overwrite)
         check_writable(args.jsonl)
     check_confdir(args.confdir or DEFAULT_CONFDIR)
     check_listen_host(args.listen_host)
+
+
+def _refuse_to_replace(option: str, path: str, overwrite: bool) -> None:
+    """Refuse to start when `path` holds something that starting would replace.
+
+    Recordings are kept as test fixtures and event logs compared between runs, so
+    running the same command again must not wipe one; an empty file has nothing
+    to lose.
+    """
+    if overwrite:
+        return
+    try:
+        found = os.stat(path)
+    except OSError:
+        return  # missing (or unreadable: the writability check says why)
+    if found.st_size and stat.S_ISREG(found.st_mode):
+        raise _UsageError(
+            f"{option} {path} already exists ({_count(found.st_size, 'byte')}); add "
+            "--overwrite to replace it, or choose another file name"
+        )
 
 
 def _make_session(
