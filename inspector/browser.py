@@ -780,6 +780,15 @@ class HeadlessChromium:
                 timeout=timeout_ms,
             )
         if step.read and self.manual_clock:
+            # The tracker loads asynchronously (a tag container may add it after
+            # the load event): let it run and send the step's pageviews first, so
+            # the reading time falls after them, as a reader's would.
+            await page.wait_for_function(
+                "() => Boolean(window.PARSELY && window.PARSELY.standIn)",
+                timeout=timeout_ms,
+            )
+            if step.pixels.get("pageview"):
+                await log.wait_for({"pageview": step.pixels["pageview"]}, timeout)
             await page.evaluate(
                 "ms => PARSELY.standIn.advance(ms)", round(step.read * 1000)
             )
