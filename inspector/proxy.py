@@ -22,6 +22,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import socket
 import tempfile
 import weakref
@@ -229,6 +230,7 @@ class ProxySession:
         self._run_task: asyncio.Task[None] | None = None
         self._stop_lock = asyncio.Lock()
         self._stopped = False
+        self._handshake_filter = HandshakeFailuresOncePerHost()
 
     @property
     def ca_cert_path(self) -> Path:
@@ -265,6 +267,7 @@ class ProxySession:
                 created_files.append(path)
 
         previous_master = getattr(mitmproxy_ctx, "master", None)
+        logging.getLogger(_CONNECTION_LOGGER).addFilter(self._handshake_filter)
         try:
             with _server_errors_held() as held_errors:
                 self._build_master()
@@ -315,6 +318,7 @@ class ProxySession:
             if self._stopped:
                 return
             self._stopped = True
+            logging.getLogger(_CONNECTION_LOGGER).removeFilter(self._handshake_filter)
             if self.master is None:
                 return
 
@@ -430,6 +434,37 @@ class ProxySession:
             ) from exc
 
 
+class HandshakeFailuresOncePerHost(logging.Filter):
+    """Let mitmproxy's "Client TLS handshake failed" through once per host.
+
+    A browser that does not trust the proxy's CA yet, or that opens background
+    connections of its own (update and sign-in services), fails the handshake on
+    every new connection: one line per host says it, a hundred bury the pixels.
+    """
+
+    _PREFIX = "Client TLS handshake failed."
+    _HOST = re.compile(r"\bfor ([\w.:\[\]-]*\w)")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hosts_seen: set[str] = set()
+        self.hidden = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith(self._PREFIX):
+            return True
+        found = self._HOST.search(message)
+        host = found.group(1) if found else ""
+        if host in self.hosts_seen:
+            self.hidden += 1
+            return False
+        self.hosts_seen.add(host)
+        record.msg = f"{message} (shown once per host)"
+        record.args = None
+        return True
+
+
 @contextlib.contextmanager
 def _server_errors_held() -> Iterator[list[logging.LogRecord]]:
     """Keep mitmproxy's server errors instead of logging them, while we start or stop.
@@ -454,6 +489,8 @@ def _server_errors_held() -> Iterator[list[logging.LogRecord]]:
 
 
 _SERVER_LOGGER = "mitmproxy.addons.proxyserver"
+_CONNECTION_LOGGER = "mitmproxy.proxy.server"
+"""Where mitmproxy logs what happens on each client connection (TLS included)."""
 
 
 def _recording_format(path: Path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import ssl
 
@@ -196,6 +197,52 @@ async def test_https_pixels_are_answered_without_reaching_parsely(
     assert response.startswith(b"HTTP/1.1 200")
     assert b"image/gif" in response.split(b"\r\n\r\n", 1)[0].lower()
     assert segments_by_action(collected.reports) == [("pageview", {"plan": "premium"})]
+
+
+async def test_a_client_that_distrusts_the_ca_is_reported_once_per_host(
+    start_session, caplog, tmp_path
+):
+    # Three handshakes with a client that trusts only the system's CAs (as a
+    # browser does before the proxy's CA is installed): two hosts, two lines.
+    session, _collected = start_session(answer_pixels=True)
+    [address] = await session.start()
+    other_ca = _unrelated_ca_pem(tmp_path / "other-ca")
+
+    def handshake(host: str) -> None:
+        context = ssl.create_default_context(cadata=other_ca)
+        with socket.create_connection(address, timeout=10) as raw:
+            raw.sendall(f"CONNECT {host}:443 HTTP/1.1\r\n\r\n".encode())
+            assert raw.recv(4096).startswith(b"HTTP/1.1 200")
+            with pytest.raises(ssl.SSLError):
+                context.wrap_socket(raw, server_hostname=host)
+
+    caplog.set_level(logging.INFO, logger="mitmproxy.proxy.server")
+    for host in ("update.example.net", "update.example.net", "p1.parsely.com"):
+        await asyncio.to_thread(handshake, host)
+    for _ in range(100):
+        failures = [
+            r.getMessage()
+            for r in caplog.records
+            if r.getMessage().startswith("Client TLS handshake failed")
+        ]
+        if session._handshake_filter.hidden + len(failures) >= 3:
+            break
+        await asyncio.sleep(0.1)
+    await session.stop()
+
+    assert len(failures) == 2, failures
+    assert "for update.example.net" in failures[0]
+    assert "for p1.parsely.com" in failures[1]
+    assert all(line.endswith("(shown once per host)") for line in failures)
+    assert session._handshake_filter.hidden == 1
+
+
+def _unrelated_ca_pem(folder) -> str:
+    """A CA certificate that signed nothing the proxy presents."""
+    from mitmproxy.certs import CertStore
+
+    CertStore.create_store(folder, "other", 2048)
+    return (folder / "other-ca-cert.pem").read_text()
 
 
 async def test_pixels_are_forwarded_unless_answered(
