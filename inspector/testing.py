@@ -443,7 +443,9 @@ class Replay:
         return (
             _clock(event.timestamp),
             event.action or "?",
-            self._mask(_shorten(event.url or "", _URL_WIDTH)),
+            # Masked before it is cut, so that a cut never splits an address
+            # out of sight of the mask.
+            _shorten(self._clip(event.url or "", _URL_WIDTH), _URL_WIDTH),
             shown,
             self._clip(finding, _MESSAGE_WIDTH),
         )
@@ -506,7 +508,13 @@ def _shorten(text: str, width: int) -> str:
 
 
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
-    shown = rows[:_MAX_TABLE_ROWS]
+    from inspector.report import escape_controls
+
+    # Text from the traffic is shown, never obeyed by the terminal.
+    header = tuple(escape_controls(cell) for cell in header)
+    shown = [
+        tuple(escape_controls(cell) for cell in row) for row in rows[:_MAX_TABLE_ROWS]
+    ]
     widths = [
         max(len(header[i]), *(len(row[i]) for row in shown)) for i in range(len(header))
     ]

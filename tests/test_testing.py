@@ -74,6 +74,38 @@ def test_personal_data_is_masked_in_failures_unless_asked(demo):
     assert "sam.reader@example.com" in str(shown.value)
 
 
+PIXEL = (
+    "https://p1.parsely.com/plogger/?rand=1700000000000&idsite=example.com"
+    "&action=pageview&data=%7B%22plan%22%3A%22basic%22%7D&url="
+)
+
+
+def test_urls_in_failure_tables_are_masked_before_they_are_cut(tmp_path):
+    page = "https%3A%2F%2Fexample.com%2Fc%3Femail%3Djohn.doe%252Bx%2540example.org"
+    recording = tmp_path / "pii.txt"
+    recording.write_text(PIXEL + page + "\n")
+
+    with pytest.raises(AssertionError) as failure:
+        replay(recording).assert_segment("plan", "premium")
+
+    text = str(failure.value)
+    assert "john.doe" not in text
+    assert "https://example.com/c?email=«email»" in text
+
+
+def test_failure_tables_escape_control_characters_from_the_traffic(tmp_path):
+    page = "https%3A%2F%2Fexample.com%2F%1B%5B31mRED%07"
+    recording = tmp_path / "controls.txt"
+    recording.write_text(PIXEL + page + "\n")
+
+    with pytest.raises(AssertionError) as failure:
+        replay(recording).assert_segment("plan", "premium")
+
+    text = str(failure.value)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "https://example.com/\\x1b[31mRED\\x07" in text
+
+
 def test_ignored_codes_do_not_fail(demo):
     demo.assert_no_findings(
         at_least="error",
