@@ -924,7 +924,9 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
                 current.body_lines.append(line)
         elif not stripped:
             current.in_body = True
-        elif header_match := _HEADER_LINE.match(stripped):
+        elif (header_match := _HEADER_LINE.match(stripped)) and not _mangled_url(
+            header_match
+        ):
             current.headers.append((header_match["name"], header_match["value"]))
         else:
             bad_line = _bad_line_in_head(current, lineno, stripped)
@@ -977,14 +979,23 @@ def _not_a_request(line: str) -> str:
     )
 
 
+def _mangled_url(header: re.Match[str]) -> bool:
+    """True for a "header" that is a URL with something stuck to its scheme
+    (`'https://...` with an unmatched quote): reported, never taken as a header."""
+    name = header["name"].lower()
+    return name.endswith(("http", "https")) and header["value"].startswith("//")
+
+
 def _split_request_line(line: str) -> tuple[str, str, bool] | None:
     """`(method, target, bare)` for `METHOD URL [HTTP/1.1]` or a bare URL, else None.
 
     A scheme-relative URL (`//host/path`, as devtools sometimes copy one) is read
-    as https; a bare URL in quotes, as logs and JSON print one, is read without them.
+    as https; a bare URL in quotes, as logs and JSON print one (with the comma or
+    semicolon of a list pasted from code), is read without them.
     """
-    if len(line) > 2 and line[0] == line[-1] and line[0] in "\"'":
-        line = line[1:-1].strip()
+    quoted = line.rstrip(",; \t")  # an item of a list pasted from code
+    if len(quoted) > 2 and quoted[0] == quoted[-1] and quoted[0] in "\"'":
+        line = quoted[1:-1].strip()
     if line.lower().startswith(("http://", "https://")):
         return "GET", line, True
     if _SCHEME_RELATIVE_URL.match(line):

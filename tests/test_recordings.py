@@ -393,7 +393,9 @@ def test_quoted_bare_urls_are_read_without_their_quotes(tmp_path):
         "quoted.txt",
         f'"{pixel_url(1700000000000)}"\n'
         f"'{pixel_url(1700000001000)}'\n"
-        f'"{pixel_url(1700000002000)}\n',
+        f'"{pixel_url(1700000002000)}\n'
+        f"'{pixel_url(1700000003000)}',\n"
+        f'"{pixel_url(1700000004000)}";\n',
     )
 
     requests, errors = load_requests([path])
@@ -401,9 +403,23 @@ def test_quoted_bare_urls_are_read_without_their_quotes(tmp_path):
     assert [r.url for r in requests] == [
         pixel_url(1700000000000),
         pixel_url(1700000001000),
+        pixel_url(1700000003000),
+        pixel_url(1700000004000),
     ]
     # Only a matching pair is taken off: the third line stays a bad line.
     assert [error.location for error in errors] == ["line 3"]
+
+
+def test_a_url_with_an_unmatched_quote_is_reported_not_taken_for_a_header(tmp_path):
+    path = write(
+        tmp_path, "quote.txt", f"{pixel_url(1700000000000)}\n'{pixel_url(1)}\n"
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [r.headers for r in requests] == [()]
+    assert [error.location for error in errors] == ["line 2"]
+    assert "expected a URL, a request line or a header" in errors[0].message
 
 
 def test_scheme_relative_urls_are_read_as_https(tmp_path):
