@@ -169,6 +169,7 @@ _SEVERITY: dict[str, Severity] = {
     "params.legacy-ids": Severity.INFO,
     "params.js-flag": Severity.INFO,
     "params.invalid-utf8": Severity.WARNING,
+    "params.repeated": Severity.WARNING,
     "url.oversized": Severity.WARNING,
     "url.truncated": Severity.ERROR,
     "action.missing": Severity.ERROR,
@@ -194,6 +195,13 @@ _EXPLANATION: dict[str, str] = {
         "JSON (the result of JSON.stringify) sends a string inside a string, which "
         "Parse.ly does not unpack, and it also wipes the default data. Pass the "
         "object, not its string form."
+    ),
+    "params.repeated": (
+        "A parameter given twice leaves it to the collector which value it keeps, "
+        "and that choice is not documented: the segment data or the site may be "
+        "read from the copy you did not mean. It usually comes from adding a "
+        "parameter to a URL that already had it (a tag template and the tracker "
+        "both setting it); send each parameter once."
     ),
     "data.duplicate-key": (
         "A JSON object with the same key twice is read like JSON.parse reads it: "
@@ -580,6 +588,9 @@ def _decode_web(request: CapturedRequest) -> list[PixelEvent]:
     _check_encoding(draft, parsed)
     _check_url_shape(draft, url, query, parsed)
     _check_stray_params(draft, query, parsed)
+    if len(params) < len(pairs):
+        # A bare last piece is a key cut short (`&url` of `&urlref=`), no repeat.
+        _report_repeated_params(draft, pairs[:-1] if parsed.last_is_bare else pairs)
 
     # The `data` and `metadata` JSON.
     if "data" in params:
@@ -602,6 +613,20 @@ def _decode_web(request: CapturedRequest) -> list[PixelEvent]:
             path="url",
         )
     return [_build_event(request, draft)]
+
+
+def _report_repeated_params(draft: _EventDraft, pairs: list[tuple[str, str]]) -> None:
+    counts: dict[str, int] = {}
+    for key, _value in pairs:
+        counts[key] = counts.get(key, 0) + 1
+    for key, count in counts.items():
+        if count > 1:
+            draft.add(
+                "params.repeated",
+                f"{_short(key)} is sent {count} times in one pixel; only one value "
+                "can count (shown here: the last)",
+                path=key,
+            )
 
 
 def _web_transport(request: CapturedRequest, params: dict[str, str]) -> Transport:

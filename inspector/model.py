@@ -154,6 +154,7 @@ FINDING_CODES = frozenset(
         "params.js-flag",
         "params.legacy-ids",
         "params.missing",
+        "params.repeated",
         "params.top-level-segment",
         "pii.email",
         "pii.long-number",

@@ -1041,3 +1041,28 @@ def test_an_endpoint_already_known_decodes_as_the_matcher_would(request_):
 
     assert told == decode_request(request_, matcher)
     assert len(told) == {"web": 1, "mobile": 2, None: 0}[endpoint]
+
+
+def test_a_parameter_sent_twice_is_reported_and_the_last_shown():
+    pairs = pageview_pairs()
+    pairs.append(("data", '{"tier":"basic"}'))
+
+    event = decode_one(get(jquery_param(pairs)))
+
+    assert event.segments == {"tier": "basic"}
+    finding = only(event, "params.repeated")
+    assert finding.severity is Severity.WARNING
+    assert finding.path == "data"
+    assert finding.message == (
+        "data is sent 2 times in one pixel; only one value can count "
+        "(shown here: the last)"
+    )
+    assert "params.repeated" not in codes(pageview())
+
+
+def test_a_key_cut_short_at_the_end_is_no_repeated_parameter():
+    query = jquery_param(pageview_pairs(urlref=None)) + "&url"
+
+    event = decode_one(get(query))
+
+    assert "params.repeated" not in codes(event)

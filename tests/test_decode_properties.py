@@ -46,6 +46,8 @@ DECODER_CODES = {
     "params.legacy-ids",
     "params.js-flag",
     "params.invalid-utf8",
+    "params.repeated",
+    "data.duplicate-key",
     "url.oversized",
     "url.truncated",
     "action.missing",
