@@ -474,32 +474,31 @@ def decode_request(
         return [_failed_event(request, error)]
 
 
-# Failures after which the pixel may still have been sent on: the page or the
-# browser gave up waiting for the answer, not the request itself.
-_MAYBE_SENT = frozenset({"ERR_ABORTED", "Client disconnected."})
+# Failures after which the pixel may still have been sent on, and why: the page or
+# the browser gave up waiting for the answer, not the request itself.
+_MAYBE_SENT: dict[str, str] = {
+    # Cancelled by the page, often because it was left.
+    "ERR_ABORTED": "the browser cancelled it",
+    # mitmproxy's word for a browser that left (a page closed, the browser quit).
+    "Client disconnected.": "the browser went away before the answer came",
+}
+
+
+def _failure_code(error: str) -> str:
+    return error.strip().removeprefix("net::")
 
 
 def never_arrived(request: CapturedRequest) -> bool:
     """True when the request failed in a way that kept it from Parse.ly (blocked,
     refused, unresolvable), as opposed to a wait cut short or no failure at all."""
-    if not request.error:
-        return False
-    return request.error.strip().removeprefix("net::") not in _MAYBE_SENT
+    return bool(request.error) and _failure_code(request.error) not in _MAYBE_SENT
 
 
 def _with_request_failure(event: PixelEvent, error: str) -> PixelEvent:
     """The event with a `request.failed` finding: the request never got an answer."""
-    code = error.strip().removeprefix("net::")
-    if code == "ERR_ABORTED":
-        # Cancelled by the page (often because it was left): it may have gone out.
-        message = "This pixel may not have reached Parse.ly: the browser cancelled it"
-    elif code == "Client disconnected.":
-        # mitmproxy's word for a browser that left (a page closed, the browser quit)
-        # before the answer came: the request may have been sent on already.
-        message = (
-            "This pixel may not have reached Parse.ly: the browser went away "
-            "before the answer came"
-        )
+    code = _failure_code(error)
+    if code in _MAYBE_SENT:
+        message = f"This pixel may not have reached Parse.ly: {_MAYBE_SENT[code]}"
     else:
         reason = _FAILURE_REASONS.get(code, "the request failed")
         message = f"This pixel never reached Parse.ly: {reason}"

@@ -788,15 +788,24 @@ def test_a_diagnosis_record_has_the_fields_of_the_json_report(
     assert record == {"type": "diagnosis", "updated": True, **reported}
 
 
-def test_a_diagnosis_summary_masks_personal_data(spec_file, pixel_url_factory):
+def duplicate_pageview_diagnosis(spec_file, pixel_url_factory, page):
+    """The diagnosis of two pageviews of `page` 20 ms apart: a duplicate."""
     inspection = Inspection(load_spec(spec_file))
-    page = "https://example.com/account?who=jane.doe@example.org"
     for rand, at in (("1", 0.0), ("2", 0.02)):
         url = pixel_url_factory(page=page, data={"plan": "basic"}, rand=rand)
         inspection.process(
             CapturedRequest(method="GET", url=url, timestamp=1_700_000_000 + at)
         )
     [diagnosis] = inspection.result().diagnoses
+    return diagnosis
+
+
+def test_a_diagnosis_summary_masks_personal_data(spec_file, pixel_url_factory):
+    diagnosis = duplicate_pageview_diagnosis(
+        spec_file,
+        pixel_url_factory,
+        "https://example.com/account?who=jane.doe@example.org",
+    )
 
     masked = diagnosis_summary(diagnosis)
     shown = diagnosis_summary(diagnosis, show_pii=True, updated=True)
@@ -991,14 +1000,9 @@ def test_summary_lines_escape_control_characters(spec_file, pixel_url_factory):
 
 
 def test_a_diagnosis_summary_escapes_control_characters(spec_file, pixel_url_factory):
-    inspection = Inspection(load_spec(spec_file))
-    page = "https://example.com/\x1b]0;pwn\x07"
-    for rand, at in (("1", 0.0), ("2", 0.02)):
-        url = pixel_url_factory(page=page, data={"plan": "basic"}, rand=rand)
-        inspection.process(
-            CapturedRequest(method="GET", url=url, timestamp=1_700_000_000 + at)
-        )
-    [diagnosis] = inspection.result().diagnoses
+    diagnosis = duplicate_pageview_diagnosis(
+        spec_file, pixel_url_factory, "https://example.com/\x1b]0;pwn\x07"
+    )
 
     summary = diagnosis_summary(diagnosis)
 

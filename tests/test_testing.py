@@ -80,28 +80,25 @@ PIXEL = (
 )
 
 
-def test_urls_in_failure_tables_are_masked_before_they_are_cut(tmp_path):
-    page = "https%3A%2F%2Fexample.com%2Fc%3Femail%3Djohn.doe%252Bx%2540example.org"
-    recording = tmp_path / "pii.txt"
+def _plan_failure(tmp_path, page: str) -> str:
+    """The failure text of asserting plan=premium on one basic pageview of `page`."""
+    recording = tmp_path / "pixel.txt"
     recording.write_text(PIXEL + page + "\n")
-
     with pytest.raises(AssertionError) as failure:
         replay(recording).assert_segment("plan", "premium")
+    return str(failure.value)
 
-    text = str(failure.value)
+
+def test_urls_in_failure_tables_are_masked_before_they_are_cut(tmp_path):
+    page = "https%3A%2F%2Fexample.com%2Fc%3Femail%3Djohn.doe%252Bx%2540example.org"
+    text = _plan_failure(tmp_path, page)
     assert "john.doe" not in text
     assert "https://example.com/c?email=«email»" in text
 
 
 def test_failure_tables_escape_control_characters_from_the_traffic(tmp_path):
     page = "https%3A%2F%2Fexample.com%2F%1B%5B31mRED%07"
-    recording = tmp_path / "controls.txt"
-    recording.write_text(PIXEL + page + "\n")
-
-    with pytest.raises(AssertionError) as failure:
-        replay(recording).assert_segment("plan", "premium")
-
-    text = str(failure.value)
+    text = _plan_failure(tmp_path, page)
     assert "\x1b" not in text and "\x07" not in text
     assert "https://example.com/\\x1b[31mRED\\x07" in text
 
