@@ -15,6 +15,7 @@ import logging
 import math
 import re
 import zlib
+from itertools import repeat
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
@@ -62,6 +63,10 @@ def split_query(query: str) -> ParsedQuery:
     Empty pieces (`a=1&&b=2`) are skipped; a bare `key` without `=` is kept with an
     empty value, as form parsers do when blank values are kept.
     """
+    whole = _split_whole(query)
+    if whole is not None:
+        return ParsedQuery(whole, False, [])
+
     pieces = [piece for piece in query.split("&") if piece]
     if not pieces:
         return ParsedQuery([], False, [])
@@ -88,6 +93,44 @@ def split_query(query: str) -> ParsedQuery:
         if not (key_ok and value_ok):
             invalid_utf8.append(key)
     return ParsedQuery(pairs, last_is_bare, invalid_utf8)
+
+
+def _split_whole(query: str) -> list[tuple[str, str]] | None:
+    """The pairs of a query in which every piece is one `key=value`, or None.
+
+    That is how the tracker writes every pixel, so it is worth a pass that decodes
+    the whole string at once: both separators become NUL and the %-escapes
+    quoted-printable ones, which `binascii.a2b_qp` resolves in C. It leaves a bad
+    escape (`%zz`, a `%` at the end) as it was or drops it, so the text comes out
+    shorter by two bytes per escape only when every escape was complete. A `%00`
+    shows up as a wrong part count.
+    """
+    pieces = query.split("&")
+    if set(map(str.count, pieces, repeat("="))) != {1}:
+        return None
+
+    joined = query.replace("&", "\x00").replace("=", "\x00")
+    escapes = joined.count("%")
+    if escapes:
+        if "\n" in joined or "\r" in joined:
+            return None  # quoted-printable reads `=` before a line break as a join
+        quoted = (
+            joined.replace("%", "=").replace("+", " ").encode("utf-8", "surrogatepass")
+        )
+        unquoted = binascii.a2b_qp(quoted)
+        if len(unquoted) != len(quoted) - 2 * escapes:
+            return None
+        try:
+            joined = unquoted.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    elif "+" in joined:
+        joined = joined.replace("+", " ")
+
+    parts = joined.split("\x00")
+    if len(parts) != 2 * len(pieces):
+        return None
+    return list(zip(parts[::2], parts[1::2], strict=True))
 
 
 def _decode_all(raw_parts: list[str]) -> list[str] | None:

@@ -84,6 +84,17 @@ garbage_pieces = st.sampled_from(
     list("%&=+;#?{}[]\"'09afAFxz \n\t\x00é中") + ["%E2", "%8", "%25", "%2B", "%00"]
 )
 percent_garbage = st.lists(garbage_pieces, max_size=60).map("".join)
+escaped_pieces = st.sampled_from(
+    list("+;#?{}[]\"'09afAFxz \té中")
+    + ["%E2%80%99", "%C3%A9", "%25", "%2B", "%3D", "%26", "%7B", "%E2", "%00"]
+)
+pair_text = st.lists(escaped_pieces, max_size=8)
+pair_queries = st.lists(
+    st.tuples(pair_text.map("".join), pair_text.map("".join)).map("=".join),
+    min_size=1,
+    max_size=8,
+).map("&".join)
+"""Queries in which every piece is one `key=value`, as the tracker writes them."""
 
 RELAXED = settings(
     max_examples=100,
@@ -297,6 +308,14 @@ def test_random_legacy_rqs_bodies(batch, cut):
 @RELAXED
 @given(query=st.one_of(st.text(max_size=200), percent_garbage))
 def test_query_splitting_agrees_with_the_standard_library(query):
+    expected = parse_qsl(query, keep_blank_values=True)
+
+    assert split_query(query).pairs == expected
+
+
+@RELAXED
+@given(query=pair_queries)
+def test_splitting_tracker_shaped_queries_agrees_with_the_standard_library(query):
     expected = parse_qsl(query, keep_blank_values=True)
 
     assert split_query(query).pairs == expected
