@@ -152,6 +152,10 @@ _SWALLOWED_DATA = re.compile(r"(?:^|[&?;])data=\s*[{\[\"]", re.IGNORECASE)
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _WHOLE_NUMBER = re.compile(r"[0-9]+\Z")
 _ENDPOINT_CACHE_LIMIT = 4096
+_MAX_REMEMBERED_DATA_TEXTS = 4_096
+_MAX_REMEMBERED_DATA_CHARS = 2_048
+_DATA_READINGS: dict[str, tuple[JsonReading, tuple[str, ...]]] = {}
+"""`_data_reading`'s memory: at most 4,096 texts of up to 2,048 characters."""
 
 
 # --- Finding texts -----------------------------------------------------------------
@@ -781,21 +785,43 @@ def _short(value: str, limit: int = 60) -> str:
 
 def _read_data_text(draft: _EventDraft, text: str, data_is_last: bool) -> None:
     draft.data_raw = text
-    reading = read_json_object(text)
+    reading, repeated = _data_reading(text)
     draft.reading = reading
     _report_data_reading(draft, reading)
-    if reading.state is DataState.OK and reading.value:
-        repeated = duplicate_keys(text, reading.value)
-        if repeated:
-            names = ", ".join(repr(key) for key in repeated)
-            draft.add(
-                "data.duplicate-key",
-                f"data gives {names} more than once; only the last value counts",
-                path="data",
-            )
+    if repeated:
+        names = ", ".join(repr(key) for key in repeated)
+        draft.add(
+            "data.duplicate-key",
+            f"data gives {names} more than once; only the last value counts",
+            path="data",
+        )
 
     if reading.cut_short and data_is_last:
         draft.truncation.append("the data JSON stops before it is complete")
+
+
+def _data_reading(text: str) -> tuple[JsonReading, tuple[str, ...]]:
+    """`read_json_object(text)` and the keys it repeats, remembered per text.
+
+    A site sends the same few `data` texts again and again (every heartbeat repeats
+    its pageview's), so each is read once. The object read is shared by the events
+    that sent it: events are immutable, and nothing changes it.
+    """
+    try:
+        return _DATA_READINGS[text]
+    except KeyError:
+        pass
+
+    reading = read_json_object(text)
+    repeated: tuple[str, ...] = ()
+    if reading.state is DataState.OK and reading.value:
+        repeated = tuple(duplicate_keys(text, reading.value))
+
+    if len(text) <= _MAX_REMEMBERED_DATA_CHARS:
+        if len(_DATA_READINGS) >= _MAX_REMEMBERED_DATA_TEXTS:
+            _DATA_READINGS.clear()
+        _DATA_READINGS[text] = (reading, repeated)
+    return reading, repeated
 
 
 def _read_data_value(draft: _EventDraft, value: Any) -> None:

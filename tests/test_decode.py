@@ -311,6 +311,25 @@ def test_a_key_given_twice_in_data_keeps_the_last_and_says_so(raw, named, kept):
     )
 
 
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ('{"tier":"basic","tier":"gold"}', "data.duplicate-key"),
+        ('{"tier":', "data.not-json"),
+        ('"{\\"tier\\":\\"gold\\"}"', "data.double-encoded"),
+    ],
+)
+def test_data_read_again_gives_each_event_its_own_findings(raw, code):
+    query = jquery_param(pageview_pairs(data=raw))
+    first = decode_one(get(query, request_id="req-1"))
+    second = decode_one(get(query, request_id="req-2"))
+
+    assert only(first, code).event_id == "req-1"
+    assert only(second, code).event_id == "req-2"
+    assert second.data == first.data
+    assert second.data_state is first.data_state
+
+
 def test_text_that_only_looks_like_a_repeated_key_is_no_duplicate():
     event = pageview(data='{"note":"say \\"tier\\": twice","tier":"gold"}')
 
