@@ -706,8 +706,12 @@ class EventChecker:
 
         # Free text: the page title, content metadata, and parameters the wire
         # format does not define (segment keys sent outside `data`, for one).
-        for name, value in params.items():
-            if value and name not in _NOT_FREE_TEXT_PARAMS:
+        free_text = params.keys() - _NOT_FREE_TEXT_PARAMS
+        if len(free_text) > 1:
+            free_text = [name for name in params if name in free_text]  # in order
+        for name in free_text:
+            value = params[name]
+            if value:
                 where = name if name in _TEXT_PARAMS else f"the parameter {name!r}"
                 for found in scanner.scan(value):
                     hits.append((name, where, found))
