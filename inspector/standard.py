@@ -368,10 +368,12 @@ def _public_suffixes() -> tuple[PublicSuffixList, PublicSuffixList]:
     return PublicSuffixList(), PublicSuffixList(only_icann=True)
 
 
+@lru_cache(maxsize=4096)
 def registrable_domain(host: str | None) -> str | None:
     """The domain a site registered (`example.co.uk` for `www.example.co.uk`).
 
     IP addresses and single-label hosts such as `localhost` are returned as they are.
+    Answers are remembered per host: referrers and pages repeat a few hosts.
     """
     if not host:
         return None
