@@ -280,8 +280,37 @@ def test_a_recording_without_pixels_fails(capsys, tmp_path, fail_on):
 
     status, out, _ = check(capsys, str(recording), "--fail-on", fail_on)
 
-    assert status == 1
+    assert status == 3
     assert "ERROR no pixel event in 1 request: nothing was checked\n" in out
+
+
+def test_no_pixels_has_its_own_status_even_with_findings_from_the_spec(
+    capsys, tmp_path
+):
+    recording = tmp_path / "pages.txt"
+    recording.write_text("GET https://www.example.com/\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("scenarios:\n  - name: anonymous\n")
+
+    status, out, _ = check(
+        capsys, str(recording), "--spec", str(spec), "--fail-on", "info"
+    )
+
+    # The scenario not seen is an info finding; no pixels still says more.
+    assert "INFO scenario.not-covered  Scenario not seen: anonymous\n" in out
+    assert status == 3
+
+
+def test_the_exit_statuses_are_listed_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "exit status: 0 nothing reached --fail-on; 1 a finding did; 2 a bad command "
+        "line, spec, output or recording; 3 no pixel event in the recordings, so "
+        "nothing was checked"
+    ) in help_text
 
 
 def test_a_recording_without_pixels_passes_only_with_fail_on_never(capsys, tmp_path):
@@ -363,7 +392,7 @@ def test_recording_without_pixels_fails_with_a_notice(capsys, tmp_path):
 
     status, out, err = check(capsys, str(recording), "--fail-on", "info")
 
-    assert status == 1
+    assert status == 3
     assert err == ""
     assert "No Parse.ly pixel events found" in out
 
