@@ -366,28 +366,62 @@ def _segment_counts_record(
     return record
 
 
+def summary_counts(
+    result: InspectionResult,
+    errors: Sequence[RecordingError] = (),
+    *,
+    sources: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The totals of a run, as the JSON report's `summary` holds them.
+
+    `sources` names the recordings read, in order, so that one without a single
+    pixel event is listed too; without it they are the sources the events came
+    from (none for live traffic).
+    """
+    counts = totals(result, errors)
+    events_by_source = Counter(report.event.request.source for report in result.reports)
+    if sources is None:
+        sources = [source for source in events_by_source if source]
+    return {
+        "events": counts.events,
+        "requests": counts.requests,
+        "errors": counts.errors,
+        "warnings": counts.warnings,
+        "infos": counts.infos,
+        "worst": str(counts.worst) if counts.worst is not None else None,
+        "recording_errors": counts.recording_errors,
+        "no_pixel_events": not result.reports,
+        "sources": [
+            {"source": source, "events": events_by_source[source]}
+            for source in dict.fromkeys(sources)
+        ],
+    }
+
+
+def summary_record(
+    result: InspectionResult,
+    errors: Sequence[RecordingError] = (),
+    *,
+    sources: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The last JSON Lines record of `check` (`"type": "summary"`): the totals of
+    the JSON report's `summary`, so that a run without pixels still says so."""
+    return {"type": "summary", **summary_counts(result, errors, sources=sources)}
+
+
 def report_document(
     result: InspectionResult,
     errors: Sequence[RecordingError] = (),
     *,
     masker: Masker = _keep,
+    sources: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Everything in one JSON-ready dict (what `--format json` prints)."""
     by_event = _diagnoses_by_event(result)
-    counts = totals(result, errors)
     return {
         "tool": "segment-inspector",
         "version": __version__,
-        "summary": {
-            "events": counts.events,
-            "requests": counts.requests,
-            "errors": counts.errors,
-            "warnings": counts.warnings,
-            "infos": counts.infos,
-            "worst": str(counts.worst) if counts.worst is not None else None,
-            "recording_errors": counts.recording_errors,
-            "no_pixel_events": not result.reports,
-        },
+        "summary": summary_counts(result, errors, sources=sources),
         "events": [
             event_record(
                 report, masker=masker, diagnoses=by_event.get(report.event.id, ())
@@ -440,10 +474,11 @@ def render_json(
     *,
     show_pii: bool = False,
     masker: Masker | None = None,
+    sources: Sequence[str] | None = None,
 ) -> str:
     """The whole inspection as one indented JSON document."""
     masker = masker or make_masker(show_pii)
-    document = report_document(result, errors, masker=masker)
+    document = report_document(result, errors, masker=masker, sources=sources)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -453,14 +488,17 @@ def render_jsonl(
     *,
     show_pii: bool = False,
     masker: Masker | None = None,
+    sources: Sequence[str] | None = None,
 ) -> str:
-    """One compact JSON object per line: each event, then each page diagnosis.
+    """One compact JSON object per line: each event, each page diagnosis, then
+    the summary.
 
-    The records are those `live --jsonl` writes: `"type": "event"` (whose
-    `page_findings` name the diagnoses it is evidence of), then `"type":
-    "diagnosis"` for every page-level diagnosis, scenarios not seen included.
-    Recording problems are not part of this format (the `check` command prints
-    them on stderr).
+    The event and diagnosis records are those `live --jsonl` writes: `"type":
+    "event"` (whose `page_findings` name the diagnoses it is evidence of), then
+    `"type": "diagnosis"` for every page-level diagnosis, scenarios not seen
+    included. The last line is one `"type": "summary"` record (`summary_record`),
+    which counts the recording problems; the problems themselves are not part of
+    this format (the `check` command prints them on stderr).
     """
     masker = masker or make_masker(show_pii)
     by_event = _diagnoses_by_event(result)
@@ -471,6 +509,7 @@ def render_jsonl(
     records.extend(
         diagnosis_record(diagnosis, masker=masker) for diagnosis in result.diagnoses
     )
+    records.append(summary_record(result, errors, sources=sources))
     lines = [
         json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         for record in records

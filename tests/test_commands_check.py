@@ -150,6 +150,43 @@ def test_jsonl_format(capsys):
     assert records[0]["segments"] == {"plan": "basic", "logged_in": True}
 
 
+def test_jsonl_ends_with_a_summary_even_without_pixels(capsys, tmp_path):
+    pages = tmp_path / "pages.txt"
+    pages.write_text("GET https://www.example.com/\n")
+
+    status, out, _ = check(capsys, str(pages), "--format", "jsonl")
+    _, with_pixels, _ = check(
+        capsys, DEMO, str(pages), "--format", "jsonl", "--fail-on", "never"
+    )
+    _, as_json, _ = check(capsys, DEMO, str(pages), "--format", "json")
+
+    assert status == 3
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {
+            "type": "summary",
+            "events": 0,
+            "requests": 1,
+            "errors": 0,
+            "warnings": 0,
+            "infos": 0,
+            "worst": None,
+            "recording_errors": 0,
+            "no_pixel_events": True,
+            "sources": [{"source": "pages.txt", "events": 0}],
+        }
+    ]
+    records = [json.loads(line) for line in with_pixels.splitlines()]
+    assert [r["type"] for r in records[:-1]] == ["event"] * 15 + ["diagnosis"] * (
+        len(records) - 16
+    )
+    assert records[-1]["type"] == "summary"
+    assert records[-1]["sources"] == [
+        {"source": "demo.txt", "events": 15},
+        {"source": "pages.txt", "events": 0},
+    ]
+    assert records[-1] == {"type": "summary", **json.loads(as_json)["summary"]}
+
+
 def test_jsonl_carries_page_diagnoses_and_scenario_coverage_as_live_does(capsys):
     from inspector.addon import diagnosis_record
     from inspector.testing import replay
@@ -472,6 +509,7 @@ def test_python_dash_m():
         ("event", None),
         ("event", None),
         ("diagnosis", "page.duplicate-pageview"),
+        ("summary", None),
     ]
 
 
@@ -500,8 +538,9 @@ def test_an_ascii_only_output_gets_a_valid_report(format_, tmp_path):
         (event,) = json.loads(out)["events"]
         assert event["segments"] == {"mood": "caf\u00e9 \U0001f600", "cut": "x\ufffd"}
     elif format_ == "jsonl":
-        (event,) = [json.loads(line) for line in out.splitlines()]
+        event, summary = [json.loads(line) for line in out.splitlines()]
         assert event["segments"]["mood"] == "caf\u00e9 \U0001f600"
+        assert summary["sources"] == [{"source": "unicode.txt", "events": 1}]
     elif format_ == "junit":
         assert ElementTree.fromstring(out).tag == "testsuites"
     else:

@@ -169,6 +169,7 @@ def _render(
     spec: Spec,
 ) -> str:
     from inspector import report
+    from inspector.recordings import recording_labels
 
     masker = report.make_masker(
         args.show_pii,
@@ -176,10 +177,11 @@ def _render(
         phone_region=spec.pii.phone_region,
     )
 
+    sources = recording_labels(args.recordings)
     if args.format == "json":
-        return report.render_json(result, errors, masker=masker)
+        return report.render_json(result, errors, masker=masker, sources=sources)
     if args.format == "jsonl":
-        return report.render_jsonl(result, errors, masker=masker)
+        return report.render_jsonl(result, errors, masker=masker, sources=sources)
     if args.format == "junit":
         from inspector.junit import render_junit
 
