@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from inspector import __version__
-from inspector.coverage import pages_by_scenario
+from inspector.coverage import geography_notes, pages_by_scenario
 from inspector.model import DataState, Finding, Severity
 from inspector.standard import display_fields
 
@@ -415,8 +415,13 @@ def report_document(
     *,
     masker: Masker = _keep,
     sources: Sequence[str] | None = None,
+    scenarios: Iterable[Any] = (),
 ) -> dict[str, Any]:
-    """Everything in one JSON-ready dict (what `--format json` prints)."""
+    """Everything in one JSON-ready dict (what `--format json` prints).
+
+    `scenarios` (the spec's) give `scenario_notes`: why a scenario not seen could
+    not have been, when that is known.
+    """
     by_event = _diagnoses_by_event(result)
     return {
         "tool": "segment-inspector",
@@ -443,6 +448,9 @@ def report_document(
             for name, event_ids in result.scenario_coverage.items()
         },
         "scenario_counts": dict(result.scenario_counts),
+        "scenario_notes": geography_notes(
+            scenarios, result.scenario_coverage, result.reports
+        ),
         "scenario_pages": {
             name: [masker(url) for url in urls]
             for name, urls in scenario_pages(result).items()
@@ -475,10 +483,13 @@ def render_json(
     show_pii: bool = False,
     masker: Masker | None = None,
     sources: Sequence[str] | None = None,
+    scenarios: Iterable[Any] = (),
 ) -> str:
     """The whole inspection as one indented JSON document."""
     masker = masker or make_masker(show_pii)
-    document = report_document(result, errors, masker=masker, sources=sources)
+    document = report_document(
+        result, errors, masker=masker, sources=sources, scenarios=scenarios
+    )
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -800,10 +811,11 @@ class _TextReport:
             ):
                 self.add("    ", line)
 
-    def coverage(self) -> None:
+    def coverage(self, scenarios: Iterable[Any] = ()) -> None:
         coverage = self.result.scenario_coverage
         if not coverage:
             return
+        notes = geography_notes(scenarios, coverage, self.result.reports)
         self.heading("Scenarios")
         name_width = max(len(name) for name in coverage)
         pages = scenario_pages(self.result)
@@ -824,7 +836,14 @@ class _TextReport:
                     ("  " + shown, "dim"),
                 )
             else:
-                self.add("  ", name.ljust(name_width), "  ", ("not seen", "yellow"))
+                note = notes.get(name)
+                self.add(
+                    "  ",
+                    name.ljust(name_width),
+                    "  ",
+                    ("not seen", "yellow"),
+                    *(((f" ({note})", "dim"),) if note else ()),
+                )
 
     def segment_values(self) -> None:
         counts = self.result.segment_counts
@@ -903,6 +922,7 @@ def render_text(
     spec_source: str | None = None,
     width: int = DEFAULT_WIDTH,
     masker: Masker | None = None,
+    scenarios: Iterable[Any] = (),
 ) -> str:
     """The text report.
 
@@ -915,6 +935,8 @@ def render_text(
         spec_source: the spec file used, shown under the title.
         width: where explanations are wrapped.
         masker: how to hide personal data; built from `show_pii` when not given.
+        scenarios: the spec's scenarios, to say why one was not seen when that is
+            known (a geography condition, and no GeoIP database).
     """
     masker = masker or make_masker(show_pii)
     report = _TextReport(result, masker, width)
@@ -922,7 +944,7 @@ def render_text(
     report.header(sources, spec_source)
     report.events(_diagnoses_by_event(result))
     report.diagnoses()
-    report.coverage()
+    report.coverage(scenarios)
     report.segment_values()
     report.standard_values()
     report.recording_errors(errors)

@@ -150,6 +150,31 @@ def test_jsonl_format(capsys):
     assert records[0]["segments"] == {"plan": "basic", "logged_in": True}
 
 
+def test_a_scenario_needing_geography_says_to_add_a_geoip_database(capsys, tmp_path):
+    spec = tmp_path / "geo.yaml"
+    spec.write_text("scenarios:\n  - name: from the UK\n    standard: {country: GB}\n")
+
+    recording = tmp_path / "public.txt"
+    recording.write_text(
+        "# @client=81.2.69.160\n"
+        "https://p1.parsely.com/plogger/?rand=1700000000000&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2F&action=pageview\n"
+    )
+
+    _, text, _ = check(capsys, str(recording), "--spec", str(spec))
+    _, as_json, _ = check(capsys, str(recording), "--spec", str(spec), "--format=json")
+    # The demo's addresses are documentation ones: a database would not help.
+    _, demo, _ = check(capsys, DEMO, "--spec", str(spec), "--format", "json")
+
+    hint = "needs a GeoIP database: add --geoip-db PATH to a MaxMind .mmdb"
+    assert f"  from the UK  not seen ({hint})\n" in text
+    assert json.loads(as_json)["scenario_notes"] == {"from the UK": hint}
+    assert json.loads(demo)["scenario_notes"] == {
+        "from the UK": "no pageview has a location: see geography under Standard "
+        "segments"
+    }
+
+
 def test_jsonl_ends_with_a_summary_even_without_pixels(capsys, tmp_path):
     pages = tmp_path / "pages.txt"
     pages.write_text("GET https://www.example.com/\n")

@@ -179,7 +179,9 @@ def _render(
 
     sources = recording_labels(args.recordings)
     if args.format == "json":
-        return report.render_json(result, errors, masker=masker, sources=sources)
+        return report.render_json(
+            result, errors, masker=masker, sources=sources, scenarios=spec.scenarios
+        )
     if args.format == "jsonl":
         return report.render_jsonl(result, errors, masker=masker, sources=sources)
     if args.format == "junit":
@@ -197,6 +199,7 @@ def _render(
         spec_source=spec.source if args.spec else None,
         width=_terminal_width() if on_terminal else report.DEFAULT_WIDTH,
         masker=masker,
+        scenarios=spec.scenarios,
     )
 
 
