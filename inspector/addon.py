@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
     from inspector.inspection import DiagnosisNotice, EventReport, Inspection
     from inspector.pages import PageDiagnosis
+    from inspector.spec import SpecError
 
 logger = logging.getLogger(__name__)
 
@@ -635,7 +636,7 @@ class SegmentInspector:
         try:
             spec = load_spec(spec_path) if spec_path else default_spec()
         except SpecError as exc:
-            raise exceptions.OptionsError(str(exc)) from None
+            raise exceptions.OptionsError(_spec_error_text(spec_path, exc)) from None
 
         if extra_hosts:
             try:
@@ -686,6 +687,15 @@ class SegmentInspector:
             self._jsonl_file.flush()
         except Exception:
             logger.exception("could not write to %s", self._jsonl_path)
+
+
+def _spec_error_text(path: str, error: SpecError) -> str:
+    """A spec's problems for mitmproxy's log: one line when there is one; else a
+    line that counts them, then each on a line of its own starting with
+    FILE:LINE:COL, as `segment-inspector spec check` prints them."""
+    if len(error.problems) == 1:
+        return str(error)
+    return f"{len(error.problems)} problems in the spec {path}:\n{error}"
 
 
 def _jsonl_clash(path: str) -> str | None:

@@ -13,7 +13,19 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.diagnoses import describe_scenario_conditions
+from inspector.diagnoses import describe_scenario_conditions, standard_conditions
+from inspector.standard import NO_GEOIP_DB_NOTE, canonical_standard_key
+
+GEOGRAPHY_FIELDS = frozenset({"country", "continent", "subdivision"})
+"""The standard segments that only a GeoIP database can show."""
+
+GEOIP_DB_NEEDED = "needs a GeoIP database: add --geoip-db PATH to a MaxMind .mmdb"
+"""Why a scenario with a geography condition was not seen, when no database was
+given: without one no pageview has a country, so it could not have been."""
+
+NO_LOCATION = "no pageview has a location: see geography under Standard segments"
+"""Why, when a database would not have helped either (addresses missing, private
+or not in the database)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +105,43 @@ def scenario_statuses(
             )
         )
     return statuses
+
+
+def needs_geography(scenario: Any) -> bool:
+    """Whether a scenario expects a country, continent or subdivision."""
+    return any(
+        canonical_standard_key(str(key)) in GEOGRAPHY_FIELDS
+        for key in standard_conditions(scenario)
+    )
+
+
+def geography_notes(
+    scenarios: Iterable[Any],
+    coverage: Mapping[str, Sequence[str]],
+    reports: Iterable[Any],
+) -> dict[str, str]:
+    """Why scenarios with a geography condition could not have been seen.
+
+    When none of the events (`EventReport`s) has a location, each such scenario
+    not seen gets `GEOIP_DB_NEEDED` if no database was given, else `NO_LOCATION`
+    (the addresses were missing, private or unknown to the database). When some
+    event has a location, the pageviews simply did not match: no note.
+    """
+    unseen = [
+        str(scenario.name)
+        for scenario in scenarios
+        if not coverage.get(str(scenario.name)) and needs_geography(scenario)
+    ]
+    if not unseen:
+        return {}
+    standards = [report.standard for report in reports if report.standard is not None]
+    if not standards or any(standard.geo is not None for standard in standards):
+        return {}
+    without_database = any(
+        standard.geo_note == NO_GEOIP_DB_NOTE for standard in standards
+    )
+    note = GEOIP_DB_NEEDED if without_database else NO_LOCATION
+    return dict.fromkeys(unseen, note)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,13 @@ Three formats are understood, told apart by their content rather than their name
   still gives the entries before the break. A request the browser recorded as
   failed (`_error`, such as `net::ERR_BLOCKED_BY_CLIENT`) keeps that error.
 * **Request lists**: plain text, the shape users paste from logs and devtools. Blocks
-  are separated by `---` lines; each block is a request line (`METHOD URL`, or a bare
-  URL meaning GET; `//host/path` means https), optional `Name: value` header lines,
-  then a blank line and a body. A request line starts a new request even without a
-  `---`, so a file of bare URLs, one per line, is a request list too. Lines starting
-  with `#` are comments, except annotations such as `# @t=+2000ms` (the next request
-  was sent 2 s after the first one) and `# @client=203.0.113.7` (the client address
-  of this and later requests).
+  are separated by `---` lines; each block is a request line (`METHOD URL` with one
+  of `HTTP_METHODS`, or a bare URL meaning GET; `//host/path` means https), optional
+  `Name: value` header lines, then a blank line and a body. A request line starts a
+  new request even without a `---`, so a file of bare URLs, one per line, is a
+  request list too. Lines starting with `#` are comments, except annotations such
+  as `# @t=+2000ms` (the next request was sent 2 s after the first one) and
+  `# @client=203.0.113.7` (the client address of this and later requests).
 
   A line that fits nowhere is reported, and the lines after it are skipped up to the
   next request line or `---`. The request it interrupts is kept when it is a GET
@@ -38,6 +38,7 @@ requests with an `Inspection`.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import io
 import json
 import logging
@@ -70,6 +71,19 @@ _TNETSTRING_START = re.compile(rb"^\d+:")
 _HAR_ENTRIES_START = re.compile(r'"entries"\s*:\s*\[')
 
 _METHOD = re.compile(r"^[A-Z]{3,10}$")
+"""A word in the place of a request line's method: checked against HTTP_METHODS."""
+HTTP_METHODS = (
+    "GET",
+    "POST",
+    "HEAD",
+    "PUT",
+    "DELETE",
+    "OPTIONS",
+    "PATCH",
+    "CONNECT",
+    "TRACE",
+)
+"""The methods a request list's `METHOD URL` line may name (RFC 9110 and PATCH)."""
 _HTTP_VERSION_SUFFIX = re.compile(r"\s+HTTP/\d(?:\.\d)?$")
 _HEADER_LINE = re.compile(
     r"^(?P<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(?P<value>.*)$"
@@ -905,6 +919,12 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
 
         if request_line := _split_request_line(stripped):
             end_skipping()
+            if request_line[0] not in HTTP_METHODS:
+                # A request line all the same: it ends the request before it, and
+                # its headers and body go with it.
+                bad_line = _BadLine(lineno, _not_a_method(request_line[0]))
+                current = None
+                continue
             current = start_block(lineno, *request_line)
             continue
 
@@ -976,6 +996,18 @@ def _not_a_request(line: str) -> str:
     return (
         "expected a request line such as `GET https://...` or a bare URL, "
         f"found {_quote(line)}"
+    )
+
+
+def _not_a_method(word: str) -> str:
+    """Why a request line's first word is refused, with the method meant if clear."""
+    close = difflib.get_close_matches(word, HTTP_METHODS, n=1, cutoff=0.65)
+    if close:
+        return f"{_quote(word)} is not an HTTP method (did you mean {close[0]}?)"
+    return (
+        f"{_quote(word)} is not an HTTP method; use one of "
+        + ", ".join(HTTP_METHODS)
+        + " (a pixel is a GET)"
     )
 
 

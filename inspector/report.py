@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from inspector import __version__
-from inspector.coverage import pages_by_scenario
+from inspector.coverage import geography_notes, pages_by_scenario
 from inspector.model import DataState, Finding, Severity
 from inspector.standard import display_fields
 
@@ -366,28 +366,67 @@ def _segment_counts_record(
     return record
 
 
+def summary_counts(
+    result: InspectionResult,
+    errors: Sequence[RecordingError] = (),
+    *,
+    sources: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The totals of a run, as the JSON report's `summary` holds them.
+
+    `sources` names the recordings read, in order, so that one without a single
+    pixel event is listed too; without it they are the sources the events came
+    from (none for live traffic).
+    """
+    counts = totals(result, errors)
+    events_by_source = Counter(report.event.request.source for report in result.reports)
+    if sources is None:
+        sources = [source for source in events_by_source if source]
+    return {
+        "events": counts.events,
+        "requests": counts.requests,
+        "errors": counts.errors,
+        "warnings": counts.warnings,
+        "infos": counts.infos,
+        "worst": str(counts.worst) if counts.worst is not None else None,
+        "recording_errors": counts.recording_errors,
+        "no_pixel_events": not result.reports,
+        "sources": [
+            {"source": source, "events": events_by_source[source]}
+            for source in dict.fromkeys(sources)
+        ],
+    }
+
+
+def summary_record(
+    result: InspectionResult,
+    errors: Sequence[RecordingError] = (),
+    *,
+    sources: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The last JSON Lines record of `check` (`"type": "summary"`): the totals of
+    the JSON report's `summary`, so that a run without pixels still says so."""
+    return {"type": "summary", **summary_counts(result, errors, sources=sources)}
+
+
 def report_document(
     result: InspectionResult,
     errors: Sequence[RecordingError] = (),
     *,
     masker: Masker = _keep,
+    sources: Sequence[str] | None = None,
+    scenarios: Iterable[Any] = (),
 ) -> dict[str, Any]:
-    """Everything in one JSON-ready dict (what `--format json` prints)."""
+    """Everything in one JSON-ready dict (what `--format json` prints).
+
+    `scenarios` (the spec's) give `scenario_notes`: why a scenario not seen could
+    not have been, when that is known.
+    """
     by_event = _diagnoses_by_event(result)
-    counts = totals(result, errors)
     return {
         "tool": "segment-inspector",
         "version": __version__,
-        "summary": {
-            "events": counts.events,
-            "requests": counts.requests,
-            "errors": counts.errors,
-            "warnings": counts.warnings,
-            "infos": counts.infos,
-            "worst": str(counts.worst) if counts.worst is not None else None,
-            "recording_errors": counts.recording_errors,
-            "no_pixel_events": not result.reports,
-        },
+        "summary": summary_counts(result, errors, sources=sources),
         "events": [
             event_record(
                 report, masker=masker, diagnoses=by_event.get(report.event.id, ())
@@ -409,6 +448,9 @@ def report_document(
             for name, event_ids in result.scenario_coverage.items()
         },
         "scenario_counts": dict(result.scenario_counts),
+        "scenario_notes": geography_notes(
+            scenarios, result.scenario_coverage, result.reports
+        ),
         "scenario_pages": {
             name: [masker(url) for url in urls]
             for name, urls in scenario_pages(result).items()
@@ -440,10 +482,14 @@ def render_json(
     *,
     show_pii: bool = False,
     masker: Masker | None = None,
+    sources: Sequence[str] | None = None,
+    scenarios: Iterable[Any] = (),
 ) -> str:
     """The whole inspection as one indented JSON document."""
     masker = masker or make_masker(show_pii)
-    document = report_document(result, errors, masker=masker)
+    document = report_document(
+        result, errors, masker=masker, sources=sources, scenarios=scenarios
+    )
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -453,14 +499,17 @@ def render_jsonl(
     *,
     show_pii: bool = False,
     masker: Masker | None = None,
+    sources: Sequence[str] | None = None,
 ) -> str:
-    """One compact JSON object per line: each event, then each page diagnosis.
+    """One compact JSON object per line: each event, each page diagnosis, then
+    the summary.
 
-    The records are those `live --jsonl` writes: `"type": "event"` (whose
-    `page_findings` name the diagnoses it is evidence of), then `"type":
-    "diagnosis"` for every page-level diagnosis, scenarios not seen included.
-    Recording problems are not part of this format (the `check` command prints
-    them on stderr).
+    The event and diagnosis records are those `live --jsonl` writes: `"type":
+    "event"` (whose `page_findings` name the diagnoses it is evidence of), then
+    `"type": "diagnosis"` for every page-level diagnosis, scenarios not seen
+    included. The last line is one `"type": "summary"` record (`summary_record`),
+    which counts the recording problems; the problems themselves are not part of
+    this format (the `check` command prints them on stderr).
     """
     masker = masker or make_masker(show_pii)
     by_event = _diagnoses_by_event(result)
@@ -471,6 +520,7 @@ def render_jsonl(
     records.extend(
         diagnosis_record(diagnosis, masker=masker) for diagnosis in result.diagnoses
     )
+    records.append(summary_record(result, errors, sources=sources))
     lines = [
         json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         for record in records
@@ -761,10 +811,11 @@ class _TextReport:
             ):
                 self.add("    ", line)
 
-    def coverage(self) -> None:
+    def coverage(self, scenarios: Iterable[Any] = ()) -> None:
         coverage = self.result.scenario_coverage
         if not coverage:
             return
+        notes = geography_notes(scenarios, coverage, self.result.reports)
         self.heading("Scenarios")
         name_width = max(len(name) for name in coverage)
         pages = scenario_pages(self.result)
@@ -785,7 +836,14 @@ class _TextReport:
                     ("  " + shown, "dim"),
                 )
             else:
-                self.add("  ", name.ljust(name_width), "  ", ("not seen", "yellow"))
+                note = notes.get(name)
+                self.add(
+                    "  ",
+                    name.ljust(name_width),
+                    "  ",
+                    ("not seen", "yellow"),
+                    *(((f" ({note})", "dim"),) if note else ()),
+                )
 
     def segment_values(self) -> None:
         counts = self.result.segment_counts
@@ -864,6 +922,7 @@ def render_text(
     spec_source: str | None = None,
     width: int = DEFAULT_WIDTH,
     masker: Masker | None = None,
+    scenarios: Iterable[Any] = (),
 ) -> str:
     """The text report.
 
@@ -876,6 +935,8 @@ def render_text(
         spec_source: the spec file used, shown under the title.
         width: where explanations are wrapped.
         masker: how to hide personal data; built from `show_pii` when not given.
+        scenarios: the spec's scenarios, to say why one was not seen when that is
+            known (a geography condition, and no GeoIP database).
     """
     masker = masker or make_masker(show_pii)
     report = _TextReport(result, masker, width)
@@ -883,7 +944,7 @@ def render_text(
     report.header(sources, spec_source)
     report.events(_diagnoses_by_event(result))
     report.diagnoses()
-    report.coverage()
+    report.coverage(scenarios)
     report.segment_values()
     report.standard_values()
     report.recording_errors(errors)

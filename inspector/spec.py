@@ -21,6 +21,7 @@ import math
 import re
 import types
 import typing
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -244,6 +245,46 @@ EventKind = Annotated[str, AfterValidator(_check_event_kind)]
 
 NonEmptyText = Annotated[str, Field(min_length=1)]
 
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+"""Unicode categories of characters that cannot be seen in a key: control and
+format characters (a tab, a zero-width space) and line or paragraph separators."""
+
+
+def _check_segment_key(value: str) -> str:
+    """A segment key as the pixels send it: visible text without padding.
+
+    A key is compared exactly with the keys of `data`, so a tab, a zero-width
+    space or a trailing blank copied into the spec would make a key that no page
+    sends on purpose, and the real key would then count as undeclared.
+    """
+    if not value.strip():
+        raise PydanticCustomError(
+            "segment_key_blank",
+            "a key cannot be empty" if not value else "a key cannot be only spaces",
+        )
+    for character in value:
+        if unicodedata.category(character) in _INVISIBLE_CATEGORIES:
+            raise PydanticCustomError(
+                "segment_key_invisible",
+                "the key holds an invisible character, {code}",
+                {
+                    "code": f"U+{ord(character):04X}",
+                    "hint": "write the key as the page sends it, without it",
+                },
+            )
+    if value != value.strip():
+        raise PydanticCustomError(
+            "segment_key_padded",
+            "the key has spaces around it",
+            {"hint": f"write {value.strip()!r}"},
+        )
+    return value
+
+
+SegmentKey = Annotated[str, Field(min_length=1), AfterValidator(_check_segment_key)]
+"""A custom segment key in a spec: not empty, no invisible characters, no spaces
+around it."""
+
 
 # --------------------------------------------------------------------------- models
 
@@ -393,7 +434,7 @@ class PiiSettings(_Strict):
     """The region (ISO country code) used to read phone numbers written without an
     international prefix, such as `(212) 555-0123`."""
 
-    skip_keys: tuple[NonEmptyText, ...] = ()
+    skip_keys: tuple[SegmentKey, ...] = ()
     """Segment keys never searched for personal data (known-safe ids)."""
 
 
@@ -575,7 +616,7 @@ class Spec(_Strict):
     high_cardinality: CardinalitySettings = CardinalitySettings()
     """Warning about keys with too many distinct values."""
 
-    segments: dict[NonEmptyText, AnySegmentSpec] = {}
+    segments: dict[SegmentKey, AnySegmentSpec] = {}
     """The custom segment keys, by name as sent in `data`."""
 
     scenarios: tuple[Scenario, ...] = ()
@@ -588,11 +629,18 @@ class Spec(_Strict):
     """Page-load checks."""
 
     _source: str = PrivateAttr(default="<default>")
+    _warnings: tuple[SpecProblem, ...] = PrivateAttr(default=())
 
     @property
     def source(self) -> str:
         """Where the spec came from: its file path, or `<default>`."""
         return self._source
+
+    @property
+    def warnings(self) -> tuple[SpecProblem, ...]:
+        """What the loaded file says that is legal but probably not meant, each at
+        its line and column (`SpecProblem.warning` is true)."""
+        return self._warnings
 
     def null_convention_for(self, key: str) -> NullConvention | None:
         """The convention a key follows: its own, else the spec-wide one, else None."""
@@ -736,11 +784,15 @@ class SpecProblem:
     message: str
     hint: str = ""
     """How to fix it, such as `did you mean 'values'?`."""
+    warning: bool = False
+    """A spec that loads but may not mean what it says (`Spec.warnings`)."""
 
     def __str__(self) -> str:
         place = self.file
         if self.line:
             place += f":{self.line}:{self.column}"
+        if self.warning:
+            place += ": warning"
         text = (
             f"{place}: {self.path}: {self.message}"
             if self.path
@@ -763,8 +815,10 @@ class SpecError(Exception):
 # --------------------------------------------------------------------------- loading
 
 
-def load_spec(path: str | PathLike[str]) -> Spec:
+def load_spec(path: str | PathLike[str], *, log_warnings: bool = True) -> Spec:
     """Read and validate a spec file.
+
+    Its `warnings` are logged, one line each, unless `log_warnings` is false.
 
     Raises:
         SpecError: with every problem found, each at its file, line and column.
@@ -789,11 +843,14 @@ def load_spec(path: str | PathLike[str]) -> Spec:
             [SpecProblem(file, 0, 0, "", f"cannot read: {error.strerror}")]
         ) from None
 
-    return parse_spec(text, file)
+    return parse_spec(text, file, log_warnings=log_warnings)
 
 
-def parse_spec(text: str, file: str = "<spec>") -> Spec:
-    """Validate spec text; `file` names it in problems. Raises `SpecError`."""
+def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) -> Spec:
+    """Validate spec text; `file` names it in problems. Raises `SpecError`.
+
+    Its `warnings` are logged, one line each, unless `log_warnings` is false.
+    """
     document, duplicates = _load_yaml(text, file)
 
     if document is None:
@@ -863,8 +920,46 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
         raise SpecError(duplicates)
 
     spec._source = file
+    spec._warnings = tuple(_case_variant_warnings(spec, document, file))
+    if log_warnings:
+        for warning in spec._warnings:
+            logger.warning("%s", warning)
     logger.debug("loaded spec %s: %d segment keys", file, len(spec.segments))
     return spec
+
+
+def _case_variant_warnings(
+    spec: Spec, document: Any, file: str
+) -> Iterable[SpecProblem]:
+    """Allowed values of a case-sensitive key that differ only by case.
+
+    Parse.ly keeps `a` and `A` apart, so both may be allowed; but a value sent in
+    a third spelling then differs by case from two allowed values, and the
+    case-mismatch finding can name only one of them.
+    """
+    for key, segment in spec.segments.items():
+        if not segment.case_sensitive or not segment.values:
+            continue
+        first_by_fold: dict[str, int] = {}
+        for index, value in enumerate(segment.values):
+            if not isinstance(value, str):
+                continue
+            first = first_by_fold.setdefault(value.casefold(), index)
+            if first == index:
+                continue
+            loc = ("segments", key, "values", index)
+            line, column = _position(document, loc, point_at_key=False)
+            yield SpecProblem(
+                file,
+                line,
+                column,
+                _render_path(loc),
+                f"{_json(value)} differs from {_json(segment.values[first])} "
+                f"(values[{first}]) only by case: both are allowed, but a value sent "
+                "in any other case is reported against one of them only",
+                "keep one spelling, unless the site sends both on purpose",
+                warning=True,
+            )
 
 
 def _within(path: str, outer: str) -> bool:

@@ -44,7 +44,6 @@ ABSENT = "(absent)"
 _MAX_TABLE_ROWS = 20
 _MAX_COMBINATIONS = 5
 """Distinct value combinations listed under a scenario that was not seen."""
-_GEO_FIELDS = frozenset({"country", "continent", "subdivision"})
 _URL_WIDTH = 48
 _VALUE_WIDTH = 60
 """Segment keys and values in tables are cut here, so one huge value does not pad
@@ -368,6 +367,7 @@ class Replay:
     def _pageviews_sent(self, scenario: Any) -> list[str]:
         """What the pageviews sent for the keys a scenario looks at, most common
         combinations first, so the near misses show."""
+        from inspector.coverage import GEOIP_DB_NEEDED, geography_notes
         from inspector.diagnoses import standard_conditions
         from inspector.standard import canonical_standard_key, standard_fields
 
@@ -398,17 +398,16 @@ class Replay:
             lines.append(f"      {shown or '(nothing)'}  ×{count}")
         if len(combinations) > _MAX_COMBINATIONS:
             lines.append(f"      … and {len(combinations) - _MAX_COMBINATIONS} more")
-        wants_geo = any(
-            canonical_standard_key(key) in _GEO_FIELDS for key in standard_keys
-        )
-        located = any(
-            report.standard is not None and report.standard.geo is not None
-            for report in self.result.reports
-        )
-        if wants_geo and not located:
+        why = geography_notes([scenario], {}, self.result.reports)
+        if why.get(scenario.name) == GEOIP_DB_NEEDED:
             lines.append(
                 "    no pageview has a location: replay with geoip_db=PATH "
                 "(a MaxMind .mmdb) to check geography"
+            )
+        elif why:
+            lines.append(
+                "    no pageview has a location: their client addresses are missing, "
+                "private or not in the GeoIP database"
             )
         return lines
 

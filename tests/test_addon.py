@@ -977,6 +977,62 @@ def test_mitmdump_reports_a_bad_spec_in_one_line(tmp_path, spec_text, message):
     assert f"] Segment Inspector cannot start: {tmp_path}/{message}" in line
 
 
+def test_mitmdump_lists_every_problem_of_a_spec_one_per_line(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(
+        "unknown_keys: warnign\nsegments:\n  plan:\n    type: strin\n"
+        "  logged_in:\n    type: boolean\n    values: [maybe]\n"
+    )
+
+    result = run_mitmdump(
+        "-n",
+        "-s",
+        str(ROOT / "addons" / "segment_inspector.py"),
+        "--set",
+        f"inspector_spec={spec}",
+        "--set",
+        f"confdir={tmp_path / 'confdir'}",
+    )
+
+    output = result.stdout + result.stderr
+    lines = output.splitlines()
+    [at] = [i for i, line in enumerate(lines) if "cannot start" in line]
+    assert result.returncode == 1
+    assert "Traceback" not in output
+    assert lines[at].endswith(
+        f"] Segment Inspector cannot start: 3 problems in the spec {spec}:"
+    )
+    assert [line.split(": ", 2)[:2] for line in lines[at + 1 : at + 4]] == [
+        [f"{spec}:1:15", "unknown_keys"],
+        [f"{spec}:4:11", "segments.plan.type"],
+        [f"{spec}:7:14", "segments.logged_in.values[0]"],
+    ]
+
+
+def test_mitmdump_logs_the_warnings_of_a_spec_and_runs(tmp_path):
+    spec = tmp_path / "cases.yaml"
+    spec.write_text("segments:\n  plan: {type: string, values: [a, A]}\n")
+    recording = tmp_path / "empty.mitm"
+    recording.write_bytes(b"")
+
+    result = run_mitmdump(
+        "-n",
+        "-r",
+        str(recording),
+        "-s",
+        str(ROOT / "addons" / "segment_inspector.py"),
+        "--set",
+        f"inspector_spec={spec}",
+        "--set",
+        f"confdir={tmp_path / 'confdir'}",
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert f"{spec}:2:36: warning: segments.plan.values[1]: " in output
+    assert "cannot start" not in output
+
+
 # ------------------------------------------------------------------ control characters
 
 HOSTILE = {

@@ -150,6 +150,68 @@ def test_jsonl_format(capsys):
     assert records[0]["segments"] == {"plan": "basic", "logged_in": True}
 
 
+def test_a_scenario_needing_geography_says_to_add_a_geoip_database(capsys, tmp_path):
+    spec = tmp_path / "geo.yaml"
+    spec.write_text("scenarios:\n  - name: from the UK\n    standard: {country: GB}\n")
+
+    recording = tmp_path / "public.txt"
+    recording.write_text(
+        "# @client=81.2.69.160\n"
+        "https://p1.parsely.com/plogger/?rand=1700000000000&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2F&action=pageview\n"
+    )
+
+    _, text, _ = check(capsys, str(recording), "--spec", str(spec))
+    _, as_json, _ = check(capsys, str(recording), "--spec", str(spec), "--format=json")
+    # The demo's addresses are documentation ones: a database would not help.
+    _, demo, _ = check(capsys, DEMO, "--spec", str(spec), "--format", "json")
+
+    hint = "needs a GeoIP database: add --geoip-db PATH to a MaxMind .mmdb"
+    assert f"  from the UK  not seen ({hint})\n" in text
+    assert json.loads(as_json)["scenario_notes"] == {"from the UK": hint}
+    assert json.loads(demo)["scenario_notes"] == {
+        "from the UK": "no pageview has a location: see geography under Standard "
+        "segments"
+    }
+
+
+def test_jsonl_ends_with_a_summary_even_without_pixels(capsys, tmp_path):
+    pages = tmp_path / "pages.txt"
+    pages.write_text("GET https://www.example.com/\n")
+
+    status, out, _ = check(capsys, str(pages), "--format", "jsonl")
+    _, with_pixels, _ = check(
+        capsys, DEMO, str(pages), "--format", "jsonl", "--fail-on", "never"
+    )
+    _, as_json, _ = check(capsys, DEMO, str(pages), "--format", "json")
+
+    assert status == 3
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {
+            "type": "summary",
+            "events": 0,
+            "requests": 1,
+            "errors": 0,
+            "warnings": 0,
+            "infos": 0,
+            "worst": None,
+            "recording_errors": 0,
+            "no_pixel_events": True,
+            "sources": [{"source": "pages.txt", "events": 0}],
+        }
+    ]
+    records = [json.loads(line) for line in with_pixels.splitlines()]
+    assert [r["type"] for r in records[:-1]] == ["event"] * 15 + ["diagnosis"] * (
+        len(records) - 16
+    )
+    assert records[-1]["type"] == "summary"
+    assert records[-1]["sources"] == [
+        {"source": "demo.txt", "events": 15},
+        {"source": "pages.txt", "events": 0},
+    ]
+    assert records[-1] == {"type": "summary", **json.loads(as_json)["summary"]}
+
+
 def test_jsonl_carries_page_diagnoses_and_scenario_coverage_as_live_does(capsys):
     from inspector.addon import diagnosis_record
     from inspector.testing import replay
@@ -280,8 +342,37 @@ def test_a_recording_without_pixels_fails(capsys, tmp_path, fail_on):
 
     status, out, _ = check(capsys, str(recording), "--fail-on", fail_on)
 
-    assert status == 1
+    assert status == 3
     assert "ERROR no pixel event in 1 request: nothing was checked\n" in out
+
+
+def test_no_pixels_has_its_own_status_even_with_findings_from_the_spec(
+    capsys, tmp_path
+):
+    recording = tmp_path / "pages.txt"
+    recording.write_text("GET https://www.example.com/\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("scenarios:\n  - name: anonymous\n")
+
+    status, out, _ = check(
+        capsys, str(recording), "--spec", str(spec), "--fail-on", "info"
+    )
+
+    # The scenario not seen is an info finding; no pixels still says more.
+    assert "INFO scenario.not-covered  Scenario not seen: anonymous\n" in out
+    assert status == 3
+
+
+def test_the_exit_statuses_are_listed_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "exit status: 0 nothing reached --fail-on; 1 a finding did; 2 a bad command "
+        "line, spec, output or recording; 3 no pixel event in the recordings, so "
+        "nothing was checked"
+    ) in help_text
 
 
 def test_a_recording_without_pixels_passes_only_with_fail_on_never(capsys, tmp_path):
@@ -363,7 +454,7 @@ def test_recording_without_pixels_fails_with_a_notice(capsys, tmp_path):
 
     status, out, err = check(capsys, str(recording), "--fail-on", "info")
 
-    assert status == 1
+    assert status == 3
     assert err == ""
     assert "No Parse.ly pixel events found" in out
 
@@ -443,6 +534,7 @@ def test_python_dash_m():
         ("event", None),
         ("event", None),
         ("diagnosis", "page.duplicate-pageview"),
+        ("summary", None),
     ]
 
 
@@ -471,8 +563,9 @@ def test_an_ascii_only_output_gets_a_valid_report(format_, tmp_path):
         (event,) = json.loads(out)["events"]
         assert event["segments"] == {"mood": "caf\u00e9 \U0001f600", "cut": "x\ufffd"}
     elif format_ == "jsonl":
-        (event,) = [json.loads(line) for line in out.splitlines()]
+        event, summary = [json.loads(line) for line in out.splitlines()]
         assert event["segments"]["mood"] == "caf\u00e9 \U0001f600"
+        assert summary["sources"] == [{"source": "unicode.txt", "events": 1}]
     elif format_ == "junit":
         assert ElementTree.fromstring(out).tag == "testsuites"
     else:

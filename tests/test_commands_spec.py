@@ -42,6 +42,24 @@ def test_check_lists_every_problem_and_fails(capsys):
     ]
 
 
+def test_check_prints_warnings_and_passes(capsys, tmp_path):
+    spec = tmp_path / "cases.yaml"
+    spec.write_text("segments:\n  plan: {type: string, values: [a, A]}\n")
+
+    status = main(["spec", "check", str(spec)])
+
+    captured = capsys.readouterr()
+    assert status == 0
+    assert captured.out.splitlines() == [
+        f'{spec}:2:36: warning: segments.plan.values[1]: "A" differs from "a" '
+        "(values[0]) only by case: both are allowed, but a value sent in any other "
+        "case is reported against one of them only (keep one spelling, unless the "
+        "site sends both on purpose)",
+        f"{spec}: OK (1 segment key, 0 scenarios, 1 warning)",
+    ]
+    assert captured.err == ""
+
+
 def test_check_goes_through_every_file(capsys):
     example = SPECS / "example.yaml"
     missing = SPECS / "no-such-spec.yaml"

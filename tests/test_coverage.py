@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 import inspector.pages
-from inspector.coverage import coverage_mark, statuses_since
+from inspector.coverage import (
+    GEOIP_DB_NEEDED,
+    NO_LOCATION,
+    coverage_mark,
+    geography_notes,
+    needs_geography,
+    statuses_since,
+)
 from inspector.inspection import Inspection
 from inspector.model import CapturedRequest
 from inspector.report import render_json, render_text
@@ -116,3 +125,134 @@ def test_since_a_mark_only_later_pageviews_count_and_name_their_pages():
     assert statuses["premium"].pageviews == 1
     assert statuses["premium"].event_ids == ("pv-4",)
     assert statuses["premium"].pages == ("https://www.example.com/new",)
+
+
+# --------------------------------------------------------------------------------------
+# Scenarios that need a GeoIP database
+
+GEO_SPEC = parse_spec(
+    """
+scenarios:
+  - name: readers in Germany
+    standard: {country: DE}
+  - name: European readers from email
+    standard: {ip_continent: EU, medium: email}
+  - name: anyone
+  - name: from search
+    standard: {referrer: search}
+"""
+)
+
+
+def from_address(request: CapturedRequest, address: str) -> CapturedRequest:
+    return dataclasses.replace(request, client_address=address)
+
+
+def write_germany_db(path: Path) -> Path:
+    """A one-network GeoLite2-Country-shaped database: 85.10.0.0/16 is Germany."""
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    writer = MMDBWriter(
+        ip_version=6, database_type="GeoLite2-Country", ipv4_compatible=True
+    )
+    writer.insert_network(
+        IPSet(["85.10.0.0/16"]),
+        {
+            "continent": {"code": "EU", "names": {"en": "Europe"}},
+            "country": {"iso_code": "DE", "names": {"en": "Germany"}},
+        },
+    )
+    writer.to_db_file(str(path))
+    return path
+
+
+def test_only_geography_conditions_need_a_database():
+    assert [needs_geography(s) for s in GEO_SPEC.scenarios] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_scenarios_with_geography_say_a_database_is_needed_when_none_was_given():
+    inspection = Inspection(GEO_SPEC)
+    inspection.process(from_address(pageview(1, "/a", "1"), "85.10.1.1"))
+    result = inspection.result()
+
+    notes = geography_notes(
+        GEO_SPEC.scenarios, result.scenario_coverage, result.reports
+    )
+    text = render_text(result, scenarios=GEO_SPEC.scenarios)
+    document = json.loads(render_json(result, scenarios=GEO_SPEC.scenarios))
+
+    assert notes == {
+        "readers in Germany": GEOIP_DB_NEEDED,
+        "European readers from email": GEOIP_DB_NEEDED,
+    }
+    assert GEOIP_DB_NEEDED == (
+        "needs a GeoIP database: add --geoip-db PATH to a MaxMind .mmdb"
+    )
+    assert f"  readers in Germany           not seen ({GEOIP_DB_NEEDED})\n" in text
+    assert "  from search                  not seen\n" in text
+    assert document["scenario_notes"] == notes
+    # Without the spec's scenarios nothing is known about why.
+    assert json.loads(render_json(result))["scenario_notes"] == {}
+
+
+def test_no_note_once_a_pageview_has_a_location(tmp_path):
+    inspection = Inspection(
+        GEO_SPEC, geoip_db=str(write_germany_db(tmp_path / "g.mmdb"))
+    )
+    inspection.process(from_address(pageview(1, "/a", "1"), "85.10.1.1"))
+    result = inspection.result()
+
+    notes = geography_notes(
+        GEO_SPEC.scenarios, result.scenario_coverage, result.reports
+    )
+
+    assert result.scenario_counts["readers in Germany"] == 1
+    assert result.scenario_counts["European readers from email"] == 0
+    assert notes == {}
+
+
+@pytest.mark.parametrize("address", ["192.168.1.20", "203.0.113.7", "23.1.1.1", None])
+def test_without_a_location_a_database_would_give_the_note_says_so(tmp_path, address):
+    with_db = Inspection(GEO_SPEC, geoip_db=str(write_germany_db(tmp_path / "g.mmdb")))
+    inspections = [with_db]
+    if address is None:
+        # No client address: a database would not help either.
+        inspections.append(Inspection(GEO_SPEC))
+        for inspection in inspections:
+            inspection.process(pageview(1, "/a", "1"))
+    else:
+        with_db.process(from_address(pageview(1, "/a", "1"), address))
+
+    for inspection in inspections:
+        result = inspection.result()
+        notes = geography_notes(
+            GEO_SPEC.scenarios, result.scenario_coverage, result.reports
+        )
+        text = render_text(result, scenarios=GEO_SPEC.scenarios)
+
+        assert NO_LOCATION == (
+            "no pageview has a location: see geography under Standard segments"
+        )
+        assert notes == {
+            "readers in Germany": NO_LOCATION,
+            "European readers from email": NO_LOCATION,
+        }
+        assert f"  readers in Germany           not seen ({NO_LOCATION})\n" in text
+
+
+def test_no_note_without_events_or_without_geography_scenarios():
+    empty = Inspection(GEO_SPEC).result()
+    plain = Inspection(SPEC)
+    plain.process(pageview(1, "/a", "1"))
+    result = plain.result()
+
+    assert geography_notes(GEO_SPEC.scenarios, {}, empty.reports) == {}
+    assert (
+        geography_notes(SPEC.scenarios, result.scenario_coverage, result.reports) == {}
+    )

@@ -13,6 +13,7 @@ from mitmproxy import io as mitm_io
 
 from inspector.model import CapturedRequest
 from inspector.recordings import (
+    HTTP_METHODS,
     RecordingError,
     load_requests,
     read_requests,
@@ -293,6 +294,66 @@ def test_a_junk_line_in_a_url_list_costs_only_that_line(tmp_path):
             "expected a URL, a request line or a header `Name: value`, found "
             "`some junk line`; line skipped",
         )
+    ]
+
+
+@pytest.mark.parametrize("method", HTTP_METHODS)
+def test_every_http_method_starts_a_request(tmp_path, method):
+    path = write(tmp_path, "methods.txt", f"{method} https://www.example.com/x\n")
+
+    requests, errors = load_requests([path])
+
+    assert [(r.method, r.url) for r in requests] == [
+        (method, "https://www.example.com/x")
+    ]
+    assert errors == []
+
+
+def test_a_word_that_is_not_an_http_method_is_reported_at_its_line(tmp_path):
+    path = write(
+        tmp_path,
+        "methods.txt",
+        "POST https://p1.parsely.com/mobileproxy\n"
+        "Content-Type: application/json\n"
+        "\n"
+        '{"events": []}\n'
+        f"FETCH {pixel_url(1700000000000)}\n"
+        "Accept: */*\n"
+        "\n"
+        f"GTE {pixel_url(1700000001000)}\n"
+        f"{pixel_url(1700000002000)}\n"
+        "User-Agent: ExampleBrowser/1.0\n"
+        "DELETE /basket\n"
+        "Host: www.example.com\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    # The POST before the bad line is whole; the bare URL and its header after it
+    # still read, and so does a real method with a path and a Host header.
+    assert [(r.method, r.origin, r.headers) for r in requests] == [
+        (
+            "POST",
+            "methods.txt line 1",
+            (("Content-Type", "application/json"),),
+        ),
+        ("GET", "methods.txt line 9", (("User-Agent", "ExampleBrowser/1.0"),)),
+        ("DELETE", "methods.txt line 11", (("Host", "www.example.com"),)),
+    ]
+    assert requests[0].body == b'{"events": []}'
+    assert requests[2].url == "https://www.example.com/basket"
+    assert errors == [
+        RecordingError(
+            path,
+            "line 5",
+            "`FETCH` is not an HTTP method; use one of GET, POST, HEAD, PUT, DELETE, "
+            "OPTIONS, PATCH, CONNECT, TRACE (a pixel is a GET); lines 5 to 6 skipped",
+        ),
+        RecordingError(
+            path,
+            "line 8",
+            "`GTE` is not an HTTP method (did you mean GET?); line skipped",
+        ),
     ]
 
 

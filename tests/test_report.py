@@ -246,6 +246,7 @@ def test_json_document(demo):
         "worst": "error",
         "recording_errors": 0,
         "no_pixel_events": False,
+        "sources": [{"source": "demo.txt", "events": 15}],
     }
     assert len(document["events"]) == 15
     assert [d["code"] for d in document["diagnoses"]] == [
@@ -310,12 +311,12 @@ def test_json_masks_personal_data_everywhere(demo):
     assert values == [{"value": "«email»", "count": 1}]
 
 
-def test_jsonl_has_one_object_per_event_then_per_diagnosis(demo):
+def test_jsonl_has_one_object_per_event_then_per_diagnosis_then_a_summary(demo):
     lines = render_jsonl(demo).splitlines()
 
-    assert len(lines) == 15 + len(demo.diagnoses)
+    assert len(lines) == 15 + len(demo.diagnoses) + 1
     records = [json.loads(line) for line in lines]
-    events, diagnoses = records[:15], records[15:]
+    events, diagnoses, summary = records[:15], records[15:-1], records[-1]
     assert [r["id"] for r in events] == [r.event.id for r in demo.reports]
     document = report_document(demo, masker=make_masker())
     assert events == document["events"]
@@ -323,7 +324,52 @@ def test_jsonl_has_one_object_per_event_then_per_diagnosis(demo):
         {"type": "diagnosis", "updated": False, **fields}
         for fields in document["diagnoses"]
     ]
+    assert summary == {"type": "summary", **document["summary"]}
     assert EMAIL not in "".join(lines)
+
+
+def test_the_jsonl_summary_counts_a_run_without_pixels(tmp_path):
+    pages = tmp_path / "pages.txt"
+    pages.write_text("GET https://www.example.com/\nGET https://www.example.com/a\n")
+    result, errors = replay(
+        [pages, DEMO], load_spec(FIXTURES / "specs" / "example.yaml")
+    )
+    errors.append(RecordingError("gone.har", None, "no such file"))
+
+    lines = render_jsonl(result, errors, sources=["pages.txt", "demo.txt", "gone.har"])
+    nothing = render_jsonl(replay([pages])[0], sources=["pages.txt"])
+
+    summary = json.loads(lines.splitlines()[-1])
+    assert summary == {
+        "type": "summary",
+        "events": 15,
+        "requests": 17,
+        "errors": 4,
+        "warnings": 6,
+        "infos": 2,
+        "worst": "error",
+        "recording_errors": 1,
+        "no_pixel_events": False,
+        "sources": [
+            {"source": "pages.txt", "events": 0},
+            {"source": "demo.txt", "events": 15},
+            {"source": "gone.har", "events": 0},
+        ],
+    }
+    assert [json.loads(line) for line in nothing.splitlines()] == [
+        {
+            "type": "summary",
+            "events": 0,
+            "requests": 2,
+            "errors": 0,
+            "warnings": 0,
+            "infos": 0,
+            "worst": None,
+            "recording_errors": 0,
+            "no_pixel_events": True,
+            "sources": [{"source": "pages.txt", "events": 0}],
+        }
+    ]
 
 
 def test_recording_errors_in_json(demo):

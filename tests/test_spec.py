@@ -411,6 +411,35 @@ INVALID_CASES = {
         "give a finite number",
     ),
     "segment_key_empty": (2, 3, 'segments[""]', "a key cannot be empty", ""),
+    "segment_key_blank": (2, 3, 'segments["  "]', "a key cannot be only spaces", ""),
+    "segment_key_padded": (
+        2,
+        3,
+        'segments["plan "]',
+        "the key has spaces around it",
+        "write 'plan'",
+    ),
+    "segment_key_control_character": (
+        4,
+        3,
+        'segments["logged\\tin"]',
+        "the key holds an invisible character, U+0009",
+        "write the key as the page sends it, without it",
+    ),
+    "skip_key_invisible": (
+        5,
+        28,
+        "pii.skip_keys[1]",
+        "the key holds an invisible character, U+200B",
+        "write the key as the page sends it, without it",
+    ),
+    "duplicate_number_values": (
+        4,
+        20,
+        "segments.score.values[2]",
+        "1.0 repeats 1 (values[0])",
+        "",
+    ),
     "required_quoted": (
         4,
         15,
@@ -449,6 +478,115 @@ def test_invalid_spec_is_reported_at_its_place(case):
     assert problem.path == path
     assert message in problem.message
     assert problem.hint == hint
+
+
+@pytest.mark.parametrize(
+    "written", ["[1, 1.0]", "[1.0, 1]", "[100, 1e2]", "[0, -0.0]", "[16, 0x10]"]
+)
+def test_numbers_that_json_reads_as_one_value_are_duplicates(written):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(f"segments:\n  n: {{type: number, values: {written}}}\n", "n.yaml")
+
+    (problem,) = caught.value.problems
+    assert problem.path == "segments.n.values[1]"
+    assert "repeats" in problem.message
+    assert problem.message.endswith("(values[0])")
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("a\u0000b", "U+0000"),
+        ("a\nb", "U+000A"),
+        ("a\u007fb", "U+007F"),
+        ("a\u0085b", "U+0085"),
+        ("\ufeffplan", "U+FEFF"),
+        ("plan\u2028", "U+2028"),
+    ],
+)
+def test_a_segment_key_with_an_invisible_character_is_refused(key, message):
+    text = (
+        f"segments:\n  plan: {{type: string}}\n  {json.dumps(key)}: {{type: string}}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "k.yaml")
+
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column) == (3, 3)
+    assert problem.message == f"the key holds an invisible character, {message}"
+
+
+@pytest.mark.parametrize("key", ["\tplan", "plan\u00a0", " plan "])
+def test_a_segment_key_with_spaces_around_it_is_refused(key):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(f"segments:\n  {json.dumps(key)}: {{type: string}}\n", "k.yaml")
+
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column) == (2, 3)
+    assert problem.hint in {
+        "write 'plan'",
+        "write the key as the page sends it, without it",
+    }
+
+
+def test_keys_in_other_scripts_and_with_inner_spaces_are_accepted():
+    spec = parse_spec(
+        "segments:\n"
+        "  tarif_réduit: {type: boolean}\n"
+        "  プラン: {type: string}\n"
+        "  reader type: {type: string}\n"
+    )
+
+    assert list(spec.segments) == ["tarif_réduit", "プラン", "reader type"]
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+def test_allowed_values_differing_only_by_case_load_with_a_warning(caplog):
+    text = "segments:\n  plan:\n    type: string\n    values: [basic, premium, Basic]\n"
+
+    with caplog.at_level("WARNING", logger="inspector.spec"):
+        spec = parse_spec(text, "w.yaml")
+
+    assert spec.segments["plan"].values == ("basic", "premium", "Basic")
+    (warning,) = spec.warnings
+    assert warning.warning is True
+    assert str(warning) == (
+        'w.yaml:4:30: warning: segments.plan.values[2]: "Basic" differs from "basic" '
+        "(values[0]) only by case: both are allowed, but a value sent in any other "
+        "case is reported against one of them only (keep one spelling, unless the "
+        "site sends both on purpose)"
+    )
+    assert [record.getMessage() for record in caplog.records] == [str(warning)]
+
+
+def test_warnings_can_be_kept_out_of_the_log(caplog, tmp_path):
+    file = tmp_path / "w.yaml"
+    file.write_text("segments:\n  plan: {type: string, values: [a, A]}\n")
+
+    with caplog.at_level("WARNING", logger="inspector.spec"):
+        spec = load_spec(file, log_warnings=False)
+
+    assert len(spec.warnings) == 1
+    assert caplog.records == []
+
+
+def test_case_variants_are_duplicates_when_case_does_not_matter_and_fine_apart():
+    ignoring_case = (
+        "segments:\n  p: {type: string, case_sensitive: false, values: [a, A]}\n"
+    )
+    different = (
+        "segments:\n"
+        "  p: {type: string, values: [a, b]}\n"
+        "  q: {type: string, values: [a]}\n"
+    )
+
+    with pytest.raises(SpecError, match=r'"A" repeats "a"'):
+        parse_spec(ignoring_case)
+    assert parse_spec(different).warnings == ()
+    assert default_spec().warnings == ()
 
 
 def test_all_problems_are_listed_one_per_line_in_file_order():

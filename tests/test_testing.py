@@ -202,11 +202,31 @@ def test_scenario_on_standard_segments_shows_the_values_sent(tmp_path):
     assert lines[0] == "2 of 2 scenario(s) never seen:"
     assert '    needs a pageview with standard medium = "cpc"' in lines
     assert '      medium="email"  ×1' in lines
+    # The demo's addresses are documentation ones: no database would locate them.
     assert lines[-1] == (
+        "    no pageview has a location: their client addresses are missing, "
+        "private or not in the GeoIP database"
+    )
+    assert session.standard_counts["medium"] == {"email": 1}
+
+
+def test_a_scenario_on_geography_asks_for_a_database_when_one_would_help(tmp_path):
+    spec = tmp_path / "segments.yaml"
+    spec.write_text("scenarios:\n  - name: from the UK\n    standard: {country: GB}\n")
+    recording = tmp_path / "public.txt"
+    recording.write_text(
+        "# @client=81.2.69.160\n"
+        "https://p1.parsely.com/plogger/?rand=1700000000000&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2F&action=pageview\n"
+    )
+
+    with pytest.raises(AssertionError) as failure:
+        replay(recording, spec=spec).assert_scenarios_covered()
+
+    assert str(failure.value).splitlines()[-1] == (
         "    no pageview has a location: replay with geoip_db=PATH "
         "(a MaxMind .mmdb) to check geography"
     )
-    assert session.standard_counts["medium"] == {"email": 1}
 
 
 def test_segment_assertion_takes_one_event_kind_as_a_string(demo):

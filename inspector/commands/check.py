@@ -6,9 +6,9 @@
 
 Recordings are mitmproxy flow files, HAR files or request lists (`-` reads one from
 standard input). The exit status is 0 when nothing reached `--fail-on`, 1 when a
-finding did or when there was no pixel event at all (unless `--fail-on never`), and
-2 for a bad command line, spec or recording; what could be read is still reported
-then.
+finding did, 2 for a bad command line, spec or recording (what could be read is
+still reported then), and 3 when the recordings were read but held no pixel event
+at all, so nothing was checked (0 with `--fail-on never`).
 """
 
 from __future__ import annotations
@@ -30,12 +30,20 @@ logger = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+"""A bad command line (argparse's own status too), spec, output or recording."""
+EXIT_NO_PIXELS = 3
+"""Everything was read, but there was not a single pixel event to judge."""
 
 FORMATS = ("text", "json", "jsonl", "junit")
 FAIL_ON = ("error", "warning", "info", "never")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        f"exit status: {EXIT_OK} nothing reached --fail-on; {EXIT_FINDINGS} a finding "
+        f"did; {EXIT_USAGE} a bad command line, spec, output or recording; "
+        f"{EXIT_NO_PIXELS} no pixel event in the recordings, so nothing was checked"
+    )
     parser.add_argument(
         "recordings",
         nargs="+",
@@ -58,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fail-on",
         choices=FAIL_ON,
         default="error",
-        help="exit with 1 when a finding is at least this severe (default error)",
+        help="exit with 1 when a finding is at least this severe, and with 3 when "
+        "there is no pixel event at all (default error; never: 0 for both)",
     )
     parser.add_argument(
         "--pixel-host",
@@ -160,6 +169,7 @@ def _render(
     spec: Spec,
 ) -> str:
     from inspector import report
+    from inspector.recordings import recording_labels
 
     masker = report.make_masker(
         args.show_pii,
@@ -167,10 +177,13 @@ def _render(
         phone_region=spec.pii.phone_region,
     )
 
+    sources = recording_labels(args.recordings)
     if args.format == "json":
-        return report.render_json(result, errors, masker=masker)
+        return report.render_json(
+            result, errors, masker=masker, sources=sources, scenarios=spec.scenarios
+        )
     if args.format == "jsonl":
-        return report.render_jsonl(result, errors, masker=masker)
+        return report.render_jsonl(result, errors, masker=masker, sources=sources)
     if args.format == "junit":
         from inspector.junit import render_junit
 
@@ -186,6 +199,7 @@ def _render(
         spec_source=spec.source if args.spec else None,
         width=_terminal_width() if on_terminal else report.DEFAULT_WIDTH,
         masker=masker,
+        scenarios=spec.scenarios,
     )
 
 
@@ -242,7 +256,7 @@ def _status(result: InspectionResult, fail_on: str) -> int:
     if fail_on == "never":
         return EXIT_OK
     if not result.reports:
-        return EXIT_FINDINGS  # nothing was checked: as bad as an error
+        return EXIT_NO_PIXELS  # nothing was checked: not a pass
     worst = result.worst()
     if worst is not None and worst >= Severity(fail_on):
         return EXIT_FINDINGS

@@ -76,7 +76,7 @@ def _run_check(args: argparse.Namespace) -> int:
     status = 0
     for file in args.files:
         try:
-            spec = load_spec(file)
+            spec = load_spec(file, log_warnings=False)
         except SpecError as error:
             status = 1
             for problem in error.problems:
@@ -85,11 +85,20 @@ def _run_check(args: argparse.Namespace) -> int:
             print(f"{file}: {count} problem{'s' if count != 1 else ''}")
             continue
 
+        for warning in spec.warnings:
+            print(warning)
         keys = len(spec.segments)
         scenarios = len(spec.scenarios)
+        warnings = len(spec.warnings)
         print(
             f"{file}: OK ({keys} segment key{'s' if keys != 1 else ''}, "
-            f"{scenarios} scenario{'s' if scenarios != 1 else ''})"
+            f"{scenarios} scenario{'s' if scenarios != 1 else ''}"
+            + (
+                f", {warnings} warning{'s' if warnings != 1 else ''}"
+                if warnings
+                else ""
+            )
+            + ")"
         )
     return status
 
