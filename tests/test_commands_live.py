@@ -426,6 +426,7 @@ def test_overwrite_replaces_an_existing_recording(
 
 
 def test_an_empty_or_missing_recording_file_is_fine_without_overwrite(tmp_path):
+    # The rule is the session's (tests/test_proxy.py); the command only words it.
     empty = tmp_path / "empty.mitm"
     empty.touch()
 
