@@ -1060,11 +1060,13 @@ class InspectorApp(App[int]):
         ]
 
     def _default_source_label(self) -> str:
+        from inspector.recordings import recording_label
+
         if self.session_factory is not None:
             return "starting the proxy…"
         if not self.recordings:
             return "no source"
-        names = [path.name for path in self.recordings]
+        names = [recording_label(path) for path in self.recordings]
         if len(names) > 2:
             return f"{names[0]}, {names[1]} and {len(names) - 2} more"
         return ", ".join(names)
