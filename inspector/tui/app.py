@@ -1053,11 +1053,28 @@ class InspectorApp(App[int]):
             return [f"Paused: {_events(held)} received, shown on resume (p)."]
         if self.event_filter.is_empty:
             return []
-        return [
+        reason = [
             f"No event matches the filter: {self.event_filter.text.strip()}",
             f"{_events(len(self._retained))} hidden by it.",
-            "Press / to change the filter; an empty filter shows every event.",
         ]
+        dropped = self.dropped_by_row_cap
+        if dropped:
+            reason.append(
+                f"Matches may have been dropped by the cap of {self.max_rows} most "
+                f"recent rows (--max-rows): {_events(dropped)} older than those are "
+                "counted but no longer kept."
+            )
+        reason.append(
+            "Press / to change the filter; an empty filter shows every event."
+        )
+        return reason
+
+    @property
+    def dropped_by_row_cap(self) -> int:
+        """Events counted but no longer kept for the table, the row cap having
+        made room for newer ones; a filter cannot find them."""
+        kept = len(self._retained) + len(self._pending) + len(self._paused_reports)
+        return max(self.counts.total - kept, 0)
 
     def _default_source_label(self) -> str:
         from inspector.recordings import recording_label

@@ -537,6 +537,55 @@ async def test_max_rows_caps_the_table_but_not_the_counts(known_recording, spec)
         )
 
 
+async def test_a_filter_whose_matches_the_row_cap_dropped_says_so(
+    known_recording, spec
+):
+    app = build_view_app([known_recording], spec=spec, max_rows=3)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        assert app.dropped_by_row_cap == 2
+
+        # The only heartbeat is the second event: older than the three kept.
+        app.apply_filter("action:heartbeat")
+        await pilot.pause()
+        assert app.events_table.row_count == 0
+        capped = (
+            "Matches may have been dropped by the cap of 3 most recent rows "
+            "(--max-rows): 2 events older than those are counted but no longer kept."
+        )
+        assert app.events_table.no_match_message[0] == (
+            "No event matches the filter: action:heartbeat"
+        )
+        assert capped in app.events_table.no_match_message
+        shown = " ".join(table_lines(app, 10))
+        assert "cap of 3 most recent rows (--max-rows)" in " ".join(shown.split())
+
+        # Findings counts every event, so its drill-down can lead there too.
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.findings_view.table
+        codes = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+        table.move_cursor(row=codes.index("segment.type-mismatch"))
+        table.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.event_filter.text == "code:segment.type-mismatch"
+        assert app.events_table.row_count == 0
+        assert capped in app.events_table.no_match_message
+
+
+async def test_a_filter_matching_nothing_without_a_cap_does_not_blame_it(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        view_app.apply_filter("action:conversion")
+        await pilot.pause()
+        assert view_app.dropped_by_row_cap == 0
+        assert not any(
+            "--max-rows" in line for line in view_app.events_table.no_match_message
+        )
+
+
 async def test_help_lists_every_binding(view_app):
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
