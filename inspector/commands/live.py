@@ -237,7 +237,8 @@ async def _run_headless(args: argparse.Namespace, inspection: Inspection) -> int
     def print_reports(reports: list[EventReport]) -> None:
         for report in reports:
             tally.add(report.findings)
-            print(summary_line(report, show_pii=args.show_pii), flush=True)
+            line = summary_line(report, show_pii=args.show_pii, spec=inspection.spec)
+            print(line, flush=True)
 
     def print_diagnoses(notices: list[DiagnosisNotice]) -> None:
         for notice in notices:

@@ -259,6 +259,7 @@ class InspectorApp(App[int]):
             max_rows=self.max_rows,
             masker=self.masker,
             diagnoses_for=self.diagnoses_of,
+            covers_site=getattr(self.inspection.spec, "applies_to_site", None),
             id="events-table",
         )
         self.detail = DetailPane(

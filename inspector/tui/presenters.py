@@ -71,6 +71,8 @@ SESSION_PARAMS = (
 )
 RAW_LIMIT = 16_000
 SEGMENTS_CELL_LIMIT = 200
+NOT_COVERED = "not covered by the spec"
+"""Said of an event of a site outside the spec's `sites`, in its worst-finding cell."""
 
 Masker = Callable[[str], str]
 """Hides personal data in a string (see `inspector.report.make_masker`)."""
@@ -222,11 +224,21 @@ def event_worst(
     return worst
 
 
-def worst_summary(report: EventReport, diagnoses: Sequence[PageDiagnosis] = ()) -> str:
-    """`✖ data.not-json +2`: the worst finding's code and how many more there are."""
+def worst_summary(
+    report: EventReport,
+    diagnoses: Sequence[PageDiagnosis] = (),
+    *,
+    covered: bool = True,
+) -> str:
+    """`✖ data.not-json +2`: the worst finding's code and how many more there are.
+
+    An event without findings is `ok`, or `ok (not covered by the spec)` when the
+    spec does not cover its site (`covered`): only the first such event has the
+    `spec.site-not-covered` finding that says so.
+    """
     worst = event_worst(report, diagnoses)
     if worst is None:
-        return "ok"
+        return "ok" if covered else f"ok ({NOT_COVERED})"
     codes = [f.code for f in report.findings if f.severity == worst]
     codes.extend(d.code for d in diagnoses if d.severity == worst)
     label = f"{SEVERITY_MARKS[worst]} {codes[0]}"
@@ -238,8 +250,11 @@ def event_cell_values(
     report: EventReport,
     masker: Masker = unmasked,
     diagnoses: Sequence[PageDiagnosis] = (),
+    *,
+    covered: bool = True,
 ) -> tuple[str, ...]:
-    """The events table's cell texts for one report, safe to print."""
+    """The events table's cell texts for one report, safe to print; `covered`
+    says whether the spec covers the event's site."""
     event = report.event
     return (
         event_time(event),
@@ -247,8 +262,14 @@ def event_cell_values(
         printable(event.action or "—"),
         shown(url_path(event), masker),
         shown(segments_summary(event.segments, event), masker),
-        worst_summary(report, diagnoses),
+        worst_summary(report, diagnoses, covered=covered),
     )
+
+
+def spec_covers(spec: Spec | None, event: PixelEvent) -> bool:
+    """Whether the spec's own rules judged this event (see `Spec.applies_to_site`)."""
+    applies = getattr(spec, "applies_to_site", None)
+    return applies is None or applies(event.idsite)
 
 
 # ---------------------------------------------------------------- detail pane
@@ -354,6 +375,9 @@ class DetailDocument:
 
 
 ANSWERED_LOCALLY = "answered locally (1x1 GIF)"
+SPEC_NOT_APPLIED = (
+    "does not cover this site (not in its sites): checked with the built-in rules only"
+)
 
 
 def detail_document(
@@ -394,6 +418,8 @@ def detail_document(
             _line(text, name, event.params[name])
     if request.origin:
         _line(text, "origin", request.origin)
+    if not spec_covers(spec, event):
+        _line(text, "spec", SPEC_NOT_APPLIED)
 
     _section(text, f"Findings ({len(report.findings) + len(diagnoses)})")
     if not report.findings and not diagnoses:
@@ -540,14 +566,14 @@ def _tree(
 def _absent_spec_keys(event: PixelEvent, spec: Spec | None) -> list[str]:
     if spec is None or event.data_state not in (DataState.OK, DataState.DOUBLE_ENCODED):
         return []
-    spec_sites = getattr(spec, "sites", None) or ()
-    if spec_sites and event.idsite not in spec_sites:
+    if not spec_covers(spec, event):
         return []
     declared = getattr(spec, "segments", {}) or {}
+    site = (event.idsite or "").lower()  # the spec's site ids are lower case
     absent = []
     for key, segment in declared.items():
         sites = getattr(segment, "sites", None) or []
-        if sites and event.idsite not in sites:
+        if sites and site not in sites:
             continue
         if key not in event.segments and key not in (event.data or {}):
             absent.append(key)

@@ -586,6 +586,51 @@ async def test_a_filter_matching_nothing_without_a_cap_does_not_blame_it(view_ap
         )
 
 
+async def test_every_event_of_a_site_the_spec_does_not_cover_says_so(tmp_path, spec):
+    requests = known_requests()
+    requests.append(
+        CapturedRequest(
+            method="GET",
+            url=pixel_url(
+                idsite="other.org",
+                page="https://other.org/contact",
+                plid="77002",
+                pvid="90002",
+                data='{"plan": "basic"}',
+            ),
+            timestamp=START + 20,
+            request_id="req-6",
+            origin="known entry 6",
+            response_status=200,
+            content_type="image/gif",
+        )
+    )
+    recording = tmp_path / "two-sites.mitm"
+    write_mitm(requests, recording)
+    app = build_view_app([recording], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        rows = row_texts(app)
+        assert [(row[1], row[5]) for row in rows[-2:]] == [
+            ("other.org", "ℹ spec.site-not-covered"),
+            ("other.org", "ok (not covered by the spec)"),
+        ]
+        # The spec's own site is judged by it, and never said to be outside it.
+        assert all(row[1] == "example.com" for row in rows[:4])
+        assert "not covered" not in " ".join(row[5] for row in rows[:4])
+
+        app.events_table.select_row(len(rows) - 1)
+        await pilot.pause()
+        detail = app.detail.text.plain
+        assert "spec       does not cover this site (not in its sites)" in detail
+        assert "Findings (0)" in detail
+
+        app.events_table.select_row(0)
+        await pilot.pause()
+        assert "does not cover this site" not in app.detail.text.plain
+
+
 async def test_help_lists_every_binding(view_app):
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)

@@ -136,10 +136,15 @@ def fit_cell(value: str, width: int) -> str:
 
 
 DiagnosesLookup = Callable[[str], "Sequence[PageDiagnosis]"]
+SiteCoverage = Callable[["str | None"], bool]
 
 
 def _no_diagnoses(event_id: str) -> tuple[()]:
     return ()
+
+
+def _every_site(idsite: str | None) -> bool:
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,14 +215,18 @@ class EventsTable(ScrollView, can_focus=True):
         max_rows: int = 5000,
         masker: Masker = unmasked,
         diagnoses_for: DiagnosesLookup | None = None,
+        covers_site: SiteCoverage | None = None,
         **kwargs,
     ) -> None:
         """`diagnoses_for(event_id)` gives the page, visitor and scenario diagnoses
-        an event is evidence of; they count in its worst finding."""
+        an event is evidence of; they count in its worst finding. `covers_site`
+        (`Spec.applies_to_site`) tells the events the spec judged from those it
+        does not cover, whose worst-finding cell says so."""
         super().__init__(**kwargs)
         self.max_rows = max_rows
         self.masker = masker
         self.diagnoses_for: DiagnosesLookup = diagnoses_for or _no_diagnoses
+        self.covers_site: SiteCoverage = covers_site or _every_site
         self.cursor_row = 0
         self._rows: list[EventRow] = []
         self._next_key = 1
@@ -327,7 +336,8 @@ class EventsTable(ScrollView, can_focus=True):
         diagnoses = self.diagnoses_for(report.event.id)
         worst = event_worst(report, diagnoses)
         style = Style.parse(severity_style(worst) or "none")
-        cells = event_cell_values(report, self.masker, diagnoses)
+        covered = self.covers_site(report.event.idsite)
+        cells = event_cell_values(report, self.masker, diagnoses, covered=covered)
         return EventRow(key, report, cells, style)
 
     def refresh_events(self, event_ids: set[str]) -> int:
