@@ -32,6 +32,8 @@ from inspector.model import DataState, Finding, PixelEvent, Severity
 from inspector.report import finding_message
 
 if TYPE_CHECKING:
+    from rich.text import JustifyMethod
+
     from inspector.inspection import EventReport
     from inspector.pages import PageDiagnosis, PageLoad
     from inspector.spec import Spec
@@ -131,6 +133,17 @@ def verdict_style(verdict: str) -> str:
         return severity_style(Severity(verdict))
     except ValueError:
         return "green" if verdict == "ok" else ""
+
+
+def table_cell(
+    text: str, style: str = "", *, justify: JustifyMethod | None = None
+) -> Text:
+    """A `DataTable` cell of fixed width: one line, cut with an ellipsis.
+
+    A plain `Text` is cropped at the column's edge with nothing to show it was
+    cut, so that `10800.0 s` and `10800.0` would look alike.
+    """
+    return Text(text, style=style, justify=justify, no_wrap=True, overflow="ellipsis")
 
 
 def json_type(value: Any) -> str:

@@ -484,6 +484,47 @@ async def test_findings_columns_keep_their_widths(tmp_path, spec):
         assert not any(column.auto_width for column in table.columns.values())
 
 
+async def test_cut_cells_of_the_findings_and_pages_tables_end_in_an_ellipsis(
+    tmp_path, spec
+):
+    # A tab left open for hours: its heartbeats make a page load of 20000 s.
+    requests = known_requests()
+    requests.append(
+        CapturedRequest(
+            method="GET",
+            url=pixel_url(action="heartbeat", inc="5", tt="5000"),
+            timestamp=START + 20_000,
+            request_id="req-late",
+            origin="late heartbeat",
+            response_status=200,
+            content_type="image/gif",
+        )
+    )
+    recording = tmp_path / "long.mitm"
+    write_mitm(requests, recording)
+    app = build_view_app([recording], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        tables = {"2": app.findings_view.table, "4": app.pages_view.table}
+        for key, table in tables.items():
+            await pilot.press(key)
+            await pilot.pause()
+            assert table.row_count
+            for row in range(table.row_count):
+                for cell in table.get_row_at(row):
+                    assert (cell.no_wrap, cell.overflow) == (True, "ellipsis")
+
+        durations = [
+            str(app.pages_view.table.get_row_at(row)[4])
+            for row in range(app.pages_view.table.row_count)
+        ]
+        assert "20000.0 s" in durations
+        screen = app.pages_view.table.render_lines(
+            app.pages_view.table.region.reset_offset
+        )
+        assert any("20000.0 s" in line.text for line in screen)
+
+
 async def test_segments_view_counts_values_by_type(view_app):
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
