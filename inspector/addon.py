@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
     from inspector.inspection import DiagnosisNotice, EventReport, Inspection
     from inspector.pages import PageDiagnosis
-    from inspector.spec import SpecError
+    from inspector.spec import Spec, SpecError
 
 logger = logging.getLogger(__name__)
 
@@ -202,10 +202,20 @@ def diagnosis_summary(
     return escape_controls(" | ".join(parts)) + "\n    " + escape_controls(explanation)
 
 
-def summary_line(report: EventReport, *, show_pii: bool = False) -> str:
+NOT_COVERED_NOTE = "site not covered by the spec"
+"""Ends the verdict of every event of a site outside the spec's `sites`: only the
+first such event carries the `spec.site-not-covered` finding."""
+
+
+def summary_line(
+    report: EventReport, *, show_pii: bool = False, spec: Spec | None = None
+) -> str:
     """One line per event for logs and `live --headless`: what, where, what is wrong.
 
-    Control characters from the traffic are escaped, never sent to the terminal.
+    With the `spec` the event was judged against, an event of a site the spec does
+    not cover says so after its verdict (`-- ok (site not covered by the spec)`),
+    so that `ok` never reads as "matches the spec". Control characters from the
+    traffic are escaped, never sent to the terminal.
     """
     event = report.event
     from inspector.report import escape_controls, make_masker
@@ -229,11 +239,14 @@ def summary_line(report: EventReport, *, show_pii: bool = False) -> str:
     warnings = [f for f in report.findings if f.severity is Severity.WARNING]
     if errors or warnings:
         codes = sorted({f.code for f in (*errors, *warnings)})
-        parts.append(
+        verdict = (
             f"-- {len(errors)} error(s), {len(warnings)} warning(s): {', '.join(codes)}"
         )
     else:
-        parts.append("-- ok")
+        verdict = "-- ok"
+    if spec is not None and not spec.applies_to_site(event.idsite):
+        verdict += f" ({NOT_COVERED_NOTE})"
+    parts.append(verdict)
     return escape_controls("  ".join(parts))
 
 
@@ -588,7 +601,10 @@ class SegmentInspector:
 
         if self._on_reports is None:
             for report in reports:
-                logger.info("%s", summary_line(report, show_pii=self._show_pii))
+                line = summary_line(
+                    report, show_pii=self._show_pii, spec=self.inspection.spec
+                )
+                logger.info("%s", line)
             return
         try:
             self._on_reports(reports)

@@ -825,7 +825,7 @@ async def record_scenario(
     Args:
         scenario: the scenario to walk.
         site: the running site server, or the base URL it is served at.
-        recording: the file to write.
+        recording: the file to write; an earlier recording there is replaced.
         confdir: mitmproxy's directory for its CA (a temporary one is best).
         spec_path: the spec the proxy's live inspection judges with.
         executable: the Chromium to run (see `find_chromium`).
@@ -841,6 +841,7 @@ async def record_scenario(
         confdir=confdir,
         record_path=recording,
         answer_pixels=True,
+        overwrite=True,
     )
     (host, port), *_ = await proxy.start()
     try:

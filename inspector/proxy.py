@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import socket
+import stat
 import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
@@ -190,6 +191,9 @@ class ProxySession:
         jsonl_path: a JSON Lines file with one object per pixel event and per
             page-level fault.
         show_pii: write personal data to the JSON Lines file unmasked.
+        overwrite: replace a `record_path` or `jsonl_path` that already holds
+            something. Without it `start()` refuses (see `check_not_replacing`),
+            so that a recording kept as a fixture survives a second run.
     """
 
     def __init__(
@@ -206,6 +210,7 @@ class ProxySession:
         jsonl_path: str | os.PathLike[str] | None = None,
         show_pii: bool = False,
         on_diagnoses: DiagnosisSink | None = None,
+        overwrite: bool = False,
     ) -> None:
         self.inspection = inspection
         self.listen_host = listen_host
@@ -215,6 +220,7 @@ class ProxySession:
         self.answer_pixels = answer_pixels
         self.jsonl_path = Path(jsonl_path) if jsonl_path else None
         self.show_pii = show_pii
+        self.overwrite = overwrite
 
         self.addon = SegmentInspector(
             inspection,
@@ -245,9 +251,10 @@ class ProxySession:
         """Bind the proxy and return the addresses it listens on.
 
         Raises:
-            ProxyStartError: the recording or JSON Lines file cannot be written, the
-                confdir is not a writable directory, the listen host does not
-                resolve, or the address cannot be bound.
+            ProxyStartError: the recording or JSON Lines file cannot be written or
+                already holds something (without `overwrite`), the confdir is not
+                a writable directory, the listen host does not resolve, or the
+                address cannot be bound.
         """
         if self._run_task is not None:
             return self.listen_addrs
@@ -261,6 +268,9 @@ class ProxySession:
         )
 
         # Check the output files before anything listens.
+        if not self.overwrite:
+            check_not_replacing(self.record_path, what="recording")
+            check_not_replacing(self.jsonl_path, what="JSON Lines file")
         created_files = []
         for path in (self.record_path, self.jsonl_path):
             if path is not None and _ensure_writable(path):
@@ -525,6 +535,34 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     if _ensure_writable(target):
         with contextlib.suppress(OSError):
             target.unlink()
+
+
+def check_not_replacing(
+    path: str | os.PathLike[str] | None,
+    *,
+    what: str,
+    remedy: str = "pass overwrite=True",
+) -> None:
+    """Raise `ProxyStartError` when starting would replace what `path` holds.
+
+    Recordings are kept as test fixtures and event logs compared between runs, so
+    running the same session again must not wipe one. An empty file has nothing to
+    lose, and a missing or unreadable one is left to the writability check. `what`
+    and `remedy` word the message for the caller: `--record` and `add --overwrite`
+    on the command line.
+    """
+    if path is None:
+        return
+    try:
+        found = os.stat(path)
+    except OSError:
+        return
+    if found.st_size and stat.S_ISREG(found.st_mode):
+        size = "1 byte" if found.st_size == 1 else f"{found.st_size} bytes"
+        raise ProxyStartError(
+            f"{what} {path} already exists ({size}); {remedy} to replace it, or "
+            "choose another file name"
+        )
 
 
 def check_recording_path(path: str | os.PathLike[str]) -> None:

@@ -65,6 +65,9 @@ logger = logging.getLogger(__name__)
 
 PathLike = str | Path
 
+STDIN_LABEL = "<stdin>"
+"""How standard input (`-`) is named in ids, reports and error messages."""
+
 _HEAD_BYTES = 64
 _UTF8_BOM = b"\xef\xbb\xbf"
 _TNETSTRING_START = re.compile(rb"^\d+:")
@@ -168,15 +171,15 @@ def read_requests(
             and reading goes on with the rest. When None, the first such problem is
             raised.
         label: How the requests name the file in their ids, origins and `source`
-            (default: the file's name without its folder).
+            (default: `recording_label(path)`).
 
     Raises:
         RecordingError: The file cannot be read at all, or (without `errors`) part
             of it is malformed. Raised while iterating, after the requests read so
             far have been yielded.
     """
-    name = str(path)
-    label = label or Path(name).name
+    name = STDIN_LABEL if str(path) == "-" else str(path)
+    label = label or recording_label(path)
     report = _error_sink(errors)
 
     try:
@@ -253,10 +256,26 @@ def load_each(
     return per_file, errors
 
 
+def recording_label(path: PathLike) -> str:
+    """How one recording is named in ids, origins and reports.
+
+    Its file name without the folder; `<stdin>` for `-`; and the path as given for
+    a file descriptor the shell passes by name (`<(...)` gives `/dev/fd/63`),
+    whose bare name is a number that says nothing.
+    """
+    text = str(path)
+    if text == "-":
+        return STDIN_LABEL
+    given = Path(text)
+    if not given.name or (given.parent.name == "fd" and given.name.isdigit()):
+        return text
+    return given.name
+
+
 def recording_labels(paths: Iterable[PathLike]) -> list[str]:
     """How each recording is named in ids and messages: unique within `paths`."""
     paths = [str(path) for path in paths]
-    names = {path: Path(path).name or path for path in paths}
+    names = {path: recording_label(path) for path in paths}
     name_counts = Counter(names.values())
     labels = []
     uses: Counter[str] = Counter()
@@ -333,7 +352,7 @@ def _reject_if_empty(stream: IO[bytes], name: str) -> None:
         stream.seek(position)
         return
 
-    if name == "-":
+    if name == STDIN_LABEL:
         raise RecordingError(name, None, "standard input is empty")
     raise RecordingError(name, None, "the file is empty")
 

@@ -28,7 +28,7 @@ from inspector.addon import (
 )
 from inspector.inspection import DiagnosisNotice, EventReport, Inspection
 from inspector.model import CapturedRequest
-from inspector.spec import load_spec
+from inspector.spec import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -943,6 +943,80 @@ def test_mitmdump_logs_page_faults_from_a_recording(
     assert "** warning page.duplicate-pageview: Duplicate pageview" in lines[at]
     assert lines[at + 1].startswith("    2 pageviews for ")
     assert sum("pageview " in line and "-- ok" in line for line in lines) == 2
+
+
+@pytest.mark.parametrize(
+    "script", ["addons/segment_inspector.py", "inspector/addon.py"]
+)
+def test_mitmdump_logs_every_event_of_a_site_the_spec_does_not_cover(
+    pixel_url_factory, tmp_path, script
+):
+    from inspector.recordings import write_mitm
+
+    spec = tmp_path / "segments.yaml"
+    spec.write_text("version: 1\nsites: [example.com]\nunknown_keys: allow\n")
+    recording = tmp_path / "session.mitm"
+    write_mitm(
+        [
+            CapturedRequest(
+                method="GET",
+                url=pixel_url_factory(
+                    data={"plan": "basic"},
+                    idsite=site,
+                    page=f"https://{site}/story-{number}",
+                    plid=str(number),
+                ),
+                timestamp=1_700_000_000.0 + number,
+            )
+            for number, site in enumerate(("other.org", "other.org", "example.com"))
+        ],
+        recording,
+    )
+
+    result = run_mitmdump(
+        "-n",
+        "-r",
+        str(recording),
+        "-s",
+        str(ROOT / script),
+        "--set",
+        f"inspector_spec={spec}",
+        "--set",
+        f"confdir={tmp_path / 'confdir'}",
+    )
+
+    assert result.returncode == 0, result.stderr
+    events = [line for line in result.stdout.splitlines() if " pageview " in line]
+    assert [line.rsplit("  ", 1)[-1] for line in events] == [
+        "-- ok (site not covered by the spec)",
+        "-- ok (site not covered by the spec)",
+        "-- ok",
+    ]
+
+
+def test_summary_lines_say_when_the_spec_does_not_cover_the_site(pixel_url_factory):
+    spec = parse_spec(
+        "version: 1\nsites: [example.com]\nunknown_keys: allow\n", "segments.yaml"
+    )
+    inspection = Inspection(spec)
+
+    def line(site: str, data: object) -> str:
+        url = pixel_url_factory(data=data, idsite=site, page=f"https://{site}/")
+        [report] = inspection.process(
+            CapturedRequest(method="GET", url=url, timestamp=1_700_000_000.0)
+        )
+        return summary_line(report, spec=spec)
+
+    first = line("other.org", {"plan": "basic"})
+    later = line("Other.org", {"plan": "undefined"})
+    covered = line("EXAMPLE.com", {"plan": "basic"})
+
+    assert first.endswith("-- ok (site not covered by the spec)")
+    assert later.endswith(
+        "-- 0 error(s), 1 warning(s): segment.placeholder "
+        "(site not covered by the spec)"
+    )
+    assert covered.endswith("-- ok")
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -414,8 +416,64 @@ def test_standard_input(capsys, monkeypatch):
     status, out, _ = check(capsys, "-")
 
     assert status == 0
-    assert out.startswith("Segment Inspector report: standard input\n")
+    assert out.startswith("Segment Inspector report: <stdin>\n")
+    assert "[<stdin>:" in out
     assert "page.duplicate-pageview" in out
+
+
+def check_through_bash(script: str) -> subprocess.CompletedProcess[str]:
+    """Run `check` from bash, for its process substitution (`<(...)`)."""
+    command = f"exec {shlex.quote(sys.executable)} -m inspector check {script}"
+    return subprocess.run(
+        ["bash", "-c", command], cwd=ROOT, capture_output=True, text=True
+    )
+
+
+def fd_label(text: str) -> str:
+    """The `/dev/fd/N` the shell gave, as the report names it."""
+    (label,) = set(re.findall(r"/dev/fd/\d+", text))
+    return label
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "junit", "jsonl"])
+def test_process_substitution_is_named_by_its_path(output_format):
+    result = check_through_bash(
+        f"--format {output_format} <(cat {shlex.quote(case('29'))})"
+    )
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    label = fd_label(out)
+    number = label.rsplit("/", 1)[1]
+    # Every event names the source the same way; none by the bare number.
+    assert f"{label}:" in out
+    assert f'"{number}:' not in out and f"[{number}:" not in out
+    if output_format == "text":
+        assert out.startswith(f"Segment Inspector report: {label}\n")
+    elif output_format == "json":
+        events = json.loads(out)["events"]
+        assert {event["origin"].rsplit(" line ", 1)[0] for event in events} == {label}
+    elif output_format == "jsonl":
+        events = [json.loads(line) for line in out.splitlines()]
+        assert {e["id"].rsplit(":", 1)[0] for e in events if e["type"] == "event"} == {
+            label
+        }
+    else:
+        cases = ElementTree.fromstring(out).iter("testcase")
+        assert {case.get("file") for case in cases} == {label}
+
+
+def test_process_substitution_is_named_by_its_path_in_errors():
+    result = check_through_bash("<(printf '{\"log\": ')")
+
+    assert result.returncode == 2
+    label = fd_label(result.stderr)
+    assert result.stderr == (
+        f"segment-inspector: {label}: line 1 column 9: not valid JSON: "
+        "Expecting value\n"
+    )
+    assert result.stdout.startswith(f"Segment Inspector report: {label}\n")
+    assert f"ERROR {label}: line 1" in result.stdout
 
 
 def test_standard_input_with_a_junk_line_reads_every_url(capsys, monkeypatch):
@@ -428,8 +486,8 @@ def test_standard_input_with_a_junk_line_reads_every_url(capsys, monkeypatch):
     assert status == 2
     assert "3 events in 3 requests" in out
     assert err == (
-        "segment-inspector: -: line 2: expected a URL, a request line or a header "
-        "`Name: value`, found `some junk line`; line skipped\n"
+        "segment-inspector: <stdin>: line 2: expected a URL, a request line or a "
+        "header `Name: value`, found `some junk line`; line skipped\n"
     )
 
 
@@ -439,12 +497,13 @@ def test_empty_input_fails(capsys, tmp_path, monkeypatch, name):
     path.write_bytes(b"\n")
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
     given = "-" if name == "-" else str(path)
+    shown = "<stdin>" if name == "-" else given
 
     status, out, err = check(capsys, given)
 
     assert status == 2
     expected = "standard input is empty" if name == "-" else "the file is empty"
-    assert err == f"segment-inspector: {given}: {expected}\n"
+    assert err == f"segment-inspector: {shown}: {expected}\n"
     assert out.rstrip().endswith("; 1 recording problem")
 
 

@@ -156,6 +156,44 @@ def test_headless_prints_a_line_per_event(
     assert lines[-1] == "1 request, 1 pixel event, 0 errors, 0 warnings, 0 notes"
 
 
+def test_headless_says_on_every_line_when_the_spec_does_not_cover_the_site(
+    run_live, proxy_client, pixel_url_factory, tmp_path
+):
+    spec = tmp_path / "segments.yaml"
+    spec.write_text(
+        "version: 1\nsites: [example.com]\nsegments:\n  plan: {type: string}\n"
+    )
+    live_process = run_live("--answer-pixels", "--spec", str(spec))
+    address = live_process.address()
+    urls = [
+        pixel_url_factory(
+            data={"plan": "basic"},
+            idsite=site,
+            page=f"https://{site}/story-{number}",
+            plid=str(number),
+            pvid=str(number),
+        )
+        for number, site in enumerate(("other.org", "other.org", "example.com"))
+    ]
+
+    for url in urls:
+        proxy_client.get_sync(address, url)
+        live_process.wait_for(re.compile(r"pageview"))
+    live_process.process.send_signal(signal.SIGINT)
+    status, lines, _ = live_process.finish()
+
+    assert status == 0
+    events = [line for line in lines if re.match(r"\d\d:\d\d:\d\d pageview ", line)]
+    assert [line.rsplit("  ", 1)[-1] for line in events] == [
+        "-- ok (site not covered by the spec)",
+        "-- ok (site not covered by the spec)",
+        "-- ok",
+    ]
+    assert [" other.org " in line for line in events] == [True, True, False]
+    # The finding that explains it is given once, and counted once.
+    assert lines[-1] == "3 requests, 3 pixel events, 0 errors, 0 warnings, 1 note"
+
+
 def test_a_killed_session_keeps_every_completed_flow(
     run_live, proxy_client, pixel_url_factory, origin_server, tmp_path
 ):
@@ -426,6 +464,7 @@ def test_overwrite_replaces_an_existing_recording(
 
 
 def test_an_empty_or_missing_recording_file_is_fine_without_overwrite(tmp_path):
+    # The rule is the session's (tests/test_proxy.py); the command only words it.
     empty = tmp_path / "empty.mitm"
     empty.touch()
 

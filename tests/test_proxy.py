@@ -18,6 +18,7 @@ from inspector.proxy import (
     check_confdir,
     check_listen_address,
     check_listen_host,
+    check_not_replacing,
     connection_instructions,
     exposure_warning,
     is_loopback,
@@ -603,12 +604,82 @@ async def test_a_failed_start_leaves_an_earlier_recording_alone(
     recording.write_bytes(b"earlier flows")
     first, _ = start_session()
     [address] = await first.start()
-    second, _ = start_session(record_path=recording, listen_port=address[1])
+    # Allowed to replace it, but the port is taken: the file must survive.
+    second, _ = start_session(
+        record_path=recording, listen_port=address[1], overwrite=True
+    )
 
-    with pytest.raises(ProxyStartError):
+    with pytest.raises(ProxyStartError, match="in use"):
         await second.start()
 
     assert recording.read_bytes() == b"earlier flows"
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "what"),
+    [
+        ("record_path", "kept.mitm", "recording"),
+        ("record_path", "kept.har", "recording"),
+        ("jsonl_path", "kept.jsonl", "JSON Lines file"),
+    ],
+)
+async def test_an_existing_output_is_not_replaced_without_overwrite(
+    start_session, proxy_client, tmp_path, option, name, what
+):
+    kept = tmp_path / name
+    kept.write_bytes(b"an earlier session")
+    port = free_port()
+    session, _ = start_session(listen_port=port, **{option: kept})
+
+    with pytest.raises(ProxyStartError) as raised:
+        await session.start()
+
+    assert str(raised.value) == (
+        f"{what} {kept} already exists (18 bytes); pass overwrite=True to replace "
+        "it, or choose another file name"
+    )
+    assert kept.read_bytes() == b"an earlier session"
+    assert proxy_client.port_is_closed(("127.0.0.1", port))
+
+
+async def test_overwrite_replaces_an_existing_recording(
+    start_session, proxy_client, pixel_url_factory, tmp_path
+):
+    recording = tmp_path / "kept.mitm"
+    recording.write_bytes(b"an earlier session")
+    session, _ = start_session(
+        answer_pixels=True, record_path=recording, overwrite=True
+    )
+    [address] = await session.start()
+
+    await proxy_client.get(address, pixel_url_factory(data={"plan": "basic"}))
+    await session.stop()
+
+    assert len(list(read_requests(recording))) == 1
+
+
+async def test_an_empty_output_file_is_used_without_overwrite(
+    start_session, proxy_client, pixel_url_factory, tmp_path
+):
+    recording = tmp_path / "empty.mitm"
+    recording.touch()
+    session, _ = start_session(answer_pixels=True, record_path=recording)
+    [address] = await session.start()
+
+    await proxy_client.get(address, pixel_url_factory(data={"plan": "basic"}))
+    await session.stop()
+
+    assert len(list(read_requests(recording))) == 1
+
+
+def test_check_not_replacing_leaves_missing_and_empty_files_alone(tmp_path):
+    empty = tmp_path / "empty.mitm"
+    empty.touch()
+
+    check_not_replacing(empty, what="recording")
+    check_not_replacing(tmp_path / "new.mitm", what="recording")
+    check_not_replacing(tmp_path, what="recording")  # a directory: not this check's
+    check_not_replacing(None, what="recording")
 
 
 async def test_a_failed_start_leaves_no_new_files(start_session, tmp_path):

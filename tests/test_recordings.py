@@ -15,8 +15,11 @@ from inspector.model import CapturedRequest
 from inspector.recordings import (
     HTTP_METHODS,
     RecordingError,
+    load_each,
     load_requests,
     read_requests,
+    recording_label,
+    recording_labels,
     replay,
     wire_url,
     write_har,
@@ -1043,7 +1046,42 @@ def test_empty_standard_input_is_an_error(monkeypatch):
     with pytest.raises(RecordingError) as raised:
         list(read_requests("-"))
 
-    assert str(raised.value) == "-: standard input is empty"
+    assert str(raised.value) == "<stdin>: standard input is empty"
+
+
+@pytest.mark.parametrize(
+    ("given", "label"),
+    [
+        ("session.mitm", "session.mitm"),
+        ("captures/monday/session.har", "session.har"),
+        ("-", "<stdin>"),
+        # What `<(...)` and a passed descriptor look like: the number says nothing.
+        ("/dev/fd/63", "/dev/fd/63"),
+        ("/proc/self/fd/7", "/proc/self/fd/7"),
+        ("/proc/4242/fd/12", "/proc/4242/fd/12"),
+        ("/dev/stdin", "stdin"),
+        ("reports/fd/notes.txt", "notes.txt"),
+    ],
+)
+def test_recording_label(given, label):
+    assert recording_label(given) == label
+    assert recording_labels([given]) == [label]
+
+
+def test_a_pipe_given_by_its_descriptor_path_is_named_by_that_path():
+    read_end, write_end = os.pipe()
+    with open(write_end, "wb") as writer:
+        writer.write(f"GET {PIXEL}\n".encode())
+    path = f"/dev/fd/{read_end}"
+    try:
+        per_file, errors = load_each([path])
+    finally:
+        os.close(read_end)
+
+    assert errors == []
+    [[request]] = per_file
+    assert request.source == path
+    assert request.origin == f"{path} line 1"
 
 
 def test_recordings_without_pixels_are_not_errors(tmp_path):
@@ -1066,7 +1104,7 @@ def test_standard_input_is_read_with_a_dash(monkeypatch):
     (request,) = read_requests("-")
 
     assert request.url == "https://www.example.com/from-stdin"
-    assert request.origin == "- line 1"
+    assert request.origin == "<stdin> line 1"
 
 
 def test_recording_error_equality_and_text():

@@ -204,7 +204,11 @@ def test_labels_are_file_names_unless_they_clash():
     assert recording_labels(["a/x.txt", "b/y.har"]) == ["x.txt", "y.har"]
     assert recording_labels(["a/x.txt", "b/x.txt"]) == ["a/x.txt", "b/x.txt"]
     assert recording_labels(["x.txt", "x.txt"]) == ["x.txt", "x.txt (2)"]
-    assert recording_labels(["-"]) == ["-"]
+    assert recording_labels(["-"]) == ["<stdin>"]
+    assert recording_labels(["/dev/fd/63", "/dev/fd/62"]) == [
+        "/dev/fd/63",
+        "/dev/fd/62",
+    ]
 
 
 def test_one_file_given_twice_is_two_captures_with_distinct_ids(split_duplicate):

@@ -287,4 +287,6 @@ def _terminal_width() -> int:
 
 
 def _display_name(path: str) -> str:
-    return "standard input" if path == "-" else Path(path).name
+    from inspector.recordings import recording_label
+
+    return recording_label(path)

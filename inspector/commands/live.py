@@ -12,9 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -186,23 +184,12 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _refuse_to_replace(option: str, path: str, overwrite: bool) -> None:
-    """Refuse to start when `path` holds something that starting would replace.
+    """The session's own rule (see `check_not_replacing`), worded for the command
+    line and checked before anything listens."""
+    from inspector.proxy import check_not_replacing
 
-    Recordings are kept as test fixtures and event logs compared between runs, so
-    running the same command again must not wipe one; an empty file has nothing
-    to lose.
-    """
-    if overwrite:
-        return
-    try:
-        found = os.stat(path)
-    except OSError:
-        return  # missing (or unreadable: the writability check says why)
-    if found.st_size and stat.S_ISREG(found.st_mode):
-        raise _UsageError(
-            f"{option} {path} already exists ({_count(found.st_size, 'byte')}); add "
-            "--overwrite to replace it, or choose another file name"
-        )
+    if not overwrite:
+        check_not_replacing(path, what=option, remedy="add --overwrite")
 
 
 def _make_session(
@@ -226,6 +213,7 @@ def _make_session(
         jsonl_path=args.jsonl,
         show_pii=args.show_pii,
         on_diagnoses=on_diagnoses,
+        overwrite=args.overwrite,
     )
 
 
@@ -249,7 +237,8 @@ async def _run_headless(args: argparse.Namespace, inspection: Inspection) -> int
     def print_reports(reports: list[EventReport]) -> None:
         for report in reports:
             tally.add(report.findings)
-            print(summary_line(report, show_pii=args.show_pii), flush=True)
+            line = summary_line(report, show_pii=args.show_pii, spec=inspection.spec)
+            print(line, flush=True)
 
     def print_diagnoses(notices: list[DiagnosisNotice]) -> None:
         for notice in notices:
@@ -382,6 +371,7 @@ def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
         answer_pixels=args.answer_pixels,
         jsonl_path=args.jsonl,
         show_pii=args.show_pii,
+        overwrite=args.overwrite,
         max_rows=args.max_rows,
         log_level=logging.INFO if getattr(args, "verbose", 0) else logging.WARNING,
     )

@@ -259,6 +259,7 @@ class InspectorApp(App[int]):
             max_rows=self.max_rows,
             masker=self.masker,
             diagnoses_for=self.diagnoses_of,
+            covers_site=getattr(self.inspection.spec, "applies_to_site", None),
             id="events-table",
         )
         self.detail = DetailPane(
@@ -1053,18 +1054,37 @@ class InspectorApp(App[int]):
             return [f"Paused: {_events(held)} received, shown on resume (p)."]
         if self.event_filter.is_empty:
             return []
-        return [
+        reason = [
             f"No event matches the filter: {self.event_filter.text.strip()}",
             f"{_events(len(self._retained))} hidden by it.",
-            "Press / to change the filter; an empty filter shows every event.",
         ]
+        dropped = self.dropped_by_row_cap
+        if dropped:
+            reason.append(
+                f"Matches may have been dropped by the cap of {self.max_rows} most "
+                f"recent rows (--max-rows): {_events(dropped)} older than those are "
+                "counted but no longer kept."
+            )
+        reason.append(
+            "Press / to change the filter; an empty filter shows every event."
+        )
+        return reason
+
+    @property
+    def dropped_by_row_cap(self) -> int:
+        """Events counted but no longer kept for the table, the row cap having
+        made room for newer ones; a filter cannot find them."""
+        kept = len(self._retained) + len(self._pending) + len(self._paused_reports)
+        return max(self.counts.total - kept, 0)
 
     def _default_source_label(self) -> str:
+        from inspector.recordings import recording_label
+
         if self.session_factory is not None:
             return "starting the proxy…"
         if not self.recordings:
             return "no source"
-        names = [path.name for path in self.recordings]
+        names = [recording_label(path) for path in self.recordings]
         if len(names) > 2:
             return f"{names[0]}, {names[1]} and {len(names) - 2} more"
         return ", ".join(names)

@@ -127,6 +127,7 @@ def build_live_app(
     answer_pixels: bool = False,
     jsonl_path: str | Path | None = None,
     show_pii: bool = False,
+    overwrite: bool = False,
     max_rows: int = DEFAULT_MAX_ROWS,
     log_level: int = logging.WARNING,
 ) -> InspectorApp:
@@ -153,6 +154,7 @@ def build_live_app(
             on_request=on_request,
             jsonl_path=jsonl_path,
             show_pii=show_pii,
+            overwrite=overwrite,
         )
 
     return InspectorApp(
@@ -202,6 +204,7 @@ def run_live(
     answer_pixels: bool = False,
     jsonl_path: str | Path | None = None,
     show_pii: bool = False,
+    overwrite: bool = False,
     max_rows: int = DEFAULT_MAX_ROWS,
     log_level: int = logging.WARNING,
 ) -> int:
@@ -221,6 +224,7 @@ def run_live(
         answer_pixels=answer_pixels,
         jsonl_path=jsonl_path,
         show_pii=show_pii,
+        overwrite=overwrite,
         max_rows=max_rows,
         log_level=log_level,
     )

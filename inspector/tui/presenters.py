@@ -32,6 +32,8 @@ from inspector.model import DataState, Finding, PixelEvent, Severity
 from inspector.report import finding_message
 
 if TYPE_CHECKING:
+    from rich.text import JustifyMethod
+
     from inspector.inspection import EventReport
     from inspector.pages import PageDiagnosis, PageLoad
     from inspector.spec import Spec
@@ -71,6 +73,8 @@ SESSION_PARAMS = (
 )
 RAW_LIMIT = 16_000
 SEGMENTS_CELL_LIMIT = 200
+NOT_COVERED = "not covered by the spec"
+"""Said of an event of a site outside the spec's `sites`, in its worst-finding cell."""
 
 Masker = Callable[[str], str]
 """Hides personal data in a string (see `inspector.report.make_masker`)."""
@@ -129,6 +133,17 @@ def verdict_style(verdict: str) -> str:
         return severity_style(Severity(verdict))
     except ValueError:
         return "green" if verdict == "ok" else ""
+
+
+def table_cell(
+    text: str, style: str = "", *, justify: JustifyMethod | None = None
+) -> Text:
+    """A `DataTable` cell of fixed width: one line, cut with an ellipsis.
+
+    A plain `Text` is cropped at the column's edge with nothing to show it was
+    cut, so that `10800.0 s` and `10800.0` would look alike.
+    """
+    return Text(text, style=style, justify=justify, no_wrap=True, overflow="ellipsis")
 
 
 def json_type(value: Any) -> str:
@@ -222,11 +237,21 @@ def event_worst(
     return worst
 
 
-def worst_summary(report: EventReport, diagnoses: Sequence[PageDiagnosis] = ()) -> str:
-    """`✖ data.not-json +2`: the worst finding's code and how many more there are."""
+def worst_summary(
+    report: EventReport,
+    diagnoses: Sequence[PageDiagnosis] = (),
+    *,
+    covered: bool = True,
+) -> str:
+    """`✖ data.not-json +2`: the worst finding's code and how many more there are.
+
+    An event without findings is `ok`, or `ok (not covered by the spec)` when the
+    spec does not cover its site (`covered`): only the first such event has the
+    `spec.site-not-covered` finding that says so.
+    """
     worst = event_worst(report, diagnoses)
     if worst is None:
-        return "ok"
+        return "ok" if covered else f"ok ({NOT_COVERED})"
     codes = [f.code for f in report.findings if f.severity == worst]
     codes.extend(d.code for d in diagnoses if d.severity == worst)
     label = f"{SEVERITY_MARKS[worst]} {codes[0]}"
@@ -238,8 +263,11 @@ def event_cell_values(
     report: EventReport,
     masker: Masker = unmasked,
     diagnoses: Sequence[PageDiagnosis] = (),
+    *,
+    covered: bool = True,
 ) -> tuple[str, ...]:
-    """The events table's cell texts for one report, safe to print."""
+    """The events table's cell texts for one report, safe to print; `covered`
+    says whether the spec covers the event's site."""
     event = report.event
     return (
         event_time(event),
@@ -247,8 +275,14 @@ def event_cell_values(
         printable(event.action or "—"),
         shown(url_path(event), masker),
         shown(segments_summary(event.segments, event), masker),
-        worst_summary(report, diagnoses),
+        worst_summary(report, diagnoses, covered=covered),
     )
+
+
+def spec_covers(spec: Spec | None, event: PixelEvent) -> bool:
+    """Whether the spec's own rules judged this event (see `Spec.applies_to_site`)."""
+    applies = getattr(spec, "applies_to_site", None)
+    return applies is None or applies(event.idsite)
 
 
 # ---------------------------------------------------------------- detail pane
@@ -354,6 +388,9 @@ class DetailDocument:
 
 
 ANSWERED_LOCALLY = "answered locally (1x1 GIF)"
+SPEC_NOT_APPLIED = (
+    "does not cover this site (not in its sites): checked with the built-in rules only"
+)
 
 
 def detail_document(
@@ -394,6 +431,8 @@ def detail_document(
             _line(text, name, event.params[name])
     if request.origin:
         _line(text, "origin", request.origin)
+    if not spec_covers(spec, event):
+        _line(text, "spec", SPEC_NOT_APPLIED)
 
     _section(text, f"Findings ({len(report.findings) + len(diagnoses)})")
     if not report.findings and not diagnoses:
@@ -540,14 +579,14 @@ def _tree(
 def _absent_spec_keys(event: PixelEvent, spec: Spec | None) -> list[str]:
     if spec is None or event.data_state not in (DataState.OK, DataState.DOUBLE_ENCODED):
         return []
-    spec_sites = getattr(spec, "sites", None) or ()
-    if spec_sites and event.idsite not in spec_sites:
+    if not spec_covers(spec, event):
         return []
     declared = getattr(spec, "segments", {}) or {}
+    site = (event.idsite or "").lower()  # the spec's site ids are lower case
     absent = []
     for key, segment in declared.items():
         sites = getattr(segment, "sites", None) or []
-        if sites and event.idsite not in sites:
+        if sites and site not in sites:
             continue
         if key not in event.segments and key not in (event.data or {}):
             absent.append(key)

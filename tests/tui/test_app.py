@@ -484,6 +484,47 @@ async def test_findings_columns_keep_their_widths(tmp_path, spec):
         assert not any(column.auto_width for column in table.columns.values())
 
 
+async def test_cut_cells_of_the_findings_and_pages_tables_end_in_an_ellipsis(
+    tmp_path, spec
+):
+    # A tab left open for hours: its heartbeats make a page load of 20000 s.
+    requests = known_requests()
+    requests.append(
+        CapturedRequest(
+            method="GET",
+            url=pixel_url(action="heartbeat", inc="5", tt="5000"),
+            timestamp=START + 20_000,
+            request_id="req-late",
+            origin="late heartbeat",
+            response_status=200,
+            content_type="image/gif",
+        )
+    )
+    recording = tmp_path / "long.mitm"
+    write_mitm(requests, recording)
+    app = build_view_app([recording], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        tables = {"2": app.findings_view.table, "4": app.pages_view.table}
+        for key, table in tables.items():
+            await pilot.press(key)
+            await pilot.pause()
+            assert table.row_count
+            for row in range(table.row_count):
+                for cell in table.get_row_at(row):
+                    assert (cell.no_wrap, cell.overflow) == (True, "ellipsis")
+
+        durations = [
+            str(app.pages_view.table.get_row_at(row)[4])
+            for row in range(app.pages_view.table.row_count)
+        ]
+        assert "20000.0 s" in durations
+        screen = app.pages_view.table.render_lines(
+            app.pages_view.table.region.reset_offset
+        )
+        assert any("20000.0 s" in line.text for line in screen)
+
+
 async def test_segments_view_counts_values_by_type(view_app):
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
@@ -535,6 +576,100 @@ async def test_max_rows_caps_the_table_but_not_the_counts(known_recording, spec)
             "Events filter: /home (1 of the 3 most recent of 5 shown)"
             in status_text(app)
         )
+
+
+async def test_a_filter_whose_matches_the_row_cap_dropped_says_so(
+    known_recording, spec
+):
+    app = build_view_app([known_recording], spec=spec, max_rows=3)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        assert app.dropped_by_row_cap == 2
+
+        # The only heartbeat is the second event: older than the three kept.
+        app.apply_filter("action:heartbeat")
+        await pilot.pause()
+        assert app.events_table.row_count == 0
+        capped = (
+            "Matches may have been dropped by the cap of 3 most recent rows "
+            "(--max-rows): 2 events older than those are counted but no longer kept."
+        )
+        assert app.events_table.no_match_message[0] == (
+            "No event matches the filter: action:heartbeat"
+        )
+        assert capped in app.events_table.no_match_message
+        shown = " ".join(table_lines(app, 10))
+        assert "cap of 3 most recent rows (--max-rows)" in " ".join(shown.split())
+
+        # Findings counts every event, so its drill-down can lead there too.
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.findings_view.table
+        codes = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+        table.move_cursor(row=codes.index("segment.type-mismatch"))
+        table.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.event_filter.text == "code:segment.type-mismatch"
+        assert app.events_table.row_count == 0
+        assert capped in app.events_table.no_match_message
+
+
+async def test_a_filter_matching_nothing_without_a_cap_does_not_blame_it(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        view_app.apply_filter("action:conversion")
+        await pilot.pause()
+        assert view_app.dropped_by_row_cap == 0
+        assert not any(
+            "--max-rows" in line for line in view_app.events_table.no_match_message
+        )
+
+
+async def test_every_event_of_a_site_the_spec_does_not_cover_says_so(tmp_path, spec):
+    requests = known_requests()
+    requests.append(
+        CapturedRequest(
+            method="GET",
+            url=pixel_url(
+                idsite="other.org",
+                page="https://other.org/contact",
+                plid="77002",
+                pvid="90002",
+                data='{"plan": "basic"}',
+            ),
+            timestamp=START + 20,
+            request_id="req-6",
+            origin="known entry 6",
+            response_status=200,
+            content_type="image/gif",
+        )
+    )
+    recording = tmp_path / "two-sites.mitm"
+    write_mitm(requests, recording)
+    app = build_view_app([recording], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        rows = row_texts(app)
+        assert [(row[1], row[5]) for row in rows[-2:]] == [
+            ("other.org", "ℹ spec.site-not-covered"),
+            ("other.org", "ok (not covered by the spec)"),
+        ]
+        # The spec's own site is judged by it, and never said to be outside it.
+        assert all(row[1] == "example.com" for row in rows[:4])
+        assert "not covered" not in " ".join(row[5] for row in rows[:4])
+
+        app.events_table.select_row(len(rows) - 1)
+        await pilot.pause()
+        detail = app.detail.text.plain
+        assert "spec       does not cover this site (not in its sites)" in detail
+        assert "Findings (0)" in detail
+
+        app.events_table.select_row(0)
+        await pilot.pause()
+        assert "does not cover this site" not in app.detail.text.plain
 
 
 async def test_help_lists_every_binding(view_app):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from conftest import inspect, known_requests
 from textual.app import App, ComposeResult
 
+from inspector.model import Finding, Severity
 from inspector.tui.widgets.events_table import (
     COLUMNS,
     MIN_PATH_WIDTH,
+    MIN_WORST_WIDTH,
     EventsTable,
     column_layout,
+    fit_worst,
 )
 
 
@@ -160,6 +166,63 @@ def test_a_narrow_table_keeps_segments_and_worst_in_view():
     assert labels(narrow) == ["Time", "Action", "Segments", "Worst finding"]
     assert sum(width for _i, width in narrow) + 2 * len(narrow) <= 76
     assert named_widths(narrow)["Segments"] >= 24
+
+
+@pytest.mark.parametrize("total", range(54, 321))
+def test_the_columns_never_need_more_than_the_table_has(total):
+    # Past the table's edge a column is cropped with nothing to show it was cut.
+    for demand in ({}, {"path": 200, "segments": 200}, {"path": 40, "segments": 30}):
+        layout = column_layout(total, demand)
+        assert sum(width for _i, width in layout) + 2 * len(layout) <= total
+        assert named_widths(layout)["Worst finding"] >= MIN_WORST_WIDTH
+
+
+@pytest.mark.parametrize(
+    ("value", "width", "shown"),
+    [
+        ("✖ page.segment-after-pageview +27", 32, "✖ page.segment-after-pagevi… +27"),
+        ("▲ visitor.null-convention-mixed +1", 32, "▲ visitor.null-convention-mi… +1"),
+        ("▲ visitor.null-convention-mixed", 22, "▲ visitor.null-conven…"),
+        ("✖ data.not-json +2", 22, "✖ data.not-json +2    "),
+        # Too little room for any of the code: cut like any other cell.
+        ("✖ data.not-json +2", 5, "✖ da…"),
+    ],
+)
+def test_a_cut_worst_finding_keeps_the_count_of_the_others(value, width, shown):
+    assert fit_worst(value, width) == shown
+    assert len(fit_worst(value, width)) == width
+
+
+async def test_a_cut_worst_finding_ends_in_an_ellipsis_at_160_columns(spec):
+    report = inspect(known_requests(), spec)[0]
+    finding = Finding("visitor.null-convention-mixed", Severity.WARNING, "mixed")
+    report = dataclasses.replace(report, findings=(finding,) * 12)
+    app = TableApp(max_rows=10)
+    async with app.run_test(size=(160, 12)) as pilot:
+        table = app.query_one(EventsTable)
+        table.append_reports([report])
+        await pilot.pause()
+
+        assert table.row_texts(0)[5] == "▲ visitor.null-convention-mixed +11"
+        line = table.render_line(1).text
+        assert line.rstrip().endswith("▲ visitor.null-convention-m… +11")
+
+
+async def test_a_very_narrow_table_cuts_the_worst_finding_visibly(spec):
+    app = TableApp(max_rows=10)
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(EventsTable)
+        table.append_reports(inspect(known_requests(), spec))
+        await pilot.pause()
+
+        width = table.scrollable_content_region.width
+        for row in range(table.row_count):
+            shown = table.render_line(row + 1).text
+            worst = table.row_texts(row)[5]
+            visible = shown.rstrip()
+            # The whole worst finding, or its start and an ellipsis, in view.
+            assert visible.endswith(worst) or visible.endswith("…"), shown
+            assert len(shown) <= width
 
 
 async def test_the_empty_table_says_what_to_do(spec):

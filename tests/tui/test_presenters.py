@@ -245,3 +245,33 @@ def test_labels_longer_than_the_column_are_not_cut():
         "  Client address 23.32.10.9",
     ]
     assert document.text().plain.splitlines() == shown
+
+
+def test_an_event_of_a_site_the_spec_does_not_cover_says_so(spec):
+    # The spec covers example.com; the first event of another site has the finding
+    # that says so, a later one has nothing else to show it.
+    requests = [
+        CapturedRequest(method="GET", url=pixel_url(idsite=site, data="{}"))
+        for site in ("other.org", "other.org")
+    ]
+    first, later = inspect(requests, spec)
+
+    assert [f.code for f in first.findings] == ["spec.site-not-covered"]
+    assert later.findings == ()
+    assert event_cell_values(later, covered=False)[-1] == (
+        "ok (not covered by the spec)"
+    )
+    assert event_cell_values(later)[-1] == "ok"
+    text = detail_text(later, spec).plain
+    assert "spec       does not cover this site (not in its sites)" in text
+    # Nor does it list the spec's keys as declared but not sent.
+    assert "declared in the spec" not in segment_part(text)
+
+
+def test_a_covered_site_is_matched_ignoring_case(spec):
+    report = report_for(pixel_url(idsite="Example.COM", data="{}"), spec)
+
+    text = detail_text(report, spec).plain
+
+    assert "does not cover this site" not in text
+    assert "plan: absent  (declared in the spec, not sent)" in segment_part(text)

@@ -13,8 +13,10 @@ padding and wrapping machinery, while a row here is a handful of plain segments.
 The columns have fixed widths fitted to the terminal: the path and segment columns
 share what is left, the segments first (they are what the tool is about), each up
 to what its longest value needs. On a narrow terminal the site and then the path
-columns are left out, so that the segments and the worst finding stay in view.
-Long values end in an ellipsis.
+columns are left out, so that the segments and the worst finding stay in view, and
+on a very narrow one the worst finding gives up room, so that no column is cropped
+at the edge. Long values end in an ellipsis; a worst finding is cut in its code,
+keeping the count of the others (`+3`).
 
 Every cell text comes from `presenters.event_cell_values`, which makes traffic text
 printable: a row is drawn as plain segments, so nothing else stands between a
@@ -24,6 +26,7 @@ pixel's parameters and the terminal.
 from __future__ import annotations
 
 import logging
+import re
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -68,6 +71,10 @@ FIXED_WIDTHS = {"time": 12, "site": 12, "action": 10, "worst": 32}
 """Columns whose width does not depend on the terminal."""
 NARROW_WORST_WIDTH = 22
 """The worst-finding column once the site and path columns are left out."""
+MIN_WORST_WIDTH = 12
+"""The narrowest the worst-finding column gets, on a terminal too narrow for the
+columns at their widths."""
+WORST_COLUMN = 5
 MIN_PATH_WIDTH = 12
 MIN_SEGMENTS_WIDTH = 24
 PATH_SHARE = 1 / 3
@@ -119,6 +126,12 @@ def column_layout(total: int, demand: dict[str, int] | None = None) -> ColumnLay
     else:
         widths["segments"] = max(space, MIN_PATH_WIDTH)
 
+    # Too narrow even so: the worst finding gives up room rather than being
+    # cropped at the edge, where nothing would show that it was cut.
+    excess = sum(widths[key] for key in keys) + padding - total
+    if excess > 0:
+        widths["worst"] = max(widths["worst"] - excess, MIN_WORST_WIDTH)
+
     index = {key: position for position, (_label, key) in enumerate(COLUMNS)}
     return tuple((index[key], widths[key]) for key in keys)
 
@@ -135,11 +148,31 @@ def fit_cell(value: str, width: int) -> str:
     return set_cell_size(value, width)
 
 
+_MORE_FINDINGS = re.compile(r" \+\d+$")
+
+
+def fit_worst(value: str, width: int) -> str:
+    """A worst-finding cell fitted like `fit_cell`, but cut in the code, so that
+    the count of other findings stays: `✖ page.segment-after-pa… +27`."""
+    if cell_len(value) <= width:
+        return set_cell_size(value, width)
+    more = _MORE_FINDINGS.search(value)
+    room = width - len(more.group()) if more else 0
+    if more is None or room < 4:
+        return fit_cell(value, width)
+    return fit_cell(value[: more.start()], room) + more.group()
+
+
 DiagnosesLookup = Callable[[str], "Sequence[PageDiagnosis]"]
+SiteCoverage = Callable[["str | None"], bool]
 
 
 def _no_diagnoses(event_id: str) -> tuple[()]:
     return ()
+
+
+def _every_site(idsite: str | None) -> bool:
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,14 +243,18 @@ class EventsTable(ScrollView, can_focus=True):
         max_rows: int = 5000,
         masker: Masker = unmasked,
         diagnoses_for: DiagnosesLookup | None = None,
+        covers_site: SiteCoverage | None = None,
         **kwargs,
     ) -> None:
         """`diagnoses_for(event_id)` gives the page, visitor and scenario diagnoses
-        an event is evidence of; they count in its worst finding."""
+        an event is evidence of; they count in its worst finding. `covers_site`
+        (`Spec.applies_to_site`) tells the events the spec judged from those it
+        does not cover, whose worst-finding cell says so."""
         super().__init__(**kwargs)
         self.max_rows = max_rows
         self.masker = masker
         self.diagnoses_for: DiagnosesLookup = diagnoses_for or _no_diagnoses
+        self.covers_site: SiteCoverage = covers_site or _every_site
         self.cursor_row = 0
         self._rows: list[EventRow] = []
         self._next_key = 1
@@ -327,7 +364,8 @@ class EventsTable(ScrollView, can_focus=True):
         diagnoses = self.diagnoses_for(report.event.id)
         worst = event_worst(report, diagnoses)
         style = Style.parse(severity_style(worst) or "none")
-        cells = event_cell_values(report, self.masker, diagnoses)
+        covered = self.covers_site(report.event.idsite)
+        cells = event_cell_values(report, self.masker, diagnoses, covered=covered)
         return EventRow(key, report, cells, style)
 
     def refresh_events(self, event_ids: set[str]) -> int:
@@ -545,7 +583,10 @@ class EventsTable(ScrollView, can_focus=True):
     def _strip(self, cells: Sequence[str], style: Style) -> Strip:
         pad = " " * CELL_PADDING
         text = "".join(
-            pad + fit_cell(cells[index], width) + pad for index, width in self._layout
+            pad
+            + (fit_worst if index == WORST_COLUMN else fit_cell)(cells[index], width)
+            + pad
+            for index, width in self._layout
         )
         return Strip([Segment(text, style)], cell_len(text))
 

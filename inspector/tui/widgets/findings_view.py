@@ -25,6 +25,7 @@ from inspector.tui.presenters import (
     finding_text,
     printable,
     severity_style,
+    table_cell,
     unmasked,
 )
 
@@ -122,10 +123,10 @@ class FindingsView(Vertical):
             mark = f"{SEVERITY_MARKS[severity]} {severity.value}" if severity else "?"
             message = finding_message(example, self.masker) if example else ""
             table.add_row(
-                Text(mark, style=style),
-                Text(printable(code), style=style, no_wrap=True, overflow="ellipsis"),
-                Text(str(self.counts[code]), justify="right"),
-                Text(printable(message), no_wrap=True, overflow="ellipsis"),
+                table_cell(mark, style),
+                table_cell(printable(code), style),
+                table_cell(str(self.counts[code]), justify="right"),
+                table_cell(printable(message)),
                 key=code,
             )
 

@@ -28,6 +28,7 @@ from inspector.tui.presenters import (
     page_verdict,
     printable,
     shown,
+    table_cell,
     unmasked,
     verdict_style,
 )
@@ -46,7 +47,7 @@ COLUMN_WIDTHS = {
     "site": 16,
     "verdict": 7,
     "events": 6,
-    "duration": 8,
+    "duration": 9,
     "findings": 40,
 }
 """Content widths; the page address takes the rest."""
@@ -144,17 +145,13 @@ class PagesView(Vertical):
             style = verdict_style(verdict)
             codes = ", ".join(printable(code) for code in page_codes(page))
             table.add_row(
-                Text(clock_time(page.first_time)),
-                Text(printable(page.site or "—"), no_wrap=True, overflow="ellipsis"),
-                Text(verdict, style=style),
-                Text(str(len(page.events)), justify="right"),
-                Text(duration_label(page.duration_ms), justify="right"),
-                Text(codes, style=style, no_wrap=True, overflow="ellipsis"),
-                Text(
-                    shown(page_path(page.url), self.masker),
-                    no_wrap=True,
-                    overflow="ellipsis",
-                ),
+                table_cell(clock_time(page.first_time)),
+                table_cell(printable(page.site or "—")),
+                table_cell(verdict, style),
+                table_cell(str(len(page.events)), justify="right"),
+                table_cell(duration_label(page.duration_ms), justify="right"),
+                table_cell(codes, style),
+                table_cell(shown(page_path(page.url), self.masker)),
                 key=page.key,
             )
 
