@@ -264,8 +264,11 @@ class Inspection:
 
         # Parse.ly segments pageviews by their standard segments.
         if report.standard is not None and report.event.action == "pageview":
+            standard_counts = self.standard_counts
             for name, value in display_fields(report.standard):
-                counts = self.standard_counts.setdefault(name, Counter())
+                counts = standard_counts.get(name)
+                if counts is None:
+                    counts = standard_counts[name] = Counter()
                 if value in counts or len(counts) < MAX_COUNTED_VALUES:
                     counts[value] += 1
 
