@@ -15,7 +15,6 @@ import logging
 import math
 import re
 import zlib
-from itertools import repeat
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
@@ -30,6 +29,8 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT_CHARACTER = "\ufffd"
+_ALL_BUT_SEPARATORS = bytes(set(range(256)) - set(b"&="))
+"""Every byte but `&` and `=`: deleting them leaves a query's separators."""
 
 
 class ParsedQuery(NamedTuple):
@@ -99,36 +100,35 @@ def _split_whole(query: str) -> list[tuple[str, str]] | None:
     """The pairs of a query in which every piece is one `key=value`, or None.
 
     That is how the tracker writes every pixel, so it is worth a pass that decodes
-    the whole string at once: both separators become NUL and the %-escapes
-    quoted-printable ones, which `binascii.a2b_qp` resolves in C. It leaves a bad
-    escape (`%zz`, a `%` at the end) as it was or drops it, so the text comes out
-    shorter by two bytes per escape only when every escape was complete. A `%00`
-    shows up as a wrong part count.
+    the whole string at once, as bytes: both separators become NUL and the
+    %-escapes quoted-printable ones, which `binascii.a2b_qp` resolves in C. It
+    leaves a bad escape (`%zz`, a `%` at the end) as it was or drops it, so the
+    text comes out shorter by two bytes per escape only when every escape was
+    complete. A `%00` shows up as a wrong part count.
     """
-    pieces = query.split("&")
-    if set(map(str.count, pieces, repeat("="))) != {1}:
+    raw = query.encode("utf-8", "surrogatepass")
+    separators = raw.translate(None, _ALL_BUT_SEPARATORS)
+    pieces = len(separators) // 2 + 1
+    if separators != b"=&" * (pieces - 1) + b"=":
         return None
 
-    joined = query.replace("&", "\x00").replace("=", "\x00")
-    escapes = joined.count("%")
+    joined = raw.replace(b"&", b"\x00").replace(b"=", b"\x00")
+    escapes = joined.count(b"%")
     if escapes:
-        if "\n" in joined or "\r" in joined:
+        if b"\n" in joined or b"\r" in joined:
             return None  # quoted-printable reads `=` before a line break as a join
-        quoted = (
-            joined.replace("%", "=").replace("+", " ").encode("utf-8", "surrogatepass")
-        )
-        unquoted = binascii.a2b_qp(quoted)
-        if len(unquoted) != len(quoted) - 2 * escapes:
+        quoted = joined.replace(b"%", b"=").replace(b"+", b" ")
+        joined = binascii.a2b_qp(quoted)
+        if len(joined) != len(quoted) - 2 * escapes:
             return None
-        try:
-            joined = unquoted.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    elif "+" in joined:
-        joined = joined.replace("+", " ")
+    elif b"+" in joined:
+        joined = joined.replace(b"+", b" ")
 
-    parts = joined.split("\x00")
-    if len(parts) != 2 * len(pieces):
+    try:
+        parts = joined.decode("utf-8").split("\x00")
+    except UnicodeDecodeError:
+        return None
+    if len(parts) != 2 * pieces:
         return None
     return list(zip(parts[::2], parts[1::2], strict=True))
 
