@@ -67,6 +67,9 @@ _LEGACY_VISITOR_KEYS = ("parsely_site_uuid", "parsely_uuid")
 _NEVER_PERSONAL = (bool, float)
 """JSON values that cannot hold personal data: booleans and fractional numbers."""
 
+_REMEMBERED_KINDS = frozenset({str, bool, int, float})
+_MAX_REMEMBERED_PASSING = 1_000
+"""Passing values remembered per declared key (see `_KeyRule.passing`)."""
 _URL_CACHE_SIZE = 20_000
 _HINT_CACHE_SIZE = 4096
 """Undeclared keys whose did-you-mean hint is remembered."""
@@ -145,6 +148,9 @@ class _KeyRule:
     convention: str | None
     events: frozenset[str]
     sites: frozenset[str]
+    passing: set[tuple[type, Any]] = field(default_factory=set)
+    """`(type, value)` of values that passed the value checks (no placeholder,
+    the declared type, allowed), which depend on nothing but the value."""
 
     def applies_to(self, idsite: str | None) -> bool:
         # The spec's site ids are lower case; Parse.ly's are domain names.
@@ -308,6 +314,12 @@ class EventChecker:
                 findings.append(self._null_not_allowed(event, rule))
             return
 
+        # A declared key's value that passed once passes again (True and 1 apart).
+        kind = type(value)
+        passed = rule is not None and kind in _REMEMBERED_KINDS
+        if passed and (kind, value) in rule.passing:
+            return
+
         placeholder = placeholder_kind(value)
         if placeholder is not None and not (
             rule and rule.allowed and value in rule.allowed
@@ -327,6 +339,10 @@ class EventChecker:
             finding = self._not_allowed(event, rule, value)
             if finding is not None:
                 findings.append(finding)
+                return
+
+        if passed and len(rule.passing) < _MAX_REMEMBERED_PASSING:
+            rule.passing.add((kind, value))
 
     def _check_unknown_key(
         self, event: PixelEvent, key: str, path: str, findings: list[Finding]

@@ -142,6 +142,26 @@ def test_boolean_is_not_a_number(checker):
     assert "declares a number" in finding.message
 
 
+@pytest.mark.parametrize(
+    ("passing", "failing", "code"),
+    [
+        ({"articles_read": 1}, {"articles_read": True}, "segment.type-mismatch"),
+        ({"logged_in": True}, {"logged_in": 1}, "segment.type-mismatch"),
+        ({"plan": "premium"}, {"plan": "Premium"}, "segment.case-mismatch"),
+        ({"plan": "premium"}, {"plan": "premium "}, "segment.value-not-allowed"),
+    ],
+)
+def test_a_value_that_passed_does_not_excuse_a_lookalike(
+    checker, passing, failing, code
+):
+    for request_id in ("r1", "r2"):
+        assert checker.check(pixel({**VALID, **passing}, request_id=request_id)) == []
+
+    for request_id in ("r3", "r4"):
+        failed = checker.check(pixel({**VALID, **failing}, request_id=request_id))
+        assert only(failed, code).event_id == request_id
+
+
 # --------------------------------------------------------------------------- values
 
 
