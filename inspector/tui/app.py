@@ -301,6 +301,7 @@ class InspectorApp(App[int]):
 
     async def on_mount(self) -> None:
         self._attach_log()
+        self._show_spec_warnings()
         self._adjust_layout(self.size.width)
         self.events_table.focus()
         self.set_interval(self.flush_interval, self.flush)
@@ -344,6 +345,26 @@ class InspectorApp(App[int]):
         if self._own_logger_level is not None:
             logging.getLogger(OWN_LOGGER).setLevel(self._own_logger_level)
             self._own_logger_level = None
+
+    def _show_spec_warnings(self) -> None:
+        """The spec's warnings (`Spec.warnings`), in the Log view and announced.
+
+        The spec was loaded, and its warnings logged, before the UI took the
+        terminal: written to stderr then, they would go unseen.
+        """
+        warnings = getattr(self.inspection.spec, "warnings", ())
+        for warning in warnings:
+            logger.warning("%s", warning)
+        if warnings:
+            count = len(warnings)
+            noun = "warning" if count == 1 else "warnings"
+            self.notify(
+                printable(f"{count} {noun} about the spec; see Log (5)\n{warnings[0]}"),
+                title="Spec warnings",
+                severity="warning",
+                timeout=30,
+                markup=False,
+            )
 
     def on_resize(self) -> None:
         self._adjust_layout(self.size.width)

@@ -919,6 +919,45 @@ async def test_log_view_shows_warnings_from_any_logger(view_app):
         assert not any("client connect" in line for line in lines)
 
 
+CASE_VARIANT_SPEC = """\
+version: 1
+sites: [example.com]
+segments:
+  plan:
+    type: string
+    values: [basic, Basic]
+"""
+
+
+async def test_spec_warnings_show_in_the_ui(known_recording, tmp_path):
+    # Loading the spec logs its warnings to stderr before the UI takes the
+    # terminal, where they would go unseen: the UI shows them too.
+    from inspector.spec import load_spec
+
+    spec_file = tmp_path / "segments.yaml"
+    spec_file.write_text(CASE_VARIANT_SPEC)
+    spec = load_spec(spec_file, log_warnings=False)
+    app = build_view_app([known_recording], spec=spec)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        expected = f"{spec_file}:6:21: warning: segments.plan.values[1]"
+        assert any(
+            "WARNING" in line and expected in line for line in app.log_view.plain_lines
+        ), app.log_view.plain_lines
+        [notice] = [n for n in app._notifications if n.title == "Spec warnings"]
+        assert notice.message.startswith("1 warning about the spec; see Log (5)")
+        assert expected in notice.message
+        assert notice.severity == "warning"
+
+
+async def test_a_spec_without_warnings_announces_none(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        assert not [n for n in view_app._notifications if n.title == "Spec warnings"]
+        assert not any("warning:" in line for line in view_app.log_view.plain_lines)
+
+
 def hostile_recording(directory: Path) -> Path:
     """A page and its pixels carrying terminal escapes, bidi overrides and markup."""
     page = "https://www.example.com/[bold]x[/bold]\x1b[31m/\u202eexe"
