@@ -43,6 +43,7 @@ from inspector.coverage import (
     CoverageMark,
     ScenarioStatus,
     coverage_mark,
+    geography_notes,
     statuses_since,
 )
 from inspector.model import CapturedRequest, Finding, Severity
@@ -690,7 +691,8 @@ class InspectorApp(App[int]):
                 getattr(self.inspection.spec, "segments", {}),
                 self.standard_counts(),
             )
-            self.scenarios_view.show(self.scenario_statuses())
+            statuses = self.scenario_statuses()
+            self.scenarios_view.show(statuses, self.scenario_notes(statuses))
         elif active == "pages":
             self.pages_view.show_pages(self.page_loads())
         else:
@@ -737,6 +739,14 @@ class InspectorApp(App[int]):
         return statuses_since(
             self.inspection.pages, self.page_loads(), self._scenario_baseline
         )
+
+    def scenario_notes(self, statuses: Sequence[ScenarioStatus]) -> dict[str, str]:
+        """Why scenarios not seen could not have been, as `check` says it (a
+        geography condition without a GeoIP database), judged by the events kept
+        since the start or the last clear."""
+        reports = [*self._retained, *self._pending, *self._paused_reports]
+        coverage = {status.name: status.event_ids for status in statuses}
+        return geography_notes(self.inspection.pages.scenarios, coverage, reports)
 
     # ------------------------------------------------------------------ events
 
