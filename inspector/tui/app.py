@@ -914,6 +914,7 @@ class InspectorApp(App[int]):
         self._cleared_at = time.time()
         self.events_table.clear_reports()
         self.events_table.following = True
+        self.events_table.empty_message = self._cleared_message()
         self.detail.show(None)
         self.counts = EventCounts()
 
@@ -941,6 +942,23 @@ class InspectorApp(App[int]):
         self.refresh_views()
         self._show_status()
         self.notify("Cleared: views, counts and saving (s) start from now")
+
+    def _cleared_message(self) -> list[str]:
+        """What the empty table says after a clear: with recordings read to the
+        end, no event can come any more; live, the next one is awaited."""
+        assert self._cleared_at is not None
+        cleared = f"Cleared at {clock_time(self._cleared_at)[:8]}"
+        if self.session_factory is None:
+            if not self.loading_finished.is_set():
+                return list(self.events_table.empty_message)
+            return [
+                f"{cleared}: every event of these recordings came before it.",
+                "Quit (q) and open them again to see their events.",
+            ]
+        message = list(self.events_table.empty_message)
+        if message and message[0].startswith("Waiting for the first pixel event"):
+            message[0] = f"{cleared}: waiting for the next pixel event."
+        return message
 
     def action_follow(self) -> None:
         self.action_show_tab("events")

@@ -368,6 +368,14 @@ async def test_clear_empties_the_table_and_restarts_the_counts(view_app, spec):
         assert view_app.detail.report is None
         assert view_app.finding_counts() == {}
         assert view_app.segment_counts() == {}
+        # The recordings were read long ago: the empty table says why it is
+        # empty, not that they are still being read.
+        shown = "\n".join(
+            view_app.events_table.render_line(y).text for y in range(1, 4)
+        )
+        assert "Reading" not in shown and "Inspecting" not in shown
+        assert "every event of these recordings came before it" in shown
+        assert "Quit (q) and open them again" in shown
 
         # New events after the clear are counted from zero.
         request = known_requests()[4]

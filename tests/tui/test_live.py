@@ -217,3 +217,19 @@ async def test_spec_warnings_show_in_the_live_ui(tmp_path):
             for n in app._notifications
         )
         await pilot.press("q")
+
+
+async def test_clearing_the_live_view_waits_for_the_next_event(live_app):
+    async with live_app.run_test(size=(160, 50)) as pilot:
+        await wait_for(lambda: live_app.listen_addresses, pilot)
+        before = live_app.events_table.empty_message
+        await pilot.press("c")
+        await pilot.pause()
+
+        after = live_app.events_table.empty_message
+        assert before[0] == "Waiting for the first pixel event."
+        assert after[0].startswith("Cleared at ")
+        assert after[0].endswith(": waiting for the next pixel event.")
+        # How to connect is still there.
+        assert after[1:] == before[1:]
+        await pilot.press("q")
