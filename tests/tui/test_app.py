@@ -782,6 +782,25 @@ async def test_save_asks_before_replacing_a_file(view_app, tmp_path: Path):
     assert errors == [] and len(requests) == 6
 
 
+async def test_the_save_dialog_hint_wraps_on_a_small_terminal(view_app):
+    from textual.geometry import Region
+
+    async with view_app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("s")
+        await pilot.pause()
+        hint = view_app.screen.query_one("#save-hint")
+        width, height = hint.outer_size
+        shown = " ".join(
+            strip.text.strip()
+            for strip in hint.render_lines(Region(0, 0, width, height))
+        )
+        assert "Enter saves, esc cancels." in shown
+        dialog = view_app.screen.query_one("#save-dialog")
+        assert hint.region.right <= dialog.region.right
+
+
 async def test_following_stops_when_an_older_row_is_selected(view_app, spec):
     extra = inspect(known_requests(), spec)
     async with view_app.run_test(size=SIZE) as pilot:
