@@ -360,7 +360,8 @@ class InspectorApp(App[int]):
             count = len(warnings)
             noun = "warning" if count == 1 else "warnings"
             self.notify(
-                printable(f"{count} {noun} about the spec; see Log (5)\n{warnings[0]}"),
+                f"{count} {noun} about the spec; see Log (5)\n"
+                + printable(str(warnings[0])),
                 title="Spec warnings",
                 severity="warning",
                 timeout=30,

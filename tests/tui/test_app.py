@@ -973,8 +973,9 @@ async def test_spec_warnings_show_in_the_ui(known_recording, tmp_path):
             "WARNING" in line and expected in line for line in app.log_view.plain_lines
         ), app.log_view.plain_lines
         [notice] = [n for n in app._notifications if n.title == "Spec warnings"]
-        assert notice.message.startswith("1 warning about the spec; see Log (5)")
-        assert expected in notice.message
+        headline, first = notice.message.splitlines()
+        assert headline == "1 warning about the spec; see Log (5)"
+        assert first.startswith(expected)
         assert notice.severity == "warning"
 
 
