@@ -986,6 +986,31 @@ async def test_a_spec_without_warnings_announces_none(view_app):
         assert not any("warning:" in line for line in view_app.log_view.plain_lines)
 
 
+async def test_a_logged_traceback_shows_on_lines_of_its_own(view_app):
+    import logging
+
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("inspector.test").exception("could not inspect it")
+        # A line break in text from traffic cannot start a record of its own.
+        logging.getLogger("inspector.test").warning("odd url x\n12:00:00 ERROR y")
+        await pilot.press("5")
+        await pilot.pause()
+
+        failure, odd = view_app.log_view.plain_lines[-2:]
+        assert "\\n" not in failure
+        lines = failure.splitlines()
+        assert lines[0].endswith("ERROR inspector.test: could not inspect it")
+        assert lines[1] == "    Traceback (most recent call last):"
+        assert lines[-1] == "    ValueError: boom"
+        assert odd.splitlines()[1] == "    12:00:00 ERROR y"
+        shown = [strip.text.rstrip() for strip in view_app.log_view.lines]
+        assert "    Traceback (most recent call last):" in shown
+
+
 def hostile_recording(directory: Path) -> Path:
     """A page and its pixels carrying terminal escapes, bidi overrides and markup."""
     page = "https://www.example.com/[bold]x[/bold]\x1b[31m/\u202eexe"
