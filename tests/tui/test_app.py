@@ -399,9 +399,12 @@ async def test_clear_forgets_findings_pages_and_what_save_writes(
         await pilot.press("2")
         await pilot.pause()
         assert view_app.findings_view.table.row_count == 0
+        # The empty views say so, rather than invite selecting a row.
+        assert view_app.findings_view.text.plain.startswith("No findings so far")
         await pilot.press("4")
         await pilot.pause()
         assert view_app.pages_view.table.row_count == 0
+        assert view_app.pages_view.text.plain.startswith("No page loads so far")
         assert "0 events" in status_text(view_app)
         assert "findings" not in status_text(view_app)
 

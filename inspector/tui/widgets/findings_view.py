@@ -32,6 +32,11 @@ from inspector.tui.presenters import (
 logger = logging.getLogger(__name__)
 
 PLACEHOLDER = "Select a finding code to see what it means; enter shows its events."
+NO_FINDINGS = (
+    "No findings so far: neither the events nor their page loads have any (or "
+    "they were cleared with c)."
+)
+"""Shown instead of `PLACEHOLDER` while the table is empty."""
 SEVERITY_WIDTH = 9
 COUNT_WIDTH = 6
 CODE_WIDTH_LIMIT = 40
@@ -71,7 +76,7 @@ class FindingsView(Vertical):
         super().__init__(**kwargs)
         self.masker = masker
         self.counts: Counter[str] = Counter()
-        self.text = Text(PLACEHOLDER, style="dim")
+        self.text = Text(NO_FINDINGS, style="dim")
         """The selected code's explanation (tests read `.plain`)."""
         self.examples: dict[str, Finding] = {}
         self._widths: dict[str, int] = {}
@@ -80,7 +85,7 @@ class FindingsView(Vertical):
         yield DataTable(cursor_type="row", id="findings-table")
         with VerticalScroll(id="finding-explanation-scroll"):
             yield Static(
-                Text(PLACEHOLDER, style="dim"),
+                Text(NO_FINDINGS, style="dim"),
                 id="finding-explanation",
             )
 
@@ -158,7 +163,7 @@ class FindingsView(Vertical):
         body = self.query_one("#finding-explanation", Static)
         example = self.examples.get(code) if code else None
         if example is None:
-            self.text = Text(PLACEHOLDER, "dim")
+            self.text = Text(PLACEHOLDER if self.counts else NO_FINDINGS, "dim")
             body.update(self.text)
             return
         document = DetailDocument(self.masker)

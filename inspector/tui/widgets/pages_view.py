@@ -42,6 +42,11 @@ PLACEHOLDER = (
     "Select a page load to see its timeline and diagnoses; enter shows its "
     "worst event in Events."
 )
+NO_PAGES = (
+    "No page loads so far: a page load is listed once it loads the Parse.ly "
+    "tracker or sends a pixel."
+)
+"""Shown instead of `PLACEHOLDER` while the table is empty."""
 COLUMN_WIDTHS = {
     "start": 12,
     "site": 16,
@@ -91,7 +96,7 @@ class PagesView(Vertical):
         super().__init__(**kwargs)
         self.masker = masker
         self.pages: dict[str, PageLoad] = {}
-        self.text = Text(PLACEHOLDER, style="dim")
+        self.text = Text(NO_PAGES, style="dim")
         """The selected page load's timeline and diagnoses (tests read `.plain`)."""
         self._page_width = 0
 
@@ -179,7 +184,7 @@ class PagesView(Vertical):
     def _describe(self, key: str | None) -> None:
         page = self.pages.get(key) if key else None
         if page is None:
-            self.text = Text(PLACEHOLDER, style="dim")
+            self.text = Text(PLACEHOLDER if self.pages else NO_PAGES, style="dim")
             content = self.text
         else:
             document = page_document(page, self.masker)
