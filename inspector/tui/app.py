@@ -146,7 +146,11 @@ class InspectorApp(App[int]):
 
     NAVIGATION_HELP = [
         ("click", "Select a row (in any table) or a tab"),
-        ("enter", "Findings: show the code's events; Pages: show its worst event"),
+        (
+            "enter",
+            "Findings: show the code's events (or its page load); Pages: show "
+            "its worst event",
+        ),
         ("tab, shift+tab", "Move focus between panes"),
         ("esc", "Leave the filter box (an invalid filter is dropped)"),
         ("ctrl+p", "Command palette"),
@@ -777,11 +781,48 @@ class InspectorApp(App[int]):
 
     @on(FindingsView.CodeChosen)
     def _code_chosen(self, message: FindingsView.CodeChosen) -> None:
-        """Enter on a Findings row: the Events view, filtered to that code."""
-        text = f"code:{message.code}"
+        """Enter on a Findings row: the Events view, filtered to that code.
+
+        A page-level finding that names no pixel event (a tracker that never sent
+        its pageview, a scenario not seen) would leave the table empty: its page
+        load is shown in the Pages view instead, when it has one.
+        """
+        code = message.code
+        if not self._code_has_events(code):
+            self._show_eventless_code(code)
+            return
+        text = f"code:{code}"
         self.filter_box.value = text
         self.apply_filter(text)
         self._leave_filter()
+
+    def _code_has_events(self, code: str) -> bool:
+        """Whether some event has this finding code, or is evidence of it."""
+        if self._finding_code_counts.get(code):
+            return True
+        reports = (*self._retained, *self._pending, *self._paused_reports)
+        return any(
+            diagnosis.code == code
+            for report in reports
+            for diagnosis in self._diagnoses_by_event.get(report.event.id, ())
+        )
+
+    def _show_eventless_code(self, code: str) -> None:
+        page_key = next(
+            (d.page_key for d in self._diagnoses if d.code == code and d.page_key),
+            None,
+        )
+        where = "the spec's scenarios are under Segments (3)"
+        if page_key is not None:
+            self.action_show_tab("pages")
+            self.refresh_views()
+            if self.pages_view.select_page(page_key):
+                where = "its page load is shown in Pages"
+        self.notify(
+            f"No pixel event has {printable(code)}: {where}.",
+            title="No event to show",
+            markup=False,
+        )
 
     @on(PagesView.EventChosen)
     def _page_event_chosen(self, message: PagesView.EventChosen) -> None:

@@ -1014,6 +1014,73 @@ async def test_a_logged_traceback_shows_on_lines_of_its_own(view_app):
         assert "    Traceback (most recent call last):" in shown
 
 
+async def test_enter_on_what_names_no_pixel_event_shows_its_page_load(tmp_path, spec):
+    # A page that loads the tracker but never sends its pageview: its diagnosis's
+    # evidence is the tracker script, which is no row of the Events table.
+    page = "https://www.example.com/news/quiet"
+    requests = [
+        *known_requests(),
+        CapturedRequest(
+            "GET",
+            page,
+            headers=(("Sec-Fetch-Dest", "document"),),
+            timestamp=START + 100,
+            content_type="text/html",
+            response_status=200,
+        ),
+        CapturedRequest(
+            "GET",
+            "https://cdn.parsely.com/keys/example.com/p.js",
+            headers=(("Sec-Fetch-Dest", "script"), ("Referer", page)),
+            timestamp=START + 100.1,
+            response_status=200,
+        ),
+    ]
+    recording = tmp_path / "quiet.mitm"
+    write_mitm(requests, recording)
+    app = build_view_app([recording], spec=spec)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.findings_view.table
+        codes = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+        table.move_cursor(row=codes.index("page.tracker-no-pageview"))
+        await pilot.press("enter")
+        await pilot.pause()
+
+        assert app.views.active == "pages"
+        assert app.event_filter.is_empty
+        quiet = app.pages_view.pages[app.pages_view.selected_key()]
+        assert quiet.url == page
+        [notice] = [n for n in app._notifications if n.title == "No event to show"]
+        assert notice.message == (
+            "No pixel event has page.tracker-no-pageview: its page load is shown "
+            "in Pages."
+        )
+
+        # Enter on that page load: no event to go to, and it says so.
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.views.active == "pages"
+        assert not any(n.title == "Event not shown" for n in app._notifications)
+        assert any(
+            n.message.startswith("This page load sent no pixel event")
+            for n in app._notifications
+        )
+
+        # A code that events have still filters the Events view.
+        await pilot.press("2")
+        await pilot.pause()
+        table.move_cursor(row=codes.index("data.not-json"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.views.active == "events"
+        assert app.filter_box.value == "code:data.not-json"
+        assert app.events_table.row_count == 1
+
+
 def hostile_recording(directory: Path) -> Path:
     """A page and its pixels carrying terminal escapes, bidi overrides and markup."""
     page = "https://www.example.com/[bold]x[/bold]\x1b[31m/\u202eexe"
