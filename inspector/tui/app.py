@@ -687,8 +687,12 @@ class InspectorApp(App[int]):
         self._views_dirty = False
         active = self.views.active
         if active == "findings":
+            counts = self.finding_counts()
+            with_events = self._codes_with_events()
             self.findings_view.show_counts(
-                self.finding_counts(), self._finding_examples
+                counts,
+                self._finding_examples,
+                eventless={code for code in counts if code not in with_events},
             )
         elif active == "segments":
             self.segments_view.show_counts(
@@ -798,14 +802,18 @@ class InspectorApp(App[int]):
 
     def _code_has_events(self, code: str) -> bool:
         """Whether some event has this finding code, or is evidence of it."""
-        if self._finding_code_counts.get(code):
-            return True
-        reports = (*self._retained, *self._pending, *self._paused_reports)
-        return any(
-            diagnosis.code == code
-            for report in reports
-            for diagnosis in self._diagnoses_by_event.get(report.event.id, ())
+        return bool(self._finding_code_counts.get(code)) or (
+            code in self._codes_with_events()
         )
+
+    def _codes_with_events(self) -> set[str]:
+        """The finding codes of the events kept, their diagnoses' included."""
+        codes = {code for code, count in self._finding_code_counts.items() if count}
+        by_event = self._diagnoses_by_event
+        for report in (*self._retained, *self._pending, *self._paused_reports):
+            for diagnosis in by_event.get(report.event.id, ()):
+                codes.add(diagnosis.code)
+        return codes
 
     def _show_eventless_code(self, code: str) -> None:
         page_key = next(

@@ -1047,6 +1047,10 @@ async def test_enter_on_what_names_no_pixel_event_shows_its_page_load(tmp_path, 
         table = app.findings_view.table
         codes = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
         table.move_cursor(row=codes.index("page.tracker-no-pageview"))
+        await pilot.pause()
+        explanation = app.findings_view.text.plain
+        assert "no pixel event shows it; enter shows its page load" in explanation
+        assert "in event" not in explanation
         await pilot.press("enter")
         await pilot.pause()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from rich.text import Text
 from textual import events, on
@@ -79,6 +79,7 @@ class FindingsView(Vertical):
         self.text = Text(NO_FINDINGS, style="dim")
         """The selected code's explanation (tests read `.plain`)."""
         self.examples: dict[str, Finding] = {}
+        self.eventless: frozenset[str] = frozenset()
         self._widths: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
@@ -113,11 +114,21 @@ class FindingsView(Vertical):
         table.add_column("Count", key="count", width=self._widths["count"])
         table.add_column("Example", key="example", width=self._widths["example"])
 
-    def show_counts(self, counts: Mapping[str, int], examples: Mapping[str, Finding]):
-        """Replace the table with `counts`, keeping the cursor on the same code."""
+    def show_counts(
+        self,
+        counts: Mapping[str, int],
+        examples: Mapping[str, Finding],
+        eventless: Collection[str] = (),
+    ):
+        """Replace the table with `counts`, keeping the cursor on the same code.
+
+        `eventless` codes are page-level findings that name no pixel event (a
+        tracker that never sent its pageview): Enter shows their page load.
+        """
         selected = self.selected_code()
         self.counts = Counter({code: n for code, n in counts.items() if n > 0})
         self.examples = dict(examples)
+        self.eventless = frozenset(eventless)
         table = self.table
 
         self._set_columns()
@@ -170,7 +181,14 @@ class FindingsView(Vertical):
         times = "once" if self.counts[code] == 1 else f"{self.counts[code]} times"
         document.append(f"{printable(code)}: seen {times}. For example:\n", "bold")
         finding_text(document, example)
-        if example.event_id:
+        if code in self.eventless:
+            document.paragraph(
+                "no pixel event shows it; enter shows its page load in Pages, when it "
+                "has one",
+                2,
+                style="dim",
+            )
+        elif example.event_id:
             document.paragraph(
                 f"in event {printable(example.event_id)}; enter shows every event "
                 "with this code",
