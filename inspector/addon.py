@@ -20,7 +20,8 @@ options of scripts):
 - `inspector_spec`: the segment spec (YAML); empty for the built-in checks.
 - `inspector_hosts`: extra first-party pixel hosts (globs such as *.example.com).
 - `inspector_answer_pixels`: answer pixels with a 1x1 GIF instead of forwarding them.
-- `inspector_jsonl`: a JSON Lines file, one record per event and per page fault.
+- `inspector_jsonl`: a JSON Lines file, one record per event and per page fault,
+  and a summary record when mitmproxy shuts down.
 - `inspector_show_pii`: show personal data instead of masking it.
 - `inspector_geoip_db`: a MaxMind database for the geography standard segment.
 
@@ -37,7 +38,7 @@ import json
 import logging
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -292,6 +293,12 @@ class SegmentInspector:
         self._show_pii = False
         self._jsonl_path = ""
         self._jsonl_file: IO[str] | None = None
+        self._jsonl_events = 0
+        """Event records written to the open `inspector_jsonl` file."""
+        self._jsonl_severities: Counter[Severity] = Counter()
+        """Their findings by severity, for the summary record."""
+        self._jsonl_requests_before = 0
+        """Requests the inspection had seen when the file was opened."""
 
         # Flows are judged once, after they complete, and in the order they completed;
         # the work is queued so that the hook returns at once and the client gets
@@ -408,6 +415,7 @@ class SegmentInspector:
         if self._announces:
             self.announce_diagnoses(final=True)
         if self._jsonl_file is not None:
+            self._write_summary()
             try:
                 self._jsonl_file.close()
             except OSError:
@@ -672,6 +680,11 @@ class SegmentInspector:
             self._jsonl_file.close()
             self._jsonl_file = None
         self._jsonl_path = path
+        self._jsonl_events = 0
+        self._jsonl_severities = Counter()
+        self._jsonl_requests_before = (
+            self._inspection.requests_seen if self._inspection is not None else 0
+        )
         if not path:
             return
         clash = _jsonl_clash(path)
@@ -687,12 +700,45 @@ class SegmentInspector:
     def _write_jsonl(self, report: EventReport) -> None:
         if self._jsonl_file is None:
             return
+        self._jsonl_events += 1
+        severities = self._jsonl_severities
+        for finding in report.findings:
+            severities[finding.severity] += 1
         try:
             record = report_record(report, show_pii=self._show_pii)
         except Exception:
             logger.exception("could not write to %s", self._jsonl_path)
             return
         self._write_record(record)
+
+    def _write_summary(self) -> None:
+        """End the file as `check --format jsonl` ends its output: one `"type":
+        "summary"` record with the totals (the events written, the requests seen
+        meanwhile, the findings of those events and of the page-level diagnoses
+        at the end). Only a session that ends cleanly gets one."""
+        from inspector.report import Totals, totals_record
+
+        severities = Counter(self._jsonl_severities)
+        requests = 0
+        if self._inspection is not None:
+            requests = self._inspection.requests_seen - self._jsonl_requests_before
+            try:
+                diagnoses = self._inspection.pages.diagnoses()
+            except Exception:
+                logger.exception("could not diagnose the page loads")
+                diagnoses = []
+            for diagnosis in diagnoses:
+                for finding in diagnosis.findings:
+                    severities[finding.severity] += 1
+        counts = Totals(
+            events=self._jsonl_events,
+            requests=requests,
+            errors=severities[Severity.ERROR],
+            warnings=severities[Severity.WARNING],
+            infos=severities[Severity.INFO],
+            recording_errors=0,
+        )
+        self._write_record({"type": "summary", **totals_record(counts)})
 
     def _write_record(self, record: dict[str, Any]) -> None:
         if self._jsonl_file is None:

@@ -382,6 +382,17 @@ def summary_counts(
     events_by_source = Counter(report.event.request.source for report in result.reports)
     if sources is None:
         sources = [source for source in events_by_source if source]
+    return totals_record(
+        counts,
+        [(source, events_by_source[source]) for source in dict.fromkeys(sources)],
+    )
+
+
+def totals_record(
+    counts: Totals, sources: Iterable[tuple[str, int]] = ()
+) -> dict[str, Any]:
+    """`Totals` as the JSON report's `summary` holds them; `sources` pairs each
+    recording read with its number of events (none for live traffic)."""
     return {
         "events": counts.events,
         "requests": counts.requests,
@@ -390,11 +401,8 @@ def summary_counts(
         "infos": counts.infos,
         "worst": str(counts.worst) if counts.worst is not None else None,
         "recording_errors": counts.recording_errors,
-        "no_pixel_events": not result.reports,
-        "sources": [
-            {"source": source, "events": events_by_source[source]}
-            for source in dict.fromkeys(sources)
-        ],
+        "no_pixel_events": not counts.events,
+        "sources": [{"source": source, "events": events} for source, events in sources],
     }
 
 

@@ -443,8 +443,8 @@ async def test_jsonl_masks_personal_data_unless_asked(
     await harness.cycle(flow_factory(url))
     harness.done()
 
-    masked = json.loads(masked_file.read_text())
-    shown = json.loads(shown_file.read_text())
+    masked = json.loads(masked_file.read_text().splitlines()[0])
+    shown = json.loads(shown_file.read_text().splitlines()[0])
     assert "pii.email" in {finding["code"] for finding in masked["findings"]}
     assert "jane.doe@example.org" not in masked_file.read_text()
     assert masked["segments"]["plan"] == "basic"
@@ -614,9 +614,12 @@ def test_mitmdump_replays_a_recording_through_the_script(
         "pageview" in line and "value-not-allowed" in line for line in event_lines
     )
     assert any("heartbeat" in line for line in event_lines)
-    records = [json.loads(line) for line in output.read_text().splitlines()]
+    *records, summary = [json.loads(line) for line in output.read_text().splitlines()]
     assert [record["action"] for record in records] == ["pageview", "heartbeat"]
     assert records[0]["segments"] == {"plan": "gold"}
+    # mitmdump ends the file with the totals, as `check --format jsonl` does.
+    assert summary["type"] == "summary"
+    assert (summary["events"], summary["requests"]) == (2, 3)
 
 
 # ------------------------------------------------------------------ page-level faults
@@ -758,7 +761,12 @@ async def test_jsonl_gets_a_record_per_page_fault(
     harness.done()
 
     records = [json.loads(line) for line in output.read_text().splitlines()]
-    assert [record["type"] for record in records] == ["event", "event", "diagnosis"]
+    assert [record["type"] for record in records] == [
+        "event",
+        "event",
+        "diagnosis",
+        "summary",
+    ]
     diagnosis = records[2]
     assert diagnosis["code"] == "page.duplicate-pageview"
     assert diagnosis["severity"] == "warning"

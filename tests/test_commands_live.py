@@ -252,8 +252,77 @@ def test_jsonl_from_the_command_line(
     live_process.process.send_signal(signal.SIGINT)
     live_process.finish()
 
-    [record] = [json.loads(line) for line in output.read_text().splitlines()]
+    [record, summary] = [json.loads(line) for line in output.read_text().splitlines()]
     assert record["segments"] == {"plan": "basic"}
+    assert summary["type"] == "summary"
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_jsonl_ends_with_the_summary_check_writes(
+    run_live, proxy_client, pixel_url_factory, origin_server, tmp_path, stop_signal
+):
+    output = tmp_path / "events.jsonl"
+    recording = tmp_path / "session.mitm"
+    live_process = run_live(
+        "--answer-pixels", "--jsonl", str(output), "--record", str(recording)
+    )
+    address = live_process.address()
+    urls = [
+        origin_server.base_url + "/news/today",
+        pixel_url_factory(data={"plan": "basic"}),
+        pixel_url_factory(data={"plan": "basic"}, rand="2"),  # a duplicate pageview
+        pixel_url_factory(action="heartbeat", data={"plan": "basic"}, inc="5"),
+    ]
+    for url in urls:
+        assert proxy_client.get_sync(address, url).status == 200
+    for _ in range(3):
+        live_process.wait_for(re.compile(r"p1\.parsely\.com|example\.com"))
+    live_process.process.send_signal(stop_signal)
+    status, lines, _ = live_process.finish()
+
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    checked = subprocess.run(
+        [sys.executable, "-m", "inspector", "check", str(recording)]
+        + ["--format", "jsonl", "--fail-on", "never"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_LIMIT_S,
+        check=True,
+    )
+    expected = json.loads(checked.stdout.splitlines()[-1])
+
+    assert status == 0
+    assert [record["type"] for record in records].count("summary") == 1
+    summary = records[-1]
+    # The same totals as `check` of the session's recording; live traffic comes
+    # from no recording, so it names no source.
+    assert summary == {**expected, "sources": []}
+    assert (summary["events"], summary["requests"], summary["warnings"]) == (3, 4, 1)
+    assert summary["worst"] == "warning"
+    assert summary["recording_errors"] == 0
+    assert "4 requests, 3 pixel events, 0 errors, 1 warning, 0 notes" in lines
+
+
+def test_a_killed_session_leaves_valid_jsonl_without_a_summary(
+    run_live, proxy_client, pixel_url_factory, tmp_path
+):
+    output = tmp_path / "events.jsonl"
+    live_process = run_live("--answer-pixels", "--jsonl", str(output))
+    address = live_process.address()
+    for rand in ("1", "2", "3"):
+        url = pixel_url_factory(data={"plan": "basic"}, rand=rand, pvid=rand)
+        proxy_client.get_sync(address, url)
+    for _ in range(3):
+        live_process.wait_for(re.compile("pageview"))
+    live_process.process.send_signal(signal.SIGKILL)
+    status, _, _ = live_process.finish()
+
+    text = output.read_text()
+    records = [json.loads(line) for line in text.splitlines()]
+    assert status == -signal.SIGKILL
+    assert text.endswith("\n")
+    assert [record["type"] for record in records] == ["event"] * 3
 
 
 def test_headless_prints_a_page_fault_as_soon_as_it_is_known(
@@ -547,8 +616,8 @@ def test_overwrite_replaces_an_existing_jsonl_file(
     status, _, _ = live_process.finish()
 
     assert status == 0
-    [record] = [json.loads(line) for line in events.read_text().splitlines()]
-    assert record["type"] == "event"
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [record["type"] for record in records] == ["event", "summary"]
 
 
 def test_an_exposed_listen_address_is_warned_about(capsys):
@@ -571,11 +640,13 @@ async def test_the_ui_shows_pixels_from_the_embedded_proxy(
     from inspector.tui.launch import build_live_app
 
     recording = tmp_path / "session.har"
+    output = tmp_path / "events.jsonl"
     app = build_live_app(
         listen_port=0,
         confdir=tmp_path / "confdir",
         record_path=recording,
         answer_pixels=True,
+        jsonl_path=output,
     )
 
     async with app.run_test() as pilot:
@@ -593,6 +664,10 @@ async def test_the_ui_shows_pixels_from_the_embedded_proxy(
     assert app.startup_error is None
     assert proxy_client.port_is_closed(address)
     assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
+    # Quitting ends the JSON Lines file with the session's totals.
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [record["type"] for record in records] == ["event", "summary"]
+    assert (records[1]["events"], records[1]["requests"]) == (1, 1)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -605,6 +680,7 @@ def test_a_signal_closes_the_ui_and_writes_the_har(
 
     port = free_port()
     recording = tmp_path / "session.har"
+    output = tmp_path / "events.jsonl"
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
         [
@@ -618,6 +694,8 @@ def test_a_signal_closes_the_ui_and_writes_the_har(
             str(tmp_path / "confdir"),
             "--record",
             str(recording),
+            "--jsonl",
+            str(output),
             "--answer-pixels",
         ],
         cwd=ROOT,
@@ -651,6 +729,9 @@ def test_a_signal_closes_the_ui_and_writes_the_har(
     assert status == 0, screen.text()
     assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
     assert proxy_client.port_is_closed(address)
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [record["type"] for record in records] == ["event", "summary"]
+    assert records[1]["events"] == 1
 
 
 class _PtyDrain:

@@ -277,8 +277,20 @@ async def test_jsonl_output_through_the_session(
     await proxy_client.get(address, pixel_url_factory(data={"plan": "basic"}))
     await session.stop()
 
-    [line] = output.read_text().splitlines()
+    [line, summary] = output.read_text().splitlines()
     assert json.loads(line)["segments"] == {"plan": "basic"}
+    assert json.loads(summary) == {
+        "type": "summary",
+        "events": 1,
+        "requests": 1,
+        "errors": 0,
+        "warnings": 0,
+        "infos": 0,
+        "worst": None,
+        "recording_errors": 0,
+        "no_pixel_events": False,
+        "sources": [],
+    }
 
 
 async def test_page_faults_reach_the_diagnosis_sink_and_the_jsonl(
@@ -313,7 +325,12 @@ async def test_page_faults_reach_the_diagnosis_sink_and_the_jsonl(
     assert notice.diagnosis.code == "page.duplicate-pageview"
     assert notice.diagnosis.evidence == [r.event.id for r in collected.reports]
     records = [json.loads(line) for line in output.read_text().splitlines()]
-    assert [record["type"] for record in records] == ["event", "event", "diagnosis"]
+    assert [record["type"] for record in records] == [
+        "event",
+        "event",
+        "diagnosis",
+        "summary",
+    ]
     assert records[2]["code"] == "page.duplicate-pageview"
 
 

@@ -43,6 +43,7 @@ from inspector.coverage import (
     CoverageMark,
     ScenarioStatus,
     coverage_mark,
+    geography_notes,
     statuses_since,
 )
 from inspector.model import CapturedRequest, Finding, Severity
@@ -145,7 +146,11 @@ class InspectorApp(App[int]):
 
     NAVIGATION_HELP = [
         ("click", "Select a row (in any table) or a tab"),
-        ("enter", "Findings: show the code's events; Pages: show its worst event"),
+        (
+            "enter",
+            "Findings: show the code's events (or its page load); Pages: show "
+            "its worst event",
+        ),
         ("tab, shift+tab", "Move focus between panes"),
         ("esc", "Leave the filter box (an invalid filter is dropped)"),
         ("ctrl+p", "Command palette"),
@@ -301,6 +306,7 @@ class InspectorApp(App[int]):
 
     async def on_mount(self) -> None:
         self._attach_log()
+        self._show_spec_warnings()
         self._adjust_layout(self.size.width)
         self.events_table.focus()
         self.set_interval(self.flush_interval, self.flush)
@@ -344,6 +350,27 @@ class InspectorApp(App[int]):
         if self._own_logger_level is not None:
             logging.getLogger(OWN_LOGGER).setLevel(self._own_logger_level)
             self._own_logger_level = None
+
+    def _show_spec_warnings(self) -> None:
+        """The spec's warnings (`Spec.warnings`), in the Log view and announced.
+
+        The spec was loaded, and its warnings logged, before the UI took the
+        terminal: written to stderr then, they would go unseen.
+        """
+        warnings = getattr(self.inspection.spec, "warnings", ())
+        for warning in warnings:
+            logger.warning("%s", warning)
+        if warnings:
+            count = len(warnings)
+            noun = "warning" if count == 1 else "warnings"
+            self.notify(
+                f"{count} {noun} about the spec; see Log (5)\n"
+                + printable(str(warnings[0])),
+                title="Spec warnings",
+                severity="warning",
+                timeout=30,
+                markup=False,
+            )
 
     def on_resize(self) -> None:
         self._adjust_layout(self.size.width)
@@ -660,8 +687,12 @@ class InspectorApp(App[int]):
         self._views_dirty = False
         active = self.views.active
         if active == "findings":
+            counts = self.finding_counts()
+            with_events = self._codes_with_events()
             self.findings_view.show_counts(
-                self.finding_counts(), self._finding_examples
+                counts,
+                self._finding_examples,
+                eventless={code for code in counts if code not in with_events},
             )
         elif active == "segments":
             self.segments_view.show_counts(
@@ -669,7 +700,8 @@ class InspectorApp(App[int]):
                 getattr(self.inspection.spec, "segments", {}),
                 self.standard_counts(),
             )
-            self.scenarios_view.show(self.scenario_statuses())
+            statuses = self.scenario_statuses()
+            self.scenarios_view.show(statuses, self.scenario_notes(statuses))
         elif active == "pages":
             self.pages_view.show_pages(self.page_loads())
         else:
@@ -717,6 +749,14 @@ class InspectorApp(App[int]):
             self.inspection.pages, self.page_loads(), self._scenario_baseline
         )
 
+    def scenario_notes(self, statuses: Sequence[ScenarioStatus]) -> dict[str, str]:
+        """Why scenarios not seen could not have been, as `check` says it (a
+        geography condition without a GeoIP database), judged by the events kept
+        since the start or the last clear."""
+        reports = [*self._retained, *self._pending, *self._paused_reports]
+        coverage = {status.name: status.event_ids for status in statuses}
+        return geography_notes(self.inspection.pages.scenarios, coverage, reports)
+
     # ------------------------------------------------------------------ events
 
     @on(EventsTable.Highlighted, "#events-table")
@@ -745,11 +785,52 @@ class InspectorApp(App[int]):
 
     @on(FindingsView.CodeChosen)
     def _code_chosen(self, message: FindingsView.CodeChosen) -> None:
-        """Enter on a Findings row: the Events view, filtered to that code."""
-        text = f"code:{message.code}"
+        """Enter on a Findings row: the Events view, filtered to that code.
+
+        A page-level finding that names no pixel event (a tracker that never sent
+        its pageview, a scenario not seen) would leave the table empty: its page
+        load is shown in the Pages view instead, when it has one.
+        """
+        code = message.code
+        if not self._code_has_events(code):
+            self._show_eventless_code(code)
+            return
+        text = f"code:{code}"
         self.filter_box.value = text
         self.apply_filter(text)
         self._leave_filter()
+
+    def _code_has_events(self, code: str) -> bool:
+        """Whether some event has this finding code, or is evidence of it."""
+        return bool(self._finding_code_counts.get(code)) or (
+            code in self._codes_with_events()
+        )
+
+    def _codes_with_events(self) -> set[str]:
+        """The finding codes of the events kept, their diagnoses' included."""
+        codes = {code for code, count in self._finding_code_counts.items() if count}
+        by_event = self._diagnoses_by_event
+        for report in (*self._retained, *self._pending, *self._paused_reports):
+            for diagnosis in by_event.get(report.event.id, ()):
+                codes.add(diagnosis.code)
+        return codes
+
+    def _show_eventless_code(self, code: str) -> None:
+        page_key = next(
+            (d.page_key for d in self._diagnoses if d.code == code and d.page_key),
+            None,
+        )
+        where = "the spec's scenarios are under Segments (3)"
+        if page_key is not None:
+            self.action_show_tab("pages")
+            self.refresh_views()
+            if self.pages_view.select_page(page_key):
+                where = "its page load is shown in Pages"
+        self.notify(
+            f"No pixel event has {printable(code)}: {where}.",
+            title="No event to show",
+            markup=False,
+        )
 
     @on(PagesView.EventChosen)
     def _page_event_chosen(self, message: PagesView.EventChosen) -> None:
@@ -883,6 +964,7 @@ class InspectorApp(App[int]):
         self._cleared_at = time.time()
         self.events_table.clear_reports()
         self.events_table.following = True
+        self.events_table.empty_message = self._cleared_message()
         self.detail.show(None)
         self.counts = EventCounts()
 
@@ -910,6 +992,23 @@ class InspectorApp(App[int]):
         self.refresh_views()
         self._show_status()
         self.notify("Cleared: views, counts and saving (s) start from now")
+
+    def _cleared_message(self) -> list[str]:
+        """What the empty table says after a clear: with recordings read to the
+        end, no event can come any more; live, the next one is awaited."""
+        assert self._cleared_at is not None
+        cleared = f"Cleared at {clock_time(self._cleared_at)[:8]}"
+        if self.session_factory is None:
+            if not self.loading_finished.is_set():
+                return list(self.events_table.empty_message)
+            return [
+                f"{cleared}: every event of these recordings came before it.",
+                "Quit (q) and open them again to see their events.",
+            ]
+        message = list(self.events_table.empty_message)
+        if message and message[0].startswith("Waiting for the first pixel event"):
+            message[0] = f"{cleared}: waiting for the next pixel event."
+        return message
 
     def action_follow(self) -> None:
         self.action_show_tab("events")

@@ -368,6 +368,14 @@ async def test_clear_empties_the_table_and_restarts_the_counts(view_app, spec):
         assert view_app.detail.report is None
         assert view_app.finding_counts() == {}
         assert view_app.segment_counts() == {}
+        # The recordings were read long ago: the empty table says why it is
+        # empty, not that they are still being read.
+        shown = "\n".join(
+            view_app.events_table.render_line(y).text for y in range(1, 4)
+        )
+        assert "Reading" not in shown and "Inspecting" not in shown
+        assert "every event of these recordings came before it" in shown
+        assert "Quit (q) and open them again" in shown
 
         # New events after the clear are counted from zero.
         request = known_requests()[4]
@@ -391,9 +399,12 @@ async def test_clear_forgets_findings_pages_and_what_save_writes(
         await pilot.press("2")
         await pilot.pause()
         assert view_app.findings_view.table.row_count == 0
+        # The empty views say so, rather than invite selecting a row.
+        assert view_app.findings_view.text.plain.startswith("No findings so far")
         await pilot.press("4")
         await pilot.pause()
         assert view_app.pages_view.table.row_count == 0
+        assert view_app.pages_view.text.plain.startswith("No page loads so far")
         assert "0 events" in status_text(view_app)
         assert "findings" not in status_text(view_app)
 
@@ -774,6 +785,25 @@ async def test_save_asks_before_replacing_a_file(view_app, tmp_path: Path):
     assert errors == [] and len(requests) == 6
 
 
+async def test_the_save_dialog_hint_wraps_on_a_small_terminal(view_app):
+    from textual.geometry import Region
+
+    async with view_app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("s")
+        await pilot.pause()
+        hint = view_app.screen.query_one("#save-hint")
+        width, height = hint.outer_size
+        shown = " ".join(
+            strip.text.strip()
+            for strip in hint.render_lines(Region(0, 0, width, height))
+        )
+        assert "Enter saves, esc cancels." in shown
+        dialog = view_app.screen.query_one("#save-dialog")
+        assert hint.region.right <= dialog.region.right
+
+
 async def test_following_stops_when_an_older_row_is_selected(view_app, spec):
     extra = inspect(known_requests(), spec)
     async with view_app.run_test(size=SIZE) as pilot:
@@ -917,6 +947,142 @@ async def test_log_view_shows_warnings_from_any_logger(view_app):
             for line in lines
         )
         assert not any("client connect" in line for line in lines)
+
+
+CASE_VARIANT_SPEC = """\
+version: 1
+sites: [example.com]
+segments:
+  plan:
+    type: string
+    values: [basic, Basic]
+"""
+
+
+async def test_spec_warnings_show_in_the_ui(known_recording, tmp_path):
+    # Loading the spec logs its warnings to stderr before the UI takes the
+    # terminal, where they would go unseen: the UI shows them too.
+    from inspector.spec import load_spec
+
+    spec_file = tmp_path / "segments.yaml"
+    spec_file.write_text(CASE_VARIANT_SPEC)
+    spec = load_spec(spec_file, log_warnings=False)
+    app = build_view_app([known_recording], spec=spec)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        expected = f"{spec_file}:6:21: warning: segments.plan.values[1]"
+        assert any(
+            "WARNING" in line and expected in line for line in app.log_view.plain_lines
+        ), app.log_view.plain_lines
+        [notice] = [n for n in app._notifications if n.title == "Spec warnings"]
+        headline, first = notice.message.splitlines()
+        assert headline == "1 warning about the spec; see Log (5)"
+        assert first.startswith(expected)
+        assert notice.severity == "warning"
+
+
+async def test_a_spec_without_warnings_announces_none(view_app):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        assert not [n for n in view_app._notifications if n.title == "Spec warnings"]
+        assert not any("warning:" in line for line in view_app.log_view.plain_lines)
+
+
+async def test_a_logged_traceback_shows_on_lines_of_its_own(view_app):
+    import logging
+
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("inspector.test").exception("could not inspect it")
+        # A line break in text from traffic cannot start a record of its own.
+        logging.getLogger("inspector.test").warning("odd url x\n12:00:00 ERROR y")
+        await pilot.press("5")
+        await pilot.pause()
+
+        failure, odd = view_app.log_view.plain_lines[-2:]
+        assert "\\n" not in failure
+        lines = failure.splitlines()
+        assert lines[0].endswith("ERROR inspector.test: could not inspect it")
+        assert lines[1] == "    Traceback (most recent call last):"
+        assert lines[-1] == "    ValueError: boom"
+        assert odd.splitlines()[1] == "    12:00:00 ERROR y"
+        shown = [strip.text.rstrip() for strip in view_app.log_view.lines]
+        assert "    Traceback (most recent call last):" in shown
+
+
+async def test_enter_on_what_names_no_pixel_event_shows_its_page_load(tmp_path, spec):
+    # A page that loads the tracker but never sends its pageview: its diagnosis's
+    # evidence is the tracker script, which is no row of the Events table.
+    page = "https://www.example.com/news/quiet"
+    requests = [
+        *known_requests(),
+        CapturedRequest(
+            "GET",
+            page,
+            headers=(("Sec-Fetch-Dest", "document"),),
+            timestamp=START + 100,
+            content_type="text/html",
+            response_status=200,
+        ),
+        CapturedRequest(
+            "GET",
+            "https://cdn.parsely.com/keys/example.com/p.js",
+            headers=(("Sec-Fetch-Dest", "script"), ("Referer", page)),
+            timestamp=START + 100.1,
+            response_status=200,
+        ),
+    ]
+    recording = tmp_path / "quiet.mitm"
+    write_mitm(requests, recording)
+    app = build_view_app([recording], spec=spec)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.findings_view.table
+        codes = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+        table.move_cursor(row=codes.index("page.tracker-no-pageview"))
+        await pilot.pause()
+        explanation = app.findings_view.text.plain
+        assert "no pixel event shows it; enter shows its page load" in explanation
+        assert "in event" not in explanation
+        await pilot.press("enter")
+        await pilot.pause()
+
+        assert app.views.active == "pages"
+        assert app.event_filter.is_empty
+        quiet = app.pages_view.pages[app.pages_view.selected_key()]
+        assert quiet.url == page
+        [notice] = [n for n in app._notifications if n.title == "No event to show"]
+        assert notice.message == (
+            "No pixel event has page.tracker-no-pageview: its page load is shown "
+            "in Pages."
+        )
+
+        # Enter on that page load: no event to go to, and it says so.
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.views.active == "pages"
+        assert not any(n.title == "Event not shown" for n in app._notifications)
+        assert any(
+            n.message.startswith("This page load sent no pixel event")
+            for n in app._notifications
+        )
+
+        # A code that events have still filters the Events view.
+        await pilot.press("2")
+        await pilot.pause()
+        table.move_cursor(row=codes.index("data.not-json"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.views.active == "events"
+        assert app.filter_box.value == "code:data.not-json"
+        assert app.events_table.row_count == 1
 
 
 def hostile_recording(directory: Path) -> Path:

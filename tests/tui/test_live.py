@@ -191,3 +191,45 @@ async def test_an_ipv6_proxy_address_is_written_in_brackets(tmp_path, spec):
         assert f"listening on [::1]:{port}" in str(app.status_bar.render())
         assert "Warning:" not in help_text
         await pilot.press("q")
+
+
+async def test_spec_warnings_show_in_the_live_ui(tmp_path):
+    from inspector.spec import load_spec
+
+    spec_file = tmp_path / "segments.yaml"
+    spec_file.write_text(
+        "version: 1\nsegments:\n  plan:\n    type: string\n    values: [basic, Basic]\n"
+    )
+    app = build_live_app(
+        spec=load_spec(spec_file, log_warnings=False),
+        listen_port=0,
+        confdir=tmp_path / "mitmproxy",
+        answer_pixels=True,
+    )
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(lambda: app.listen_addresses, pilot)
+        expected = f"{spec_file}:5:21: warning: segments.plan.values[1]"
+        assert any(
+            "WARNING" in line and expected in line for line in app.log_view.plain_lines
+        )
+        assert any(
+            n.title == "Spec warnings" and expected in n.message
+            for n in app._notifications
+        )
+        await pilot.press("q")
+
+
+async def test_clearing_the_live_view_waits_for_the_next_event(live_app):
+    async with live_app.run_test(size=(160, 50)) as pilot:
+        await wait_for(lambda: live_app.listen_addresses, pilot)
+        before = live_app.events_table.empty_message
+        await pilot.press("c")
+        await pilot.pause()
+
+        after = live_app.events_table.empty_message
+        assert before[0] == "Waiting for the first pixel event."
+        assert after[0].startswith("Cleared at ")
+        assert after[0].endswith(": waiting for the next pixel event.")
+        # How to connect is still there.
+        assert after[1:] == before[1:]
+        await pilot.press("q")

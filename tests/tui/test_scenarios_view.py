@@ -7,6 +7,7 @@ from pathlib import Path
 
 from conftest import wait_loaded
 
+from inspector.coverage import GEOIP_DB_NEEDED
 from inspector.inspection import Inspection
 from inspector.recordings import load_requests
 from inspector.report import scenario_pages
@@ -135,3 +136,32 @@ async def test_a_spec_without_scenarios_says_how_to_add_them(view_app):
         assert view.has_class("empty")
         assert view.table.row_count == 0
         assert not view.table.display or view.table.region.height == 0
+
+
+async def test_a_scenario_needing_geography_says_to_add_a_geoip_database(tmp_path):
+    spec_file = tmp_path / "geo.yaml"
+    spec_file.write_text(
+        "scenarios:\n  - name: from the UK\n    standard: {country: GB}\n"
+        "  - name: any reader\n"
+    )
+    recording = tmp_path / "public.txt"
+    recording.write_text(
+        "# @client=81.2.69.160\n"
+        "https://p1.parsely.com/plogger/?rand=1700000000000&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2F&action=pageview\n"
+    )
+    app = build_view_app([recording], spec=load_spec(spec_file))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_segments(app, pilot)
+
+        assert scenario_rows(app) == [
+            [
+                "from the UK",
+                "○ not seen",
+                "0",
+                f'{GEOIP_DB_NEEDED}; standard country = "GB"',
+            ],
+            ["any reader", "✔ seen", "1", "/"],
+        ]
+        # The same words as `check`, from the same function.
+        assert GEOIP_DB_NEEDED.startswith("needs a GeoIP database: add --geoip-db")

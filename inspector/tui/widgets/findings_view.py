@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from rich.text import Text
 from textual import events, on
@@ -32,6 +32,11 @@ from inspector.tui.presenters import (
 logger = logging.getLogger(__name__)
 
 PLACEHOLDER = "Select a finding code to see what it means; enter shows its events."
+NO_FINDINGS = (
+    "No findings so far: neither the events nor their page loads have any (or "
+    "they were cleared with c)."
+)
+"""Shown instead of `PLACEHOLDER` while the table is empty."""
 SEVERITY_WIDTH = 9
 COUNT_WIDTH = 6
 CODE_WIDTH_LIMIT = 40
@@ -71,16 +76,17 @@ class FindingsView(Vertical):
         super().__init__(**kwargs)
         self.masker = masker
         self.counts: Counter[str] = Counter()
-        self.text = Text(PLACEHOLDER, style="dim")
+        self.text = Text(NO_FINDINGS, style="dim")
         """The selected code's explanation (tests read `.plain`)."""
         self.examples: dict[str, Finding] = {}
+        self.eventless: frozenset[str] = frozenset()
         self._widths: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", id="findings-table")
         with VerticalScroll(id="finding-explanation-scroll"):
             yield Static(
-                Text(PLACEHOLDER, style="dim"),
+                Text(NO_FINDINGS, style="dim"),
                 id="finding-explanation",
             )
 
@@ -108,11 +114,21 @@ class FindingsView(Vertical):
         table.add_column("Count", key="count", width=self._widths["count"])
         table.add_column("Example", key="example", width=self._widths["example"])
 
-    def show_counts(self, counts: Mapping[str, int], examples: Mapping[str, Finding]):
-        """Replace the table with `counts`, keeping the cursor on the same code."""
+    def show_counts(
+        self,
+        counts: Mapping[str, int],
+        examples: Mapping[str, Finding],
+        eventless: Collection[str] = (),
+    ):
+        """Replace the table with `counts`, keeping the cursor on the same code.
+
+        `eventless` codes are page-level findings that name no pixel event (a
+        tracker that never sent its pageview): Enter shows their page load.
+        """
         selected = self.selected_code()
         self.counts = Counter({code: n for code, n in counts.items() if n > 0})
         self.examples = dict(examples)
+        self.eventless = frozenset(eventless)
         table = self.table
 
         self._set_columns()
@@ -158,14 +174,21 @@ class FindingsView(Vertical):
         body = self.query_one("#finding-explanation", Static)
         example = self.examples.get(code) if code else None
         if example is None:
-            self.text = Text(PLACEHOLDER, "dim")
+            self.text = Text(PLACEHOLDER if self.counts else NO_FINDINGS, "dim")
             body.update(self.text)
             return
         document = DetailDocument(self.masker)
         times = "once" if self.counts[code] == 1 else f"{self.counts[code]} times"
         document.append(f"{printable(code)}: seen {times}. For example:\n", "bold")
         finding_text(document, example)
-        if example.event_id:
+        if code in self.eventless:
+            document.paragraph(
+                "no pixel event shows it; enter shows its page load in Pages, when it "
+                "has one",
+                2,
+                style="dim",
+            )
+        elif example.event_id:
             document.paragraph(
                 f"in event {printable(example.event_id)}; enter shows every event "
                 "with this code",

@@ -20,6 +20,10 @@ LEVEL_STYLES = {
 }
 
 
+CONTINUATION = "    "
+"""Indent of a record's second and later lines."""
+
+
 class LogView(RichLog):
     """A capped `RichLog` that remembers its lines as plain text too."""
 
@@ -29,8 +33,13 @@ class LogView(RichLog):
         """The lines written so far, as plain text (capped like the widget)."""
 
     def add_line(self, level: int, line: str) -> None:
-        """Add a line; control characters from traffic are shown as escapes."""
-        line = printable(line)
+        """Add a record; control characters from traffic are shown as escapes.
+
+        A record of several lines (a traceback, a list of problems) keeps them,
+        each after the first indented, so that none can pass for a record of
+        its own.
+        """
+        line = printable(line, keep_newlines=True).replace("\n", "\n" + CONTINUATION)
         style = LEVEL_STYLES.get(level, "")
         self.write(Text(line, style=style))
         self.plain_lines.append(line)

@@ -42,6 +42,11 @@ PLACEHOLDER = (
     "Select a page load to see its timeline and diagnoses; enter shows its "
     "worst event in Events."
 )
+NO_PAGES = (
+    "No page loads so far: a page load is listed once it loads the Parse.ly "
+    "tracker or sends a pixel."
+)
+"""Shown instead of `PLACEHOLDER` while the table is empty."""
 COLUMN_WIDTHS = {
     "start": 12,
     "site": 16,
@@ -57,12 +62,17 @@ SCROLLBAR_ROOM = 2
 
 
 def key_event_id(page: PageLoad) -> str | None:
-    """The event to show for a page load: the first evidence of its worst diagnosis,
-    else its first event with the worst finding, else its first event."""
-    diagnoses = [d for d in page.diagnoses if d.evidence]
+    """The event to show for a page load: the first event its worst diagnosis
+    names, else its first event with the worst finding, else its first event;
+    None when it sent no pixel event.
+
+    A diagnosis may name other requests as evidence (the tracker script of a page
+    that never sent its pageview): those are not in the Events view."""
+    own = {report.event.id for report in page.events}
+    diagnoses = [d for d in page.diagnoses if own.intersection(d.evidence)]
     if diagnoses:
         worst = max(diagnoses, key=lambda d: d.severity.rank)
-        return worst.evidence[0]
+        return next(event_id for event_id in worst.evidence if event_id in own)
     judged = [report for report in page.events if report.worst is not None]
     if judged:
         return max(judged, key=lambda report: report.worst.rank).event.id
@@ -91,7 +101,7 @@ class PagesView(Vertical):
         super().__init__(**kwargs)
         self.masker = masker
         self.pages: dict[str, PageLoad] = {}
-        self.text = Text(PLACEHOLDER, style="dim")
+        self.text = Text(NO_PAGES, style="dim")
         """The selected page load's timeline and diagnoses (tests read `.plain`)."""
         self._page_width = 0
 
@@ -159,6 +169,15 @@ class PagesView(Vertical):
             table.move_cursor(row=table.get_row_index(selected), animate=False)
         self._describe(self.selected_key())
 
+    def select_page(self, key: str) -> bool:
+        """Put the cursor on a page load; False when it is not listed."""
+        table = self.table
+        if key not in self.pages:
+            return False
+        table.move_cursor(row=table.get_row_index(key), animate=False)
+        self._describe(key)
+        return True
+
     def selected_key(self) -> str | None:
         table = self.table
         if not table.row_count:
@@ -172,14 +191,22 @@ class PagesView(Vertical):
     @on(DataTable.RowSelected, "#pages-table")
     def _page_selected(self, event: DataTable.RowSelected) -> None:
         page = self.pages.get(str(event.row_key.value)) if event.row_key else None
-        event_id = key_event_id(page) if page is not None else None
+        if page is None:
+            return
+        event_id = key_event_id(page)
         if event_id is not None:
             self.post_message(self.EventChosen(event_id))
+        else:
+            self.notify(
+                "This page load sent no pixel event: its timeline and diagnoses "
+                "are all there is.",
+                title="No event to show",
+            )
 
     def _describe(self, key: str | None) -> None:
         page = self.pages.get(key) if key else None
         if page is None:
-            self.text = Text(PLACEHOLDER, style="dim")
+            self.text = Text(PLACEHOLDER if self.pages else NO_PAGES, style="dim")
             content = self.text
         else:
             document = page_document(page, self.masker)

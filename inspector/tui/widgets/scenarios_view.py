@@ -9,7 +9,7 @@ from `inspector.coverage`, the same coverage `segment-inspector check` reports.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from rich.text import Text
@@ -57,6 +57,9 @@ class ScenariosView(Vertical):
         super().__init__(**kwargs)
         self.masker = masker
         self.statuses: tuple[ScenarioStatus, ...] = ()
+        self.notes: dict[str, str] = {}
+        """Why a scenario not seen could not have been, by name
+        (`inspector.coverage.geography_notes`)."""
         self.title = Text(NO_SCENARIOS, style="dim")
         """The line above the table (tests read `.plain`)."""
 
@@ -70,15 +73,24 @@ class ScenariosView(Vertical):
         table.add_column("Status", key="status")
         table.add_column("Pageviews", key="pageviews")
         table.add_column("Pages seen on, or what a pageview needs", key="where")
-        self.show(self.statuses)
+        self.show(self.statuses, self.notes)
 
     @property
     def table(self) -> DataTable:
         return self.query_one("#scenarios-table", DataTable)
 
-    def show(self, statuses: Sequence[ScenarioStatus]) -> None:
-        """Replace the rows with these statuses, keeping the cursor's row."""
+    def show(
+        self,
+        statuses: Sequence[ScenarioStatus],
+        notes: Mapping[str, str] | None = None,
+    ) -> None:
+        """Replace the rows with these statuses, keeping the cursor's row.
+
+        `notes` say why a scenario not seen could not have been (no GeoIP
+        database for a geography condition), as `check` does.
+        """
         self.statuses = tuple(statuses)
+        self.notes = dict(notes or {})
         seen = sum(1 for status in self.statuses if status.seen)
         if self.statuses:
             self.title = Text.assemble(
@@ -122,7 +134,11 @@ class ScenariosView(Vertical):
             if len(paths) > MAX_PAGES_SHOWN:
                 text += f" and {len(paths) - MAX_PAGES_SHOWN} more"
             return Text(text or "(page address unknown)", no_wrap=True)
-        needs = Text(printable(status.needs) or "any pageview", no_wrap=True)
+        needs = Text(no_wrap=True)
+        note = self.notes.get(status.name)
+        if note:
+            needs.append(f"{printable(note)}; ", style="yellow")
+        needs.append(printable(status.needs) or "any pageview")
         if status.description:
             needs.append(f"  ({printable(status.description)})", style="dim")
         return needs
