@@ -80,8 +80,9 @@ class CapturedRequest:
     def header(self, name: str) -> str | None:
         """The first value of a header, matched case-insensitively."""
         wanted = name.lower()
+        size = len(wanted)
         for key, value in self.headers:
-            if key.lower() == wanted:
+            if len(key) == size and key.lower() == wanted:
                 return value
         return None
 
