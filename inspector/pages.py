@@ -44,7 +44,6 @@ from inspector.diagnoses import (
     RuleSettings,
     TimedEvent,
     VisitorFacts,
-    carries_data,
     describe_diagnosis,
     is_pageview,
     page_diagnoses,
@@ -53,7 +52,7 @@ from inspector.diagnoses import (
     standard_conditions,
     visitor_diagnoses,
 )
-from inspector.model import CapturedRequest, PixelEvent, Severity
+from inspector.model import CapturedRequest, Severity
 from inspector.timeline import (
     EntryKind,
     TimelineEntry,
@@ -337,10 +336,10 @@ class PageTracker:
         when = event_time(event)
         self._advance(when)
         visitor = event.visitor
-        pageview = is_pageview(event)
-
-        page = self._page_for(event, when, visitor)
         item = TimedEvent(time=when, order=next(self._order), report=report)
+        pageview = item.pageview
+
+        page = self._page_for(item, visitor)
         events = page.events
         if len(events) < self.max_events_per_page:
             # Events nearly always arrive in time order: append, else slot it in.
@@ -370,7 +369,7 @@ class PageTracker:
             page.pageview_count += 1
             self._remember_url(page.source, url)
             self._record_scenarios(page, report)
-        self._record_visitor(page, event, visitor, pageview)
+        self._record_visitor(page, item, visitor)
 
     # Output ----------------------------------------------------------------------
 
@@ -429,30 +428,30 @@ class PageTracker:
 
     # Grouping --------------------------------------------------------------------
 
-    def _page_for(self, event: PixelEvent, when: float, visitor: str | None) -> _Page:
+    def _page_for(self, item: TimedEvent, visitor: str | None) -> _Page:
         """The page load an event belongs to, made or renamed as needed.
 
         Whoever adds the event to it also moves it to the most recently active end.
         """
+        event = item.event
+        when = item.time
         source = event.request.source
-        url = event.url
-        address = page_url_key(url)
         plid = event.plid
         if plid:
             identity: tuple[Any, ...] = ("plid", source, visitor, plid)
-        elif pvid := event.pvid:
-            identity = ("pvid", source, visitor, pvid)
+        elif item.pvid:
+            identity = ("pvid", source, visitor, item.pvid)
         else:
-            identity = ("legacy", source, visitor, address)
+            identity = ("legacy", source, visitor, item.address)
 
         page = self._by_identity.get(identity)
         if page is not None and page.serial in self._pages:
-            if identity[0] != "legacy" or self._legacy_continues(page, event, when):
+            if identity[0] != "legacy" or self._legacy_continues(page, item):
                 return page
 
-        page = self._adopt(event, when, visitor, address, source)
+        page = self._adopt(item, visitor, source)
         if page is None:
-            page = self._new_page(when, url=url, source=source)
+            page = self._new_page(when, url=event.url, source=source)
         if not page.bound:
             page.bound = True
             page.visitor = visitor
@@ -467,12 +466,7 @@ class PageTracker:
         return page
 
     def _adopt(
-        self,
-        event: PixelEvent,
-        when: float,
-        visitor: str | None,
-        address: str,
-        source: str,
+        self, item: TimedEvent, visitor: str | None, source: str
     ) -> _Page | None:
         """The existing page load a new page id joins, if any.
 
@@ -481,6 +475,9 @@ class PageTracker:
         the same address within the duplicate window is a second tracker instance on
         that page, so it joins it (and shows as a duplicate pageview).
         """
+        event = item.event
+        when = item.time
+        address = item.address
         window = self.duplicate_window_ms / 1000
         for page in reversed(self._by_url.get((source, address), {})):
             if page.serial not in self._pages or page.first_time > when + _CLOCK_SKEW_S:
@@ -494,13 +491,12 @@ class PageTracker:
                 continue
             if page.visitor != visitor:
                 continue
-            if is_pageview(event) and event.plid and event.plid not in page.plids:
+            if item.pageview and event.plid and event.plid not in page.plids:
                 latest_pageview = max(
                     (
-                        item.time
-                        for item in page.events
-                        if is_pageview(item.event)
-                        and page_url_key(item.event.url) == address
+                        other.time
+                        for other in page.events
+                        if other.pageview and other.address == address
                     ),
                     default=None,
                 )
@@ -520,11 +516,12 @@ class PageTracker:
                 return page
         return None
 
-    def _legacy_continues(self, page: _Page, event: PixelEvent, when: float) -> bool:
+    def _legacy_continues(self, page: _Page, item: TimedEvent) -> bool:
         """Whether an event without page ids still belongs to this page load."""
+        when = item.time
         if when - page.last_time > _LEGACY_GAP_S:
             return False
-        if not is_pageview(event) or page.latest_pageview_time is None:
+        if not item.pageview or page.latest_pageview_time is None:
             return True
         # A reload: a new pageview well after the last one starts a new page load.
         return when - page.latest_pageview_time <= self.duplicate_window_ms / 1000
@@ -760,10 +757,11 @@ class PageTracker:
                 ids.append(report.event.id)
 
     def _record_visitor(
-        self, page: _Page, event: PixelEvent, visitor: str | None, pageview: bool
+        self, page: _Page, item: TimedEvent, visitor: str | None
     ) -> None:
-        if not visitor or not carries_data(event):
+        if not visitor or not item.with_data:
             return
+        event = item.event
         identity = (page.source, visitor)
         state = self._visitors.get(identity)
         if state is None:
@@ -778,7 +776,7 @@ class PageTracker:
         if segments != state.settled and not _note_spellings(state, event.id, segments):
             state.settled = segments
 
-        if pageview:
+        if item.pageview:
             state.pageviews.append(
                 PageviewKeys(
                     event_id=event.id,
@@ -819,8 +817,12 @@ class PageTracker:
             settings.now if waiting else 0,
         )
         if page.cache_key != cache_key:
-            known = _SourceUrls(self._known_urls, page.source)
-            settings = dataclasses.replace(settings, known_page_urls=known)
+            settings = RuleSettings(
+                duplicate_window_ms=settings.duplicate_window_ms,
+                tracker_timeout_ms=settings.tracker_timeout_ms,
+                now=settings.now,
+                known_page_urls=_SourceUrls(self._known_urls, page.source),
+            )
             page.cached = _from_source(
                 page_diagnoses(self._facts(page), settings), page.source
             )
