@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import textwrap
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -199,13 +200,14 @@ def describe_diagnosis(diagnosis: PageDiagnosis, *, width: int = 88) -> str:
 # Facts the rules read
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TimedEvent:
-    """A pixel event report placed in its page load's order.
+    """A pixel event report placed in its page load's order. Read-only.
 
     What the rules ask of its event again and again is worked out once, when the
     event is placed (a page load is diagnosed anew each time it changes); the
-    event itself is read from the report.
+    event itself is read from the report. Not frozen: a frozen class costs three
+    times as much to make, and one is made for every event.
     """
 
     time: float
@@ -223,16 +225,17 @@ class TimedEvent:
     """`page_url_key(event.url)`."""
     with_data: bool = field(init=False, repr=False, compare=False)
     """`carries_data(event)`."""
+    segments: Mapping[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         event = self.report.event
-        assign = object.__setattr__  # the way to fill in fields of a frozen class
-        assign(self, "id", event.id)
-        assign(self, "action", _action(event))
-        assign(self, "pageview", self.action == "pageview")
-        assign(self, "pvid", event.pvid)
-        assign(self, "address", page_url_key(event.url))
-        assign(self, "with_data", carries_data(event))
+        self.id = event.id
+        self.action = _action(event)
+        self.pageview = self.action == "pageview"
+        self.pvid = event.pvid
+        self.address = page_url_key(event.url)
+        self.with_data = carries_data(event)
+        self.segments = event.segments
 
     @property
     def event(self) -> PixelEvent:
@@ -536,7 +539,7 @@ def _segment_after_pageview(
     for position, pageview in enumerate(pageviews):
         if not pageview.with_data:
             continue
-        present = set(pageview.event.segments)
+        present = set(pageview.segments)
         address = pageview.address
 
         # Later events of this pageview, then later pageviews of the same address
@@ -556,9 +559,9 @@ def _segment_after_pageview(
 
         carriers: list[tuple[TimedEvent, list[str]]] = []
         for item in [*later, *repeats]:
-            if not item.with_data or present.issuperset(item.event.segments):
+            if not item.with_data or present.issuperset(item.segments):
                 continue
-            new_keys = sorted(set(item.event.segments) - present)
+            new_keys = sorted(set(item.segments) - present)
             if new_keys:
                 carriers.append((item, new_keys))
         if not carriers:
@@ -617,8 +620,8 @@ def _duplicate_pageviews(
                 key
                 for item in cluster[1:]
                 if item.with_data and first.with_data
-                for key in item.event.segments
-                if key not in first.event.segments
+                for key in item.segments
+                if key not in first.segments
             }
         )
         plids = {item.event.plid for item in cluster if item.event.plid}
@@ -753,12 +756,12 @@ def _heartbeat_data_differs(facts: PageFacts, index: _PageIndex) -> list[PageDia
     for pageview in index.pageviews:
         if not pageview.with_data:
             continue
-        sent = pageview.event.segments
+        sent = pageview.segments
         differences: list[tuple[TimedEvent, str, Any, bool]] = []
         for item in index.events_of(pageview):
             if not item.with_data:
                 continue
-            segments = item.event.segments
+            segments = item.segments
             for key, value in sent.items():
                 if key not in segments:
                     differences.append((item, key, None, False))
@@ -830,7 +833,7 @@ def _tt_decreased(facts: PageFacts) -> list[PageDiagnosis]:
     for pvid, beats in by_pvid.items():
         if len(beats) < 2:
             continue
-        beats.sort(key=lambda beat: (beat[0], beat[1]))
+        beats.sort(key=_SENT_THEN_ARRIVED)
         drops = [
             (earlier, later)
             for earlier, later in zip(beats, beats[1:], strict=False)
@@ -868,6 +871,10 @@ def _tt_decreased(facts: PageFacts) -> list[PageDiagnosis]:
     return found
 
 
+_SENT_THEN_ARRIVED = operator.itemgetter(0, 1)
+"""Orders heartbeat records `(sent_at, order, item, total)` by their first two."""
+
+
 def _spa_url_without_pageview(
     facts: PageFacts, settings: RuleSettings, index: _PageIndex
 ) -> list[PageDiagnosis]:
@@ -882,18 +889,20 @@ def _spa_url_without_pageview(
     shown: dict[str, str] = {}
     first_seen: dict[str, float] = {}
     for item in facts.events:
-        event = item.event
-        if item.pageview or event.transport is Transport.AMP or not event.url:
-            continue
         address = item.address
-        if item.time >= first_time and address not in tracked:
+        if item.pageview or address in tracked or item.time < first_time:
+            continue
+        event = item.event
+        if event.transport is not Transport.AMP and event.url:
             untracked.setdefault(address, []).append(item.id)
             shown.setdefault(address, event.url)
             first_seen[address] = min(first_seen.get(address, item.time), item.time)
 
     # Same-origin requests whose Referer names such an address.
     hinted_only = set()
-    request_times = {entry.request_id: entry.time for entry in facts.entries}
+    request_times: dict[str, float] = {}
+    if facts.route_hints:
+        request_times = {entry.request_id: entry.time for entry in facts.entries}
     for address, request_ids in facts.route_hints.items():
         if address in tracked or address in settings.known_page_urls:
             continue
@@ -1052,17 +1061,15 @@ def _segment_changed(
         cluster = in_cluster.get(before.id)
         if cluster is not None and cluster == in_cluster.get(after.id):
             continue
-        for key, value in before.event.segments.items():
-            if key in after.event.segments and not same_json(
-                value, after.event.segments[key]
-            ):
+        for key, value in before.segments.items():
+            if key in after.segments and not same_json(value, after.segments[key]):
                 changes.setdefault(key, []).append((before, after))
 
     found = []
     for key, pairs in changes.items():
         steps = [
-            f"{json_label(b.event.segments[key])} on {b.id} → "
-            f"{json_label(a.event.segments[key])} on {a.id}"
+            f"{json_label(b.segments[key])} on {b.id} → "
+            f"{json_label(a.segments[key])} on {a.id}"
             for b, a in pairs
         ]
         explanation = (

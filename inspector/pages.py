@@ -268,6 +268,8 @@ class PageTracker:
         self._by_url: dict[tuple[str, str], dict[_Page, None]] = {}
         self._by_origin: dict[tuple[str, str], dict[_Page, None]] = {}
         self._keys_in_use: set[str] = set()
+        # Page loads known only from an origin-only Referer, until an event binds them.
+        self._origin_only: set[_Page] = set()
         self._known_urls: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._known_urls_version = 0
         self._visitors: OrderedDict[tuple[str, str], _Visitor] = OrderedDict()
@@ -312,6 +314,8 @@ class PageTracker:
                 # The page's document was not captured: start from what the tag says.
                 page = self._new_page(when, url=referer, source=source)
                 page.url_uncertain = is_origin_only(referer)
+                if page.url_uncertain:
+                    self._origin_only.add(page)
                 page.cookie_visitor = visitor
                 self._add_entry(page, kind, request, when, page.url_uncertain)
             else:
@@ -452,8 +456,11 @@ class PageTracker:
         page = self._adopt(item, visitor, source)
         if page is None:
             page = self._new_page(when, url=event.url, source=source)
+            if event.url:
+                page.urls.append(event.url)  # `_new_page` has indexed it
         if not page.bound:
             page.bound = True
+            self._origin_only.discard(page)
             page.visitor = visitor
             page.first_time = min(page.first_time, when)
             if not page.has_tracker:
@@ -505,6 +512,8 @@ class PageTracker:
             break
 
         # A page known only from an origin-only Referer (no document captured).
+        if not self._origin_only:
+            return None
         origin = origin_of(event.url)
         for page in reversed(self._by_origin.get((source, origin), {})):
             if page.serial not in self._pages or page.bound:
@@ -742,6 +751,7 @@ class PageTracker:
                     if not pages:
                         del index[(page.source, value)]
         self._keys_in_use.discard(page.key)
+        self._origin_only.discard(page)
         logger.debug("retired page load %s", page.key)
 
     def _record_scenarios(self, page: _Page, report: Any) -> None:
