@@ -139,7 +139,7 @@ class PageLoad:
         return round((self.last_time - self.first_time) * 1000)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Page:
     """The mutable state behind one page load.
 
@@ -197,7 +197,7 @@ class _Page:
         return keys
 
 
-@dataclass
+@dataclass(slots=True)
 class _Visitor:
     value_spellings: dict[str, dict[str, dict[str, list[str]]]] = field(
         default_factory=dict
