@@ -173,7 +173,7 @@ class _Page:
     scenarios: dict[str, None] = field(default_factory=dict)
     has_tracker: bool = False
     kinds: set[EntryKind] = field(default_factory=set)
-    """The kinds of `requests`."""
+    """The kinds of the non-pixel requests seen, kept on the timeline or not."""
     cookie_visitor: str | None = None
     """The visitor id of the document request's `_parsely_visitor` cookie."""
     dropped_entries: int = 0
