@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import textwrap
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -199,23 +200,46 @@ def describe_diagnosis(diagnosis: PageDiagnosis, *, width: int = 88) -> str:
 # Facts the rules read
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TimedEvent:
-    """A pixel event report placed in its page load's order."""
+    """A pixel event report placed in its page load's order. Read-only.
+
+    What the rules ask of its event again and again is worked out once, when the
+    event is placed (a page load is diagnosed anew each time it changes); the
+    event itself is read from the report. Not frozen: a frozen class costs three
+    times as much to make, and one is made for every event.
+    """
 
     time: float
     order: int
     """Arrival order, to break ties between events of one request."""
     report: Any
     """The `EventReport` (anything with `.event` and `.findings`)."""
+    id: str = field(init=False, repr=False, compare=False)
+    action: str = field(init=False, repr=False, compare=False)
+    """The event's action in lower case, `?` when it has none."""
+    pageview: bool = field(init=False, repr=False, compare=False)
+    """`is_pageview(event)`."""
+    pvid: str | None = field(init=False, repr=False, compare=False)
+    address: str = field(init=False, repr=False, compare=False)
+    """`page_url_key(event.url)`."""
+    with_data: bool = field(init=False, repr=False, compare=False)
+    """`carries_data(event)`."""
+    segments: Mapping[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        event = self.report.event
+        self.id = event.id
+        self.action = _action(event)
+        self.pageview = self.action == "pageview"
+        self.pvid = event.pvid
+        self.address = page_url_key(event.url)
+        self.with_data = carries_data(event)
+        self.segments = event.segments
 
     @property
     def event(self) -> PixelEvent:
         return self.report.event
-
-    @property
-    def id(self) -> str:
-        return self.report.event.id
 
 
 @dataclass
@@ -267,8 +291,6 @@ def page_diagnoses(facts: PageFacts, settings: RuleSettings) -> list[PageDiagnos
 class _PageIndex:
     """What several rules ask of one page load's events, worked out once."""
 
-    pageview_flags: list[bool]
-    """`is_pageview` of each event of `facts.events`, in the same order."""
     pageviews: list[TimedEvent]
     views: dict[str, TimedEvent]
     """`_views(facts)`: each non-pageview event's pageview, by event id."""
@@ -277,11 +299,8 @@ class _PageIndex:
 
     @classmethod
     def of(cls, facts: PageFacts) -> _PageIndex:
-        flags = [is_pageview(item.event) for item in facts.events]
-        pageviews = [
-            item for item, flag in zip(facts.events, flags, strict=True) if flag
-        ]
-        views = _views(facts, flags)
+        pageviews = [item for item in facts.events if item.pageview]
+        views = _views(facts)
 
         events_of_view: dict[int, list[TimedEvent]] = {}
         if views:
@@ -289,7 +308,7 @@ class _PageIndex:
                 view = views.get(item.id)
                 if view is not None:
                     events_of_view.setdefault(id(view), []).append(item)
-        return cls(flags, pageviews, views, events_of_view)
+        return cls(pageviews, views, events_of_view)
 
     def events_of(self, pageview: TimedEvent) -> list[TimedEvent]:
         """The events whose view is `pageview` (`views.get(item.id) is pageview`)."""
@@ -344,7 +363,7 @@ def _offset(facts: PageFacts, when: float) -> str:
 
 
 def _describe_event(facts: PageFacts, item: TimedEvent) -> str:
-    return f"{_action(item.event)} {item.id} ({_offset(facts, item.time)})"
+    return f"{item.action} {item.id} ({_offset(facts, item.time)})"
 
 
 def _listing(descriptions: Sequence[str]) -> str:
@@ -397,37 +416,28 @@ def _is_whole(item: TimedEvent) -> bool:
 
 
 def _pageviews(facts: PageFacts) -> list[TimedEvent]:
-    return [item for item in facts.events if is_pageview(item.event)]
+    return [item for item in facts.events if item.pageview]
 
 
-def _views(
-    facts: PageFacts, pageview_flags: Sequence[bool] | None = None
-) -> dict[str, TimedEvent]:
+def _views(facts: PageFacts) -> dict[str, TimedEvent]:
     """Each non-pageview event's pageview: by `pvid`, or for trackers without pageview
     ids, the latest earlier pageview of the same address."""
-    if pageview_flags is None:
-        pageview_flags = [is_pageview(item.event) for item in facts.events]
-    by_pvid = {
-        item.event.pvid: item
-        for item, flag in zip(facts.events, pageview_flags, strict=True)
-        if flag and item.event.pvid
-    }
+    by_pvid = {item.pvid: item for item in facts.events if item.pageview and item.pvid}
     views: dict[str, TimedEvent] = {}
     latest_by_url: dict[str, TimedEvent] = {}
-    for item, flag in zip(facts.events, pageview_flags, strict=True):
-        event = item.event
-        if flag:
-            if not event.pvid:
-                latest_by_url[page_url_key(event.url)] = item
+    for item in facts.events:
+        pvid = item.pvid
+        if item.pageview:
+            if not pvid:
+                latest_by_url[item.address] = item
             continue
-        if event.pvid:
-            if event.pvid in by_pvid:
-                views[item.id] = by_pvid[event.pvid]
-            continue
-        # Only pageviews without an id are kept by address: an event without one
-        # that follows such a pageview belongs to it (a tracker sending `plid` but
-        # no `pvid` at all included).
-        pageview = latest_by_url.get(page_url_key(event.url))
+        if pvid:
+            pageview = by_pvid.get(pvid)
+        else:
+            # Only pageviews without an id are kept by address: an event without
+            # one that follows such a pageview belongs to it (a tracker sending
+            # `plid` but no `pvid` at all included).
+            pageview = latest_by_url.get(item.address)
         if pageview is not None:
             views[item.id] = pageview
     return views
@@ -474,9 +484,7 @@ def duplicate_clusters(
             continue
         if current:
             previous = current[-1]
-            same_address = page_url_key(previous.event.url) == page_url_key(
-                item.event.url
-            )
+            same_address = previous.address == item.address
             if same_address and _is_repeat(previous.event, item.event):
                 continue
             if same_address and item.time - previous.time <= window:
@@ -529,10 +537,10 @@ def _segment_after_pageview(
     found = []
 
     for position, pageview in enumerate(pageviews):
-        if not carries_data(pageview.event):
+        if not pageview.with_data:
             continue
-        present = set(pageview.event.segments)
-        address = page_url_key(pageview.event.url)
+        present = set(pageview.segments)
+        address = pageview.address
 
         # Later events of this pageview, then later pageviews of the same address
         # before the page moved to another one (a duplicate is reported as such).
@@ -541,7 +549,7 @@ def _segment_after_pageview(
         ]
         repeats = []
         for other in pageviews[position + 1 :]:
-            if page_url_key(other.event.url) != address:
+            if other.address != address:
                 break
             same_cluster = cluster_of.get(other.id) is not None and cluster_of.get(
                 other.id
@@ -551,9 +559,9 @@ def _segment_after_pageview(
 
         carriers: list[tuple[TimedEvent, list[str]]] = []
         for item in [*later, *repeats]:
-            if not carries_data(item.event) or present.issuperset(item.event.segments):
+            if not item.with_data or present.issuperset(item.segments):
                 continue
-            new_keys = sorted(set(item.event.segments) - present)
+            new_keys = sorted(set(item.segments) - present)
             if new_keys:
                 carriers.append((item, new_keys))
         if not carriers:
@@ -611,9 +619,9 @@ def _duplicate_pageviews(
             {
                 key
                 for item in cluster[1:]
-                if carries_data(item.event) and carries_data(first.event)
-                for key in item.event.segments
-                if key not in first.event.segments
+                if item.with_data and first.with_data
+                for key in item.segments
+                if key not in first.segments
             }
         )
         plids = {item.event.plid for item in cluster if item.event.plid}
@@ -681,16 +689,16 @@ def _heartbeat_without_pageview(
     first_pageview = index.pageviews[0] if index.pageviews else None
     orphans = [
         item
-        for item, flag in zip(facts.events, index.pageview_flags, strict=True)
-        if not flag
+        for item in facts.events
+        if not item.pageview
+        and (first_pageview is None or item.time < first_pageview.time)
         and _is_whole(item)
         and _has_no_pageview_id(item.event)
-        and (first_pageview is None or item.time < first_pageview.time)
     ]
     if not orphans:
         return []
 
-    kinds = sorted({_action(item.event) for item in orphans})
+    kinds = sorted({item.action for item in orphans})
     engaged = all(kind in ("heartbeat", "vheartbeat") for kind in kinds)
     mobile = any(
         item.event.transport in (Transport.MOBILE, Transport.MOBILE_LEGACY)
@@ -746,15 +754,14 @@ def _heartbeat_data_differs(facts: PageFacts, index: _PageIndex) -> list[PageDia
     found = []
 
     for pageview in index.pageviews:
-        if not carries_data(pageview.event):
+        if not pageview.with_data:
             continue
-        sent = pageview.event.segments
+        sent = pageview.segments
         differences: list[tuple[TimedEvent, str, Any, bool]] = []
         for item in index.events_of(pageview):
-            event = item.event
-            if not carries_data(event):
+            if not item.with_data:
                 continue
-            segments = event.segments
+            segments = item.segments
             for key, value in sent.items():
                 if key not in segments:
                     differences.append((item, key, None, False))
@@ -808,23 +815,25 @@ def _heartbeat_data_differs(facts: PageFacts, index: _PageIndex) -> list[PageDia
 def _tt_decreased(facts: PageFacts) -> list[PageDiagnosis]:
     by_pvid: dict[str, list[tuple[float, int, TimedEvent, int]]] = {}
     for item in facts.events:
-        event = item.event
-        if _action(event) != "heartbeat" or not event.pvid:
+        if item.action != "heartbeat" or not item.pvid:
             continue
+        params = item.event.params
         try:
-            total = int(event.params.get("tt", ""))
+            total = int(params.get("tt", ""))
         except ValueError:
             continue
         # The tracker's own clock orders heartbeats that a proxy may see reordered.
         try:
-            sent_at = float(event.params.get("rand", ""))
+            sent_at = float(params.get("rand", ""))
         except ValueError:
             sent_at = item.time * 1000
-        by_pvid.setdefault(event.pvid, []).append((sent_at, item.order, item, total))
+        by_pvid.setdefault(item.pvid, []).append((sent_at, item.order, item, total))
 
     found = []
     for pvid, beats in by_pvid.items():
-        beats.sort(key=lambda beat: (beat[0], beat[1]))
+        if len(beats) < 2:
+            continue
+        beats.sort(key=_SENT_THEN_ARRIVED)
         drops = [
             (earlier, later)
             for earlier, later in zip(beats, beats[1:], strict=False)
@@ -862,32 +871,38 @@ def _tt_decreased(facts: PageFacts) -> list[PageDiagnosis]:
     return found
 
 
+_SENT_THEN_ARRIVED = operator.itemgetter(0, 1)
+"""Orders heartbeat records `(sent_at, order, item, total)` by their first two."""
+
+
 def _spa_url_without_pageview(
     facts: PageFacts, settings: RuleSettings, index: _PageIndex
 ) -> list[PageDiagnosis]:
     pageviews = index.pageviews
     if not pageviews:
         return []
-    tracked = {page_url_key(item.event.url) for item in pageviews}
+    tracked = {item.address for item in pageviews}
     first_time = pageviews[0].time
 
     # Events that name an address no pageview was sent for.
     untracked: dict[str, list[str]] = {}
     shown: dict[str, str] = {}
     first_seen: dict[str, float] = {}
-    for item, flag in zip(facts.events, index.pageview_flags, strict=True):
-        event = item.event
-        if flag or event.transport is Transport.AMP or not event.url:
+    for item in facts.events:
+        address = item.address
+        if item.pageview or address in tracked or item.time < first_time:
             continue
-        address = page_url_key(event.url)
-        if item.time >= first_time and address not in tracked:
+        event = item.event
+        if event.transport is not Transport.AMP and event.url:
             untracked.setdefault(address, []).append(item.id)
             shown.setdefault(address, event.url)
             first_seen[address] = min(first_seen.get(address, item.time), item.time)
 
     # Same-origin requests whose Referer names such an address.
     hinted_only = set()
-    request_times = {entry.request_id: entry.time for entry in facts.entries}
+    request_times: dict[str, float] = {}
+    if facts.route_hints:
+        request_times = {entry.request_id: entry.time for entry in facts.entries}
     for address, request_ids in facts.route_hints.items():
         if address in tracked or address in settings.known_page_urls:
             continue
@@ -946,7 +961,7 @@ def _tracker_no_pageview(
     loads = [e for e in facts.entries if e.kind is EntryKind.TRACKER_SCRIPT]
     if not loads:
         return []
-    if any(is_pageview(item.event) or item.event.pvid for item in facts.events):
+    if any(item.pageview or item.pvid for item in facts.events):
         return []
 
     loaded = loads[0]
@@ -1040,23 +1055,21 @@ def _segment_changed(
     in_cluster = {
         item.id: number for number, group in enumerate(clusters) for item in group
     }
-    pageviews = [item for item in index.pageviews if carries_data(item.event)]
+    pageviews = [item for item in index.pageviews if item.with_data]
     changes: dict[str, list[tuple[TimedEvent, TimedEvent]]] = {}
     for before, after in zip(pageviews, pageviews[1:], strict=False):
         cluster = in_cluster.get(before.id)
         if cluster is not None and cluster == in_cluster.get(after.id):
             continue
-        for key, value in before.event.segments.items():
-            if key in after.event.segments and not same_json(
-                value, after.event.segments[key]
-            ):
+        for key, value in before.segments.items():
+            if key in after.segments and not same_json(value, after.segments[key]):
                 changes.setdefault(key, []).append((before, after))
 
     found = []
     for key, pairs in changes.items():
         steps = [
-            f"{json_label(b.event.segments[key])} on {b.id} → "
-            f"{json_label(a.event.segments[key])} on {a.id}"
+            f"{json_label(b.segments[key])} on {b.id} → "
+            f"{json_label(a.segments[key])} on {a.id}"
             for b, a in pairs
         ]
         explanation = (

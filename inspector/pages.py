@@ -31,7 +31,7 @@ import itertools
 import json
 import logging
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -44,7 +44,6 @@ from inspector.diagnoses import (
     RuleSettings,
     TimedEvent,
     VisitorFacts,
-    carries_data,
     describe_diagnosis,
     is_pageview,
     page_diagnoses,
@@ -53,7 +52,7 @@ from inspector.diagnoses import (
     standard_conditions,
     visitor_diagnoses,
 )
-from inspector.model import CapturedRequest, PixelEvent, Severity
+from inspector.model import CapturedRequest, Severity
 from inspector.timeline import (
     EntryKind,
     TimelineEntry,
@@ -140,7 +139,7 @@ class PageLoad:
         return round((self.last_time - self.first_time) * 1000)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Page:
     """The mutable state behind one page load.
 
@@ -164,11 +163,17 @@ class _Page:
     plids: list[str] = field(default_factory=list)
     identities: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[TimedEvent] = field(default_factory=list)
-    entries: list[tuple[float, int, TimelineEntry]] = field(default_factory=list)
+    latest_pageview_time: float | None = None
+    """When the latest pageview of `events` was sent."""
+    requests: list[tuple[float, int, TimelineEntry]] = field(default_factory=list)
+    """The timeline's other requests, as (time, arrival order, entry)."""
+    pixels: list[TimedEvent] = field(default_factory=list)
+    """The timeline's pixel events (their entries are made when a snapshot asks)."""
     route_hints: dict[str, list[str]] = field(default_factory=dict)
     scenarios: dict[str, None] = field(default_factory=dict)
     has_tracker: bool = False
     kinds: set[EntryKind] = field(default_factory=set)
+    """The kinds of the non-pixel requests seen, kept on the timeline or not."""
     cookie_visitor: str | None = None
     """The visitor id of the document request's `_parsely_visitor` cookie."""
     dropped_entries: int = 0
@@ -192,7 +197,7 @@ class _Page:
         return keys
 
 
-@dataclass
+@dataclass(slots=True)
 class _Visitor:
     value_spellings: dict[str, dict[str, dict[str, list[str]]]] = field(
         default_factory=dict
@@ -201,6 +206,9 @@ class _Visitor:
     pageviews: deque[PageviewKeys] = field(
         default_factory=lambda: deque(maxlen=_MAX_PAGEVIEWS_PER_VISITOR)
     )
+    settled: Mapping[str, Any] | None = None
+    """The segments of this visitor's latest event that added no spelling and no
+    id: every list they would extend is full, so an equal event adds nothing."""
 
 
 class PageTracker:
@@ -242,6 +250,7 @@ class PageTracker:
             _setting(pages_settings, "tracker_timeout_ms", DEFAULT_TRACKER_TIMEOUT_MS)
         )
         self.scenarios = list(getattr(spec, "scenarios", None) or [])
+        self._scenario_tests = [_ScenarioTest.of(s) for s in self.scenarios]
         self.max_pages = max_pages
         self.max_visitors = max_visitors
         self.max_timeline_entries = max_timeline_entries
@@ -259,6 +268,8 @@ class PageTracker:
         self._by_url: dict[tuple[str, str], dict[_Page, None]] = {}
         self._by_origin: dict[tuple[str, str], dict[_Page, None]] = {}
         self._keys_in_use: set[str] = set()
+        # Page loads known only from an origin-only Referer, until an event binds them.
+        self._origin_only: set[_Page] = set()
         self._known_urls: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._known_urls_version = 0
         self._visitors: OrderedDict[tuple[str, str], _Visitor] = OrderedDict()
@@ -303,6 +314,8 @@ class PageTracker:
                 # The page's document was not captured: start from what the tag says.
                 page = self._new_page(when, url=referer, source=source)
                 page.url_uncertain = is_origin_only(referer)
+                if page.url_uncertain:
+                    self._origin_only.add(page)
                 page.cookie_visitor = visitor
                 self._add_entry(page, kind, request, when, page.url_uncertain)
             else:
@@ -322,12 +335,15 @@ class PageTracker:
 
     def observe_event(self, report: EventReport) -> None:
         """Add a pixel event report to its page load and its visitor."""
+        # Each property of the event is read once: this runs for every event.
         event = report.event
         when = event_time(event)
         self._advance(when)
-
-        page = self._page_for(event, when)
+        visitor = event.visitor
         item = TimedEvent(time=when, order=next(self._order), report=report)
+        pageview = item.pageview
+
+        page = self._page_for(item, visitor)
         events = page.events
         if len(events) < self.max_events_per_page:
             # Events nearly always arrive in time order: append, else slot it in.
@@ -335,11 +351,15 @@ class PageTracker:
                 events.append(item)
             else:
                 bisect.insort(events, item, key=_time_order)
+            if pageview and (
+                page.latest_pageview_time is None or when > page.latest_pageview_time
+            ):
+                page.latest_pageview_time = when
         else:
             page.dropped_events += 1
-        self._add_entry(page, EntryKind.PIXEL, event.request, when, False, event=event)
+        if self._timeline_takes(page, EntryKind.PIXEL, when):
+            page.pixels.append(item)
 
-        # Each property of the event is read once: this runs for every event.
         url = event.url
         if url and url not in page.urls:
             page.urls.append(url)
@@ -348,15 +368,12 @@ class PageTracker:
             page.url = url
             page.url_uncertain = False
         page.site = page.site or event.idsite
-        page.last_time = max(page.last_time, when)
-        page.version += 1
 
-        pageview = is_pageview(event)
         if pageview:
             page.pageview_count += 1
             self._remember_url(page.source, url)
             self._record_scenarios(page, report)
-        self._record_visitor(page, event, pageview)
+        self._record_visitor(page, item, visitor)
 
     # Output ----------------------------------------------------------------------
 
@@ -415,30 +432,35 @@ class PageTracker:
 
     # Grouping --------------------------------------------------------------------
 
-    def _page_for(self, event: PixelEvent, when: float) -> _Page:
-        visitor = event.visitor
+    def _page_for(self, item: TimedEvent, visitor: str | None) -> _Page:
+        """The page load an event belongs to, made or renamed as needed.
+
+        Whoever adds the event to it also moves it to the most recently active end.
+        """
+        event = item.event
+        when = item.time
         source = event.request.source
-        url = event.url
-        address = page_url_key(url)
         plid = event.plid
         if plid:
             identity: tuple[Any, ...] = ("plid", source, visitor, plid)
-        elif pvid := event.pvid:
-            identity = ("pvid", source, visitor, pvid)
+        elif item.pvid:
+            identity = ("pvid", source, visitor, item.pvid)
         else:
-            identity = ("legacy", source, visitor, address)
+            identity = ("legacy", source, visitor, item.address)
 
         page = self._by_identity.get(identity)
         if page is not None and page.serial in self._pages:
-            if identity[0] != "legacy" or self._legacy_continues(page, event, when):
-                self._pages.move_to_end(page.serial)
+            if identity[0] != "legacy" or self._legacy_continues(page, item):
                 return page
 
-        page = self._adopt(event, when, visitor, address, source)
+        page = self._adopt(item, visitor, source)
         if page is None:
-            page = self._new_page(when, url=url, source=source)
+            page = self._new_page(when, url=event.url, source=source)
+            if event.url:
+                page.urls.append(event.url)  # `_new_page` has indexed it
         if not page.bound:
             page.bound = True
+            self._origin_only.discard(page)
             page.visitor = visitor
             page.first_time = min(page.first_time, when)
             if not page.has_tracker:
@@ -451,12 +473,7 @@ class PageTracker:
         return page
 
     def _adopt(
-        self,
-        event: PixelEvent,
-        when: float,
-        visitor: str | None,
-        address: str,
-        source: str,
+        self, item: TimedEvent, visitor: str | None, source: str
     ) -> _Page | None:
         """The existing page load a new page id joins, if any.
 
@@ -465,6 +482,9 @@ class PageTracker:
         the same address within the duplicate window is a second tracker instance on
         that page, so it joins it (and shows as a duplicate pageview).
         """
+        event = item.event
+        when = item.time
+        address = item.address
         window = self.duplicate_window_ms / 1000
         for page in reversed(self._by_url.get((source, address), {})):
             if page.serial not in self._pages or page.first_time > when + _CLOCK_SKEW_S:
@@ -478,13 +498,12 @@ class PageTracker:
                 continue
             if page.visitor != visitor:
                 continue
-            if is_pageview(event) and event.plid and event.plid not in page.plids:
+            if item.pageview and event.plid and event.plid not in page.plids:
                 latest_pageview = max(
                     (
-                        item.time
-                        for item in page.events
-                        if is_pageview(item.event)
-                        and page_url_key(item.event.url) == address
+                        other.time
+                        for other in page.events
+                        if other.pageview and other.address == address
                     ),
                     default=None,
                 )
@@ -493,6 +512,8 @@ class PageTracker:
             break
 
         # A page known only from an origin-only Referer (no document captured).
+        if not self._origin_only:
+            return None
         origin = origin_of(event.url)
         for page in reversed(self._by_origin.get((source, origin), {})):
             if page.serial not in self._pages or page.bound:
@@ -504,17 +525,15 @@ class PageTracker:
                 return page
         return None
 
-    def _legacy_continues(self, page: _Page, event: PixelEvent, when: float) -> bool:
+    def _legacy_continues(self, page: _Page, item: TimedEvent) -> bool:
         """Whether an event without page ids still belongs to this page load."""
+        when = item.time
         if when - page.last_time > _LEGACY_GAP_S:
             return False
-        if not is_pageview(event):
-            return True
-        pageview_times = [item.time for item in page.events if is_pageview(item.event)]
-        if not pageview_times:
+        if not item.pageview or page.latest_pageview_time is None:
             return True
         # A reload: a new pageview well after the last one starts a new page load.
-        return when - max(pageview_times) <= self.duplicate_window_ms / 1000
+        return when - page.latest_pageview_time <= self.duplicate_window_ms / 1000
 
     def _match_referer(
         self,
@@ -667,37 +686,42 @@ class PageTracker:
         request: CapturedRequest,
         when: float,
         uncertain: bool,
-        *,
-        event: PixelEvent | None = None,
     ) -> None:
+        """Put a non-pixel request on a page load's timeline, if it has room."""
         if kind is EntryKind.TRACKER_SCRIPT and not page.has_tracker:
             page.has_tracker = True
             if not page.bound:
                 self.pages_seen += 1  # it becomes a listed page load now
         page.kinds.add(kind)
-        page.first_time = min(page.first_time, when) if page.entries else when
-        page.last_time = max(page.last_time, when)
-        page.version += 1
-        self._pages.move_to_end(page.serial)
-
-        # Keep the entries that explain ordering even when the timeline is full.
-        full = len(page.entries) >= self.max_timeline_entries
-        if full and (
-            kind is EntryKind.OTHER
-            or len(page.entries) >= 2 * self.max_timeline_entries
-        ):
-            page.dropped_entries += 1
+        if not self._timeline_takes(page, kind, when):
             return
         entry = TimelineEntry(
             time=when,
             offset_ms=0,
             kind=kind,
             url=request.url,
-            request_id=event.id if event is not None else request.request_id,
-            event=event,
+            request_id=request.request_id,
             uncertain=uncertain,
         )
-        page.entries.append((when, next(self._order), entry))
+        page.requests.append((when, next(self._order), entry))
+
+    def _timeline_takes(self, page: _Page, kind: EntryKind, when: float) -> bool:
+        """Note activity at `when` on a page load; whether its timeline has room for
+        an entry of this kind (else it counts as dropped)."""
+        size = len(page.requests) + len(page.pixels)
+        page.first_time = min(page.first_time, when) if size else when
+        if when > page.last_time:
+            page.last_time = when
+        page.version += 1
+        self._pages.move_to_end(page.serial)
+
+        # Keep the entries that explain ordering even when the timeline is full.
+        if size >= self.max_timeline_entries and (
+            kind is EntryKind.OTHER or size >= 2 * self.max_timeline_entries
+        ):
+            page.dropped_entries += 1
+            return False
+        return True
 
     def _evict(self) -> None:
         while len(self._pages) > self.max_pages:
@@ -727,72 +751,49 @@ class PageTracker:
                     if not pages:
                         del index[(page.source, value)]
         self._keys_in_use.discard(page.key)
+        self._origin_only.discard(page)
         logger.debug("retired page load %s", page.key)
 
     def _record_scenarios(self, page: _Page, report: Any) -> None:
-        for scenario in self.scenarios:
-            if not scenario_matches(scenario, report):
+        """Note the scenarios a pageview report shows."""
+        for scenario in self._scenario_tests:
+            if not scenario.shown_by(report):
                 continue
-            name = str(getattr(scenario, "name", "?"))
+            name = scenario.name
             page.scenarios[name] = None
             self._coverage_counts[name] += 1
             ids = self._coverage.setdefault(name, [])
             if len(ids) < _MAX_COVERAGE_IDS:
                 ids.append(report.event.id)
 
-    def _record_visitor(self, page: _Page, event: PixelEvent, pageview: bool) -> None:
-        visitor = event.visitor
-        if not visitor or not carries_data(event):
+    def _record_visitor(
+        self, page: _Page, item: TimedEvent, visitor: str | None
+    ) -> None:
+        if not visitor or not item.with_data:
             return
+        event = item.event
         identity = (page.source, visitor)
         state = self._visitors.get(identity)
         if state is None:
             state = self._visitors[identity] = _Visitor()
             while len(self._visitors) > self.max_visitors:
                 self._visitors.popitem(last=False)
-        self._visitors.move_to_end(identity)
+        else:
+            self._visitors.move_to_end(identity)
 
-        # Per spelling, the first few event ids (what `_note` does, inline: this
-        # runs for every key of every event).
-        event_id = event.id
-        key_spellings = state.key_spellings
-        value_spellings = state.value_spellings
-        for key, value in event.segments.items():
-            folded_key = key.casefold()
-            spellings = key_spellings.get(folded_key)
-            if spellings is None:
-                key_spellings[folded_key] = {key: [event_id]}
-            else:
-                ids = spellings.get(key)
-                if ids is None:
-                    spellings[key] = [event_id]
-                elif len(ids) < _MAX_IDS_PER_SPELLING:
-                    ids.append(event_id)
+        # A reader's events mostly repeat the segments of the one before.
+        segments = event.segments
+        if segments != state.settled and not _note_spellings(state, event.id, segments):
+            state.settled = segments
 
-            if isinstance(value, str):
-                values = value_spellings.get(key)
-                if values is None:
-                    values = value_spellings[key] = {}
-                folded = value.casefold()
-                spellings = values.get(folded)
-                if spellings is None:
-                    if len(values) < _MAX_VALUES_PER_KEY:
-                        values[folded] = {value: [event_id]}
-                    continue
-                ids = spellings.get(value)
-                if ids is None:
-                    spellings[value] = [event_id]
-                elif len(ids) < _MAX_IDS_PER_SPELLING:
-                    ids.append(event_id)
-
-        if pageview:
+        if item.pageview:
             state.pageviews.append(
                 PageviewKeys(
                     event_id=event.id,
                     page_key=page.key,
-                    present=self._shared(frozenset(event.segments)),
+                    present=self._shared(frozenset(segments)),
                     nulls=self._shared(
-                        frozenset(k for k, v in event.segments.items() if v is None)
+                        frozenset(k for k, v in segments.items() if v is None)
                     ),
                 )
             )
@@ -826,8 +827,12 @@ class PageTracker:
             settings.now if waiting else 0,
         )
         if page.cache_key != cache_key:
-            known = _SourceUrls(self._known_urls, page.source)
-            settings = dataclasses.replace(settings, known_page_urls=known)
+            settings = RuleSettings(
+                duplicate_window_ms=settings.duplicate_window_ms,
+                tracker_timeout_ms=settings.tracker_timeout_ms,
+                now=settings.now,
+                known_page_urls=_SourceUrls(self._known_urls, page.source),
+            )
             page.cached = _from_source(
                 page_diagnoses(self._facts(page), settings), page.source
             )
@@ -836,14 +841,7 @@ class PageTracker:
 
     def _facts(self, page: _Page) -> PageFacts:
         # The rules read the requests around the pixels; the pixels are the events.
-        others = sorted(
-            (
-                triple
-                for triple in page.entries
-                if triple[2].kind is not EntryKind.PIXEL
-            ),
-            key=_entry_order,
-        )
+        others = sorted(page.requests, key=_entry_order)
         return PageFacts(
             key=page.key,
             visitor=page.visitor,
@@ -856,7 +854,9 @@ class PageTracker:
         )
 
     def _entries(self, page: _Page) -> list[TimelineEntry]:
-        ordered = sorted(page.entries, key=_entry_order)
+        """The timeline: the requests and the pixel events, in time order."""
+        pixels = [(item.time, item.order, _pixel_entry(item)) for item in page.pixels]
+        ordered = sorted([*page.requests, *pixels], key=_entry_order)
         return [
             _with_offset(entry, page.first_time) for _when, _order, entry in ordered
         ]
@@ -944,6 +944,51 @@ def _visitor_key(visitor: str | None) -> str | None:
     return visitor.removeprefix("pid=") or None
 
 
+def _note_spellings(
+    state: _Visitor, event_id: str, segments: Mapping[str, Any]
+) -> bool:
+    """Note the spellings of an event's keys and string values, with its id, as
+    long as each spelling has fewer than `_MAX_IDS_PER_SPELLING`; whether it added
+    anything."""
+    added = False
+    key_spellings = state.key_spellings
+    value_spellings = state.value_spellings
+    for key, value in segments.items():
+        folded_key = key.casefold()
+        spellings = key_spellings.get(folded_key)
+        if spellings is None:
+            key_spellings[folded_key] = {key: [event_id]}
+            added = True
+        else:
+            ids = spellings.get(key)
+            if ids is None:
+                spellings[key] = [event_id]
+                added = True
+            elif len(ids) < _MAX_IDS_PER_SPELLING:
+                ids.append(event_id)
+                added = True
+
+        if isinstance(value, str):
+            values = value_spellings.get(key)
+            if values is None:
+                values = value_spellings[key] = {}
+            folded = value.casefold()
+            spellings = values.get(folded)
+            if spellings is None:
+                if len(values) < _MAX_VALUES_PER_KEY:
+                    values[folded] = {value: [event_id]}
+                    added = True
+                continue
+            ids = spellings.get(value)
+            if ids is None:
+                spellings[value] = [event_id]
+                added = True
+            elif len(ids) < _MAX_IDS_PER_SPELLING:
+                ids.append(event_id)
+                added = True
+    return added
+
+
 def _setting(settings: Any, name: str, default: float) -> float:
     value = getattr(settings, name, None)
     return default if value is None else value
@@ -959,6 +1004,18 @@ def _time_order(timed: TimedEvent) -> tuple[float, int]:
 
 def _entry_order(triple: tuple[float, int, TimelineEntry]) -> tuple[float, int]:
     return triple[0], triple[1]
+
+
+def _pixel_entry(item: TimedEvent) -> TimelineEntry:
+    event = item.event
+    return TimelineEntry(
+        time=item.time,
+        offset_ms=0,
+        kind=EntryKind.PIXEL,
+        url=event.request.url,
+        request_id=event.id,
+        event=event,
+    )
 
 
 def _with_offset(entry: TimelineEntry, start: float) -> TimelineEntry:
@@ -1010,25 +1067,42 @@ def scenario_matches(scenario: Any, report: Any) -> bool:
     them). A pageview whose `data` could not be read matches no scenario that names
     segments. Standard conditions are skipped when standard segments are unavailable.
     """
-    event = report.event
-    if not is_pageview(event):
-        return False
+    return is_pageview(report.event) and _ScenarioTest.of(scenario).shown_by(report)
 
-    wanted = getattr(scenario, "segments", None) or {}
-    absent = getattr(scenario, "absent", None) or ()
-    if (wanted or absent) and event.data is None:
-        return False
-    segments = event.segments
-    for key, value in wanted.items():
-        if key not in segments or not same_json(segments[key], value):
+
+@dataclass(frozen=True, slots=True)
+class _ScenarioTest:
+    """A scenario's conditions, read once from the spec (see `scenario_matches`)."""
+
+    name: str
+    segments: tuple[tuple[str, Any], ...]
+    absent: tuple[str, ...]
+    standard: dict[str, Any]
+
+    @classmethod
+    def of(cls, scenario: Any) -> _ScenarioTest:
+        return cls(
+            name=str(getattr(scenario, "name", "?")),
+            segments=tuple((getattr(scenario, "segments", None) or {}).items()),
+            absent=tuple(getattr(scenario, "absent", None) or ()),
+            standard=standard_conditions(scenario),
+        )
+
+    def shown_by(self, report: Any) -> bool:
+        """Whether a report, known to be a pageview's, shows this scenario."""
+        event = report.event
+        if (self.segments or self.absent) and event.data is None:
             return False
-    if any(key in segments for key in absent):
-        return False
+        segments = event.segments
+        for key, value in self.segments:
+            if key not in segments or not same_json(segments[key], value):
+                return False
+        if any(key in segments for key in self.absent):
+            return False
 
-    expected = standard_conditions(scenario)
-    if expected:
-        mismatches = _resolve_standard_matcher()
-        resolved = getattr(report, "standard", None)
-        if mismatches is not None and resolved is not None:
-            return not mismatches(resolved, expected)
-    return True
+        if self.standard:
+            mismatches = _resolve_standard_matcher()
+            resolved = getattr(report, "standard", None)
+            if mismatches is not None and resolved is not None:
+                return not mismatches(resolved, self.standard)
+        return True

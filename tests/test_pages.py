@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given, settings
@@ -393,6 +394,45 @@ def test_case_variants_across_a_visitors_pages():
     assert diagnosis.visitor == result.events[0].visitor
     assert diagnosis.page_key is None
     assert len(result.pages) == 2
+
+
+def test_case_variants_count_each_spelling_up_to_five_however_often_it_repeats():
+    def pixel(number, action, page, data):
+        query = {
+            "action": action,
+            "plid": page,
+            "pvid": f"{page}-view",
+            "u": "pid=v1",
+            "url": "https://www.example.com/",
+            "tt": str(number),
+            "data": data,
+        }
+        return CapturedRequest(
+            "GET",
+            f"https://p1.parsely.com/plogger/?{urlencode(query)}",
+            timestamp=1_700_000_000 + number,
+            request_id=f"r{number}",
+        )
+
+    upper = '{"plan": "Premium"}'
+    lower = '{"plan": "premium"}'
+    requests = [
+        pixel(0, "pageview", "a", upper),
+        *(pixel(number, "heartbeat", "a", upper) for number in range(1, 8)),
+        pixel(8, "pageview", "b", lower),
+        pixel(9, "heartbeat", "b", lower),
+        pixel(10, "pageview", "c", '{"Plan": "Premium"}'),
+    ]
+
+    result = inspect(requests)
+
+    found = [d for d in result.diagnoses if d.code == "visitor.case-variants"]
+    [keys] = [d for d in found if d.keys == ("Plan", "plan")]
+    assert keys.evidence == ["r10", "r0"]
+    assert "`Plan` (1x), `plan` (5x)" in keys.explanation
+    [values] = [d for d in found if d.keys == ("plan",)]
+    assert values.evidence == ["r0", "r8"]
+    assert '"Premium" (5x), "premium" (2x)' in values.explanation
 
 
 def test_null_and_omitted_within_one_visitor():
