@@ -30,6 +30,7 @@ import dataclasses
 import itertools
 import json
 import logging
+import math
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -1019,7 +1020,9 @@ def _pixel_entry(item: TimedEvent) -> TimelineEntry:
 
 
 def _with_offset(entry: TimelineEntry, start: float) -> TimelineEntry:
-    offset = max(0, round((entry.time - start) * 1000))
+    elapsed = entry.time - start
+    # A time read from a broken recording may be infinite: no offset then.
+    offset = max(0, round(elapsed * 1000)) if math.isfinite(elapsed) else 0
     if entry.offset_ms == offset:
         return entry
     return TimelineEntry(

@@ -768,3 +768,23 @@ def test_odd_pixels_never_break_the_tracker():
     result = inspect(requests)
 
     assert len(result.events) == 4
+
+
+@pytest.mark.parametrize("when", [float("inf"), float("-inf"), float("nan")])
+def test_a_page_load_with_an_unreadable_time_is_kept_with_no_offsets(when):
+    url = "https://p1.parsely.com/plogger/?" + urlencode(
+        {
+            "rand": "1",
+            "idsite": "example.com",
+            "action": "pageview",
+            "url": "https://example.com/",
+            "pvid": "p1",
+            "data": "{}",
+        }
+    )
+    pageview = CapturedRequest("GET", url, timestamp=when, request_id="r1")
+
+    result = inspect([pageview])
+
+    [page] = result.pages
+    assert [entry.offset_ms for entry in page.timeline] == [0]
