@@ -287,7 +287,7 @@ def _finding_record(finding: Finding, masker: Masker) -> dict[str, Any]:
         "code": finding.code,
         "severity": str(finding.severity),
         "message": finding_message(finding, masker),
-        "path": finding.path,
+        "path": _mask_optional(finding.path, masker),
     }
 
 
@@ -333,7 +333,7 @@ def _diagnosis_record(diagnosis: Any, masker: Masker) -> dict[str, Any]:
         "visitor": _mask_optional(diagnosis.visitor, masker),
         "url": _mask_optional(diagnosis.url, masker),
         "uncertain": diagnosis.uncertain,
-        "keys": list(diagnosis.keys),
+        "keys": [masker(key) for key in diagnosis.keys],
         "source": diagnosis.source or None,
     }
 
@@ -750,6 +750,8 @@ class _TextReport:
     ) -> None:
         label = severity.upper().ljust(7)
         message = self.clip(message, _MESSAGE_WIDTH)
+        if path:
+            path = self.masker(path)  # a parameter name may be personal data
         if path and not message.startswith(path):
             message += f" [{path}]"
         scope = " (page)" if page else ""
