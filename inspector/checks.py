@@ -711,6 +711,17 @@ class EventChecker:
             for found in found_in_value:
                 hits.append((_data_path(key), _data_path(key), found))
 
+        # What Parse.ly receives in `data` but the segments do not show: a text
+        # that is no JSON object, and the values a repeated key overrides.
+        state = event.data_state
+        if state is DataState.INVALID or state is DataState.NOT_OBJECT:
+            self._scan_raw_data(event, scanner, "data as sent", hits)
+        elif event.findings and any(
+            finding.code == "data.duplicate-key" for finding in event.findings
+        ):
+            where = "data (a value that a repeated key overrides)"
+            self._scan_raw_data(event, scanner, where, hits)
+
         # Visitor ids: `u` (and AMP's id), and the legacy ids inside `data`.
         params = event.params
         for name in _VISITOR_PARAMS:
@@ -760,6 +771,21 @@ class EventChecker:
             if (path, found.kind) not in reported:
                 reported.add((path, found.kind))
                 findings.append(_personal_data_finding(event, path, where, found))
+
+    @staticmethod
+    def _scan_raw_data(
+        event: PixelEvent,
+        scanner: PiiScanner,
+        where: str,
+        hits: list[tuple[str, str, PersonalData]],
+    ) -> None:
+        """Personal data in the text of `data`, but for what a segment shows."""
+        if not event.data_raw:
+            return
+        shown = {found.text for _, _, found in hits}
+        for found in scanner.scan(event.data_raw):
+            if found.text not in shown:
+                hits.append(("data", where, found))
 
     def _scan_url_cached(
         self, scanner: PiiScanner, url: str

@@ -798,6 +798,48 @@ def test_personal_data_in_a_query_parameter_name_of_the_page_url(checker):
     )
 
 
+@pytest.mark.parametrize(
+    ("data", "where", "shown"),
+    [
+        (
+            "{e:'ab@example.org', f:'cd@example.org'}",
+            "data as sent",
+            "a•••@example.org",
+        ),
+        ('"ab@example.org"', "data as sent", "a•••@example.org"),
+        ('["cd@example.org", "ef@example.org"]', "data as sent", "c•••@example.org"),
+        ('{"a": "gh@example.org", "b": "x', "data as sent", "g•••@example.org"),
+        ('{"a": "ij@example.org \x1b[31m"}', "data as sent", "i•••@example.org"),
+        (
+            "%7B%22m%22%3A%22kl%40example.org%22%7B",
+            "data as sent",
+            "k•••@example.org",
+        ),
+        (
+            '{"a": "mn@example.org", "a": "x"}',
+            "data (a value that a repeated key overrides)",
+            "m•••@example.org",
+        ),
+    ],
+)
+def test_personal_data_in_data_that_is_no_json_object_is_reported_once(
+    checker, data, where, shown
+):
+    findings = checker.check(pixel(data))
+
+    pii = [(f.code, f.path, f.message) for f in findings if f.code[:4] == "pii."]
+    assert pii == [
+        ("pii.email", "data", f"{where} contains an e-mail address ({shown})")
+    ]
+
+
+def test_a_repeated_key_s_value_found_in_a_segment_is_not_reported_twice(checker):
+    findings = checker.check(pixel('{"a": "x", "a": "mn@example.org"}'))
+
+    pii = [(f.code, f.path) for f in findings if f.code[:4] == "pii."]
+    assert pii == [("pii.email", "data.a")]
+
+
 def test_personal_data_findings_keep_the_whole_value_as_evidence(checker):
     findings = checker.check(pixel({**VALID, "contact": "+44 20 7946 0958"}))
 
