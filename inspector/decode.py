@@ -162,6 +162,7 @@ _DATA_READINGS: dict[str, tuple[JsonReading, tuple[str, ...]]] = {}
 _SEVERITY: dict[str, Severity] = {
     "data.not-json": Severity.ERROR,
     "data.double-encoded": Severity.ERROR,
+    "data.double-percent-encoded": Severity.ERROR,
     "data.not-object": Severity.ERROR,
     "data.swallowed": Severity.ERROR,
     "data.duplicate-key": Severity.WARNING,
@@ -198,6 +199,14 @@ _EXPLANATION: dict[str, str] = {
         "JSON (the result of JSON.stringify) sends a string inside a string, which "
         "Parse.ly does not unpack, and it also wipes the default data. Pass the "
         "object, not its string form."
+    ),
+    "data.double-percent-encoded": (
+        "The query is percent-decoded once, so this `data` reaches Parse.ly as "
+        "`%7B%22...` rather than JSON, and every segment in it is lost. It comes "
+        "from encoding the JSON (encodeURIComponent, or a tag template's URL "
+        "encoding) before handing it to code that encodes it again. Pass the "
+        "object to PARSELY.updateDefaults({data: {...}}) and let the tracker "
+        "encode it once."
     ),
     "params.repeated": (
         "A parameter given twice leaves it to the collector which value it keeps, "
@@ -878,6 +887,13 @@ def _report_data_reading(draft: _EventDraft, reading: JsonReading) -> None:
         draft.add(
             "data.not-json",
             f"data is not JSON: {reading.problem}",
+            path="data",
+        )
+    elif reading.percent_encoded:
+        draft.add(
+            "data.double-percent-encoded",
+            "data is percent-encoded twice: it is JSON only once decoded again "
+            f"(%7B... for {{...}}); recovered object: {compact_json(reading.value)}",
             path="data",
         )
     elif reading.state is DataState.DOUBLE_ENCODED:

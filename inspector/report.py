@@ -656,7 +656,10 @@ class _TextReport:
 
         note = _DATA_STATE_NOTES.get(event.data_state)
         if event.data_state is DataState.DOUBLE_ENCODED:
-            note = "(data was JSON-encoded twice; shown decoded)"
+            twice = "JSON-encoded"
+            if any(f.code == "data.double-percent-encoded" for f in event.findings):
+                twice = "percent-encoded"
+            note = f"(data was {twice} twice; shown decoded)"
         if note:
             parts.extend([" " if parts else "", (note, "dim")])
         elif not parts:

@@ -348,6 +348,45 @@ def test_double_encoded_data_is_recovered():
     assert '{"tier":"gold"}' in finding.message
 
 
+def test_data_percent_encoded_twice_is_recovered():
+    event = pageview(data=quote('{"tier": "gold", "mail": "a+b@example.org"}'))
+
+    assert event.data_state is DataState.DOUBLE_ENCODED
+    assert event.data == {"tier": "gold", "mail": "a+b@example.org"}
+    assert event.data_raw == "%7B%22tier%22%3A%20%22gold%22%2C%20%22mail%22%3A%20" + (
+        "%22a%2Bb%40example.org%22%7D"
+    )
+    assert [(f.code, f.severity, f.path, f.message) for f in event.findings] == [
+        (
+            "data.double-percent-encoded",
+            Severity.ERROR,
+            "data",
+            "data is percent-encoded twice: it is JSON only once decoded again "
+            "(%7B... for {...}); recovered object: "
+            '{"tier":"gold","mail":"a+b@example.org"}',
+        )
+    ]
+
+
+@pytest.mark.parametrize("raw", [quote("[1, 2]"), quote('{"tier":'), "%zz", "%"])
+def test_percent_encoded_data_that_is_no_object_stays_not_json(raw):
+    event = pageview(data=raw)
+
+    assert event.data_state is DataState.INVALID
+    assert list(codes(event)) == ["data.not-json"]
+
+
+def test_mobile_entry_with_percent_encoded_data_is_recovered():
+    entry = {"url": "u", "idsite": "a.example", "action": "pageview"}
+    entry["data"] = quote(json.dumps({"tier": "gold"}))
+
+    (event,) = decode_request(post(json.dumps({"events": [entry]}).encode()))
+
+    assert event.data_state is DataState.DOUBLE_ENCODED
+    assert event.data == {"tier": "gold"}
+    assert "data.double-percent-encoded" in codes(event)
+
+
 @pytest.mark.parametrize(
     ("raw", "described"),
     [("[1,2]", "a list"), ("42", "a number"), ('"gold"', "a string"), ("null", "null")],

@@ -520,6 +520,27 @@ def test_diagnosis_keys_that_are_personal_data_are_masked(tmp_path):
     assert "carol" not in json.dumps(diagnosis)
 
 
+def test_text_says_how_data_was_encoded_twice(tmp_path):
+    pixel = (
+        "https://p1.parsely.com/plogger/?rand=1700000000500&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2Fa&action=pageview&data="
+    )
+    result = inspect_lines(
+        tmp_path,
+        pixel + "%257B%2522plan%2522%253A%2522basic%2522%257D",
+        pixel + "%22%7B%5C%22plan%5C%22%3A%5C%22basic%5C%22%7D%22",
+    )
+
+    text = render_text(result)
+
+    assert event_block(text, "pixels.txt:1").splitlines()[1] == (
+        '    plan="basic" (data was percent-encoded twice; shown decoded)'
+    )
+    assert event_block(text, "pixels.txt:2").splitlines()[1] == (
+        '    plan="basic" (data was JSON-encoded twice; shown decoded)'
+    )
+
+
 def test_text_shortens_long_values_but_json_keeps_them(tmp_path):
     long_value = "a" * 5000
     result = inspect_lines(
