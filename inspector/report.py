@@ -54,6 +54,8 @@ _CONTROL_BUT_NEWLINE = re.compile(
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 DEFAULT_WIDTH = 88
 """Where the text report wraps long messages when no terminal says otherwise."""
+_NOT_COVERED_NOTE = "(site not covered by the spec)"
+"""Ends every event of a site outside the spec's `sites`, as in `live`'s lines."""
 _REAL_CLOCK_AFTER = 1_000_000_000  # 2001-09-09: anything earlier is a relative time
 _SEVERITY_STYLES = {
     Severity.ERROR: "bold red",
@@ -261,6 +263,7 @@ def event_record(
         "data_state": str(event.data_state),
         "segments": mask_json(dict(event.segments), masker),
         "worst": str(report.worst) if report.worst is not None else None,
+        "site_covered": report.site_covered,
         "findings": [_finding_record(finding, masker) for finding in report.findings],
         "page_findings": [
             {
@@ -643,7 +646,10 @@ class _TextReport:
                 diagnosis.severity, diagnosis.code, diagnosis.title, None, page=True
             )
         if not report.findings and not diagnoses:
-            self.add("    ", ("ok", "green"))
+            note = [] if report.site_covered else [" ", (_NOT_COVERED_NOTE, "dim")]
+            self.add("    ", ("ok", "green"), *note)
+        elif not report.site_covered:
+            self.add("    ", (_NOT_COVERED_NOTE, "dim"))
 
     def segment_parts(self, report: EventReport) -> list[str | tuple[str, str]]:
         event = report.event
