@@ -71,6 +71,7 @@ _REMEMBERED_KINDS = frozenset({str, bool, int, float})
 _MAX_REMEMBERED_PASSING = 1_000
 """Passing values remembered per declared key (see `_KeyRule.passing`)."""
 _URL_CACHE_SIZE = 20_000
+_CLEAN_KEYS_SIZE = 20_000
 _HINT_CACHE_SIZE = 4096
 """Undeclared keys whose did-you-mean hint is remembered."""
 
@@ -195,6 +196,8 @@ class EventChecker:
         self._history: dict[str, _KeyHistory] = {}
         self._first_pageview: dict[str | None, str] = {}
         self._url_findings: dict[str, tuple[tuple[str, PersonalData], ...]] = {}
+        self._clean_keys: set[str] = set()
+        """Segment keys already scanned and found free of personal data."""
 
         # Sites the spec does not cover get the built-in checks, from a checker of
         # their own (made on first need), and one note per site.
@@ -680,9 +683,21 @@ class EventChecker:
         # Custom segment values, nested ones included. Plain strings and numbers
         # (the usual case) skip the recursive walk; the scanner remembers strings.
         skip_keys = self._pii_skip_keys
+        clean_keys = self._clean_keys
         for key, value in event.segments.items():
             if skip_keys and key in skip_keys:
                 continue
+            if key not in clean_keys:
+                # A key is personal data too when the page turned a value into a
+                # key (`{"reader@example.org": true}`). Keys repeat: each clean one
+                # is scanned once.
+                found_in_key = scanner.scan(key)
+                if not found_in_key:
+                    if len(clean_keys) >= _CLEAN_KEYS_SIZE:
+                        clean_keys.clear()
+                    clean_keys.add(key)
+                for found in found_in_key:
+                    hits.append(("data", "a key of data", found))
             if isinstance(value, str):
                 found_in_value = scanner.scan(value)
             elif value is None or isinstance(value, _NEVER_PERSONAL):
@@ -695,6 +710,17 @@ class EventChecker:
                 continue
             for found in found_in_value:
                 hits.append((_data_path(key), _data_path(key), found))
+
+        # What Parse.ly receives in `data` but the segments do not show: a text
+        # that is no JSON object, and the values a repeated key overrides.
+        state = event.data_state
+        if state is DataState.INVALID or state is DataState.NOT_OBJECT:
+            self._scan_raw_data(event, scanner, "data as sent", hits)
+        elif event.findings and any(
+            finding.code == "data.duplicate-key" for finding in event.findings
+        ):
+            where = "data (a value that a repeated key overrides)"
+            self._scan_raw_data(event, scanner, where, hits)
 
         # Visitor ids: `u` (and AMP's id), and the legacy ids inside `data`.
         params = event.params
@@ -726,6 +752,11 @@ class EventChecker:
         if len(free_text) > 1:
             free_text = [name for name in params if name in free_text]  # in order
         for name in free_text:
+            if name not in _TEXT_PARAMS:
+                # The name of a parameter the wire format does not define is text
+                # the page wrote, as a value is.
+                for found in scanner.scan(name):
+                    hits.append((name, "a parameter name", found))
             value = params[name]
             if value:
                 where = name if name in _TEXT_PARAMS else f"the parameter {name!r}"
@@ -740,6 +771,21 @@ class EventChecker:
             if (path, found.kind) not in reported:
                 reported.add((path, found.kind))
                 findings.append(_personal_data_finding(event, path, where, found))
+
+    @staticmethod
+    def _scan_raw_data(
+        event: PixelEvent,
+        scanner: PiiScanner,
+        where: str,
+        hits: list[tuple[str, str, PersonalData]],
+    ) -> None:
+        """Personal data in the text of `data`, but for what a segment shows."""
+        if not event.data_raw:
+            return
+        shown = {found.text for _, _, found in hits}
+        for found in scanner.scan(event.data_raw):
+            if found.text not in shown:
+                hits.append(("data", where, found))
 
     def _scan_url_cached(
         self, scanner: PiiScanner, url: str
@@ -784,6 +830,8 @@ def _scan_json(
             yield path, found
     elif isinstance(value, Mapping):
         for key, item in value.items():
+            for found in scanner.scan(key):
+                yield path, found
             yield from _scan_json(scanner, item, f"{path}.{key}")
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
@@ -811,6 +859,8 @@ def _scan_url(
             for found in scanner.scan(unquote(segment)):
                 yield "path", None, found
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        for found in scanner.scan(name):
+            yield "a query parameter name", None, found
         if not value:
             continue
         for found in scanner.scan(value):

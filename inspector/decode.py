@@ -162,6 +162,7 @@ _DATA_READINGS: dict[str, tuple[JsonReading, tuple[str, ...]]] = {}
 _SEVERITY: dict[str, Severity] = {
     "data.not-json": Severity.ERROR,
     "data.double-encoded": Severity.ERROR,
+    "data.double-percent-encoded": Severity.ERROR,
     "data.not-object": Severity.ERROR,
     "data.swallowed": Severity.ERROR,
     "data.duplicate-key": Severity.WARNING,
@@ -199,6 +200,14 @@ _EXPLANATION: dict[str, str] = {
         "Parse.ly does not unpack, and it also wipes the default data. Pass the "
         "object, not its string form."
     ),
+    "data.double-percent-encoded": (
+        "The query is percent-decoded once, so this `data` reaches Parse.ly as "
+        "`%7B%22...` rather than JSON, and every segment in it is lost. It comes "
+        "from encoding the JSON (encodeURIComponent, or a tag template's URL "
+        "encoding) before handing it to code that encodes it again. Pass the "
+        "object to PARSELY.updateDefaults({data: {...}}) and let the tracker "
+        "encode it once."
+    ),
     "params.repeated": (
         "A parameter given twice leaves it to the collector which value it keeps, "
         "and that choice is not documented: the segment data or the site may be "
@@ -218,9 +227,10 @@ _EXPLANATION: dict[str, str] = {
         'no keys. Send an object such as {"plan": "basic"}.'
     ),
     "data.swallowed": (
-        "The text `data=...` ended up inside another parameter because its `&` and "
-        "`=` were percent-encoded (%26, %3D). Parse.ly sees no `data` parameter, so "
-        "the segments are lost. Encode the query once (leave it to the tracker)."
+        "The `=` after `data` was percent-encoded (%3D), and often the `&` before it "
+        "too (%26), so the text `data=...` became part of another parameter's value "
+        "or a parameter name of its own. Parse.ly sees no `data` parameter, so the "
+        "segments are lost. Encode the query once (leave it to the tracker)."
     ),
     "data.absent": (
         "The JavaScript tracker and the mobile SDKs always send `data` ({} when it "
@@ -686,8 +696,9 @@ def _check_url_shape(
     if _ends_in_partial_escape(query):
         draft.truncation.append("it ends in the middle of a %-escape")
 
-    if parsed.last_is_bare and parsed.pairs[-1][0] not in KNOWN_PARAMS:
-        last_key = _short(parsed.pairs[-1][0])
+    last_key = parsed.pairs[-1][0] if parsed.last_is_bare else ""
+    if last_key and last_key not in KNOWN_PARAMS and not last_key.startswith("data="):
+        last_key = _short(last_key)
         draft.truncation.append(f"its last parameter '{last_key}' has no value")
 
 
@@ -716,6 +727,9 @@ def _check_stray_params(draft: _EventDraft, query: str, parsed: ParsedQuery) -> 
     last_index = len(pairs) - 1
     for index, (key, value) in enumerate(pairs):
         if key == "data" or not key:
+            continue
+        if key.startswith("data="):
+            _report_swallowed_name(draft, key, value, is_last=index == last_index)
             continue
         if index == last_index and parsed.last_is_bare:
             continue  # a bare last key is a sign of truncation, reported as such
@@ -757,6 +771,32 @@ def _holds_swallowed_data(draft: _EventDraft, key: str, value: str) -> bool:
     if not _SWALLOWED_DATA.search(value):
         return False
     return key not in _URL_PARAMS or "data" not in draft.params
+
+
+def _report_swallowed_name(
+    draft: _EventDraft, key: str, value: str, *, is_last: bool
+) -> None:
+    """`data%3D{...}`: the pair has no `=` of its own, so all of it is a name."""
+    text = key.removeprefix("data=")
+    if value:
+        text += "=" + value
+    reading, _ = _data_reading(text)
+    if reading.value is not None:
+        shown = f"recovered object: {compact_json(reading.value)}"
+    else:
+        shown = f"the text after it is not a JSON object either: {_short(text)}"
+        if reading.cut_short and is_last:
+            draft.truncation.append("the data JSON stops before it is complete")
+    if "data" in draft.params:
+        lost = "that Parse.ly ignores (it reads the other data parameter)"
+    else:
+        lost = "and Parse.ly receives no data parameter"
+    draft.add(
+        "data.swallowed",
+        "data was sent as 'data%3D...', with its '=' percent-encoded, so the "
+        f"whole of it is a parameter name {lost}; {shown}",
+        path="data",
+    )
 
 
 def _report_unknown_param(draft: _EventDraft, key: str, value: str) -> None:
@@ -847,6 +887,13 @@ def _report_data_reading(draft: _EventDraft, reading: JsonReading) -> None:
         draft.add(
             "data.not-json",
             f"data is not JSON: {reading.problem}",
+            path="data",
+        )
+    elif reading.percent_encoded:
+        draft.add(
+            "data.double-percent-encoded",
+            "data is percent-encoded twice: it is JSON only once decoded again "
+            f"(%7B... for {{...}}); recovered object: {compact_json(reading.value)}",
             path="data",
         )
     elif reading.state is DataState.DOUBLE_ENCODED:

@@ -46,6 +46,9 @@ class EventReport:
     event: PixelEvent
     findings: tuple[Finding, ...]
     standard: StandardSegments | None = None
+    site_covered: bool = True
+    """False for an event of a site outside the spec's `sites`: only the built-in
+    checks judged it (the first such event of a site says so in a finding)."""
 
     @property
     def worst(self) -> Severity | None:
@@ -163,6 +166,7 @@ class Inspection:
             return []
 
         new_reports = []
+        spec = self.spec
         for event in decode_request(request, self.matcher, endpoint=endpoint):
             standard = self.standard.resolve(event)
             findings = (
@@ -170,7 +174,12 @@ class Inspection:
                 *self.checker.check(event),
                 *standard.findings,
             )
-            report = EventReport(event=event, findings=findings, standard=standard)
+            report = EventReport(
+                event=event,
+                findings=findings,
+                standard=standard,
+                site_covered=not spec.sites or spec.applies_to_site(event.idsite),
+            )
             self._count(report)
             self.pages.observe_event(report)
             new_reports.append(report)

@@ -142,7 +142,7 @@ def _attach(
 
 
 def _describe(finding: Finding, mask: Callable[[str], str]) -> str:
-    where = finding.path or "-"
+    where = mask(finding.path) if finding.path else "-"
     message = finding_message(finding, mask)
     text = f"{finding.severity} {finding.code} at {where}: {message}"
     if finding.explanation:

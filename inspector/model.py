@@ -120,7 +120,8 @@ class DataState(enum.StrEnum):
     NOT_OBJECT = "not-object"
     """JSON, but not an object (a list, a number...)."""
     DOUBLE_ENCODED = "double-encoded"
-    """A JSON string holding JSON; `data` holds the recovered object."""
+    """Encoded twice: a JSON string holding JSON, or JSON percent-encoded once
+    more than the query; `data` holds the recovered object."""
 
 
 FINDING_CODES = frozenset(
@@ -135,6 +136,7 @@ FINDING_CODES = frozenset(
         "campaign.utm-internal",
         "data.absent",
         "data.double-encoded",
+        "data.double-percent-encoded",
         "data.duplicate-key",
         "data.not-json",
         "data.not-object",

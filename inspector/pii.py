@@ -41,6 +41,11 @@ _EMAIL_CANDIDATE = re.compile(
     re.IGNORECASE,
 )
 
+# Characters an address may start with that, before one, are far more often the
+# quotes or braces of the text around it (`'a@b.org'`, a `{}` template, a Markdown
+# code span) than part of it. They are left out of the match, never masked away.
+_ENCLOSING = "'`{|}"
+
 # Things that are made of digits but are not about a person.
 _UUID = re.compile(
     r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE
@@ -208,6 +213,8 @@ class PiiScanner:
             # escape before the address are not part of it.
             if start > 0 and text[start - 1] == "%":
                 start += 2
+            while text[start] in _ENCLOSING:
+                start += 1
             candidate = text[start : match.end()]
             address = unquote(unquote(candidate))
             try:

@@ -104,6 +104,8 @@ _HALF_PAIR = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 """A lone surrogate that is not an escaped byte (U+DC80 to U+DCFF)."""
 _CONTROL_CHARACTER = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 _BODYLESS_METHODS = frozenset({"GET", "HEAD"})
+_URL_WRAPPERS = frozenset({'""', "''", "<>"})
+"""The first and last characters of a bare URL quoted or bracketed in a paste."""
 
 # `rand` is the tracker's epoch-milliseconds clock; only trust plausible values.
 _EARLIEST_RAND_MS = 946_684_800_000  # 2000-01-01
@@ -776,6 +778,8 @@ class _Block:
         self.in_body = False
         self.offset_s: float | None = None
         self.client_address: str | None = None
+        self.part: int | None = None
+        """Which of the URLs on its line this is, when the line has several."""
 
 
 class _BadLine:
@@ -833,6 +837,10 @@ def _read_request_list(
             timestamp = base_time
         previous_time = timestamp
 
+        origin, request_id = f"{label} line {block.lineno}", f"{label}:{block.lineno}"
+        if block.part is not None:
+            origin += f", URL {block.part}"
+            request_id += f".{block.part}"
         yield CapturedRequest(
             method=block.method,
             url=url,
@@ -840,8 +848,8 @@ def _read_request_list(
             body="\n".join(block.body_lines).strip("\n").encode("utf-8"),
             timestamp=timestamp,
             client_address=block.client_address,
-            origin=f"{label} line {block.lineno}",
-            request_id=f"{label}:{block.lineno}",
+            origin=origin,
+            request_id=request_id,
             source=label,
         )
 
@@ -934,6 +942,14 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
                 pending_offset = amount if time_match["unit"] == "s" else amount / 1000
             if client_match := _CLIENT_ANNOTATION.search(stripped):
                 client_address = client_match["address"]
+            continue
+
+        if several := _several_urls(stripped):
+            # URLs pasted side by side: one request each, never one glued URL.
+            end_skipping()
+            for part, target in enumerate(several, start=1):
+                current = start_block(lineno, "GET", target, True)
+                current.part = part
             continue
 
         if request_line := _split_request_line(stripped):
@@ -1037,16 +1053,41 @@ def _mangled_url(header: re.Match[str]) -> bool:
     return name.endswith(("http", "https")) and header["value"].startswith("//")
 
 
+def _several_urls(line: str) -> list[str] | None:
+    """The URLs of a line that holds several bare ones side by side, else None.
+
+    Only a line made of nothing but URLs (each perhaps quoted, or followed by the
+    comma of a list) is split; a URL with a space pasted in stays one request.
+    """
+    if line.count("://") < 2 or " " not in line and "\t" not in line:
+        return None
+    targets = []
+    for word in line.split():
+        request_line = _split_request_line(word)
+        if request_line is None or not request_line[2]:
+            return None
+        targets.append(request_line[1])
+    return targets
+
+
 def _split_request_line(line: str) -> tuple[str, str, bool] | None:
     """`(method, target, bare)` for `METHOD URL [HTTP/1.1]` or a bare URL, else None.
 
     A scheme-relative URL (`//host/path`, as devtools sometimes copy one) is read
-    as https; a bare URL in quotes, as logs and JSON print one (with the comma or
-    semicolon of a list pasted from code), is read without them.
+    as https; a bare URL in quotes, as logs and JSON print one, or in angle
+    brackets, as mail and Markdown do, is read without them. So is the comma or
+    semicolon after one of a list pasted from code, unless the URL holds another
+    (a pixel's own are always percent-encoded, so one there was pasted decoded).
     """
     quoted = line.rstrip(",; \t")  # an item of a list pasted from code
-    if len(quoted) > 2 and quoted[0] == quoted[-1] and quoted[0] in "\"'":
+    if len(quoted) > 2 and (quoted[0] + quoted[-1]) in _URL_WRAPPERS:
         line = quoted[1:-1].strip()
+    elif (
+        quoted != line
+        and quoted.lower().startswith(("http://", "https://", "//"))
+        and not any(mark in quoted for mark in ",;")
+    ):
+        line = quoted
     if line.lower().startswith(("http://", "https://")):
         return "GET", line, True
     if _SCHEME_RELATIVE_URL.match(line):

@@ -54,6 +54,8 @@ _CONTROL_BUT_NEWLINE = re.compile(
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 DEFAULT_WIDTH = 88
 """Where the text report wraps long messages when no terminal says otherwise."""
+_NOT_COVERED_NOTE = "(site not covered by the spec)"
+"""Ends every event of a site outside the spec's `sites`, as in `live`'s lines."""
 _REAL_CLOCK_AFTER = 1_000_000_000  # 2001-09-09: anything earlier is a relative time
 _SEVERITY_STYLES = {
     Severity.ERROR: "bold red",
@@ -261,6 +263,7 @@ def event_record(
         "data_state": str(event.data_state),
         "segments": mask_json(dict(event.segments), masker),
         "worst": str(report.worst) if report.worst is not None else None,
+        "site_covered": report.site_covered,
         "findings": [_finding_record(finding, masker) for finding in report.findings],
         "page_findings": [
             {
@@ -287,7 +290,7 @@ def _finding_record(finding: Finding, masker: Masker) -> dict[str, Any]:
         "code": finding.code,
         "severity": str(finding.severity),
         "message": finding_message(finding, masker),
-        "path": finding.path,
+        "path": _mask_optional(finding.path, masker),
     }
 
 
@@ -333,7 +336,7 @@ def _diagnosis_record(diagnosis: Any, masker: Masker) -> dict[str, Any]:
         "visitor": _mask_optional(diagnosis.visitor, masker),
         "url": _mask_optional(diagnosis.url, masker),
         "uncertain": diagnosis.uncertain,
-        "keys": list(diagnosis.keys),
+        "keys": [masker(key) for key in diagnosis.keys],
         "source": diagnosis.source or None,
     }
 
@@ -651,7 +654,10 @@ class _TextReport:
                 diagnosis.severity, diagnosis.code, diagnosis.title, None, page=True
             )
         if not report.findings and not diagnoses:
-            self.add("    ", ("ok", "green"))
+            note = [] if report.site_covered else [" ", (_NOT_COVERED_NOTE, "dim")]
+            self.add("    ", ("ok", "green"), *note)
+        elif not report.site_covered:
+            self.add("    ", (_NOT_COVERED_NOTE, "dim"))
 
     def segment_parts(self, report: EventReport) -> list[str | tuple[str, str]]:
         event = report.event
@@ -664,7 +670,10 @@ class _TextReport:
 
         note = _DATA_STATE_NOTES.get(event.data_state)
         if event.data_state is DataState.DOUBLE_ENCODED:
-            note = "(data was JSON-encoded twice; shown decoded)"
+            twice = "JSON-encoded"
+            if any(f.code == "data.double-percent-encoded" for f in event.findings):
+                twice = "percent-encoded"
+            note = f"(data was {twice} twice; shown decoded)"
         if note:
             parts.extend([" " if parts else "", (note, "dim")])
         elif not parts:
@@ -758,6 +767,8 @@ class _TextReport:
     ) -> None:
         label = severity.upper().ljust(7)
         message = self.clip(message, _MESSAGE_WIDTH)
+        if path:
+            path = self.masker(path)  # a parameter name may be personal data
         if path and not message.startswith(path):
             message += f" [{path}]"
         scope = " (page)" if page else ""

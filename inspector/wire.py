@@ -228,6 +228,9 @@ class JsonReading(NamedTuple):
     """Whatever JSON value was read, even when it is not an object."""
     repaired: bool = False
     """Lone surrogate escapes in the text were replaced by U+FFFD."""
+    percent_encoded: bool = False
+    """For DOUBLE_ENCODED: the text was percent-encoded once more than the query
+    (`%7B%22...`), and the object was read after decoding it again."""
 
 
 _JSON_TYPE_NAMES = {
@@ -348,6 +351,10 @@ def read_json_object(text: str) -> JsonReading:
     try:
         parsed, repaired = load_json(text)
     except json.JSONDecodeError as error:
+        if text[:1] == "%":
+            recovered = _percent_decoded_object(text)
+            if recovered is not None:
+                return recovered
         return JsonReading(
             DataState.INVALID,
             None,
@@ -365,12 +372,38 @@ def read_json_object(text: str) -> JsonReading:
     return reading
 
 
+def _percent_decoded_object(text: str) -> JsonReading | None:
+    """The object in a text percent-encoded twice (`%7B%22plan%22...` once the
+    query is decoded), or None when decoding it again gives no JSON object."""
+    decoded = unquote(text)
+    if decoded == text:
+        return None
+    try:
+        parsed, repaired = load_json(decoded)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    return JsonReading(
+        DataState.DOUBLE_ENCODED,
+        parsed,
+        None,
+        parsed=parsed,
+        repaired=repaired,
+        percent_encoded=True,
+    )
+
+
 def classify_json_value(parsed: Any) -> JsonReading:
     """Sort an already parsed JSON value into a `DataState`."""
     if isinstance(parsed, dict):
         return JsonReading(DataState.OK, parsed, None, parsed=parsed)
 
     if isinstance(parsed, str):
+        if parsed[:1] == "%":
+            recovered = _percent_decoded_object(parsed)
+            if recovered is not None:
+                return recovered
         inner = parsed.strip()
         if inner[:1] in ("{", "["):
             try:

@@ -451,6 +451,32 @@ async def test_jsonl_masks_personal_data_unless_asked(
     assert shown["segments"]["email"] == "jane.doe@example.org"
 
 
+async def test_jsonl_masks_names_and_keys_that_are_personal_data(
+    addon_harness, spec_file, flow_factory, pixel_url_factory, tmp_path
+):
+    url = pixel_url_factory(
+        data={"carol.jones@example.org": "yes"}, **{"ivan.lee@example.org": "1"}
+    )
+    output = tmp_path / "events.jsonl"
+    addon = SegmentInspector(Inspection(load_spec(spec_file)))
+    harness = addon_harness(addon)
+    harness.configure(inspector_jsonl=str(output))
+    await harness.cycle(flow_factory(url))
+    harness.done()
+
+    record = json.loads(output.read_text())
+    pii = [
+        (f["path"], f["message"])
+        for f in record["findings"]
+        if f["code"] == "pii.email"
+    ]
+    assert pii == [
+        ("data", "a key of data contains an e-mail address (c•••@example.org)"),
+        ("«email»", "a parameter name contains an e-mail address (i•••@example.org)"),
+    ]
+    assert "ivan" not in output.read_text() and "carol" not in output.read_text()
+
+
 async def test_jsonl_carries_the_standard_segments(
     addon_harness, inspector_addon, flow_factory, pixel_url_factory, tmp_path
 ):

@@ -746,6 +746,100 @@ def test_personal_data_in_the_title_and_other_free_text_is_reported(checker):
     }
 
 
+def test_personal_data_in_a_parameter_name_is_reported(checker):
+    event = pixel(VALID, **{"ivan.lee@example.org": "1"})
+    findings = checker.check(event)
+
+    finding = only(findings, "pii.email")
+    assert (finding.path, finding.message, finding.evidence) == (
+        "ivan.lee@example.org",
+        "a parameter name contains an e-mail address (i•••@example.org)",
+        "ivan.lee@example.org",
+    )
+    top_level = only(list(event.findings), "params.top-level-segment")
+    assert top_level.message.startswith("'ivan.lee@example.org=1' is a top-level")
+
+
+def test_personal_data_in_a_data_key_is_reported_on_every_event(checker):
+    data = {**VALID, "carol.jones@example.org": "yes", "nested": {"+1 415 555 0123": 1}}
+
+    for request_id in ("r1", "r2"):
+        findings = checker.check(pixel(data, request_id=request_id))
+
+        pii = [(f.code, f.path, f.message) for f in findings if f.code[:4] == "pii."]
+        assert pii == [
+            (
+                "pii.email",
+                "data",
+                "a key of data contains an e-mail address (c•••@example.org)",
+            ),
+            (
+                "pii.phone",
+                "data.nested",
+                "data.nested contains a phone number (•••23 (11 digits))",
+            ),
+        ]
+
+
+def test_a_declared_or_skipped_key_is_not_personal_data():
+    spec = parse_spec("unknown_keys: allow\npii: {skip_keys: ['123456789012']}\n")
+
+    assert EventChecker(spec).check(pixel({"123456789012": "x"})) == []
+
+
+def test_personal_data_in_a_query_parameter_name_of_the_page_url(checker):
+    page = "https://www.example.com/a?reader%40example.com=1&x=2"
+
+    finding = only(checker.check(pixel(VALID, url=page)), "pii.email")
+
+    assert (finding.path, finding.message) == (
+        "url",
+        "url (a query parameter name) contains an e-mail address (r•••@example.com)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "shown"),
+    [
+        (
+            "{e:'ab@example.org', f:'cd@example.org'}",
+            "data as sent",
+            "a•••@example.org",
+        ),
+        ('"ab@example.org"', "data as sent", "a•••@example.org"),
+        ('["cd@example.org", "ef@example.org"]', "data as sent", "c•••@example.org"),
+        ('{"a": "gh@example.org", "b": "x', "data as sent", "g•••@example.org"),
+        ('{"a": "ij@example.org \x1b[31m"}', "data as sent", "i•••@example.org"),
+        (
+            "%7B%22m%22%3A%22kl%40example.org%22%7B",
+            "data as sent",
+            "k•••@example.org",
+        ),
+        (
+            '{"a": "mn@example.org", "a": "x"}',
+            "data (a value that a repeated key overrides)",
+            "m•••@example.org",
+        ),
+    ],
+)
+def test_personal_data_in_data_that_is_no_json_object_is_reported_once(
+    checker, data, where, shown
+):
+    findings = checker.check(pixel(data))
+
+    pii = [(f.code, f.path, f.message) for f in findings if f.code[:4] == "pii."]
+    assert pii == [
+        ("pii.email", "data", f"{where} contains an e-mail address ({shown})")
+    ]
+
+
+def test_a_repeated_key_s_value_found_in_a_segment_is_not_reported_twice(checker):
+    findings = checker.check(pixel('{"a": "x", "a": "mn@example.org"}'))
+
+    pii = [(f.code, f.path) for f in findings if f.code[:4] == "pii."]
+    assert pii == [("pii.email", "data.a")]
+
+
 def test_personal_data_findings_keep_the_whole_value_as_evidence(checker):
     findings = checker.check(pixel({**VALID, "contact": "+44 20 7946 0958"}))
 

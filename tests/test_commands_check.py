@@ -337,6 +337,55 @@ def test_a_spec_site_in_upper_case_still_covers_its_events(capsys, tmp_path):
     assert "spec.site-not-covered" not in out
 
 
+def test_every_event_of_a_site_the_spec_does_not_cover_says_so(capsys, tmp_path):
+    from inspector.addon import NOT_COVERED_NOTE
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("sites: [other.example]\nunknown_keys: allow\n")
+    pixel = (
+        "https://p1.parsely.com/plogger/?plid=1&idsite=example.com&sid=1"
+        "&sts=1700000000000&slts=0&u=pid%3Dabc&url=https%3A%2F%2Fexample.com%2Fq"
+        "&action=pageview&data=%7B%22plan%22%3A%22basic%22%7D"
+    )
+    recording = tmp_path / "other.txt"
+    recording.write_text(
+        f"{pixel}&pvid=1&rand=1700000000000\n"
+        f"{pixel}&pvid=2&rand=1700000005000&title=x%40example.org\n"
+        f"{pixel}&pvid=3&rand=1700000009000\n"
+    )
+
+    _, text, _ = check(capsys, str(recording), "--spec", str(spec))
+    _, document, _ = check(
+        capsys, str(recording), "--spec", str(spec), "--format", "json"
+    )
+    _, lines, _ = check(
+        capsys, str(recording), "--spec", str(spec), "--format", "jsonl"
+    )
+
+    blocks = [block.splitlines() for block in text.split("\n\n")[1:4]]
+    assert [block[3:] for block in blocks] == [
+        [
+            "    INFO    spec.site-not-covered  the spec covers other.example; "
+            "example.com is checked",
+            "                                   with the built-in rules only [idsite]",
+            f"    ({NOT_COVERED_NOTE})",
+        ],
+        [
+            "    ERROR   pii.email  title contains an e-mail address "
+            "(x•••@example.org)",
+            f"    ({NOT_COVERED_NOTE})",
+        ],
+        [f"    ok ({NOT_COVERED_NOTE})"],
+    ]
+    events = json.loads(document)["events"]
+    assert [event["site_covered"] for event in events] == [False] * 3
+    records = [json.loads(line) for line in lines.splitlines()]
+    assert [r["site_covered"] for r in records if r["type"] == "event"] == [False] * 3
+
+    _, covered, _ = check(capsys, str(recording), "--format", "json")
+    assert [e["site_covered"] for e in json.loads(covered)["events"]] == [True] * 3
+
+
 @pytest.mark.parametrize("fail_on", ["error", "warning", "info"])
 def test_a_recording_without_pixels_fails(capsys, tmp_path, fail_on):
     recording = tmp_path / "pages.txt"

@@ -348,6 +348,45 @@ def test_double_encoded_data_is_recovered():
     assert '{"tier":"gold"}' in finding.message
 
 
+def test_data_percent_encoded_twice_is_recovered():
+    event = pageview(data=quote('{"tier": "gold", "mail": "a+b@example.org"}'))
+
+    assert event.data_state is DataState.DOUBLE_ENCODED
+    assert event.data == {"tier": "gold", "mail": "a+b@example.org"}
+    assert event.data_raw == "%7B%22tier%22%3A%20%22gold%22%2C%20%22mail%22%3A%20" + (
+        "%22a%2Bb%40example.org%22%7D"
+    )
+    assert [(f.code, f.severity, f.path, f.message) for f in event.findings] == [
+        (
+            "data.double-percent-encoded",
+            Severity.ERROR,
+            "data",
+            "data is percent-encoded twice: it is JSON only once decoded again "
+            "(%7B... for {...}); recovered object: "
+            '{"tier":"gold","mail":"a+b@example.org"}',
+        )
+    ]
+
+
+@pytest.mark.parametrize("raw", [quote("[1, 2]"), quote('{"tier":'), "%zz", "%"])
+def test_percent_encoded_data_that_is_no_object_stays_not_json(raw):
+    event = pageview(data=raw)
+
+    assert event.data_state is DataState.INVALID
+    assert list(codes(event)) == ["data.not-json"]
+
+
+def test_mobile_entry_with_percent_encoded_data_is_recovered():
+    entry = {"url": "u", "idsite": "a.example", "action": "pageview"}
+    entry["data"] = quote(json.dumps({"tier": "gold"}))
+
+    (event,) = decode_request(post(json.dumps({"events": [entry]}).encode()))
+
+    assert event.data_state is DataState.DOUBLE_ENCODED
+    assert event.data == {"tier": "gold"}
+    assert "data.double-percent-encoded" in codes(event)
+
+
 @pytest.mark.parametrize(
     ("raw", "described"),
     [("[1,2]", "a list"), ("42", "a number"), ('"gold"', "a string"), ("null", "null")],
@@ -435,6 +474,56 @@ def test_swallowed_data_is_an_error_and_not_also_absent():
     assert finding.path == "screen"
     assert "data.absent" not in codes(event)
     assert event.data_state is DataState.ABSENT
+
+
+DATA_AS_NAME = "data%3D%7B%22tier%22%3A%22gold%22%7D"
+"""`data={"tier":"gold"}` with its `=` sent as `%3D`: a pair without `=`."""
+
+
+@pytest.mark.parametrize("last", [False, True], ids=["inside", "last"])
+def test_data_whose_equals_sign_was_encoded_is_swallowed_data(last):
+    pairs = jquery_param(pageview_pairs(data=None))
+    query = f"{pairs}&{DATA_AS_NAME}" if last else f"{DATA_AS_NAME}&{pairs}"
+
+    event = decode_one(get(query))
+
+    assert [(f.code, f.path, f.message) for f in event.findings] == [
+        (
+            "data.swallowed",
+            "data",
+            "data was sent as 'data%3D...', with its '=' percent-encoded, so the "
+            "whole of it is a parameter name and Parse.ly receives no data "
+            'parameter; recovered object: {"tier":"gold"}',
+        )
+    ]
+    assert event.data_state is DataState.ABSENT
+    assert event.segments == {}
+
+
+def test_swallowed_data_that_is_no_object_or_cut_short_says_so():
+    pairs = jquery_param(pageview_pairs(data=None))
+
+    broken = decode_one(get(f"data%3D%7Btier%7D&{pairs}"))
+    cut = decode_one(get(f"{pairs}&data%3D%7B%22tier%22%3A%22go"))
+
+    assert only(broken, "data.swallowed").message.endswith(
+        "parameter; the text after it is not a JSON object either: {tier}"
+    )
+    assert set(codes(cut)) == {"data.swallowed", "url.truncated"}
+    assert only(cut, "url.truncated").message == (
+        "The request looks cut short: the data JSON stops before it is complete."
+    )
+
+
+def test_an_encoded_data_pair_next_to_a_real_one_is_a_second_data():
+    event = decode_one(get(f"{jquery_param(pageview_pairs())}&{DATA_AS_NAME}"))
+
+    assert only(event, "data.swallowed").message == (
+        "data was sent as 'data%3D...', with its '=' percent-encoded, so the whole "
+        "of it is a parameter name that Parse.ly ignores (it reads the other data "
+        'parameter); recovered object: {"tier":"gold"}'
+    )
+    assert event.data == {"tier": "gold", "logged_in": True}
 
 
 def test_page_url_with_its_own_data_parameter_is_not_swallowed_data():

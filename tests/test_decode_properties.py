@@ -37,6 +37,7 @@ MOBILE_ENDPOINT = "https://p1.parsely.com/mobileproxy"
 DECODER_CODES = {
     "data.not-json",
     "data.double-encoded",
+    "data.double-percent-encoded",
     "data.not-object",
     "data.swallowed",
     "data.absent",

@@ -82,6 +82,25 @@ def test_personal_data_is_masked():
     assert "jane.reader@example.org" in render_junit(leaky.result, show_pii=True)
 
 
+def test_a_parameter_name_that_is_personal_data_is_masked_in_paths(tmp_path):
+    listing = tmp_path / "names.txt"
+    listing.write_text(
+        "https://p1.parsely.com/plogger/?rand=1700000000500&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2Fa&action=pageview&pvid=p1&u=pid%3Dabc"
+        "&plid=1&sid=1&sts=1700000000000&slts=0&data=%7B%7D&ivan.lee%40example.org=1\n"
+    )
+    leaky = replay(listing)
+
+    xml = render_junit(leaky.result)
+
+    SCHEMA.validate(xml)
+    assert "error pii.email at «email»: a parameter name contains" in xml
+    assert "ivan" not in xml
+    assert "error pii.email at ivan.lee@example.org" in render_junit(
+        leaky.result, show_pii=True
+    )
+
+
 def test_unreadable_input_is_an_errored_case(tmp_path, demo):
     broken = tmp_path / "broken.har"
     broken.write_text('{"log": {"entries": [{"request": {}}]}}')

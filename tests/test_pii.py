@@ -174,6 +174,24 @@ def test_mask_replaces_multibyte_escapes_whole():
     assert mask(text) == "to=%C3%A9«email»%E2%82%AC"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Quotes and code spans around an address stay: messages quote names.
+        ("'ivan.lee@example.org=1' is a parameter", "'«email»=1' is a parameter"),
+        ("lacks `carol@example.org`, `phone`", "lacks `«email»`, `phone`"),
+        ("{e:'ab@example.org'}", "{e:'«email»'}"),
+        ("{{reader@example.org}}", "{{«email»}}"),
+        ("| reader@example.org |", "| «email» |"),
+        ("|reader@example.org|", "|«email»|"),
+        # Inside an address an apostrophe is a letter like any other.
+        ("o'brien@example.org", "«email»"),
+    ],
+)
+def test_mask_keeps_the_quotes_and_braces_around_an_address(text, expected):
+    assert mask(text) == expected
+
+
 def test_mask_leaves_broken_escapes_alone():
     text = "100%25 of %ZZ and %E2 reader%40example.com %"
 

@@ -474,6 +474,54 @@ def test_quoted_bare_urls_are_read_without_their_quotes(tmp_path):
     assert [error.location for error in errors] == ["line 3"]
 
 
+def test_list_punctuation_after_a_bare_url_is_not_part_of_it(tmp_path):
+    path = write(
+        tmp_path,
+        "list.txt",
+        f"{pixel_url(1700000000000)},\n"
+        f"  {pixel_url(1700000001000)};\n"
+        f"<{pixel_url(1700000002000)}>\n"
+        # A comma of the URL's own (pasted decoded) keeps the last one too.
+        f"{pixel_url(1700000003000, title='a,b')},\n"
+        f"GET {pixel_url(1700000004000)},\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert errors == []
+    assert [r.url for r in requests] == [
+        pixel_url(1700000000000),
+        pixel_url(1700000001000),
+        pixel_url(1700000002000),
+        pixel_url(1700000003000, title="a,b") + ",",
+        pixel_url(1700000004000) + ",",
+    ]
+
+
+def test_urls_side_by_side_on_one_line_are_requests_of_their_own(tmp_path):
+    first, second, third = (pixel_url(1700000000000 + n * 1000) for n in range(3))
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        f"{first} {second}\n"
+        f'"{first}", "{second}",\t"{third}"\n'
+        # Not all of it is URLs: one request, as before.
+        f"{first} and {second}\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert errors == []
+    assert [(r.request_id, r.origin, r.url) for r in requests] == [
+        ("pasted.txt:1.1", "pasted.txt line 1, URL 1", first),
+        ("pasted.txt:1.2", "pasted.txt line 1, URL 2", second),
+        ("pasted.txt:2.1", "pasted.txt line 2, URL 1", first),
+        ("pasted.txt:2.2", "pasted.txt line 2, URL 2", second),
+        ("pasted.txt:2.3", "pasted.txt line 2, URL 3", third),
+        ("pasted.txt:3", "pasted.txt line 3", f"{first}%20and%20{second}"),
+    ]
+
+
 def test_a_url_with_an_unmatched_quote_is_reported_not_taken_for_a_header(tmp_path):
     path = write(
         tmp_path, "quote.txt", f"{pixel_url(1700000000000)}\n'{pixel_url(1)}\n"

@@ -460,6 +460,87 @@ def test_masked_urls_keep_their_encoding(tmp_path):
     ]
 
 
+NAMES_PIXEL = (
+    "https://p1.parsely.com/plogger/?rand=1700000000500&idsite=example.com"
+    "&url=https%3A%2F%2Fexample.com%2Fa&action=pageview&pvid=p1&u=pid%3Dabc"
+    "&plid=1&sid=1&sts=1700000000000&slts=0"
+    "&data=%7B%22carol.jones%40example.org%22%3A%22yes%22%7D&ivan.lee%40example.org=1"
+)
+
+
+@pytest.mark.parametrize("render", [render_text, render_json, render_jsonl])
+def test_names_and_keys_that_are_personal_data_are_masked(tmp_path, render):
+    result = inspect_lines(tmp_path, NAMES_PIXEL)
+
+    output = render(result)
+
+    assert "ivan" not in output and "carol" not in output
+    assert render(result, show_pii=True).count("ivan.lee@example.org") >= 2
+
+
+def test_a_masked_parameter_name_keeps_the_message_around_it(tmp_path):
+    result = inspect_lines(tmp_path, NAMES_PIXEL)
+
+    [record] = json.loads(render_json(result))["events"]
+    text = render_text(result, width=200)
+
+    findings = {(f["code"], f["path"]): f["message"] for f in record["findings"]}
+    assert findings == {
+        ("params.top-level-segment", "«email»"): "'«email»=1' is a top-level "
+        "parameter, not a key inside data, so it is not segment data "
+        "(updateDefaults without the data wrapper?).",
+        ("pii.email", "«email»"): "a parameter name contains an e-mail address "
+        "(i•••@example.org)",
+        ("pii.email", "data"): "a key of data contains an e-mail address "
+        "(c•••@example.org)",
+    }
+    assert record["segments"] == {"«email»": "yes"}
+    assert (
+        "ERROR   pii.email  a parameter name contains an e-mail address "
+        "(i•••@example.org) [«email»]"
+    ) in text
+
+
+def test_diagnosis_keys_that_are_personal_data_are_masked(tmp_path):
+    first = NAMES_PIXEL.replace(
+        "&data=%7B%22carol.jones%40example.org%22%3A%22yes%22%7D", "&data=%7B%7D"
+    )
+    result = inspect_lines(
+        tmp_path, first, NAMES_PIXEL.replace("rand=1700000000500", "rand=1700000000501")
+    )
+
+    [diagnosis] = json.loads(render_json(result))["diagnoses"]
+    text = render_text(result)
+
+    assert diagnosis["code"] == "page.duplicate-pageview"
+    assert diagnosis["keys"] == ["«email»"]
+    assert "The first pageview lacks `«email»`, which the later one carries." in (
+        " ".join(text.split())
+    )
+    assert "carol" not in json.dumps(diagnosis)
+
+
+def test_text_says_how_data_was_encoded_twice(tmp_path):
+    pixel = (
+        "https://p1.parsely.com/plogger/?rand=1700000000500&idsite=example.com"
+        "&url=https%3A%2F%2Fexample.com%2Fa&action=pageview&data="
+    )
+    result = inspect_lines(
+        tmp_path,
+        pixel + "%257B%2522plan%2522%253A%2522basic%2522%257D",
+        pixel + "%22%7B%5C%22plan%5C%22%3A%5C%22basic%5C%22%7D%22",
+    )
+
+    text = render_text(result)
+
+    assert event_block(text, "pixels.txt:1").splitlines()[1] == (
+        '    plan="basic" (data was percent-encoded twice; shown decoded)'
+    )
+    assert event_block(text, "pixels.txt:2").splitlines()[1] == (
+        '    plan="basic" (data was JSON-encoded twice; shown decoded)'
+    )
+
+
 def test_text_shortens_long_values_but_json_keeps_them(tmp_path):
     long_value = "a" * 5000
     result = inspect_lines(

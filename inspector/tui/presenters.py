@@ -332,7 +332,7 @@ class DetailDocument:
             shown = Text(self.shown(value))
         if not self.blocks or not isinstance(self.blocks[-1], list):
             self.blocks.append([])
-        self.blocks[-1].append((printable(label), shown))
+        self.blocks[-1].append((self.shown(label), shown))
 
     def _text_block(self) -> Text:
         if not self.blocks or not isinstance(self.blocks[-1], Text):
@@ -495,7 +495,7 @@ def finding_text(text: DetailDocument, finding: Finding) -> None:
     text.append(f"  {mark} {finding.severity.value} ", style=style)
     text.append(printable(finding.code), style=f"{style} bold")
     if finding.path:
-        text.append(f"  at {printable(finding.path)}", style="dim")
+        text.append(f"  at {text.shown(finding.path)}", style="dim")
     text.append("\n")
     text.paragraph(printable(finding_message(finding, text.mask)), 4)
     if finding.explanation:

@@ -275,3 +275,14 @@ def test_a_covered_site_is_matched_ignoring_case(spec):
 
     assert "does not cover this site" not in text
     assert "plan: absent  (declared in the spec, not sent)" in segment_part(text)
+
+
+def test_a_finding_path_that_is_personal_data_is_masked():
+    from inspector.report import make_masker
+
+    report = report_for(pixel_url(**{"ivan.lee@example.org": "1"}))
+
+    text = detail_text(report, masker=make_masker()).plain
+
+    assert "pii.email  at «email»" in text
+    assert "ivan" not in text
