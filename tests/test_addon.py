@@ -464,7 +464,8 @@ async def test_jsonl_masks_names_and_keys_that_are_personal_data(
     await harness.cycle(flow_factory(url))
     harness.done()
 
-    record = json.loads(output.read_text())
+    record, summary = map(json.loads, output.read_text().splitlines())
+    assert summary["type"] == "summary"
     pii = [
         (f["path"], f["message"])
         for f in record["findings"]
