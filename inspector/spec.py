@@ -676,6 +676,8 @@ class Spec(_Strict):
         if not self.sites:
             return
         for key, segment in self.segments.items():
+            if segment is None:  # declared, but its own problems are reported
+                continue
             for index, site in enumerate(segment.sites):
                 if site not in self.sites:
                     yield (
@@ -690,29 +692,36 @@ class Spec(_Strict):
 
         for index, scenario in enumerate(self.scenarios):
             where = ("scenarios", index)
-            if scenario.name in seen_names:
+            if scenario.name is None:
+                pass
+            elif scenario.name in seen_names:
                 yield (
                     (*where, "name"),
                     f"scenario name {scenario.name!r} is already used by "
                     f"scenarios[{seen_names[scenario.name]}]",
                     "",
                 )
-            seen_names.setdefault(scenario.name, index)
+            else:
+                seen_names[scenario.name] = index
 
             for key, value in scenario.segments.items():
                 segment = self.segments.get(key)
-                if segment is None:
+                if key not in self.segments:
                     yield (
                         (*where, "segments", key),
                         f"{key!r} is not declared under `segments`",
                         did_you_mean(key, declared) or "declare it under `segments`",
                     )
                     continue
+                if segment is None:
+                    continue
                 yield from self._scenario_value_problems(
                     (*where, "segments", key), key, segment, value
                 )
 
             for absent_index, key in enumerate(scenario.absent):
+                if not isinstance(key, str) or not key:
+                    continue
                 if key not in self.segments:
                     yield (
                         (*where, "absent", absent_index),
@@ -753,6 +762,108 @@ class Spec(_Strict):
                 did_you_mean(str(value), allowed)
                 or "allowed: " + ", ".join(_json(v) for v in segment.values or ()),
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _ScenarioParts:
+    """The parts of a scenario the cross-reference rules read, as far as valid."""
+
+    name: str | None
+    segments: Mapping[str, Any]
+    absent: Sequence[Any]
+
+
+class _SalvagedSpec:
+    """What can be validated of a spec that failed, for its cross-references.
+
+    pydantic runs `Spec`'s rules across fields only once every field is valid, so
+    a misspelt key in one scenario would hide an undeclared key in another until
+    the first was fixed. This rebuilds the parts those rules read (the sites, each
+    segment that validates, each scenario's name, segments and absent keys) and
+    runs the same rules on them. A segment that does not validate still counts as
+    declared; its own rules run again without the keys that are wrong.
+    """
+
+    null_convention_for = Spec.null_convention_for
+    _segment_site_problems = Spec._segment_site_problems
+    _scenario_problems = Spec._scenario_problems
+    _scenario_value_problems = Spec._scenario_value_problems
+
+    def __init__(self, plain: Mapping[str, Any]) -> None:
+        self.segment_failures: list[ValidationError] = []
+        self.sites = _valid_or(tuple[SiteId, ...], plain.get("sites", ()), ())
+        self.null_convention = _valid_or(
+            NullConventionSetting, plain.get("null_convention"), None
+        )
+        segments = plain.get("segments")
+        self.segments: dict[str, SegmentSpec | None] = {}
+        if isinstance(segments, Mapping):
+            for key, value in segments.items():
+                self.segments[key] = self._segment(key, value)
+        scenarios = plain.get("scenarios")
+        self.scenarios = [
+            _scenario_parts(item)
+            for item in (scenarios if isinstance(scenarios, list) else ())
+        ]
+
+    def _segment(self, key: str, value: Any) -> SegmentSpec | None:
+        try:
+            return Spec.model_validate({"segments": {key: value}}).segments[key]
+        except ValidationError as error:
+            wrong = {
+                detail["loc"][3]
+                for detail in error.errors(include_url=False)
+                if len(detail["loc"]) > 3
+            }
+        if not isinstance(value, Mapping) or "type" in wrong or "type" not in value:
+            return None
+        rest = {name: item for name, item in value.items() if name not in wrong}
+        try:
+            return Spec.model_validate({"segments": {key: rest}}).segments[key]
+        except ValidationError as error:
+            self.segment_failures.append(error)
+            return None
+
+    def problems(self) -> list[tuple[tuple[Any, ...], str, str]]:
+        return [*self._segment_site_problems(), *self._scenario_problems()]
+
+
+def _valid_or(annotation: Any, value: Any, default: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError:
+        return default
+
+
+def _scenario_parts(item: Any) -> _ScenarioParts:
+    if not isinstance(item, Mapping):
+        return _ScenarioParts(None, {}, ())
+    name = item.get("name")
+    segments = item.get("segments")
+    absent = item.get("absent")
+    return _ScenarioParts(
+        name if isinstance(name, str) and name else None,
+        segments if isinstance(segments, Mapping) else {},
+        absent if isinstance(absent, list) else (),
+    )
+
+
+def _salvaged_problems(
+    plain: Mapping[str, Any], document: Any, file: str
+) -> list[SpecProblem]:
+    """The problems `Spec`'s cross-field rules find in a spec that failed."""
+    salvaged = _SalvagedSpec(plain)
+    problems = []
+    for loc, message, hint in salvaged.problems():
+        line, column = _position(document, loc, point_at_key=False)
+        problems.append(
+            SpecProblem(file, line, column, _render_path(loc), message, hint)
+        )
+    for error in salvaged.segment_failures:
+        problems.extend(_problems_from(error, document, file))
+    return problems
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -916,7 +1027,7 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
             except ValidationError as error:
                 unsupported_problems.extend(
                     problem
-                    for problem in _problems_from(error, document, file)
+                    for problem in _validation_problems(error, plain, document, file)
                     if not any(
                         _within(problem.path, path) for path in unsupported_paths
                     )
@@ -925,7 +1036,7 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
     try:
         spec = Spec.model_validate(plain)
     except ValidationError as error:
-        problems = [*duplicates, *_problems_from(error, document, file)]
+        problems = [*duplicates, *_validation_problems(error, plain, document, file)]
         raise SpecError(_in_file_order(problems)) from None
     if duplicates:
         raise SpecError(duplicates)
@@ -937,6 +1048,23 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
             logger.warning("%s", warning)
     logger.debug("loaded spec %s: %d segment keys", file, len(spec.segments))
     return spec
+
+
+def _validation_problems(
+    error: ValidationError, plain: Mapping[str, Any], document: Any, file: str
+) -> list[SpecProblem]:
+    """Every problem of a spec that failed validation, each once.
+
+    Those of the cross-field rules are added to pydantic's, which would leave them
+    out while another field is wrong.
+    """
+    problems = _problems_from(error, document, file)
+    seen = {(problem.path, problem.message) for problem in problems}
+    for problem in _salvaged_problems(plain, document, file):
+        if (problem.path, problem.message) not in seen:
+            seen.add((problem.path, problem.message))
+            problems.append(problem)
+    return problems
 
 
 def _case_variant_warnings(

@@ -983,3 +983,88 @@ def test_yaml_that_only_yaml_1_2_allows_still_loads():
     spec = parse_spec("segments: {home: {type: string, values: [https://x.com/]}}\n")
 
     assert spec.segments["home"].values == ("https://x.com/",)
+
+
+# ------------------------------------------------------------------- all at once
+
+
+def test_cross_references_are_checked_while_another_field_is_wrong():
+    text = (
+        "version: 1\n"
+        "segments:\n"
+        "  plan: {type: string}\n"
+        "scenarios:\n"
+        "  - name: x\n"
+        "    segments: {plann: basic}\n"
+        "    absent: [nope]\n"
+        "    standard: {mediumm: email, country: XX}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "scen.yaml")
+
+    assert str(caught.value).splitlines() == [
+        "scen.yaml:6:23: scenarios[0].segments.plann: 'plann' is not declared under "
+        "`segments` (did you mean 'plan'?)",
+        "scen.yaml:7:14: scenarios[0].absent[0]: 'nope' is not declared under "
+        "`segments` (declare it under `segments`)",
+        "scen.yaml:8:16: scenarios[0].standard.mediumm: unknown key 'mediumm' "
+        "(did you mean 'medium'?)",
+    ]
+
+
+def test_every_kind_of_cross_reference_problem_comes_with_field_problems():
+    text = (
+        "sites: [example.com]\n"
+        "unknown_keys: warn\n"
+        "segments:\n"
+        "  plan: {type: string, values: [basic], sites: [exampel.com]}\n"
+        "  tier: {type: strng}\n"
+        "scenarios:\n"
+        "  - {name: a, segments: {plan: premium, tier: gold}}\n"
+        "  - {name: a, segments: {}, absent: [plan, '']}\n"
+        "  - {segments: {nope: 1}}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "x.yaml")
+
+    assert [(p.line, p.path, p.message) for p in caught.value.problems] == [
+        (
+            2,
+            "unknown_keys",
+            "\"warn\" is not one of 'allow', 'info', 'warning', 'error'",
+        ),
+        (
+            4,
+            "segments.plan.sites[0]",
+            "site 'exampel.com' is not one of the spec's sites",
+        ),
+        (
+            5,
+            "segments.tier.type",
+            'unknown segment type "strng"; use string, boolean or number',
+        ),
+        (
+            7,
+            "scenarios[0].segments.plan",
+            "\"premium\" is not an allowed value of 'plan'",
+        ),
+        (8, "scenarios[1].name", "scenario name 'a' is already used by scenarios[0]"),
+        (8, "scenarios[1].absent[1]", "cannot be empty"),
+        (9, "scenarios[2].name", "'name' is required"),
+        (9, "scenarios[2].segments.nope", "'nope' is not declared under `segments`"),
+    ]
+
+
+def test_a_segment_rule_is_checked_while_another_key_of_the_segment_is_wrong():
+    text = "segments:\n  plan: {type: string, values: [a, a], requird: true}\n"
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "d.yaml")
+
+    assert str(caught.value).splitlines() == [
+        'd.yaml:2:36: segments.plan.values[1]: "a" repeats "a" (values[0])',
+        "d.yaml:2:40: segments.plan.requird: unknown key 'requird' "
+        "(did you mean 'required'?)",
+    ]
