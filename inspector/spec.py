@@ -1649,8 +1649,13 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         message = f"{_json(given)} is not one of " + ", ".join(
             repr(choice) for choice in choices
         )
-        if loc and loc[-1] == "version":
-            message = f"unsupported spec version {_json(given)}; this tool reads 1"
+        if loc and loc[-1] == "version" and _json(given).strip('" ') == "1":
+            message = f"the version must be the number 1, not {_kind_of(given)}"
+            message += f" ({_json(given)})"
+            hint = "write 1 without quotes"
+        elif loc and loc[-1] == "version":
+            message = f"unsupported spec version {_json(given)}; this tool reads "
+            message += "version 1"
         elif isinstance(given, str):
             hint = did_you_mean(given, choices)
     elif kind in {"string_type"}:

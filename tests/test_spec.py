@@ -1068,3 +1068,24 @@ def test_a_segment_rule_is_checked_while_another_key_of_the_segment_is_wrong():
         "d.yaml:2:40: segments.plan.requird: unknown key 'requird' "
         "(did you mean 'required'?)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "message", "hint"),
+    [
+        (
+            '"1"',
+            'the version must be the number 1, not a string ("1")',
+            "write 1 without quotes",
+        ),
+        ("2", "unsupported spec version 2; this tool reads version 1", ""),
+        ('"2"', 'unsupported spec version "2"; this tool reads version 1', ""),
+    ],
+)
+def test_a_version_that_is_not_the_number_1_says_what_to_write(written, message, hint):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(f"version: {written}\n", "v.yaml")
+
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column, problem.path) == (1, 10, "version")
+    assert (problem.message, problem.hint) == (message, hint)
