@@ -411,7 +411,8 @@ def test_an_unusable_confdir_or_listen_host_exits_with_status_2(
     ("record", "message"),
     [
         ("missing-dir/session.mitm", "No such file or directory"),
-        ("session.json", "use a .mitm or .har file name"),
+        ("session.json", "use a .mitm or .har file name (got .json)"),
+        (".", "it is a directory; give a .mitm or .har file name, such as "),
     ],
 )
 def test_an_unusable_record_path_exits_with_status_2(tmp_path, record, message):
