@@ -507,7 +507,7 @@ def _recording_format(path: Path) -> str:
     if path.is_dir():
         raise ProxyStartError(
             f"recording {path}: it is a directory; give a .mitm or .har file name, "
-            f"such as {path / 'session.mitm'}"
+            f"such as {path / 'live.mitm'}"
         )
     suffix = path.suffix.lower()
     if suffix not in RECORDING_SUFFIXES:
