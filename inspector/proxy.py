@@ -504,6 +504,11 @@ _CONNECTION_LOGGER = "mitmproxy.proxy.server"
 
 
 def _recording_format(path: Path) -> str:
+    if path.is_dir():
+        raise ProxyStartError(
+            f"recording {path}: it is a directory; give a .mitm or .har file name, "
+            f"such as {path / 'live.mitm'}"
+        )
     suffix = path.suffix.lower()
     if suffix not in RECORDING_SUFFIXES:
         raise ProxyStartError(

@@ -262,14 +262,19 @@ def recording_label(path: PathLike) -> str:
     """How one recording is named in ids, origins and reports.
 
     Its file name without the folder; `<stdin>` for `-`; and the path as given for
-    a file descriptor the shell passes by name (`<(...)` gives `/dev/fd/63`),
-    whose bare name is a number that says nothing.
+    a device or a file descriptor the shell passes by name (`/dev/null`, `<(...)`
+    gives `/dev/fd/63`), whose bare name says nothing.
     """
     text = str(path)
     if text == "-":
         return STDIN_LABEL
     given = Path(text)
-    if not given.name or (given.parent.name == "fd" and given.name.isdigit()):
+    special = given.is_absolute() and given.parts[1:2] in (("dev",), ("proc",))
+    if (
+        not given.name
+        or special
+        or (given.parent.name == "fd" and given.name.isdigit())
+    ):
         return text
     return given.name
 

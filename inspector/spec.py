@@ -5,16 +5,19 @@ declares the custom segment keys the site sends in `data`, their types and allow
 values, how "value unknown" is expressed (JSON `null` or leaving the key out), the
 scenarios QA should walk through, and a few knobs for the other checks.
 
-`load_spec` reads the file with ruamel.yaml's round-trip loader, so that every problem
-pydantic finds can be reported at its own line and column, together with a "did you
-mean" hint for misspelt keys and values. All problems are collected and reported at
-once in a `SpecError`.
+`load_spec` builds the YAML node tree from ruamel.yaml's parser events (libyaml's
+when its C extension is installed), refusing a file beyond MAX_SPEC_BYTES,
+MAX_SPEC_VALUES or MAX_SPEC_DEPTH as soon as that is known, and keeps the tree so
+that every problem pydantic finds can be reported at its own line and column,
+together with a "did you mean" hint for misspelt keys and values. All problems are
+collected and reported at once in a `SpecError`.
 """
 
 from __future__ import annotations
 
 import datetime
 import difflib
+import functools
 import json
 import logging
 import math
@@ -365,10 +368,17 @@ class SegmentSpec(_Strict):
         """Whether a value of the right type is among the allowed values."""
         if self.values is None:
             return True
-        wanted = _comparable(value, self.case_sensitive)
-        return any(
-            _comparable(allowed, self.case_sensitive) == wanted
-            for allowed in self.values
+        try:
+            return _comparable(value, self.case_sensitive) in self._allowed
+        except TypeError:  # not hashable: no allowed value is a list or mapping
+            return False
+
+    @functools.cached_property
+    def _allowed(self) -> frozenset[Any]:
+        """The allowed values as `_comparable` keys, so a lookup takes constant
+        time even for a key that lists every section of a site."""
+        return frozenset(
+            _comparable(allowed, self.case_sensitive) for allowed in self.values or ()
         )
 
 
@@ -666,6 +676,8 @@ class Spec(_Strict):
         if not self.sites:
             return
         for key, segment in self.segments.items():
+            if segment is None:  # declared, but its own problems are reported
+                continue
             for index, site in enumerate(segment.sites):
                 if site not in self.sites:
                     yield (
@@ -680,29 +692,36 @@ class Spec(_Strict):
 
         for index, scenario in enumerate(self.scenarios):
             where = ("scenarios", index)
-            if scenario.name in seen_names:
+            if scenario.name is None:
+                pass
+            elif scenario.name in seen_names:
                 yield (
                     (*where, "name"),
                     f"scenario name {scenario.name!r} is already used by "
                     f"scenarios[{seen_names[scenario.name]}]",
                     "",
                 )
-            seen_names.setdefault(scenario.name, index)
+            else:
+                seen_names[scenario.name] = index
 
             for key, value in scenario.segments.items():
                 segment = self.segments.get(key)
-                if segment is None:
+                if key not in self.segments:
                     yield (
                         (*where, "segments", key),
                         f"{key!r} is not declared under `segments`",
                         did_you_mean(key, declared) or "declare it under `segments`",
                     )
                     continue
+                if segment is None:
+                    continue
                 yield from self._scenario_value_problems(
                     (*where, "segments", key), key, segment, value
                 )
 
             for absent_index, key in enumerate(scenario.absent):
+                if not isinstance(key, str) or not key:
+                    continue
                 if key not in self.segments:
                     yield (
                         (*where, "absent", absent_index),
@@ -743,6 +762,108 @@ class Spec(_Strict):
                 did_you_mean(str(value), allowed)
                 or "allowed: " + ", ".join(_json(v) for v in segment.values or ()),
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _ScenarioParts:
+    """The parts of a scenario the cross-reference rules read, as far as valid."""
+
+    name: str | None
+    segments: Mapping[str, Any]
+    absent: Sequence[Any]
+
+
+class _SalvagedSpec:
+    """What can be validated of a spec that failed, for its cross-references.
+
+    pydantic runs `Spec`'s rules across fields only once every field is valid, so
+    a misspelt key in one scenario would hide an undeclared key in another until
+    the first was fixed. This rebuilds the parts those rules read (the sites, each
+    segment that validates, each scenario's name, segments and absent keys) and
+    runs the same rules on them. A segment that does not validate still counts as
+    declared; its own rules run again without the keys that are wrong.
+    """
+
+    null_convention_for = Spec.null_convention_for
+    _segment_site_problems = Spec._segment_site_problems
+    _scenario_problems = Spec._scenario_problems
+    _scenario_value_problems = Spec._scenario_value_problems
+
+    def __init__(self, plain: Mapping[str, Any]) -> None:
+        self.segment_failures: list[ValidationError] = []
+        self.sites = _valid_or(tuple[SiteId, ...], plain.get("sites", ()), ())
+        self.null_convention = _valid_or(
+            NullConventionSetting, plain.get("null_convention"), None
+        )
+        segments = plain.get("segments")
+        self.segments: dict[str, SegmentSpec | None] = {}
+        if isinstance(segments, Mapping):
+            for key, value in segments.items():
+                self.segments[key] = self._segment(key, value)
+        scenarios = plain.get("scenarios")
+        self.scenarios = [
+            _scenario_parts(item)
+            for item in (scenarios if isinstance(scenarios, list) else ())
+        ]
+
+    def _segment(self, key: str, value: Any) -> SegmentSpec | None:
+        try:
+            return Spec.model_validate({"segments": {key: value}}).segments[key]
+        except ValidationError as error:
+            wrong = {
+                detail["loc"][3]
+                for detail in error.errors(include_url=False)
+                if len(detail["loc"]) > 3
+            }
+        if not isinstance(value, Mapping) or "type" in wrong or "type" not in value:
+            return None
+        rest = {name: item for name, item in value.items() if name not in wrong}
+        try:
+            return Spec.model_validate({"segments": {key: rest}}).segments[key]
+        except ValidationError as error:
+            self.segment_failures.append(error)
+            return None
+
+    def problems(self) -> list[tuple[tuple[Any, ...], str, str]]:
+        return [*self._segment_site_problems(), *self._scenario_problems()]
+
+
+def _valid_or(annotation: Any, value: Any, default: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError:
+        return default
+
+
+def _scenario_parts(item: Any) -> _ScenarioParts:
+    if not isinstance(item, Mapping):
+        return _ScenarioParts(None, {}, ())
+    name = item.get("name")
+    segments = item.get("segments")
+    absent = item.get("absent")
+    return _ScenarioParts(
+        name if isinstance(name, str) and name else None,
+        segments if isinstance(segments, Mapping) else {},
+        absent if isinstance(absent, list) else (),
+    )
+
+
+def _salvaged_problems(
+    plain: Mapping[str, Any], document: Any, file: str
+) -> list[SpecProblem]:
+    """The problems `Spec`'s cross-field rules find in a spec that failed."""
+    salvaged = _SalvagedSpec(plain)
+    problems = []
+    for loc, message, hint in salvaged.problems():
+        line, column = _position(document, loc, point_at_key=False)
+        problems.append(
+            SpecProblem(file, line, column, _render_path(loc), message, hint)
+        )
+    for error in salvaged.segment_failures:
+        problems.extend(_problems_from(error, document, file))
+    return problems
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -851,9 +972,9 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
 
     Its `warnings` are logged, one line each, unless `log_warnings` is false.
     """
-    document, duplicates = _load_yaml(text, file)
+    root, duplicates = _load_yaml(text, file)
 
-    if document is None:
+    if root is None:
         raise SpecError(
             [
                 SpecProblem(
@@ -866,7 +987,10 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
                 )
             ]
         )
-    if not isinstance(document, Mapping):
+    document = _Tree(root)
+    converter = _PlainConverter(document)
+    plain = converter.convert(root)
+    if not isinstance(plain, dict) and not converter.unsupported:
         raise SpecError(
             [
                 SpecProblem(
@@ -874,15 +998,13 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
                     1,
                     1,
                     "",
-                    f"the spec must be a mapping of keys, not {_kind_of(document)}",
+                    f"the spec must be a mapping of keys, not {_kind_of(plain)}",
                 )
             ]
         )
 
-    # Validate plain Python values; keep the ruamel tree for positions. Duplicate
+    # Validate plain Python values; keep the node tree for positions. Duplicate
     # keys are reported together with everything else (the first value was kept).
-    converter = _PlainConverter()
-    plain = converter.convert(document)
     if converter.unsupported:
         unsupported_problems = []
         for unsupported in converter.unsupported:
@@ -905,7 +1027,7 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
             except ValidationError as error:
                 unsupported_problems.extend(
                     problem
-                    for problem in _problems_from(error, document, file)
+                    for problem in _validation_problems(error, plain, document, file)
                     if not any(
                         _within(problem.path, path) for path in unsupported_paths
                     )
@@ -914,7 +1036,7 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
     try:
         spec = Spec.model_validate(plain)
     except ValidationError as error:
-        problems = [*duplicates, *_problems_from(error, document, file)]
+        problems = [*duplicates, *_validation_problems(error, plain, document, file)]
         raise SpecError(_in_file_order(problems)) from None
     if duplicates:
         raise SpecError(duplicates)
@@ -926,6 +1048,23 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
             logger.warning("%s", warning)
     logger.debug("loaded spec %s: %d segment keys", file, len(spec.segments))
     return spec
+
+
+def _validation_problems(
+    error: ValidationError, plain: Mapping[str, Any], document: Any, file: str
+) -> list[SpecProblem]:
+    """Every problem of a spec that failed validation, each once.
+
+    Those of the cross-field rules are added to pydantic's, which would leave them
+    out while another field is wrong.
+    """
+    problems = _problems_from(error, document, file)
+    seen = {(problem.path, problem.message) for problem in problems}
+    for problem in _salvaged_problems(plain, document, file):
+        if (problem.path, problem.message) not in seen:
+            seen.add((problem.path, problem.message))
+            problems.append(problem)
+    return problems
 
 
 def _case_variant_warnings(
@@ -984,52 +1123,316 @@ def spec_json_schema() -> dict[str, Any]:
     }
 
 
+MAX_SPEC_BYTES = 5_000_000
+"""The largest spec file read, in bytes of UTF-8 (5 MB).
+
+A site's spec is a few kilobytes: hundreds of keys and thousands of values. The
+limit leaves room for a key that lists every section or author of a large site,
+and refuses anything bigger before the YAML is parsed.
+"""
+
+MAX_SPEC_VALUES = 250_000
+"""How many values (scalars, lists and mappings) a spec may hold, counting each
+YAML alias (`*name`) as a copy of what it names.
+
+That is room for a key with 100,000 allowed values and as much again elsewhere;
+aliases of aliases (`&a [*b, *b, …]`) can make a small file stand for billions
+of values, which would take forever to validate.
+"""
+
+MAX_SPEC_DEPTH = 64
+"""How deeply mappings and lists may nest; a spec needs about five levels."""
+
+_CORE_TAG = "tag:yaml.org,2002:"
+_MERGE_TAG = _CORE_TAG + "merge"
+_SCALAR_TAGS = frozenset(
+    _CORE_TAG + name for name in ("str", "null", "bool", "int", "float", "timestamp")
+)
+
+
 def _load_yaml(text: str, file: str) -> tuple[Any, list[SpecProblem]]:
-    """The round-trip document, and a problem for every duplicated key."""
+    """The YAML node tree of a spec, and a problem for every duplicated key.
+
+    A file beyond MAX_SPEC_BYTES is refused before it is parsed; the nodes carry
+    every line and column a report needs, at a fraction of the cost of ruamel's
+    round-trip loader.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(
+            [
+                SpecProblem(
+                    file,
+                    0,
+                    0,
+                    "",
+                    f"the spec is {size / 1e6:.1f} MB; a spec may be at most "
+                    f"{MAX_SPEC_BYTES / 1e6:g} MB",
+                    "a site's spec is a few kilobytes: is this the right file?",
+                )
+            ]
+        )
+
+    root = _compose_checked(text, file)
+    if root is None:
+        return None, []
+    return root, _duplicate_keys(root, file)
+
+
+def _compose(text: str, file: str, *, pure: bool) -> Any:
+    """Compose `text` with ruamel.yaml, for its messages; a YAML error becomes a
+    `SpecError` at its place."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
 
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = True
     try:
-        document = yaml.load(text)
-        duplicates = _duplicate_keys(YAML(typ="rt").compose(text), file)
+        return YAML(typ="safe", pure=pure).compose(text)
     except RecursionError:
         raise SpecError(
             [SpecProblem(file, 0, 0, "", "YAML nested too deeply to read")]
         ) from None
     except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = error.problem or error.context or "invalid YAML"
-        if error.context and error.problem:
-            context = error.context
-            start = error.context_mark
-            if start is not None and start is not mark:
-                context += f" that starts at line {start.line + 1}, column "
-                context += str(start.column + 1)
-            message = f"{error.problem} ({context})"
-        raise SpecError(
-            [
-                SpecProblem(
-                    file,
-                    mark.line + 1 if mark else 0,
-                    mark.column + 1 if mark else 0,
-                    "",
-                    f"YAML syntax error: {message}",
+        raise SpecError([_syntax_problem(error, file)]) from None
+
+
+def _syntax_problem(error: Any, file: str) -> SpecProblem:
+    mark = error.problem_mark or error.context_mark
+    message = error.problem or error.context or "invalid YAML"
+    if error.context and error.problem:
+        context = error.context
+        start = error.context_mark
+        if start is not None and start is not mark:
+            context += f" that starts at line {start.line + 1}, column "
+            context += str(start.column + 1)
+        message = f"{error.problem} ({context})"
+    return SpecProblem(
+        file,
+        mark.line + 1 if mark else 0,
+        mark.column + 1 if mark else 0,
+        "",
+        f"YAML syntax error: {message}",
+    )
+
+
+class _Node:
+    """A YAML node: its resolved tag, value and where it starts.
+
+    `value` is the text of a scalar, the items of a list, or the (key, value)
+    node pairs of a mapping.
+    """
+
+    __slots__ = ("tag", "value", "start_mark")
+
+    def __init__(self, tag: str, value: Any, start_mark: Any) -> None:
+        self.tag = tag
+        self.value = value
+        self.start_mark = start_mark
+
+
+class ScalarNode(_Node):
+    """A YAML scalar."""
+
+    __slots__ = ()
+
+
+class SequenceNode(_Node):
+    """A YAML list."""
+
+    __slots__ = ()
+
+
+class MappingNode(_Node):
+    """A YAML mapping."""
+
+    __slots__ = ()
+
+
+class _Open:
+    """A list or mapping being composed, with the key waiting for its value."""
+
+    __slots__ = ("node", "key", "size")
+
+    def __init__(self, node: _Node) -> None:
+        self.node = node
+        self.key: _Node | None = None
+        self.size = 1
+
+
+def _compose_checked(text: str, file: str, *, pure: bool = False) -> Any:
+    """The node tree of one YAML document, refused as soon as it is too large.
+
+    The nodes are built from the parser's events without recursion, so that
+    depth and size are checked as the document is read: an alias bomb is refused
+    after counting, never expanding, and nesting beyond MAX_SPEC_DEPTH stops the
+    reading where it starts.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml import events as ev
+    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.nodes import ScalarNode as RuamelScalar
+
+    yaml = YAML(typ="safe", pure=pure)
+    resolve = yaml.resolver.resolve
+    resolved: dict[tuple[str, Any], str] = {}
+    anchors: dict[str, _Node] = {}
+    sizes: dict[int, int] = {}
+    stack: list[_Open] = []
+    root: _Node | None = None
+    documents = 0
+    written = 0
+    expanded = 0
+
+    def attach(node: _Node) -> None:
+        nonlocal root
+        if not stack:
+            root = node
+            return
+        parent = stack[-1]
+        parent.size += sizes[id(node)]
+        if isinstance(parent.node, SequenceNode):
+            parent.node.value.append(node)
+        elif parent.key is None:
+            parent.key = node
+        else:
+            parent.node.value.append((parent.key, node))
+            parent.key = None
+
+    def too_large() -> SpecError:
+        if written <= MAX_SPEC_VALUES:
+            message = (
+                f"the spec's YAML aliases expand it to more than {MAX_SPEC_VALUES:,} "
+                f"values, the most a spec may hold (the file itself writes {written:,} "
+                "before that)"
+            )
+            hint = "check what the `*name` aliases repeat"
+        else:
+            message = (
+                f"the spec holds more than {MAX_SPEC_VALUES:,} values, the most a "
+                "spec may hold"
+            )
+            hint = "a site's spec has hundreds of keys and thousands of values"
+        return SpecError([SpecProblem(file, 1, 1, "", message, hint)])
+
+    def place(mark: Any) -> tuple[int, int]:
+        return mark.line + 1, mark.column + 1
+
+    try:
+        for event in yaml.parse(text):
+            kind = type(event)
+            if kind is ev.ScalarEvent:
+                tag = event.tag
+                if tag is None or tag == "!":
+                    cache_key = (event.value, event.implicit)
+                    tag = resolved.get(cache_key)
+                    if tag is None:
+                        tag = str(resolve(RuamelScalar, event.value, event.implicit))
+                        if len(resolved) < 10_000:
+                            resolved[cache_key] = tag
+                node = ScalarNode(str(tag), event.value, event.start_mark)
+                sizes[id(node)] = 1
+                written += 1
+                expanded += 1
+            elif kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
+                mapping = kind is ev.MappingStartEvent
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = _CORE_TAG + ("map" if mapping else "seq")
+                node = (MappingNode if mapping else SequenceNode)(
+                    str(tag), [], event.start_mark
                 )
-            ]
-        ) from None
-    return document, duplicates
+                written += 1
+                expanded += 1
+                if expanded > MAX_SPEC_VALUES:
+                    raise too_large()
+                if len(stack) >= MAX_SPEC_DEPTH:
+                    line, column = place(event.start_mark)
+                    raise SpecError(
+                        [
+                            SpecProblem(
+                                file,
+                                line,
+                                column,
+                                "",
+                                f"nested more than {MAX_SPEC_DEPTH} levels deep",
+                            )
+                        ]
+                    )
+                if event.anchor is not None:
+                    anchors[event.anchor] = node
+                stack.append(_Open(node))
+                continue
+            elif kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
+                done = stack.pop()
+                sizes[id(done.node)] = done.size
+                attach(done.node)
+                continue
+            elif kind is ev.AliasEvent:
+                node = anchors.get(event.anchor)
+                line, column = place(event.start_mark)
+                if node is None:
+                    raise SpecError(
+                        [
+                            SpecProblem(
+                                file,
+                                line,
+                                column,
+                                "",
+                                f"YAML syntax error: found undefined alias "
+                                f"{event.anchor!r}",
+                            )
+                        ]
+                    )
+                if id(node) not in sizes:
+                    raise SpecError(
+                        [
+                            SpecProblem(
+                                file,
+                                line,
+                                column,
+                                "",
+                                f"the alias *{event.anchor} repeats the list or "
+                                "mapping it is part of",
+                                "an alias may only repeat a value written before it",
+                            )
+                        ]
+                    )
+                expanded += sizes[id(node)]
+                if expanded > MAX_SPEC_VALUES:
+                    raise too_large()
+                attach(node)
+                continue
+            elif kind is ev.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    # The round-trip composer says so at the right place.
+                    _compose(text, file, pure=True)
+                continue
+            else:
+                continue
+
+            # A scalar.
+            if expanded > MAX_SPEC_VALUES:
+                raise too_large()
+            if event.anchor is not None:
+                anchors[event.anchor] = node
+            attach(node)
+    except MarkedYAMLError as error:
+        if not pure:
+            # libyaml reads YAML 1.1, which refuses some YAML 1.2 (`[https://x/]`),
+            # and its messages are terser: ruamel.yaml's own parser decides.
+            return _compose_checked(text, file, pure=True)
+        raise SpecError([_syntax_problem(error, file)]) from None
+    if isinstance(root, ScalarNode) and root.tag == _CORE_TAG + "null":
+        return None
+    return root
 
 
 def _duplicate_keys(root: Any, file: str) -> list[SpecProblem]:
     """Every key written twice in one mapping, found in the YAML node tree.
 
-    ruamel.yaml stops at the first duplicate; walking the nodes finds them all,
-    each with the line of the key it repeats.
+    Each is reported with the line of the key it repeats; the first value is the
+    one that counts.
     """
-    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
     problems = []
     pending = [root] if root is not None else []
     visited: set[int] = set()
@@ -1045,7 +1448,7 @@ def _duplicate_keys(root: Any, file: str) -> list[SpecProblem]:
             first_lines: dict[tuple[str, str], int] = {}
             for key, value in node.value:
                 pending.append(value)
-                if not isinstance(key, ScalarNode):
+                if not isinstance(key, ScalarNode) or key.tag == _MERGE_TAG:
                     continue
                 mark = key.start_mark
                 identity = (str(key.tag), key.value)
@@ -1077,66 +1480,30 @@ class _UnsupportedYaml(ValueError):
         self.hint = hint
 
 
-MAX_SPEC_VALUES = 100_000
-"""How many values a spec may hold once YAML aliases are expanded.
-
-A real spec has a few hundred; aliases of aliases (`&a [*b, *b, …]`) can make a
-small file stand for billions, which would take forever to validate.
-"""
-
-MAX_SPEC_DEPTH = 64
-"""How deeply mappings and lists may nest; a spec needs about five levels."""
-
-
 class _PlainConverter:
-    """Turns ruamel's round-trip objects into plain dicts, lists and scalars.
+    """Turns YAML nodes into plain dicts, lists and scalars.
 
-    What cannot become a spec value (a `!tag`, a key that is not text, nesting or
-    alias expansion beyond the limits) is collected in `unsupported`, every one of
-    them, and left out of the result.
+    What cannot become a spec value (a `!tag`, a key that is not text) is
+    collected in `unsupported`, every one of them, and left out of the result.
+    Merge keys (`<<: *base`) are applied. The tree is known to be within
+    MAX_SPEC_VALUES and MAX_SPEC_DEPTH.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tree: _Tree) -> None:
         self.unsupported: list[_UnsupportedYaml] = []
-        self._values = 0
+        self._tree = tree
 
-    def convert(self, document: Any) -> Any:
-        try:
-            return self._plain(document, ())
-        except _TooLarge:
-            return None
+    def convert(self, root: Any) -> Any:
+        return self._plain(root, ())
 
     def _plain(self, node: Any, loc: tuple[Any, ...]) -> Any:
-        from ruamel.yaml.comments import TaggedScalar
-        from ruamel.yaml.scalarbool import ScalarBoolean
-
-        self._values += 1
-        if self._values > MAX_SPEC_VALUES:
-            self.unsupported.append(
-                _UnsupportedYaml(
-                    f"the spec holds more than {MAX_SPEC_VALUES:,} values once its "
-                    "YAML aliases are expanded",
-                    (),
-                    "a spec needs far fewer: check what the `*name` aliases repeat",
-                )
-            )
-            raise _TooLarge
-        if len(loc) > MAX_SPEC_DEPTH:
-            self.unsupported.append(
-                _UnsupportedYaml(
-                    f"nested more than {MAX_SPEC_DEPTH} levels deep", loc[:8]
-                )
-            )
-            raise _TooLarge
-
-        if isinstance(node, TaggedScalar) or _explicit_tag(node):
-            self.unsupported.append(
-                _UnsupportedYaml("YAML tags (`!name`) are not supported", loc)
-            )
-            return None
-        if isinstance(node, Mapping):
-            plain_map = {}
-            for key, value in node.items():
+        tag = str(node.tag)
+        if isinstance(node, MappingNode):
+            if tag != _CORE_TAG + "map":
+                return self._tagged(loc)
+            plain_map: dict[str, Any] = {}
+            for key_node, value_node in _pairs(node):
+                key = self._tree.key_value(key_node)
                 if not isinstance(key, str):
                     self.unsupported.append(
                         _UnsupportedYaml(
@@ -1148,33 +1515,43 @@ class _PlainConverter:
                         )
                     )
                     continue
-                plain_map[key] = self._plain(value, (*loc, key))
+                if key not in plain_map:
+                    plain_map[key] = self._plain(value_node, (*loc, key))
             return plain_map
-        if isinstance(node, list):
-            return [self._plain(item, (*loc, index)) for index, item in enumerate(node)]
-        if isinstance(node, ScalarBoolean):
-            return bool(node)
-        if isinstance(node, bool) or node is None:
-            return node
-        if isinstance(node, int):
-            return int(node)
-        if isinstance(node, float):
-            return float(node)
-        if isinstance(node, str):
-            return str(node)
-        if isinstance(node, datetime.date | datetime.datetime):
-            return node.isoformat()
-        return node
+        if isinstance(node, SequenceNode):
+            if tag != _CORE_TAG + "seq":
+                return self._tagged(loc)
+            return [
+                self._plain(item, (*loc, index))
+                for index, item in enumerate(node.value)
+            ]
+        if tag not in _SCALAR_TAGS:
+            return self._tagged(loc)
+        return self._tree.scalar(node)
+
+    def _tagged(self, loc: tuple[Any, ...]) -> None:
+        self.unsupported.append(
+            _UnsupportedYaml("YAML tags (`!name`) are not supported", loc)
+        )
 
 
-class _TooLarge(Exception):
-    """Stops converting a spec that exceeds MAX_SPEC_VALUES or MAX_SPEC_DEPTH."""
+def _pairs(node: Any) -> list[tuple[Any, Any]]:
+    """A mapping node's (key, value) nodes with merge keys applied.
 
-
-def _explicit_tag(node: Any) -> bool:
-    """Whether a ruamel mapping or list carries a `!tag`."""
-    tag = getattr(node, "tag", None)
-    return bool(getattr(tag, "value", None))
+    The mapping's own keys come first, then those merged in from `<<`, so that
+    keeping the first of each key lets the own keys win, as YAML says.
+    """
+    own: list[tuple[Any, Any]] = []
+    merged: list[tuple[Any, Any]] = []
+    for key, value in node.value:
+        if key.tag != _MERGE_TAG:
+            own.append((key, value))
+            continue
+        sources = value.value if isinstance(value, SequenceNode) else [value]
+        for source in sources:
+            if isinstance(source, MappingNode):
+                merged.extend(_pairs(source))
+    return own + merged
 
 
 # --------------------------------------------------------------------------- messages
@@ -1272,8 +1649,13 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         message = f"{_json(given)} is not one of " + ", ".join(
             repr(choice) for choice in choices
         )
-        if loc and loc[-1] == "version":
-            message = f"unsupported spec version {_json(given)}; this tool reads 1"
+        if loc and loc[-1] == "version" and _json(given).strip('" ') == "1":
+            message = f"the version must be the number 1, not {_kind_of(given)}"
+            message += f" ({_json(given)})"
+            hint = "write 1 without quotes"
+        elif loc and loc[-1] == "version":
+            message = f"unsupported spec version {_json(given)}; this tool reads "
+            message += "version 1"
         elif isinstance(given, str):
             hint = did_you_mean(given, choices)
     elif kind in {"string_type"}:
@@ -1426,28 +1808,80 @@ def _render_path(loc: Sequence[Any]) -> str:
     return text
 
 
-def _position(
-    document: Any, loc: Sequence[Any], *, point_at_key: bool
-) -> tuple[int, int]:
-    """1-based line and column of the node at `loc`, or of its nearest parent."""
-    node = document
-    position = (0, 0)
+class _Tree:
+    """A spec's YAML node tree, with the lookups that place problems in it."""
 
+    def __init__(self, root: Any) -> None:
+        from ruamel.yaml import YAML
+
+        self.root = root
+        self._constructor = YAML(typ="safe", pure=True).constructor
+        self._entries: dict[int, dict[Any, tuple[Any, Any]]] = {}
+
+    def key_value(self, node: Any) -> Any:
+        """A mapping key as a Python value; lists become tuples, as in messages."""
+        if isinstance(node, SequenceNode):
+            return tuple(self.key_value(item) for item in node.value)
+        if isinstance(node, MappingNode):
+            return {str(key.value): self.key_value(value) for key, value in node.value}
+        return self.scalar(node)
+
+    def scalar(self, node: Any) -> Any:
+        """A scalar node's value as JSON would have it (dates become ISO text)."""
+        tag = str(node.tag)
+        if tag == _CORE_TAG + "str" or tag not in _SCALAR_TAGS:
+            return str(node.value)
+        from ruamel.yaml.nodes import ScalarNode as RuamelScalar
+
+        value = self._constructor.construct_object(RuamelScalar(tag, node.value))
+        if isinstance(value, datetime.date | datetime.datetime):
+            return value.isoformat()
+        return value
+
+    def entries(self, node: Any) -> dict[Any, tuple[Any, Any]]:
+        """A mapping node's (key node, value node) by key; the first of each."""
+        found = self._entries.get(id(node))
+        if found is None:
+            found = {}
+            for key, value in _pairs(node):
+                identity = self.key_value(key)
+                if isinstance(identity, typing.Hashable):
+                    found.setdefault(identity, (key, value))
+            self._entries[id(node)] = found
+        return found
+
+
+def _position(
+    tree: _Tree, loc: Sequence[Any], *, point_at_key: bool
+) -> tuple[int, int]:
+    """1-based line and column of the node at `loc`, or of its nearest parent.
+
+    A mapping entry whose value is a list or mapping is placed at its key, as is
+    the entry itself with `point_at_key`; other values at the value.
+    """
+    node = tree.root
+    position = (0, 0)
     for index, step in enumerate(loc):
         last = index == len(loc) - 1
-        lc = getattr(node, "lc", None)
-        if lc is None:
-            break
-        if isinstance(node, Mapping) and step in node:
-            child = node[step]
-            use_key = point_at_key and last or isinstance(child, Mapping | list)
-            position = lc.key(step) if use_key else lc.value(step)
-            node = child
-        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
-            position = lc.item(step)
-            node = node[step]
+        if isinstance(node, MappingNode) and isinstance(step, typing.Hashable):
+            entry = tree.entries(node).get(step)
+            if entry is None:
+                break
+            key, child = entry
+            container = isinstance(child, MappingNode | SequenceNode)
+            use_key = point_at_key and last or container
+            mark = key.start_mark if use_key else child.start_mark
+        elif (
+            isinstance(node, SequenceNode)
+            and isinstance(step, int)
+            and 0 <= step < len(node.value)
+        ):
+            child = node.value[step]
+            mark = child.start_mark
         else:
             break
+        position = (mark.line, mark.column)
+        node = child
 
     line, column = position
     return line + 1, column + 1

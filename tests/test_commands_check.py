@@ -678,3 +678,11 @@ def test_an_ascii_only_output_gets_a_valid_report(format_, tmp_path):
         assert ElementTree.fromstring(out).tag == "testsuites"
     else:
         assert 'mood="caf\\xe9 \\U0001f600"' in out
+
+
+def test_a_device_is_named_by_its_path(capsys):
+    status, out, err = check(capsys, "/dev/null")
+
+    assert status == 2
+    assert out.splitlines()[0] == "Segment Inspector report: /dev/null"
+    assert err == "segment-inspector: /dev/null: the file is empty\n"

@@ -153,7 +153,7 @@ def test_headless_prints_a_line_per_event(
     assert "example.com" in event_line.string
     assert any("http://mitm.it" in line for line in lines)
     assert status == 0
-    assert lines[-1] == "1 request, 1 pixel event, 0 errors, 0 warnings, 0 notes"
+    assert lines[-1] == "1 request, 1 pixel event, 0 errors, 0 warnings, 0 infos"
 
 
 def test_headless_says_on_every_line_when_the_spec_does_not_cover_the_site(
@@ -191,7 +191,7 @@ def test_headless_says_on_every_line_when_the_spec_does_not_cover_the_site(
     ]
     assert [" other.org " in line for line in events] == [True, True, False]
     # The finding that explains it is given once, and counted once.
-    assert lines[-1] == "3 requests, 3 pixel events, 0 errors, 0 warnings, 1 note"
+    assert lines[-1] == "3 requests, 3 pixel events, 0 errors, 0 warnings, 1 info"
 
 
 def test_a_killed_session_keeps_every_completed_flow(
@@ -361,7 +361,7 @@ def test_headless_prints_a_page_fault_as_soon_as_it_is_known(
     assert diagnosis["evidence"] == [events[0]["id"], events[1]["id"]]
     # Announced once, and counted once in the totals.
     assert sum("page.duplicate-pageview" in line for line in lines) == 1
-    assert lines[-1] == "2 requests, 2 pixel events, 0 errors, 1 warning, 0 notes"
+    assert lines[-1] == "2 requests, 2 pixel events, 0 errors, 1 warning, 0 infos"
 
 
 def test_a_tracker_without_a_pageview_times_out_without_more_traffic(
@@ -480,7 +480,8 @@ def test_an_unusable_confdir_or_listen_host_exits_with_status_2(
     ("record", "message"),
     [
         ("missing-dir/session.mitm", "No such file or directory"),
-        ("session.json", "use a .mitm or .har file name"),
+        ("session.json", "use a .mitm or .har file name (got .json)"),
+        (".", "it is a directory; give a .mitm or .har file name, such as "),
     ],
 )
 def test_an_unusable_record_path_exits_with_status_2(tmp_path, record, message):
@@ -489,6 +490,7 @@ def test_an_unusable_record_path_exits_with_status_2(tmp_path, record, message):
     )
 
     assert_one_line_error(result, message)
+    assert "(got none)" not in result.stderr
 
 
 @pytest.mark.parametrize("headless", [True, False])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,8 +77,10 @@ def test_check_goes_through_every_file(capsys):
     ]
 
 
-def test_init_prints_the_starter_without_a_path(capsys, tmp_path):
-    status = main(["spec", "init"])
+@pytest.mark.parametrize("path", [[], ["-"]], ids=["no-path", "dash"])
+def test_init_prints_the_starter_without_a_path(capsys, tmp_path, monkeypatch, path):
+    monkeypatch.chdir(tmp_path)
+    status = main(["spec", "init", *path])
 
     printed = capsys.readouterr().out
     assert status == 0
@@ -84,6 +88,7 @@ def test_init_prints_the_starter_without_a_path(capsys, tmp_path):
     written = tmp_path / "printed.yaml"
     written.write_text(printed, encoding="utf-8")
     assert set(load_spec(written).segments) == {"plan", "logged_in"}
+    assert not (tmp_path / "-").exists()
 
 
 def test_init_writes_a_starter_that_checks_cleanly(capsys, tmp_path):
@@ -158,3 +163,17 @@ def test_spec_needs_an_action(capsys):
 
     assert exited.value.code == 2
     assert "ACTION" in capsys.readouterr().err
+
+
+def test_check_reads_standard_input_for_a_dash(capsys, monkeypatch):
+    pasted = "version: 1\nsegments:\n  plan: {type: strng}\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(pasted))
+
+    status = main(["spec", "check", "-"])
+
+    assert status == 1
+    assert capsys.readouterr().out.splitlines() == [
+        '<stdin>:3:16: segments.plan.type: unknown segment type "strng"; use '
+        "string, boolean or number (did you mean 'string'?)",
+        "<stdin>: 1 problem",
+    ]

@@ -1107,7 +1107,9 @@ def test_empty_standard_input_is_an_error(monkeypatch):
         ("/dev/fd/63", "/dev/fd/63"),
         ("/proc/self/fd/7", "/proc/self/fd/7"),
         ("/proc/4242/fd/12", "/proc/4242/fd/12"),
-        ("/dev/stdin", "stdin"),
+        # A device is named by its path: `null` alone would look like a file.
+        ("/dev/stdin", "/dev/stdin"),
+        ("/dev/null", "/dev/null"),
         ("reports/fd/notes.txt", "notes.txt"),
     ],
 )

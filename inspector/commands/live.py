@@ -334,7 +334,7 @@ def _print_totals(inspection: Inspection, tally: _Tally, args) -> None:
         _count(tally.events, "pixel event"),
         _count(counts["error"], "error"),
         _count(counts["warning"], "warning"),
-        _count(counts["info"], "note"),
+        _count(counts["info"], "info"),
     ]
     print(", ".join(totals), flush=True)
     if args.record:

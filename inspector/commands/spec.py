@@ -1,7 +1,7 @@
 """`segment-inspector spec`: check a segment spec, write a starter, print its schema.
 
 segment-inspector spec check segments.yaml
-segment-inspector spec init segments.yaml
+segment-inspector spec init segments.yaml     (or - for standard output)
 segment-inspector spec schema > segments.schema.json
 """
 
@@ -29,16 +29,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         description="Validate spec files. Prints every problem as "
         "FILE:LINE:COLUMN: PATH: MESSAGE and exits with 1 when there is any.",
     )
-    check.add_argument("files", nargs="+", metavar="FILE", help="a spec file (YAML)")
+    check.add_argument(
+        "files", nargs="+", metavar="FILE", help="a spec file (YAML); - for stdin"
+    )
     check.set_defaults(spec_run=_run_check)
 
     init = actions.add_parser(
         "init",
         help="write a commented starter spec",
         description="Write a commented starter spec to PATH, or to standard output "
-        "when no PATH is given.",
+        "when no PATH (or -) is given.",
     )
-    init.add_argument("path", nargs="?", metavar="PATH", help="where to write it")
+    init.add_argument(
+        "path", nargs="?", metavar="PATH", help="where to write it; - for stdout"
+    )
     init.add_argument(
         "--force", action="store_true", help="overwrite PATH if it already exists"
     )
@@ -71,12 +75,17 @@ def schema_text() -> str:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from inspector.spec import SpecError, load_spec
+    from inspector.recordings import STDIN_LABEL
+    from inspector.spec import SpecError, load_spec, parse_spec
 
     status = 0
-    for file in args.files:
+    for given in args.files:
+        file = STDIN_LABEL if given == "-" else given
         try:
-            spec = load_spec(file, log_warnings=False)
+            if given == "-":
+                spec = parse_spec(sys.stdin.read(), file, log_warnings=False)
+            else:
+                spec = load_spec(file, log_warnings=False)
         except SpecError as error:
             status = 1
             for problem in error.problems:
@@ -105,7 +114,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
 def _run_init(args: argparse.Namespace) -> int:
     text = starter_text()
-    if not args.path:
+    if not args.path or args.path == "-":
         sys.stdout.write(text)
         return 0
 
