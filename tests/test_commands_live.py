@@ -301,7 +301,7 @@ def test_jsonl_ends_with_the_summary_check_writes(
     assert (summary["events"], summary["requests"], summary["warnings"]) == (3, 4, 1)
     assert summary["worst"] == "warning"
     assert summary["recording_errors"] == 0
-    assert "4 requests, 3 pixel events, 0 errors, 1 warning, 0 notes" in lines
+    assert "4 requests, 3 pixel events, 0 errors, 1 warning, 0 infos" in lines
 
 
 def test_a_killed_session_leaves_valid_jsonl_without_a_summary(
