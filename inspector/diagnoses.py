@@ -45,11 +45,11 @@ import textwrap
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from inspector.decode import never_arrived
 from inspector.model import Finding, PixelEvent, Severity, Transport
 from inspector.timeline import EntryKind, TimelineEntry, page_url_key
+from inspector.urls import split_url
 
 logger = logging.getLogger(__name__)
 
@@ -361,10 +361,7 @@ def _keys_phrase(keys: Iterable[str]) -> str:
 def _short_url(url: str | None) -> str:
     if not url:
         return "?"
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
+    parts = split_url(url)
     shown = parts.path or "/"
     if parts.query:
         shown += "?" + parts.query

@@ -51,11 +51,12 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inspector.model import CapturedRequest
+from inspector.urls import split_url, url_host, url_port
 
 if TYPE_CHECKING:
     from inspector.inspection import InspectionResult
@@ -1094,7 +1095,7 @@ def wire_url(url: str) -> str:
 
 def _rand_seconds(url: str) -> float | None:
     """The pixel's `rand` parameter as epoch seconds, when it looks like a clock."""
-    query = urlsplit(url).query
+    query = split_url(url).query
     if "rand=" not in query:
         return None
     for key, value in parse_qsl(query, keep_blank_values=True):
@@ -1167,8 +1168,8 @@ def _flow_from_request(index: int, captured: CapturedRequest) -> Any:
     from mitmproxy import connection, http
     from mitmproxy import flow as flow_module
 
-    parts = urlsplit(captured.url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    parts = split_url(captured.url)
+    port = url_port(captured.url) or (443 if parts.scheme == "https" else 80)
     sent_at = captured.timestamp
     flow_id = _stable_id(index, captured)
 
@@ -1179,7 +1180,7 @@ def _flow_from_request(index: int, captured: CapturedRequest) -> Any:
         id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"client:{flow_id}")),
     )
     server = connection.Server(
-        address=(parts.hostname or "", port),
+        address=(url_host(captured.url), port),
         id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"server:{flow_id}")),
     )
     flow = http.HTTPFlow(client, server)

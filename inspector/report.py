@@ -24,12 +24,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from inspector import __version__
 from inspector.coverage import geography_notes, pages_by_scenario
 from inspector.model import DataState, Finding, Severity
 from inspector.standard import display_fields
+from inspector.urls import split_url
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport, InspectionResult
@@ -473,7 +473,7 @@ def scenario_pages(result: InspectionResult) -> dict[str, list[str]]:
 
 def _address_path(url: str) -> str:
     """A page address without its scheme, host and query: which page it is."""
-    return urlsplit(url).path or "/"
+    return split_url(url).path or "/"
 
 
 def render_json(

@@ -16,9 +16,10 @@ import enum
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 from inspector.model import CapturedRequest, PixelEvent
+from inspector.urls import split_url, url_host, url_path
 
 
 class EntryKind(enum.StrEnum):
@@ -113,11 +114,7 @@ def tracker_site(request: CapturedRequest) -> str | None:
 
 def _host_and_path(url: str) -> tuple[str, str]:
     """A URL's lower-case host and its path; empty strings for a malformed URL."""
-    try:
-        parts = urlsplit(url)
-        return (parts.hostname or "").lower(), parts.path
-    except ValueError:
-        return "", ""
+    return url_host(url), url_path(url)
 
 
 def is_document(request: CapturedRequest) -> bool:
@@ -153,10 +150,7 @@ def page_url_key(url: str | None) -> str:
     """The form in which page URLs are compared: no fragment, lower-case host."""
     if not url:
         return ""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
+    parts = split_url(url.strip())
     netloc = parts.netloc.lower()
     path = parts.path or "/"
     return urlunsplit((parts.scheme.lower(), netloc, path, parts.query, ""))
@@ -167,10 +161,7 @@ def origin_of(url: str | None) -> str:
     """`scheme://host[:port]` of a URL, or an empty string."""
     if not url:
         return ""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return ""
+    parts = split_url(url.strip())
     if not parts.scheme or not parts.netloc:
         return ""
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
@@ -180,10 +171,7 @@ def is_origin_only(url: str | None) -> bool:
     """True when a URL names only an origin, as cross-origin `Referer` headers do."""
     if not url:
         return False
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
+    parts = split_url(url.strip())
     return bool(parts.netloc) and parts.path in ("", "/") and not parts.query
 
 

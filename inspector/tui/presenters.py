@@ -20,7 +20,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from rich.cells import cell_len
 from rich.console import Group
@@ -30,6 +29,7 @@ from rich.text import Text
 
 from inspector.model import DataState, Finding, PixelEvent, Severity
 from inspector.report import finding_message
+from inspector.urls import split_url
 
 if TYPE_CHECKING:
     from rich.text import JustifyMethod
@@ -192,7 +192,7 @@ def page_path(url: str | None) -> str:
     """A page address without scheme and host, for narrow columns."""
     if not url:
         return "—"
-    parts = urlsplit(url)
+    parts = split_url(url)
     path = parts.path or "/"
     return f"{path}?{parts.query}" if parts.query else path
 
@@ -623,7 +623,7 @@ def _raw_request(event: PixelEvent) -> str:
     if request.body:
         raw = request.body.decode("utf-8", errors="replace")
     else:
-        raw = urlsplit(request.url).query or request.url
+        raw = split_url(request.url).query or request.url
     if len(raw) > RAW_LIMIT:
         return raw[:RAW_LIMIT] + f"… ({len(raw) - RAW_LIMIT} more characters)"
     return raw
