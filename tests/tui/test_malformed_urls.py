@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import START, pixel_url, wait_loaded
+from textual.app import App
 
 from inspector.model import CapturedRequest
 from inspector.recordings import write_mitm
-from inspector.tui.launch import build_view_app
+from inspector.tui.app import InspectorApp
+from inspector.tui.launch import build_view_app, exit_status
 
 SIZE = (160, 50)
 
@@ -53,6 +56,7 @@ async def test_view_shows_pixels_with_malformed_urls(tmp_path):
             await pilot.press("down")
         await pilot.pause()
 
+    assert exit_status(app, None) == 0
     assert len(paths) == 12
     # As `url`: the path (`/` when there is none), though the host is unreadable.
     assert paths[0] == "/"
@@ -60,3 +64,25 @@ async def test_view_shows_pixels_with_malformed_urls(tmp_path):
     assert paths[8] == "/a"
     # The other parameters leave the page address alone.
     assert set(paths[1:4] + paths[5:8] + paths[9:]) == {"/news/story-1"}
+
+
+class _Crashing(App):
+    def on_mount(self) -> None:
+        raise RuntimeError("unexpected")
+
+
+async def test_a_crash_in_the_ui_is_a_failing_exit_status():
+    app = _Crashing()
+    with pytest.raises(RuntimeError):
+        async with app.run_test():
+            pass
+
+    assert exit_status(app, None) == 1
+
+
+async def test_quitting_the_ui_is_a_success(tmp_path):
+    app: InspectorApp = build_view_app([])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+
+    assert exit_status(app, None) == 0
