@@ -23,6 +23,10 @@ Three formats are understood, told apart by their content rather than their name
   more). Lines that are not UTF-8 are reported and read with U+FFFD in place of the
   bad bytes.
 
+A request whose own URL `urlsplit` refuses (an unclosed IPv6 bracket, a port that is
+no number) is reported at its line, entry or flow and skipped, as is a flow file
+record that is valid tnetstring but no flow; the rest of the file is still read.
+
 An empty file (nothing but white space) is an error: it is never a recording of
 anything.
 
@@ -56,7 +60,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inspector.model import CapturedRequest
-from inspector.urls import split_url, url_host, url_port
+from inspector.urls import split_url, url_host, url_port, url_problem
 
 if TYPE_CHECKING:
     from inspector.inspection import InspectionResult
@@ -415,6 +419,22 @@ def _read_mitm(
                 )
             )
             return
+        except Exception as error:  # noqa: BLE001 - mitmproxy does not validate
+            # Well-formed tnetstring that is no flow: mitmproxy's migration and
+            # `from_state` index into it unchecked (KeyError, AttributeError, ...).
+            # The record has been read whole, so reading goes on after it.
+            logger.debug("%s: flow %d", name, flows_read + 1, exc_info=True)
+            flows_read += 1
+            report(
+                RecordingError(
+                    name,
+                    f"flow {flows_read} (byte {end_of_last_flow})",
+                    f"not a mitmproxy flow ({_exception_text(error)}); skipped",
+                )
+            )
+            flows = FlowReader(stream).stream()
+            end_of_last_flow = stream.tell()
+            continue
 
         flows_read += 1
         end_of_last_flow = stream.tell()
@@ -425,7 +445,12 @@ def _read_mitm(
             continue
         if flow.request.method == "CONNECT":
             continue
-        yield _request_from_flow(flow, f"{label} flow {flows_read}", source=label)
+        request = _request_from_flow(flow, f"{label} flow {flows_read}", source=label)
+        problem = url_problem(request.url)
+        if problem:
+            report(_bad_url_error(name, f"flow {flows_read}", request.url, problem))
+            continue
+        yield request
 
 
 def _url_text(url: str) -> str:
@@ -453,6 +478,13 @@ def _header_text(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], .
         (_SURROGATE.sub("\ufffd", name), _SURROGATE.sub("\ufffd", value))
         for name, value in headers
     )
+
+
+def _exception_text(error: BaseException) -> str:
+    """`KeyError: 'client_conn'`: the kind of failure and its detail, on one line."""
+    detail = str(error).splitlines()[0] if str(error) else ""
+    kind = type(error).__name__
+    return f"{kind}: {detail}" if detail else kind
 
 
 def _describe_flow_error(error: Exception, flows_read: int) -> str:
@@ -559,6 +591,10 @@ def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRe
 
         if not entry.request.url.lower().startswith(("http://", "https://")):
             logger.debug("%s entry %d is not HTTP; skipped", name, number)
+            continue
+        problem = url_problem(entry.request.url)
+        if problem:
+            report(_bad_url_error(name, f"entry {number}", entry.request.url, problem))
             continue
         yield _request_from_har(entry, label, number)
 
@@ -1065,23 +1101,38 @@ def _split_request_line(line: str) -> tuple[str, str, bool] | None:
 
 
 def _absolute_url(block: _Block, name: str, report) -> str | None:
-    """The block's URL; a `/path` target is completed with its Host header."""
+    """The block's URL; a `/path` target is completed with its Host header.
+
+    A URL that cannot be taken apart (an unclosed IPv6 bracket, a port that is no
+    number) is reported and its request skipped.
+    """
     if not block.target.startswith("/"):
-        return wire_url(block.target)
+        url = wire_url(block.target)
+    else:
+        host = next((v for k, v in block.headers if k.lower() == "host"), None)
+        if not host:
+            report(
+                RecordingError(
+                    name,
+                    f"line {block.lineno}",
+                    f"the target {_quote(block.target)} is a path; give a full URL "
+                    "or a Host header",
+                )
+            )
+            return None
+        url = wire_url(f"https://{host.strip()}{block.target}")
 
-    host = next((v for k, v in block.headers if k.lower() == "host"), None)
-    if host:
-        return wire_url(f"https://{host.strip()}{block.target}")
+    problem = url_problem(url)
+    if problem:
+        report(_bad_url_error(name, f"line {block.lineno}", url, problem))
+        return None
+    return url
 
-    report(
-        RecordingError(
-            name,
-            f"line {block.lineno}",
-            f"the target {_quote(block.target)} is a path; give a full URL or a "
-            "Host header",
-        )
+
+def _bad_url_error(name: str, where: str, url: str, problem: str) -> RecordingError:
+    return RecordingError(
+        name, where, f"{_quote(url)} is not a valid URL ({problem}); request skipped"
     )
-    return None
 
 
 def wire_url(url: str) -> str:

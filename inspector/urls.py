@@ -12,8 +12,8 @@ reason to stop, so code that handles traffic splits URLs through these functions
   the path and query of a URL with a broken host are still there.
 * `url_host` and `url_port` give the host (lower case) and port, or an empty
   string and None when the URL has none that can be read.
-* `is_valid_url` tells whether `urlsplit` accepts the URL and its port, for checks
-  that want to report the fault.
+* `url_problem` says why `urlsplit` refuses a URL or its port, and `is_valid_url`
+  whether it does, for code that reports the fault.
 """
 
 from __future__ import annotations
@@ -70,10 +70,19 @@ def url_path(url: str) -> str:
     return split_url(url).path
 
 
-def is_valid_url(url: str) -> bool:
-    """True when `urlsplit` accepts the URL and its port (if any) is a valid one."""
+def url_problem(url: str) -> str | None:
+    """Why `urlsplit` refuses the URL or its port, in lower case; None when neither.
+
+    For example `invalid IPv6 URL` or `port out of range 0-65535`.
+    """
     try:
         urlsplit(url).port  # noqa: B018 - reading the port validates it
-    except ValueError:
-        return False
-    return True
+    except ValueError as error:
+        reason = str(error) or "not a valid URL"
+        return reason[:1].lower() + reason[1:]
+    return None
+
+
+def is_valid_url(url: str) -> bool:
+    """True when `urlsplit` accepts the URL and its port (if any) is a valid one."""
+    return url_problem(url) is None

@@ -629,3 +629,28 @@ def test_an_ascii_only_output_gets_a_valid_report(format_, tmp_path):
         assert ElementTree.fromstring(out).tag == "testsuites"
     else:
         assert 'mood="caf\\xe9 \\U0001f600"' in out
+
+
+def test_unreadable_parts_exit_2_with_file_and_place_and_the_rest_reported(
+    capsys, tmp_path
+):
+    from inspector.recordings import load_requests, write_mitm
+
+    pasted = tmp_path / "pasted.txt"
+    pasted.write_text(
+        "GET http://[::1\n---\n"
+        "https://p1.parsely.com/plogger/?rand=1700000000000&idsite=example.com"
+        "&action=pageview&url=https%3A%2F%2Fexample.com%2F&data=%7B%7D\n"
+    )
+    flows = tmp_path / "flows.mitm"
+    write_mitm(load_requests([pasted])[0], flows)
+    not_a_flow = b"29:7:version,2:20#4:type,4:http,}"
+    flows.write_bytes(not_a_flow + flows.read_bytes())
+
+    status, out, err = check(capsys, str(pasted), str(flows))
+
+    assert status == 2
+    assert "Traceback" not in err
+    assert f"{pasted}: line 1: `http://[::1` is not a valid URL" in out
+    assert f"{flows}: flow 1 (byte 0): not a mitmproxy flow (KeyError" in out
+    assert "2 events in 2 requests" in out
