@@ -18,7 +18,6 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
@@ -27,6 +26,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from inspector.clock import clock_text
 from inspector.model import DataState, Finding, PixelEvent, Severity
 from inspector.report import finding_message
 from inspector.urls import split_url
@@ -173,8 +173,7 @@ def clock_time(timestamp: float) -> str:
     """Local wall-clock time with milliseconds, or a dash when unknown."""
     if not timestamp:
         return "—"
-    moment = datetime.fromtimestamp(timestamp)
-    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    return clock_text(timestamp, local=True)
 
 
 def event_time(event: PixelEvent) -> str:
