@@ -583,6 +583,10 @@ def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRe
     entries, break_error = _har_entries(data, name)
 
     for number, raw_entry in enumerate(entries, start=1):
+        if raw_entry is _TOO_DEEP:
+            message = f"{_TOO_DEEP_MESSAGE}; entry skipped"
+            report(RecordingError(name, f"entry {number}", message))
+            continue
         try:
             entry = _HarEntry.model_validate(raw_entry)
         except ValidationError as error:
@@ -626,6 +630,15 @@ def _har_entries(data: bytes, name: str) -> tuple[list[Any], RecordingError | No
                 f"not valid JSON: {error.msg}",
             ) from None
         return salvaged
+    except RecursionError:
+        # Nesting deeper than the parser can follow: read the entries one by one,
+        # so that only the entries nested that deep are lost.
+        salvaged = _salvage_har_entries(text, data, name, None)
+        if salvaged is None:
+            raise RecordingError(
+                name, None, f"not a HAR file: {_TOO_DEEP_MESSAGE}"
+            ) from None
+        return salvaged
 
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
@@ -643,11 +656,14 @@ def _not_har(document: Any) -> str:
 
 
 def _salvage_har_entries(
-    text: str, data: bytes, name: str, document_error: json.JSONDecodeError
-) -> tuple[list[Any], RecordingError] | None:
+    text: str, data: bytes, name: str, document_error: json.JSONDecodeError | None
+) -> tuple[list[Any], RecordingError | None] | None:
     """The complete entries before the point where a broken HAR stops being JSON.
 
-    None when not even the start of the entries list can be found.
+    An entry nested too deeply to parse is kept as `_TOO_DEEP` (and reported at its
+    number by `_read_har`); `document_error` is None when the document is valid
+    JSON that is merely nested that deeply. None when not even the start of the
+    entries list can be found.
     """
     start = _HAR_ENTRIES_START.search(text)
     if start is None:
@@ -664,6 +680,12 @@ def _salvage_har_entries(
             entry, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
             return entries, _har_break(name, text, data, error.pos, entries, error.msg)
+        except RecursionError:
+            end = _end_of_json_value(text, position)
+            if end is None:
+                reason = "an entry is nested too deeply and never closes"
+                return entries, _har_break(name, text, data, position, entries, reason)
+            entry, position = _TOO_DEEP, end
         entries.append(entry)
 
         position = _skip_whitespace(text, position)
@@ -673,6 +695,8 @@ def _salvage_har_entries(
             reason = "expected `,` or `]` after an entry"
             return entries, _har_break(name, text, data, position, entries, reason)
 
+    if document_error is None:
+        return entries, None
     # Every entry is there: the document breaks somewhere after the list.
     byte = _byte_offset(text, data, document_error.pos)
     read = "the entry was read" if len(entries) == 1 else "all entries were read"
@@ -681,6 +705,32 @@ def _salvage_har_entries(
         f"byte {byte}",
         f"not valid JSON after the entries list ({document_error.msg}); {read}",
     )
+
+
+_TOO_DEEP = object()
+"""Stands for an entry nested too deeply for the JSON parser."""
+_TOO_DEEP_MESSAGE = (
+    f"JSON nested more than about {sys.getrecursionlimit()} levels deep cannot be read"
+)
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _end_of_json_value(text: str, position: int) -> int | None:
+    """Where the array or object starting at `position` ends (None: it never does).
+
+    Only brackets and strings are followed, so that an entry too deep to parse can
+    be stepped over without parsing it.
+    """
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text, position):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+        elif mark in "]}":
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    return None
 
 
 def _har_break(

@@ -1321,3 +1321,63 @@ def test_a_tnetstring_record_that_is_no_flow_is_reported_and_the_rest_read(
         assert error.path == str(mixed)
         assert error.message.startswith(f"not a mitmproxy flow ({reason}")
         assert error.message.endswith("); skipped")
+
+
+# --------------------------------------------------------------------------------------
+# Nesting deeper than the JSON parser follows
+
+
+def _deep(levels: int) -> str:
+    # A string with brackets and an escaped quote inside, which must not count.
+    return "[" * levels + '"a]\\"}"' + "]" * levels
+
+
+def _har_with(entries: list[str], before: str = "") -> str:
+    return '{"log": {' + before + '"entries": [' + ", ".join(entries) + "]}}"
+
+
+def test_an_entry_nested_too_deeply_is_reported_and_the_rest_read(tmp_path):
+    har = tmp_path / "sample.har"
+    write_har(sample_requests(), har)
+    good = [
+        json.dumps(entry) for entry in json.loads(har.read_text())["log"]["entries"]
+    ]
+    deep = '{"request": {"x": ' + _deep(100_000) + "}}"
+    har.write_text(_har_with([good[0], deep, good[1], good[2]]))
+
+    requests, errors = load_requests([har])
+
+    assert len(requests) == 3
+    [error] = errors
+    assert (error.path, error.location) == (str(har), "entry 2")
+    assert error.message.startswith("JSON nested more than about ")
+    assert error.message.endswith(" levels deep cannot be read; entry skipped")
+
+
+def test_deep_nesting_outside_the_entries_costs_nothing(tmp_path):
+    har = tmp_path / "sample.har"
+    write_har(sample_requests(), har)
+    good = [
+        json.dumps(entry) for entry in json.loads(har.read_text())["log"]["entries"]
+    ]
+    har.write_text(_har_with(good, before=f'"_extra": {_deep(100_000)}, '))
+
+    requests, errors = load_requests([har])
+
+    assert (len(requests), errors) == (3, [])
+
+
+def test_a_deep_entry_that_never_closes_is_where_the_file_breaks(tmp_path):
+    har = tmp_path / "sample.har"
+    write_har(sample_requests(), har)
+    good = json.dumps(json.loads(har.read_text())["log"]["entries"][0])
+    har.write_text('{"log": {"entries": [' + good + ", " + "[" * 100_000)
+
+    requests, errors = load_requests([har])
+
+    assert len(requests) == 1
+    [error] = errors
+    assert error.location.startswith("entry 2 (")
+    assert error.message.endswith(
+        "(an entry is nested too deeply and never closes); the entry before it was read"
+    )
