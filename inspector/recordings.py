@@ -46,7 +46,9 @@ import difflib
 import io
 import json
 import logging
+import os
 import re
+import stat
 import sys
 import uuid
 import zlib
@@ -72,6 +74,11 @@ PathLike = str | Path
 
 STDIN_LABEL = "<stdin>"
 """How standard input (`-`) is named in ids, reports and error messages."""
+
+STREAM_LIMIT_BYTES = 64 << 20
+"""How much of standard input, a pipe or a device is read (64 MiB). Such a source
+may never end; a regular file is read whole, whatever its size."""
+_READ_CHUNK_BYTES = 1 << 20
 
 _HEAD_BYTES = 64
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -188,7 +195,8 @@ def read_requests(
     report = _error_sink(errors)
 
     try:
-        with _open_binary(path) as stream:
+        stream, cut_short = _open_binary(path)
+        with stream:
             head = _peek(stream, _HEAD_BYTES)
             if not head.removeprefix(_UTF8_BOM).strip():
                 _reject_if_empty(stream, name)
@@ -203,7 +211,13 @@ def read_requests(
                 har = _inflate(stream.read(), name)
                 yield from _read_har(har, name, label, report)
             else:
-                yield from _read_request_list(stream.read(), name, label, report)
+                data = stream.read()
+                if cut_short and b"\n" in data:
+                    # The last line was cut in the middle: leave it out.
+                    data = data[: data.rindex(b"\n") + 1]
+                yield from _read_request_list(data, name, label, report)
+        if cut_short:
+            report(_stream_limit_error(name))
     except OSError as error:
         # The file went away or broke while being read (a disk or network error).
         reason = (error.strerror or str(error)).lower()
@@ -324,10 +338,16 @@ def _error_sink(errors: list[RecordingError] | None):
     return report
 
 
-def _open_binary(path: PathLike) -> IO[bytes]:
+def _open_binary(path: PathLike) -> tuple[IO[bytes], bool]:
+    """The recording as a seekable binary stream, and whether it was cut short.
+
+    A regular file is read in place. Standard input, a pipe, a shell's `<(...)` or
+    a device is read up front (so that the format can be sniffed and the data read
+    again), up to `STREAM_LIMIT_BYTES`: such a source may never end (`/dev/zero`,
+    `<(yes URL)`).
+    """
     if str(path) == "-":
-        # Read up front, so that the format can be sniffed and the data re-read.
-        return io.BytesIO(sys.stdin.buffer.read())
+        return _read_bounded(sys.stdin.buffer)
 
     try:
         stream = open(path, "rb")  # closed by the caller
@@ -338,12 +358,44 @@ def _open_binary(path: PathLike) -> IO[bytes]:
     except OSError as error:
         reason = (error.strerror or str(error)).lower()
         raise RecordingError(path, None, f"cannot be opened: {reason}") from None
-    if stream.seekable():
-        return stream
+    if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        return stream, False
 
-    # A pipe or a shell's `<(...)`: read it up front too, as standard input is.
     with stream:
-        return io.BytesIO(stream.read())
+        return _read_bounded(stream)
+
+
+def _read_bounded(source: IO[bytes]) -> tuple[IO[bytes], bool]:
+    """Up to `STREAM_LIMIT_BYTES` of a stream, and whether there was more."""
+    limit = STREAM_LIMIT_BYTES
+    chunks = []
+    size = 0
+    while size <= limit:
+        chunk = source.read(min(_READ_CHUNK_BYTES, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    data = b"".join(chunks)
+    return io.BytesIO(data[:limit]), size > limit
+
+
+def _stream_limit_error(name: str) -> RecordingError:
+    limit = _size_text(STREAM_LIMIT_BYTES)
+    return RecordingError(
+        name,
+        None,
+        f"reading stopped after the first {limit}: standard input, pipes and "
+        "devices are read up to that much; save the recording to a file to read "
+        "all of it",
+    )
+
+
+def _size_text(size: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
 
 
 def _reject_if_empty(stream: IO[bytes], name: str) -> None:

@@ -1381,3 +1381,64 @@ def test_a_deep_entry_that_never_closes_is_where_the_file_breaks(tmp_path):
     assert error.message.endswith(
         "(an entry is nested too deeply and never closes); the entry before it was read"
     )
+
+
+# --------------------------------------------------------------------------------------
+# Streams that may never end
+
+
+def test_a_pipe_is_read_up_to_the_limit_and_the_cut_is_reported(tmp_path, monkeypatch):
+    from inspector import recordings
+
+    line = f"{pixel_url(1700000000000)}\n"
+    monkeypatch.setattr(recordings, "STREAM_LIMIT_BYTES", len(line) * 3 + 10)
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+
+    def write_more_than_the_limit() -> None:
+        with open(fifo, "w") as stream:
+            try:
+                stream.write(line * 50)
+            except BrokenPipeError:
+                pass
+
+    writer = threading.Thread(target=write_more_than_the_limit)
+    writer.start()
+
+    requests, errors = load_requests([fifo])
+
+    writer.join(timeout=30)
+    # Three whole lines fit; the fourth was cut and is left out, not misread.
+    assert [r.origin for r in requests] == [f"endless line {n}" for n in (1, 2, 3)]
+    [error] = errors
+    assert (error.path, error.location) == (str(fifo), None)
+    assert error.message.startswith(
+        f"reading stopped after the first {len(line) * 3 + 10} bytes: standard input,"
+    )
+
+
+def test_a_device_is_read_up_to_the_limit(monkeypatch):
+    from inspector import recordings
+
+    monkeypatch.setattr(recordings, "STREAM_LIMIT_BYTES", 1 << 16)
+
+    requests, errors = load_requests(["/dev/zero"])
+
+    assert requests == []
+    assert errors[-1] == RecordingError(
+        "/dev/zero",
+        None,
+        "reading stopped after the first 64 KiB: standard input, pipes and devices "
+        "are read up to that much; save the recording to a file to read all of it",
+    )
+
+
+def test_a_regular_file_is_read_whole_whatever_the_limit(tmp_path, monkeypatch):
+    from inspector import recordings
+
+    monkeypatch.setattr(recordings, "STREAM_LIMIT_BYTES", 10)
+    recording = write(tmp_path, "list.txt", f"{pixel_url(1700000000000)}\n" * 3)
+
+    requests, errors = load_requests([recording])
+
+    assert (len(requests), errors) == (3, [])
