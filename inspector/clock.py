@@ -4,7 +4,9 @@ Capture times come from recordings, and a recording can say anything: a flow wit
 `timestamp_start` of 1e300, a NaN, a date before year 1. `datetime.fromtimestamp`
 raises `OverflowError`, `OSError` or `ValueError` for such values, so every report
 and view turns a timestamp into a `datetime` through `moment`, which gives None
-when it cannot, and formats that None as `unreadable_time` says.
+when it cannot, and formats that None as `unreadable_time` says. Clock readings
+the traffic carries as text (`rand`, `data.ts`) become numbers through
+`finite_number`, which refuses NaN and infinity (`rand=inf`, `rand=1e400`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,17 @@ def clock_text(timestamp: float, *, local: bool = False) -> str:
     if when is None:
         return unreadable_time(timestamp)
     return when.strftime("%H:%M:%S.") + f"{when.microsecond // 1000:03d}"
+
+
+def finite_number(value: object) -> float | None:
+    """`value` (a number or its text, such as a `rand` parameter) as a float;
+    None when it is none, or is NaN or infinite (`inf`, `1e400`): a clock reading
+    that would turn every difference of times into NaN."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def unreadable_time(timestamp: object) -> str:

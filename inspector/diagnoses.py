@@ -46,6 +46,7 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from inspector.clock import finite_number
 from inspector.decode import never_arrived
 from inspector.model import Finding, PixelEvent, Severity, Transport
 from inspector.timeline import EntryKind, TimelineEntry, page_url_key
@@ -813,9 +814,8 @@ def _tt_decreased(facts: PageFacts) -> list[PageDiagnosis]:
         except ValueError:
             continue
         # The tracker's own clock orders heartbeats that a proxy may see reordered.
-        try:
-            sent_at = float(event.params.get("rand", ""))
-        except ValueError:
+        sent_at = finite_number(event.params.get("rand"))
+        if sent_at is None:
             sent_at = item.time * 1000
         by_pvid.setdefault(event.pvid, []).append((sent_at, item.order, item, total))
 

@@ -61,6 +61,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from inspector.clock import finite_number
 from inspector.model import CapturedRequest
 from inspector.urls import split_url, url_host, url_port, url_problem
 
@@ -502,6 +503,17 @@ def _read_mitm(
         if problem:
             report(_bad_url_error(name, f"flow {flows_read}", request.url, problem))
             continue
+        if finite_number(request.timestamp) is None:
+            # NaN or infinity is no time: every difference with it is NaN.
+            report(
+                RecordingError(
+                    name,
+                    f"flow {flows_read}",
+                    f"the capture time {request.timestamp!r} is not a time; the "
+                    "pixel's own clock is used instead",
+                )
+            )
+            request = dataclasses.replace(request, timestamp=0.0)
         yield request
 
 
@@ -1069,8 +1081,19 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
             continue
         if stripped.startswith("#"):
             if time_match := _TIME_ANNOTATION.search(stripped):
-                amount = float(time_match["amount"])
-                pending_offset = amount if time_match["unit"] == "s" else amount / 1000
+                amount = finite_number(time_match["amount"])
+                if amount is None:
+                    report(
+                        RecordingError(
+                            name,
+                            f"line {lineno}",
+                            f"{_quote(time_match.group())} is too large to be a "
+                            "time; annotation ignored",
+                        )
+                    )
+                else:
+                    unit = time_match["unit"]
+                    pending_offset = amount if unit == "s" else amount / 1000
             if client_match := _CLIENT_ANNOTATION.search(stripped):
                 client_address = client_match["address"]
             continue

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlunsplit
 
+from inspector.clock import finite_number
 from inspector.model import CapturedRequest, PixelEvent
 from inspector.urls import split_url, url_host, url_path
 
@@ -199,8 +200,5 @@ def event_time(event: PixelEvent) -> float:
 
 def _as_epoch_ms(value: object) -> float | None:
     """A plausible epoch-milliseconds number (after 2001), or None."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if number > 1e12 else None
+    number = finite_number(value)
+    return number if number is not None and number > 1e12 else None

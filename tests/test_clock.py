@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from inspector.addon import summary_line
-from inspector.clock import clock_text, moment
+from inspector.clock import clock_text, finite_number, moment
 from inspector.inspection import Inspection
 from inspector.junit import render_junit
 from inspector.model import CapturedRequest
@@ -76,3 +76,65 @@ def test_the_headless_line_shows_an_unreadable_time():
     [report] = inspection.process(request)
 
     assert summary_line(report).startswith("? (1e+300) pageview")
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [("1700000000000", 1.7e12), ("1.5", 1.5), (3, 3.0), ("-2", -2.0)],
+)
+def test_finite_numbers_are_read(value, number):
+    assert finite_number(value) == number
+
+
+@pytest.mark.parametrize(
+    "value", ["inf", "-inf", "nan", "1e400", "Infinity", "", "abc", None, [1]]
+)
+def test_what_is_no_finite_number_is_none(value):
+    assert finite_number(value) is None
+
+
+@pytest.mark.parametrize("rand", ["inf", "1e400", "nan", "-inf", "1e308"])
+def test_a_rand_that_is_no_clock_reading_is_checked_like_any_pixel(tmp_path, rand):
+    listed = tmp_path / "rand.txt"
+    listed.write_text(PIXEL.replace("rand=1700000000000", f"rand={rand}") + "\n")
+
+    session = replay(listed)
+
+    [page] = session.pages
+    assert [entry.offset_ms for entry in page.timeline] == [0]
+    assert session.errors == []
+
+
+def test_a_time_annotation_too_large_is_reported_and_ignored(tmp_path):
+    listed = tmp_path / "annotated.txt"
+    listed.write_text(f"# @t=+{'9' * 400}ms\n{PIXEL}\n")
+
+    requests, errors = load_requests([listed])
+
+    assert [request.timestamp for request in requests] == [1_700_000_000.0]
+    [error] = errors
+    assert error.location == "line 1"
+    assert error.message.endswith(" is too large to be a time; annotation ignored")
+
+
+@pytest.mark.parametrize("timestamp", [math.inf, -math.inf, math.nan])
+def test_a_capture_time_that_is_no_number_is_reported_and_the_pixel_clock_used(
+    tmp_path, timestamp
+):
+    flows = tmp_path / "odd.mitm"
+    write_mitm(
+        [
+            CapturedRequest("GET", PIXEL, timestamp=timestamp, request_id="a"),
+            CapturedRequest("GET", PIXEL + "&x=1", timestamp=1.7e9, request_id="b"),
+        ],
+        flows,
+    )
+
+    session = replay(flows, allow_unreadable=True)
+
+    assert [event.timestamp for event in session.events] == [0.0, 1.7e9]
+    assert [str(error) for error in session.errors] == [
+        f"{flows}: flow 1: the capture time {timestamp!r} is not a time; the "
+        "pixel's own clock is used instead"
+    ]
+    assert "pageview" in render_text(session.result)
