@@ -152,6 +152,7 @@ FINDING_CODES = frozenset(
         "page.tracker-no-pageview",
         "page.tt-decreased",
         "params.bracket-encoded",
+        "params.invalid-url",
         "params.js-flag",
         "params.legacy-ids",
         "params.missing",

@@ -75,3 +75,52 @@ def test_invalid_urls_are_told_apart(url):
 @pytest.mark.parametrize("url", ["", "/", "example.com", "http://[::1]:8080/"])
 def test_valid_urls_are_told_apart(url):
     assert is_valid_url(url)
+
+
+# --- Pixels that carry such addresses --------------------------------------------
+
+
+def _pageview(**params: str):
+    from urllib.parse import urlencode
+
+    from inspector.decode import PixelMatcher, decode_request
+    from inspector.model import CapturedRequest
+
+    query = {
+        "rand": "1710000000111",
+        "idsite": "example.com",
+        "url": "https://example.com/a",
+        "urlref": "https://www.google.com/",
+        "action": "pageview",
+        "data": "{}",
+    }
+    query.update(params)
+    url = "https://p1.parsely.com/plogger/?" + urlencode(query)
+    [event] = decode_request(CapturedRequest("GET", url), PixelMatcher())
+    return event
+
+
+@pytest.mark.parametrize("parameter", ["url", "urlref", "surl", "sref"])
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        (UNCLOSED_IPV6, "invalid IPv6 URL"),
+        (PORT_OUT_OF_RANGE, "port out of range 0-65535"),
+        (BAD_PORT, "port could not be cast to integer value as 'abc'"),
+    ],
+)
+def test_an_address_parameter_that_is_no_url_is_a_finding(parameter, address, reason):
+    from inspector.model import Severity
+
+    event = _pageview(**{parameter: address})
+
+    [finding] = [f for f in event.findings if f.code == "params.invalid-url"]
+    assert finding.severity is Severity.WARNING
+    assert finding.path == parameter
+    assert finding.message == f"{parameter} is not a valid URL ({reason}): {address}"
+
+
+def test_valid_addresses_are_no_finding():
+    event = _pageview(surl="https://example.com/", sref="", urlref="")
+
+    assert "params.invalid-url" not in {finding.code for finding in event.findings}
