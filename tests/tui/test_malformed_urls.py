@@ -54,7 +54,10 @@ async def test_view_shows_pixels_with_malformed_urls(tmp_path):
         # Open the detail pane of every row, which shows the page address too.
         for _ in range(table.row_count):
             await pilot.press("down")
-        await pilot.pause()
+        # Findings, Segments, Pages and Log show addresses of their own.
+        for view in "23451":
+            await pilot.press(view)
+            await pilot.pause()
 
     assert exit_status(app, None) == 0
     assert len(paths) == 12
