@@ -40,11 +40,11 @@ import time
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from mitmproxy import ctx, exceptions, http
 
+from inspector.clock import moment, unreadable_time
 from inspector.model import (
     CapturedRequest,
     DataState,
@@ -223,7 +223,8 @@ def summary_line(
 
     masked = make_masker(show_pii)
 
-    when = datetime.fromtimestamp(event.timestamp or 0).strftime("%H:%M:%S")
+    sent = moment(event.timestamp or 0, local=True)
+    when = sent.strftime("%H:%M:%S") if sent else unreadable_time(event.timestamp)
     action = event.action or "?"
     parts = [f"{when} {action:<10} {event.idsite or '-'}"]
     # Mask before shortening, so that a cut never leaves half an address showing.

@@ -37,10 +37,11 @@ from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from inspector.model import CapturedRequest, Severity
 from inspector.report import escape_controls
+from inspector.urls import split_url, url_host, url_path
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page, Request, Response, Route
@@ -157,7 +158,7 @@ class Scenario:
 
     def owns_url(self, url: str, base_url: str) -> bool:
         """Whether an address on the site at `base_url` is one of this one's pages."""
-        parts = urlsplit(url)
+        parts = split_url(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         return origin == base_url.rstrip("/") and self.owns_path(parts.path)
 
@@ -334,7 +335,7 @@ class _SiteRequestHandler(SimpleHTTPRequestHandler):
         translated = super().translate_path(path)
         if os.path.exists(translated):
             return translated
-        first_segment = urlsplit(path).path.strip("/").split("/")[0]
+        first_segment = split_url(path).path.strip("/").split("/")[0]
         fallback = Path(self.directory) / f"{first_segment}.html"
         if first_segment and fallback.is_file():
             return str(fallback)
@@ -490,14 +491,13 @@ def chromium_args(
 
 def is_pixel_url(url: str) -> bool:
     """Whether a URL is a Parse.ly web pixel (`p1.parsely.com/plogger/?...`)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return host.endswith(PIXEL_HOST_SUFFIX) and parts.path in PIXEL_PATHS
+    host = url_host(url)
+    return host.endswith(PIXEL_HOST_SUFFIX) and url_path(url) in PIXEL_PATHS
 
 
 def pixel_param(url: str, wanted: str) -> str | None:
     """One query parameter of a pixel URL, form-decoded (None when absent)."""
-    for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+    for name, value in parse_qsl(split_url(url).query, keep_blank_values=True):
         if name == wanted:
             return value
     return None
@@ -522,7 +522,7 @@ class PixelSeen:
 
     @property
     def params(self) -> dict[str, str]:
-        return dict(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
+        return dict(parse_qsl(split_url(self.url).query, keep_blank_values=True))
 
     @property
     def data(self) -> Any:

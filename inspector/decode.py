@@ -28,6 +28,7 @@ from inspector.model import (
     Severity,
     Transport,
 )
+from inspector.urls import url_problem
 from inspector.wire import (
     JsonReading,
     ParsedQuery,
@@ -124,6 +125,7 @@ STANDARD_ACTIONS: frozenset[str] = frozenset(
 )
 HEARTBEAT_ACTIONS: frozenset[str] = frozenset({"heartbeat", "vheartbeat"})
 
+_ADDRESS_PARAMS = ("url", "urlref", "surl", "sref")
 _WEB_REQUIRED = ("rand", "idsite", "url")
 _WEB_SESSION_IDS = ("u", "plid", "sid", "sts", "slts")
 _MODERN_ONLY_PARAMS = ("u", "plid", "pvid", "sid", "sts", "slts", "surl", "sref")
@@ -173,6 +175,7 @@ _SEVERITY: dict[str, Severity] = {
     "params.legacy-ids": Severity.INFO,
     "params.js-flag": Severity.INFO,
     "params.invalid-utf8": Severity.WARNING,
+    "params.invalid-url": Severity.WARNING,
     "params.repeated": Severity.WARNING,
     "url.oversized": Severity.WARNING,
     "url.truncated": Severity.ERROR,
@@ -260,6 +263,14 @@ _EXPLANATION: dict[str, str] = {
     "params.js-flag": (
         "js=1 is passed through trackPageView by dynamic (SPA, infinite scroll) "
         "tracking code. It is harmless; its meaning on the server is not documented."
+    ),
+    "params.invalid-url": (
+        "The page address (url), its referrer (urlref) and the session's first page "
+        "and referrer (surl, sref) are where Parse.ly finds the page, the referrer "
+        "category and the campaign; one that cannot be taken apart (an unclosed IPv6 "
+        "bracket, a port that is no number, a host that changes under Unicode "
+        "normalisation) may be dropped or counted as another page. Send the address "
+        "as the browser has it (location.href, document.referrer)."
     ),
     "params.invalid-utf8": (
         "Parameters are percent-encoded UTF-8, and JSON escapes must make whole "
@@ -1015,6 +1026,15 @@ def _check_event_values(draft: _EventDraft) -> None:
             "sts (session start) is 0 instead of an epoch timestamp in milliseconds.",
             path="sts",
         )
+
+    for name in _ADDRESS_PARAMS:
+        address = params.get(name)
+        if isinstance(address, str) and (problem := url_problem(address)):
+            draft.add(
+                "params.invalid-url",
+                f"{name} is not a valid URL ({_short(problem)}): {_short(address)}",
+                path=name,
+            )
 
     js_flag = params.get("js")
     if js_flag is not None:

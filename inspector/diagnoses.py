@@ -46,11 +46,12 @@ import textwrap
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from inspector.clock import finite_number
 from inspector.decode import never_arrived
 from inspector.model import Finding, PixelEvent, Severity, Transport
 from inspector.timeline import EntryKind, TimelineEntry, page_url_key
+from inspector.urls import split_url
 
 logger = logging.getLogger(__name__)
 
@@ -380,10 +381,7 @@ def _keys_phrase(keys: Iterable[str]) -> str:
 def _short_url(url: str | None) -> str:
     if not url:
         return "?"
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
+    parts = split_url(url)
     shown = parts.path or "/"
     if parts.query:
         shown += "?" + parts.query
@@ -823,9 +821,8 @@ def _tt_decreased(facts: PageFacts) -> list[PageDiagnosis]:
         except ValueError:
             continue
         # The tracker's own clock orders heartbeats that a proxy may see reordered.
-        try:
-            sent_at = float(params.get("rand", ""))
-        except ValueError:
+        sent_at = finite_number(params.get("rand"))
+        if sent_at is None:
             sent_at = item.time * 1000
         by_pvid.setdefault(item.pvid, []).append((sent_at, item.order, item, total))
 

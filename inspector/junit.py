@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
@@ -23,6 +22,7 @@ from inspector.report import (
     make_masker,
     no_pixels_line,
 )
+from inspector.urls import split_url
 
 if TYPE_CHECKING:
     from inspector.inspection import InspectionResult
@@ -61,7 +61,7 @@ def render_junit(
 def _event_cases(result, threshold, mask) -> Iterable[TestCase]:
     for report in result.reports:
         event = report.event
-        path = urlsplit(event.url or "").path or event.url or "?"
+        path = split_url(event.url or "").path or event.url or "?"
         case = TestCase(
             name=mask(f"{event.action or '?'} {path} [{event.id}]"),
             classname=f"pixels.{event.idsite or 'unknown-site'}",

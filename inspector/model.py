@@ -12,7 +12,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+
+from inspector.urls import url_host, url_path
 
 
 class Severity(enum.StrEnum):
@@ -88,11 +89,11 @@ class CapturedRequest:
 
     @property
     def host(self) -> str:
-        return (urlsplit(self.url).hostname or "").lower()
+        return url_host(self.url)
 
     @property
     def path(self) -> str:
-        return urlsplit(self.url).path
+        return url_path(self.url)
 
 
 class Transport(enum.StrEnum):
@@ -154,6 +155,7 @@ FINDING_CODES = frozenset(
         "page.tracker-no-pageview",
         "page.tt-decreased",
         "params.bracket-encoded",
+        "params.invalid-url",
         "params.js-flag",
         "params.legacy-ids",
         "params.missing",

@@ -23,6 +23,10 @@ Three formats are understood, told apart by their content rather than their name
   more). Lines that are not UTF-8 are reported and read with U+FFFD in place of the
   bad bytes.
 
+A request whose own URL `urlsplit` refuses (an unclosed IPv6 bracket, a port that is
+no number) is reported at its line, entry or flow and skipped, as is a flow file
+record that is valid tnetstring but no flow; the rest of the file is still read.
+
 An empty file (nothing but white space) is an error: it is never a recording of
 anything.
 
@@ -42,7 +46,9 @@ import difflib
 import io
 import json
 import logging
+import os
 import re
+import stat
 import sys
 import uuid
 import zlib
@@ -51,11 +57,13 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from inspector.clock import finite_number
 from inspector.model import CapturedRequest
+from inspector.urls import split_url, url_host, url_port, url_problem
 
 if TYPE_CHECKING:
     from inspector.inspection import InspectionResult
@@ -67,6 +75,11 @@ PathLike = str | Path
 
 STDIN_LABEL = "<stdin>"
 """How standard input (`-`) is named in ids, reports and error messages."""
+
+STREAM_LIMIT_BYTES = 64 << 20
+"""How much of standard input, a pipe or a device is read (64 MiB). Such a source
+may never end; a regular file is read whole, whatever its size."""
+_READ_CHUNK_BYTES = 1 << 20
 
 _HEAD_BYTES = 64
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -185,7 +198,8 @@ def read_requests(
     report = _error_sink(errors)
 
     try:
-        with _open_binary(path) as stream:
+        stream, cut_short = _open_binary(path)
+        with stream:
             head = _peek(stream, _HEAD_BYTES)
             if not head.removeprefix(_UTF8_BOM).strip():
                 _reject_if_empty(stream, name)
@@ -200,7 +214,13 @@ def read_requests(
                 har = _inflate(stream.read(), name)
                 yield from _read_har(har, name, label, report)
             else:
-                yield from _read_request_list(stream.read(), name, label, report)
+                data = stream.read()
+                if cut_short and b"\n" in data:
+                    # The last line was cut in the middle: leave it out.
+                    data = data[: data.rindex(b"\n") + 1]
+                yield from _read_request_list(data, name, label, report)
+        if cut_short:
+            report(_stream_limit_error(name))
     except OSError as error:
         # The file went away or broke while being read (a disk or network error).
         reason = (error.strerror or str(error)).lower()
@@ -326,10 +346,16 @@ def _error_sink(errors: list[RecordingError] | None):
     return report
 
 
-def _open_binary(path: PathLike) -> IO[bytes]:
+def _open_binary(path: PathLike) -> tuple[IO[bytes], bool]:
+    """The recording as a seekable binary stream, and whether it was cut short.
+
+    A regular file is read in place. Standard input, a pipe, a shell's `<(...)` or
+    a device is read up front (so that the format can be sniffed and the data read
+    again), up to `STREAM_LIMIT_BYTES`: such a source may never end (`/dev/zero`,
+    `<(yes URL)`).
+    """
     if str(path) == "-":
-        # Read up front, so that the format can be sniffed and the data re-read.
-        return io.BytesIO(sys.stdin.buffer.read())
+        return _read_bounded(sys.stdin.buffer)
 
     try:
         stream = open(path, "rb")  # closed by the caller
@@ -340,12 +366,44 @@ def _open_binary(path: PathLike) -> IO[bytes]:
     except OSError as error:
         reason = (error.strerror or str(error)).lower()
         raise RecordingError(path, None, f"cannot be opened: {reason}") from None
-    if stream.seekable():
-        return stream
+    if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        return stream, False
 
-    # A pipe or a shell's `<(...)`: read it up front too, as standard input is.
     with stream:
-        return io.BytesIO(stream.read())
+        return _read_bounded(stream)
+
+
+def _read_bounded(source: IO[bytes]) -> tuple[IO[bytes], bool]:
+    """Up to `STREAM_LIMIT_BYTES` of a stream, and whether there was more."""
+    limit = STREAM_LIMIT_BYTES
+    chunks = []
+    size = 0
+    while size <= limit:
+        chunk = source.read(min(_READ_CHUNK_BYTES, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    data = b"".join(chunks)
+    return io.BytesIO(data[:limit]), size > limit
+
+
+def _stream_limit_error(name: str) -> RecordingError:
+    limit = _size_text(STREAM_LIMIT_BYTES)
+    return RecordingError(
+        name,
+        None,
+        f"reading stopped after the first {limit}: standard input, pipes and "
+        "devices are read up to that much; save the recording to a file to read "
+        "all of it",
+    )
+
+
+def _size_text(size: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
 
 
 def _reject_if_empty(stream: IO[bytes], name: str) -> None:
@@ -421,6 +479,22 @@ def _read_mitm(
                 )
             )
             return
+        except Exception as error:  # noqa: BLE001 - mitmproxy does not validate
+            # Well-formed tnetstring that is no flow: mitmproxy's migration and
+            # `from_state` index into it unchecked (KeyError, AttributeError, ...).
+            # The record has been read whole, so reading goes on after it.
+            logger.debug("%s: flow %d", name, flows_read + 1, exc_info=True)
+            flows_read += 1
+            report(
+                RecordingError(
+                    name,
+                    f"flow {flows_read} (byte {end_of_last_flow})",
+                    f"not a mitmproxy flow ({_exception_text(error)}); skipped",
+                )
+            )
+            flows = FlowReader(stream).stream()
+            end_of_last_flow = stream.tell()
+            continue
 
         flows_read += 1
         end_of_last_flow = stream.tell()
@@ -431,7 +505,23 @@ def _read_mitm(
             continue
         if flow.request.method == "CONNECT":
             continue
-        yield _request_from_flow(flow, f"{label} flow {flows_read}", source=label)
+        request = _request_from_flow(flow, f"{label} flow {flows_read}", source=label)
+        problem = url_problem(request.url)
+        if problem:
+            report(_bad_url_error(name, f"flow {flows_read}", request.url, problem))
+            continue
+        if finite_number(request.timestamp) is None:
+            # NaN or infinity is no time: every difference with it is NaN.
+            report(
+                RecordingError(
+                    name,
+                    f"flow {flows_read}",
+                    f"the capture time {request.timestamp!r} is not a time; the "
+                    "pixel's own clock is used instead",
+                )
+            )
+            request = dataclasses.replace(request, timestamp=0.0)
+        yield request
 
 
 def _url_text(url: str) -> str:
@@ -459,6 +549,13 @@ def _header_text(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], .
         (_SURROGATE.sub("\ufffd", name), _SURROGATE.sub("\ufffd", value))
         for name, value in headers
     )
+
+
+def _exception_text(error: BaseException) -> str:
+    """`KeyError: 'client_conn'`: the kind of failure and its detail, on one line."""
+    detail = str(error).splitlines()[0] if str(error) else ""
+    kind = type(error).__name__
+    return f"{kind}: {detail}" if detail else kind
 
 
 def _describe_flow_error(error: Exception, flows_read: int) -> str:
@@ -557,6 +654,10 @@ def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRe
     entries, break_error = _har_entries(data, name)
 
     for number, raw_entry in enumerate(entries, start=1):
+        if raw_entry is _TOO_DEEP:
+            message = f"{_TOO_DEEP_MESSAGE}; entry skipped"
+            report(RecordingError(name, f"entry {number}", message))
+            continue
         try:
             entry = _HarEntry.model_validate(raw_entry)
         except ValidationError as error:
@@ -565,6 +666,10 @@ def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRe
 
         if not entry.request.url.lower().startswith(("http://", "https://")):
             logger.debug("%s entry %d is not HTTP; skipped", name, number)
+            continue
+        problem = url_problem(entry.request.url)
+        if problem:
+            report(_bad_url_error(name, f"entry {number}", entry.request.url, problem))
             continue
         yield _request_from_har(entry, label, number)
 
@@ -596,6 +701,15 @@ def _har_entries(data: bytes, name: str) -> tuple[list[Any], RecordingError | No
                 f"not valid JSON: {error.msg}",
             ) from None
         return salvaged
+    except RecursionError:
+        # Nesting deeper than the parser can follow: read the entries one by one,
+        # so that only the entries nested that deep are lost.
+        salvaged = _salvage_har_entries(text, data, name, None)
+        if salvaged is None:
+            raise RecordingError(
+                name, None, f"not a HAR file: {_TOO_DEEP_MESSAGE}"
+            ) from None
+        return salvaged
 
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
@@ -613,11 +727,14 @@ def _not_har(document: Any) -> str:
 
 
 def _salvage_har_entries(
-    text: str, data: bytes, name: str, document_error: json.JSONDecodeError
-) -> tuple[list[Any], RecordingError] | None:
+    text: str, data: bytes, name: str, document_error: json.JSONDecodeError | None
+) -> tuple[list[Any], RecordingError | None] | None:
     """The complete entries before the point where a broken HAR stops being JSON.
 
-    None when not even the start of the entries list can be found.
+    An entry nested too deeply to parse is kept as `_TOO_DEEP` (and reported at its
+    number by `_read_har`); `document_error` is None when the document is valid
+    JSON that is merely nested that deeply. None when not even the start of the
+    entries list can be found.
     """
     start = _HAR_ENTRIES_START.search(text)
     if start is None:
@@ -634,6 +751,12 @@ def _salvage_har_entries(
             entry, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
             return entries, _har_break(name, text, data, error.pos, entries, error.msg)
+        except RecursionError:
+            end = _end_of_json_value(text, position)
+            if end is None:
+                reason = "an entry is nested too deeply and never closes"
+                return entries, _har_break(name, text, data, position, entries, reason)
+            entry, position = _TOO_DEEP, end
         entries.append(entry)
 
         position = _skip_whitespace(text, position)
@@ -643,6 +766,8 @@ def _salvage_har_entries(
             reason = "expected `,` or `]` after an entry"
             return entries, _har_break(name, text, data, position, entries, reason)
 
+    if document_error is None:
+        return entries, None
     # Every entry is there: the document breaks somewhere after the list.
     byte = _byte_offset(text, data, document_error.pos)
     read = "the entry was read" if len(entries) == 1 else "all entries were read"
@@ -651,6 +776,32 @@ def _salvage_har_entries(
         f"byte {byte}",
         f"not valid JSON after the entries list ({document_error.msg}); {read}",
     )
+
+
+_TOO_DEEP = object()
+"""Stands for an entry nested too deeply for the JSON parser."""
+_TOO_DEEP_MESSAGE = (
+    f"JSON nested more than about {sys.getrecursionlimit()} levels deep cannot be read"
+)
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _end_of_json_value(text: str, position: int) -> int | None:
+    """Where the array or object starting at `position` ends (None: it never does).
+
+    Only brackets and strings are followed, so that an entry too deep to parse can
+    be stepped over without parsing it.
+    """
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text, position):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+        elif mark in "]}":
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    return None
 
 
 def _har_break(
@@ -943,8 +1094,19 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
             continue
         if stripped.startswith("#"):
             if time_match := _TIME_ANNOTATION.search(stripped):
-                amount = float(time_match["amount"])
-                pending_offset = amount if time_match["unit"] == "s" else amount / 1000
+                amount = finite_number(time_match["amount"])
+                if amount is None:
+                    report(
+                        RecordingError(
+                            name,
+                            f"line {lineno}",
+                            f"{_quote(time_match.group())} is too large to be a "
+                            "time; annotation ignored",
+                        )
+                    )
+                else:
+                    unit = time_match["unit"]
+                    pending_offset = amount if unit == "s" else amount / 1000
             if client_match := _CLIENT_ANNOTATION.search(stripped):
                 client_address = client_match["address"]
             continue
@@ -1110,23 +1272,38 @@ def _split_request_line(line: str) -> tuple[str, str, bool] | None:
 
 
 def _absolute_url(block: _Block, name: str, report) -> str | None:
-    """The block's URL; a `/path` target is completed with its Host header."""
+    """The block's URL; a `/path` target is completed with its Host header.
+
+    A URL that cannot be taken apart (an unclosed IPv6 bracket, a port that is no
+    number) is reported and its request skipped.
+    """
     if not block.target.startswith("/"):
-        return wire_url(block.target)
+        url = wire_url(block.target)
+    else:
+        host = next((v for k, v in block.headers if k.lower() == "host"), None)
+        if not host:
+            report(
+                RecordingError(
+                    name,
+                    f"line {block.lineno}",
+                    f"the target {_quote(block.target)} is a path; give a full URL "
+                    "or a Host header",
+                )
+            )
+            return None
+        url = wire_url(f"https://{host.strip()}{block.target}")
 
-    host = next((v for k, v in block.headers if k.lower() == "host"), None)
-    if host:
-        return wire_url(f"https://{host.strip()}{block.target}")
+    problem = url_problem(url)
+    if problem:
+        report(_bad_url_error(name, f"line {block.lineno}", url, problem))
+        return None
+    return url
 
-    report(
-        RecordingError(
-            name,
-            f"line {block.lineno}",
-            f"the target {_quote(block.target)} is a path; give a full URL or a "
-            "Host header",
-        )
+
+def _bad_url_error(name: str, where: str, url: str, problem: str) -> RecordingError:
+    return RecordingError(
+        name, where, f"{_quote(url)} is not a valid URL ({problem}); request skipped"
     )
-    return None
 
 
 def wire_url(url: str) -> str:
@@ -1140,7 +1317,7 @@ def wire_url(url: str) -> str:
 
 def _rand_seconds(url: str) -> float | None:
     """The pixel's `rand` parameter as epoch seconds, when it looks like a clock."""
-    query = urlsplit(url).query
+    query = split_url(url).query
     if "rand=" not in query:
         return None
     for key, value in parse_qsl(query, keep_blank_values=True):
@@ -1213,8 +1390,8 @@ def _flow_from_request(index: int, captured: CapturedRequest) -> Any:
     from mitmproxy import connection, http
     from mitmproxy import flow as flow_module
 
-    parts = urlsplit(captured.url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    parts = split_url(captured.url)
+    port = url_port(captured.url) or (443 if parts.scheme == "https" else 80)
     sent_at = captured.timestamp
     flow_id = _stable_id(index, captured)
 
@@ -1225,7 +1402,7 @@ def _flow_from_request(index: int, captured: CapturedRequest) -> Any:
         id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"client:{flow_id}")),
     )
     server = connection.Server(
-        address=(parts.hostname or "", port),
+        address=(url_host(captured.url), port),
         id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"server:{flow_id}")),
     )
     flow = http.HTTPFlow(client, server)

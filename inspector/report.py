@@ -22,14 +22,14 @@ import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from inspector import __version__
+from inspector.clock import clock_text, moment
 from inspector.coverage import geography_notes, pages_by_scenario
 from inspector.model import DataState, Finding, Severity
 from inspector.standard import display_fields
+from inspector.urls import split_url
 
 if TYPE_CHECKING:
     from inspector.inspection import EventReport, InspectionResult
@@ -226,8 +226,10 @@ def _diagnoses_by_event(result: InspectionResult) -> dict[str, list[Any]]:
 def _iso_time(timestamp: float) -> str | None:
     if timestamp < _REAL_CLOCK_AFTER:
         return None
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    when = moment(timestamp)
+    if when is None:
+        return None
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # --------------------------------------------------------------------------------------
@@ -484,7 +486,7 @@ def scenario_pages(result: InspectionResult) -> dict[str, list[str]]:
 
 def _address_path(url: str) -> str:
     """A page address without its scheme, host and query: which page it is."""
-    return urlsplit(url).path or "/"
+    return split_url(url).path or "/"
 
 
 def render_json(
@@ -587,8 +589,7 @@ class _TextReport:
     def clock(self, timestamp: float) -> str:
         """`HH:MM:SS.mmm` (UTC) for real times; `+S.mmms` for times from a list."""
         if timestamp >= _REAL_CLOCK_AFTER:
-            moment = datetime.fromtimestamp(timestamp, UTC)
-            return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+            return clock_text(timestamp)
         return f"+{timestamp:.3f}s"
 
     # -- sections ----------------------------------------------------------------------
@@ -600,8 +601,8 @@ class _TextReport:
         self.add((title, "bold"))
         if spec_source:
             self.add(("spec: ", "dim"), spec_source)
-        if self.first_time >= _REAL_CLOCK_AFTER:
-            start = datetime.fromtimestamp(self.first_time, UTC)
+        start = moment(self.first_time)
+        if self.first_time >= _REAL_CLOCK_AFTER and start is not None:
             self.add(("times are UTC; first event ", "dim"), start.strftime("%Y-%m-%d"))
 
     def events(self, by_event: Mapping[str, list[Any]]) -> None:

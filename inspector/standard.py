@@ -31,12 +31,13 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from publicsuffixlist import PublicSuffixList
 from ruamel.yaml import YAML
 
 from inspector.model import Finding, PixelEvent, Severity
+from inspector.urls import split_url, url_host
 
 logger = logging.getLogger(__name__)
 
@@ -326,10 +327,7 @@ def query_pairs(url: str | None) -> list[tuple[str, str]]:
     """The query parameters of a URL, with form decoding (`+` is a space)."""
     if not url:
         return []
-    try:
-        query = urlsplit(url.strip()).query
-    except ValueError:
-        return []
+    query = split_url(url.strip()).query
     return parse_qsl(query, keep_blank_values=True)
 
 
@@ -395,10 +393,7 @@ def _is_ip_address(host: str) -> bool:
 def _host_of(url: str | None) -> str | None:
     if not url:
         return None
-    try:
-        host = urlsplit(url.strip()).hostname
-    except ValueError:
-        return None
+    host = url_host(url.strip())
     return host.rstrip(".") if host else None
 
 
@@ -526,10 +521,7 @@ class ReferrerClassifier:
             return _Referrer(("direct", None, None))
 
         # Apps report themselves as `android-app://<package>/...`.
-        try:
-            parts = urlsplit(urlref)
-        except ValueError:
-            return _Referrer(("other", None, None))
+        parts = split_url(urlref)
         if parts.scheme.lower() in _APP_SCHEMES:
             package = parts.netloc.lower()
             category, _ = self._apps.get(package, ("other", False))

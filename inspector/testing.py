@@ -23,13 +23,13 @@ fixture, with the spec taken from `--segment-spec` or the `segment_spec` ini set
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from inspector.clock import clock_text
 from inspector.model import FINDING_CODES, Finding, PixelEvent, Severity
 
 if TYPE_CHECKING:
@@ -498,8 +498,7 @@ def _json(value: Any) -> str:
 def _clock(timestamp: float) -> str:
     if not timestamp:
         return "-"
-    moment = time.gmtime(timestamp)
-    return time.strftime("%H:%M:%S", moment) + f".{int(timestamp % 1 * 1000):03d}"
+    return clock_text(timestamp)
 
 
 def _shorten(text: str, width: int) -> str:

@@ -16,9 +16,11 @@ import enum
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
+from inspector.clock import finite_number
 from inspector.model import CapturedRequest, PixelEvent
+from inspector.urls import split_url, url_host, url_path
 
 
 class EntryKind(enum.StrEnum):
@@ -113,11 +115,7 @@ def tracker_site(request: CapturedRequest) -> str | None:
 
 def _host_and_path(url: str) -> tuple[str, str]:
     """A URL's lower-case host and its path; empty strings for a malformed URL."""
-    try:
-        parts = urlsplit(url)
-        return (parts.hostname or "").lower(), parts.path
-    except ValueError:
-        return "", ""
+    return url_host(url), url_path(url)
 
 
 def is_document(request: CapturedRequest) -> bool:
@@ -153,10 +151,7 @@ def page_url_key(url: str | None) -> str:
     """The form in which page URLs are compared: no fragment, lower-case host."""
     if not url:
         return ""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
+    parts = split_url(url.strip())
     netloc = parts.netloc.lower()
     path = parts.path or "/"
     return urlunsplit((parts.scheme.lower(), netloc, path, parts.query, ""))
@@ -167,10 +162,7 @@ def origin_of(url: str | None) -> str:
     """`scheme://host[:port]` of a URL, or an empty string."""
     if not url:
         return ""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return ""
+    parts = split_url(url.strip())
     if not parts.scheme or not parts.netloc:
         return ""
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
@@ -180,10 +172,7 @@ def is_origin_only(url: str | None) -> bool:
     """True when a URL names only an origin, as cross-origin `Referer` headers do."""
     if not url:
         return False
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
+    parts = split_url(url.strip())
     return bool(parts.netloc) and parts.path in ("", "/") and not parts.query
 
 
@@ -211,8 +200,5 @@ def event_time(event: PixelEvent) -> float:
 
 def _as_epoch_ms(value: object) -> float | None:
     """A plausible epoch-milliseconds number (after 2001), or None."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if number > 1e12 else None
+    number = finite_number(value)
+    return number if number is not None and number > 1e12 else None

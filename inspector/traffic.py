@@ -48,9 +48,10 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlunsplit
 
 from inspector.model import CapturedRequest
+from inspector.urls import split_url, url_host
 
 logger = logging.getLogger(__name__)
 
@@ -179,12 +180,12 @@ def js_date(epoch_ms: float) -> str:
 
 
 def without_fragment(url: str) -> str:
-    parts = urlsplit(url)
+    parts = split_url(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
 
 
 def _origin(url: str) -> str:
-    parts = urlsplit(url)
+    parts = split_url(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -216,8 +217,8 @@ def _fetch_site(page_url: str, target_url: str) -> str:
         return "none"
     if _origin(page_url) == _origin(target_url):
         return "same-origin"
-    page_host = urlsplit(page_url).hostname or ""
-    target_host = urlsplit(target_url).hostname or ""
+    page_host = url_host(page_url)
+    target_host = url_host(target_url)
     if page_host.split(".")[-2:] == target_host.split(".")[-2:]:
         return "same-site"
     return "cross-site"
@@ -539,7 +540,7 @@ class Page:
 
     @property
     def session_site(self) -> str:
-        host = urlsplit(self.location).hostname or "example.com"
+        host = url_host(self.location) or "example.com"
         return host.removeprefix("www.")
 
     @property
@@ -727,7 +728,7 @@ class AmpPage:
         now = str(self.session.epoch_ms)
         query = [
             ("rand", now),
-            ("idsite", urlsplit(self.canonical).hostname or ""),
+            ("idsite", url_host(self.canonical)),
             ("url", encode_component(self.url)),
             ("urlref", encode_component("https://www.google.com/")),
             ("screen", encode_component("390x844|390x844|24")),
@@ -740,7 +741,7 @@ class AmpPage:
         headers = [
             ("Accept", ACCEPT_IMAGE),
             ("User-Agent", USER_AGENT),
-            ("Referer", "https://" + (urlsplit(self.url).hostname or "") + "/"),
+            ("Referer", "https://" + url_host(self.url) + "/"),
         ]
         request = self.session.send("GET", url, headers, content_type="image/gif")
         self.session.wait(self.session.latency(5, 15))
@@ -1262,7 +1263,7 @@ def _absolute(base: str, path_or_url: str) -> str:
 
 
 def _title_for(url: str) -> str:
-    slug = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1] or "home"
+    slug = split_url(url).path.rstrip("/").rsplit("/", 1)[-1] or "home"
     return slug.replace("-", " ").capitalize() + " | Example News"
 
 

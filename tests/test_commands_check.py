@@ -686,3 +686,28 @@ def test_a_device_is_named_by_its_path(capsys):
     assert status == 2
     assert out.splitlines()[0] == "Segment Inspector report: /dev/null"
     assert err == "segment-inspector: /dev/null: the file is empty\n"
+
+
+def test_unreadable_parts_exit_2_with_file_and_place_and_the_rest_reported(
+    capsys, tmp_path
+):
+    from inspector.recordings import load_requests, write_mitm
+
+    pasted = tmp_path / "pasted.txt"
+    pasted.write_text(
+        "GET http://[::1\n---\n"
+        "https://p1.parsely.com/plogger/?rand=1700000000000&idsite=example.com"
+        "&action=pageview&url=https%3A%2F%2Fexample.com%2F&data=%7B%7D\n"
+    )
+    flows = tmp_path / "flows.mitm"
+    write_mitm(load_requests([pasted])[0], flows)
+    not_a_flow = b"29:7:version,2:20#4:type,4:http,}"
+    flows.write_bytes(not_a_flow + flows.read_bytes())
+
+    status, out, err = check(capsys, str(pasted), str(flows))
+
+    assert status == 2
+    assert "Traceback" not in err
+    assert f"{pasted}: line 1: `http://[::1` is not a valid URL" in out
+    assert f"{flows}: flow 1 (byte 0): not a mitmproxy flow (KeyError" in out
+    assert "2 events in 2 requests" in out

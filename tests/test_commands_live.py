@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import queue
 import re
 import signal
@@ -797,3 +798,80 @@ def test_headless_lines_escape_control_characters(run_live, proxy_client):
     assert len(events) == 2
     assert "ex\\x1b[31mample.com" in events[0]
     assert "https://example.com/\\x1b]0;pwn\\x07" in events[0]
+
+
+def test_the_ui_survives_pixels_whose_addresses_cannot_be_parsed(
+    tmp_path, proxy_client, pixel_url_factory
+):
+    """Real UI in a pseudo-terminal, real proxy on 127.0.0.1, pixels sent by curl."""
+    import shutil
+    import time
+
+    curl = shutil.which("curl")
+    assert curl, "curl sends the pixels through the proxy"
+    port = free_port()
+    recording = tmp_path / "session.har"
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "live",
+            "--listen-port",
+            str(port),
+            "--confdir",
+            str(tmp_path / "confdir"),
+            "--record",
+            str(recording),
+            "--answer-pixels",
+        ],
+        cwd=ROOT,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"},
+    )
+    os.close(terminal)
+    screen = _PtyDrain(controller)
+    address = ("127.0.0.1", port)
+    pages = ["http://[::1", "http://ex\u2100ample.com/", "http://example.com:99999/"]
+    urls = [
+        pixel_url_factory(**{parameter: page, "pvid": str(number)})
+        for number, (parameter, page) in enumerate(
+            (parameter, page)
+            for page in pages
+            for parameter in ("url", "urlref", "surl", "sref")
+        )
+    ]
+    try:
+        for _ in range(STARTUP_LIMIT_S * 10):
+            if not proxy_client.port_is_closed(address) or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        answers = [
+            subprocess.run(
+                [curl, "-s", "-o", "/dev/null", "-w", "%{http_code}"]
+                + ["-x", f"http://127.0.0.1:{port}", url],
+                capture_output=True,
+                text=True,
+                timeout=STARTUP_LIMIT_S,
+                check=False,
+            ).stdout
+            for url in urls
+        ]
+        time.sleep(1)
+        still_running = process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        status = process.wait(timeout=STARTUP_LIMIT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        screen.close()
+
+    assert answers == ["200"] * len(urls), screen.text()
+    assert still_running, screen.text()
+    assert status == 0, screen.text()
+    entries = json.loads(recording.read_text())["log"]["entries"]
+    assert len(entries) == len(urls)

@@ -126,3 +126,62 @@ def test_every_case_names_the_recording_it_came_from(tmp_path):
     }
     assert files["pixel events"] == {"demo.mitm", "demo.har"}
     assert files["page loads"] == {"demo.mitm", "demo.har", None}
+
+
+BAD_URLS = {
+    "unclosed-ipv6": "http://[::1",
+    "nfkc-host": "http://ex\u2100ample.com/",
+    "bad-port": "http://example.com:99999/",
+}
+
+
+def bad_url_pixels(tmp_path: Path) -> Path:
+    """A request list: one pixel per malformed URL in each URL-valued parameter."""
+    from urllib.parse import quote
+
+    lines = []
+    for number, (parameter, url) in enumerate(
+        (parameter, url)
+        for parameter in ("url", "urlref", "surl", "sref")
+        for url in BAD_URLS.values()
+    ):
+        params = {
+            "rand": str(1_700_000_000_000 + number * 1000),
+            "idsite": "example.com",
+            "action": "pageview",
+            "pvid": str(number),
+            "url": "https://example.com/",
+            "data": "{}",
+        }
+        params[parameter] = url
+        query = "&".join(
+            f"{key}={quote(value, safe='')}" for key, value in params.items()
+        )
+        lines.append("https://p1.parsely.com/plogger/?" + query)
+    path = tmp_path / "bad-urls.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_pixels_with_malformed_urls_are_cases(tmp_path, capsys):
+    from inspector.cli import main
+
+    recording = bad_url_pixels(tmp_path)
+
+    status = main(["check", "--format", "junit", "--fail-on", "never", str(recording)])
+
+    xml = capsys.readouterr().out
+    assert status == 0
+    SCHEMA.validate(xml)
+    names = [case.get("name") for case in suites(xml)["pixel events"].iter("testcase")]
+    assert len(names) == 12
+    # The page address is shown by its path, even when its host cannot be read,
+    # and whole when it has no path.
+    assert names[:3] == [
+        "pageview http://[::1 [bad-urls.txt:1]",
+        "pageview / [bad-urls.txt:2]",
+        "pageview / [bad-urls.txt:3]",
+    ]
+    assert set(names[3:]) == {
+        f"pageview / [bad-urls.txt:{line}]" for line in range(4, 13)
+    }

@@ -272,3 +272,26 @@ def test_geography_from_a_database_beside_the_test(pytester: pytest.Pytester):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*broken.mmdb is not a valid MaxMind .mmdb file*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_recording_with_an_invalid_url_fails_with_its_line(project: pytest.Pytester):
+    (project.path / "pasted.txt").write_text(
+        "GET https://p1.parsely.com/plogger/?rand=1&idsite=example.com"
+        "&action=pageview&url=https%3A%2F%2Fwww.example.com%2F&data=%7B%7D\n"
+        "---\n"
+        "GET http://[::1\n"
+    )
+    project.makepyfile(
+        test_tracking="""
+        def test_replay(segment_replay):
+            segment_replay("pasted.txt")
+        """
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*pasted.txt: line 3: `http://[::1` is not a valid URL (invalid IPv6 URL)*"]
+    )
+    assert "Traceback" not in result.stdout.str()

@@ -1269,3 +1269,226 @@ def test_half_a_surrogate_pair_in_a_har_entry_is_replaced(tmp_path):
     assert request.url.endswith("&t=\ufffd")
     assert ("X-Note", "a\ufffdb") in request.headers
     assert request.body == "x\ufffdy".encode() + b"\xe9"
+
+
+# --------------------------------------------------------------------------------------
+# URLs that cannot be taken apart
+
+BAD_URLS = [
+    ("http://[::1", "invalid IPv6 URL"),
+    ("http://ex\u2100ample.com/", "contains invalid characters under NFKC"),
+    ("http://example.com:99999/", "port out of range 0-65535"),
+    ("http://example.com:abc/", "port could not be cast to integer value"),
+]
+
+
+# A request list's URLs are %-encoded as a browser sends them, which makes the
+# NFKC host valid there.
+@pytest.mark.parametrize(("url", "reason"), [BAD_URLS[0], *BAD_URLS[2:]])
+def test_a_request_line_with_an_invalid_url_is_reported_and_the_rest_read(
+    tmp_path, url, reason
+):
+    good = pixel_url(1700000000000, action="pageview")
+    recording = write(tmp_path, "list.txt", f"GET {url}\n---\n{good}\n")
+
+    requests, errors = load_requests([recording])
+
+    assert [r.url for r in requests] == [good]
+    [error] = errors
+    assert error.path == str(recording)
+    assert error.location == "line 1"
+    assert error.message.startswith(f"`{url}` is not a valid URL (")
+    assert reason in error.message
+    assert error.message.endswith("; request skipped")
+
+
+def test_a_host_header_that_makes_an_invalid_url_is_reported(tmp_path):
+    recording = write(tmp_path, "list.txt", "GET /plogger/?rand=1\nHost: [::1\n")
+
+    requests, errors = load_requests([recording])
+
+    assert requests == []
+    assert [(e.location, "invalid IPv6 URL" in e.message) for e in errors] == [
+        ("line 1", True)
+    ]
+
+
+@pytest.mark.parametrize(("url", "reason"), BAD_URLS)
+def test_a_har_entry_with_an_invalid_url_is_reported_and_the_rest_read(
+    tmp_path, url, reason
+):
+    har = tmp_path / "bad.har"
+    write_har(sample_requests(), har)
+    document = json.loads(har.read_text())
+    document["log"]["entries"][1]["request"]["url"] = url
+    har.write_text(json.dumps(document))
+
+    requests, errors = load_requests([har])
+
+    assert len(requests) == 2
+    [error] = errors
+    assert error.location == "entry 2"
+    assert reason in error.message
+
+
+def _tnetstring(value: object) -> bytes:
+    from mitmproxy.io import tnetstring
+
+    return tnetstring.dumps(value)
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({b"version": 20, b"type": b"http"}, "KeyError: 'client_conn'"),
+        ([1, 2, 3], "AttributeError"),
+        (b"hello", "AttributeError"),
+        ({b"id": b"x", b"version": 20, b"type": b"tcp"}, "KeyError: 'client_conn'"),
+    ],
+)
+def test_a_tnetstring_record_that_is_no_flow_is_reported_and_the_rest_read(
+    tmp_path, record, reason
+):
+    flows = tmp_path / "flows.mitm"
+    write_mitm(sample_requests(), flows)
+    with open(flows, "rb") as stream:
+        reader = mitm_io.FlowReader(stream)
+        next(iter(reader.stream()))
+        end_of_first_flow = stream.tell()
+    data = flows.read_bytes()
+    bad = _tnetstring(record)
+    mixed = tmp_path / "mixed.mitm"
+    mixed.write_bytes(bad + data[:end_of_first_flow] + bad + data[end_of_first_flow:])
+
+    requests, errors = load_requests([mixed])
+
+    assert len(requests) == 3
+    assert [error.location for error in errors] == [
+        "flow 1 (byte 0)",
+        f"flow 3 (byte {len(bad) + end_of_first_flow})",
+    ]
+    for error in errors:
+        assert error.path == str(mixed)
+        assert error.message.startswith(f"not a mitmproxy flow ({reason}")
+        assert error.message.endswith("); skipped")
+
+
+# --------------------------------------------------------------------------------------
+# Nesting deeper than the JSON parser follows
+
+
+def _deep(levels: int) -> str:
+    # A string with brackets and an escaped quote inside, which must not count.
+    return "[" * levels + '"a]\\"}"' + "]" * levels
+
+
+def _har_with(entries: list[str], before: str = "") -> str:
+    return '{"log": {' + before + '"entries": [' + ", ".join(entries) + "]}}"
+
+
+def test_an_entry_nested_too_deeply_is_reported_and_the_rest_read(tmp_path):
+    har = tmp_path / "sample.har"
+    write_har(sample_requests(), har)
+    good = [
+        json.dumps(entry) for entry in json.loads(har.read_text())["log"]["entries"]
+    ]
+    deep = '{"request": {"x": ' + _deep(100_000) + "}}"
+    har.write_text(_har_with([good[0], deep, good[1], good[2]]))
+
+    requests, errors = load_requests([har])
+
+    assert len(requests) == 3
+    [error] = errors
+    assert (error.path, error.location) == (str(har), "entry 2")
+    assert error.message.startswith("JSON nested more than about ")
+    assert error.message.endswith(" levels deep cannot be read; entry skipped")
+
+
+def test_deep_nesting_outside_the_entries_costs_nothing(tmp_path):
+    har = tmp_path / "sample.har"
+    write_har(sample_requests(), har)
+    good = [
+        json.dumps(entry) for entry in json.loads(har.read_text())["log"]["entries"]
+    ]
+    har.write_text(_har_with(good, before=f'"_extra": {_deep(100_000)}, '))
+
+    requests, errors = load_requests([har])
+
+    assert (len(requests), errors) == (3, [])
+
+
+def test_a_deep_entry_that_never_closes_is_where_the_file_breaks(tmp_path):
+    har = tmp_path / "sample.har"
+    write_har(sample_requests(), har)
+    good = json.dumps(json.loads(har.read_text())["log"]["entries"][0])
+    har.write_text('{"log": {"entries": [' + good + ", " + "[" * 100_000)
+
+    requests, errors = load_requests([har])
+
+    assert len(requests) == 1
+    [error] = errors
+    assert error.location.startswith("entry 2 (")
+    assert error.message.endswith(
+        "(an entry is nested too deeply and never closes); the entry before it was read"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Streams that may never end
+
+
+def test_a_pipe_is_read_up_to_the_limit_and_the_cut_is_reported(tmp_path, monkeypatch):
+    from inspector import recordings
+
+    line = f"{pixel_url(1700000000000)}\n"
+    monkeypatch.setattr(recordings, "STREAM_LIMIT_BYTES", len(line) * 3 + 10)
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+
+    def write_more_than_the_limit() -> None:
+        with open(fifo, "w") as stream:
+            try:
+                stream.write(line * 50)
+            except BrokenPipeError:
+                pass
+
+    writer = threading.Thread(target=write_more_than_the_limit)
+    writer.start()
+
+    requests, errors = load_requests([fifo])
+
+    writer.join(timeout=30)
+    # Three whole lines fit; the fourth was cut and is left out, not misread.
+    assert [r.origin for r in requests] == [f"endless line {n}" for n in (1, 2, 3)]
+    [error] = errors
+    assert (error.path, error.location) == (str(fifo), None)
+    assert error.message.startswith(
+        f"reading stopped after the first {len(line) * 3 + 10} bytes: standard input,"
+    )
+
+
+def test_a_device_is_read_up_to_the_limit(monkeypatch):
+    from inspector import recordings
+
+    monkeypatch.setattr(recordings, "STREAM_LIMIT_BYTES", 1 << 16)
+
+    requests, errors = load_requests(["/dev/zero"])
+
+    assert requests == []
+    assert errors[-1] == RecordingError(
+        "/dev/zero",
+        None,
+        "reading stopped after the first 64 KiB: standard input, pipes and devices "
+        "are read up to that much; save the recording to a file to read all of it",
+    )
+
+
+def test_a_regular_file_is_read_whole_whatever_the_limit(tmp_path, monkeypatch):
+    from inspector import recordings
+
+    monkeypatch.setattr(recordings, "STREAM_LIMIT_BYTES", 10)
+    recording = write(tmp_path, "list.txt", f"{pixel_url(1700000000000)}\n" * 3)
+
+    requests, errors = load_requests([recording])
+
+    assert (len(requests), errors) == (3, [])

@@ -350,7 +350,7 @@ def _count(number: int, noun: str) -> str:
 
 def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
     from inspector.proxy import check_listen_address
-    from inspector.tui.launch import build_live_app
+    from inspector.tui.launch import build_live_app, exit_status
     from inspector.tui.logsink import console_logging_silenced
 
     # The UI reports a failed start in its status bar; catch the common case (port
@@ -383,7 +383,7 @@ def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
         return EXIT_USAGE
     if args.record:
         print(f"Recording saved to {args.record}")
-    return status if isinstance(status, int) else 0
+    return exit_status(app, status)
 
 
 @contextlib.contextmanager

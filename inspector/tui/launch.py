@@ -19,6 +19,8 @@ from inspector.tui.app import DEFAULT_MAX_ROWS, InspectorApp
 from inspector.tui.logsink import console_logging_silenced
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from inspector.inspection import Inspection
     from inspector.model import CapturedRequest
     from inspector.recordings import RecordingError
@@ -238,4 +240,16 @@ def run_live(
 def _run(app: InspectorApp) -> int:
     with console_logging_silenced():
         result = app.run()
+    return exit_status(app, result)
+
+
+def exit_status(app: App, result: object) -> int:
+    """The process status after `app.run()`: 1 when the UI stopped on an error.
+
+    Textual prints the traceback of an unexpected exception, closes the app and
+    sets its `return_code` to 1, but `run()` itself returns None, which would
+    otherwise read as success.
+    """
+    if app.return_code:
+        return app.return_code
     return result if isinstance(result, int) else 0

@@ -18,9 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from rich.cells import cell_len
 from rich.console import Group
@@ -28,8 +26,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from inspector.clock import clock_text
 from inspector.model import DataState, Finding, PixelEvent, Severity
 from inspector.report import finding_message
+from inspector.urls import split_url
 
 if TYPE_CHECKING:
     from rich.text import JustifyMethod
@@ -173,8 +173,7 @@ def clock_time(timestamp: float) -> str:
     """Local wall-clock time with milliseconds, or a dash when unknown."""
     if not timestamp:
         return "—"
-    moment = datetime.fromtimestamp(timestamp)
-    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    return clock_text(timestamp, local=True)
 
 
 def event_time(event: PixelEvent) -> str:
@@ -192,7 +191,7 @@ def page_path(url: str | None) -> str:
     """A page address without scheme and host, for narrow columns."""
     if not url:
         return "—"
-    parts = urlsplit(url)
+    parts = split_url(url)
     path = parts.path or "/"
     return f"{path}?{parts.query}" if parts.query else path
 
@@ -623,7 +622,7 @@ def _raw_request(event: PixelEvent) -> str:
     if request.body:
         raw = request.body.decode("utf-8", errors="replace")
     else:
-        raw = urlsplit(request.url).query or request.url
+        raw = split_url(request.url).query or request.url
     if len(raw) > RAW_LIMIT:
         return raw[:RAW_LIMIT] + f"… ({len(raw) - RAW_LIMIT} more characters)"
     return raw

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlsplit
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,6 +18,7 @@ from textual.widgets import DataTable, Static
 
 from inspector.coverage import ScenarioStatus
 from inspector.tui.presenters import Masker, printable, shown, unmasked
+from inspector.urls import split_url
 
 logger = logging.getLogger(__name__)
 
@@ -146,4 +146,4 @@ class ScenariosView(Vertical):
 
 def _path(url: str) -> str:
     """A page address without scheme, host and query, as the `check` report says."""
-    return urlsplit(url).path or "/"
+    return split_url(url).path or "/"
