@@ -137,7 +137,9 @@ class PageLoad:
 
     @property
     def duration_ms(self) -> int:
-        return round((self.last_time - self.first_time) * 1000)
+        elapsed = self.last_time - self.first_time
+        # A time read from a broken recording may be infinite: no duration then.
+        return round(elapsed * 1000) if math.isfinite(elapsed) else 0
 
 
 @dataclass(eq=False, slots=True)

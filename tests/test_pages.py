@@ -788,3 +788,4 @@ def test_a_page_load_with_an_unreadable_time_is_kept_with_no_offsets(when):
 
     [page] = result.pages
     assert [entry.offset_ms for entry in page.timeline] == [0]
+    assert page.duration_ms == 0
