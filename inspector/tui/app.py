@@ -47,7 +47,7 @@ from inspector.coverage import (
     statuses_since,
 )
 from inspector.model import CapturedRequest, Finding, Severity
-from inspector.report import make_masker
+from inspector.report import make_masker, plural
 from inspector.tui.filtering import EventFilter, parse_filter
 from inspector.tui.logsink import OWN_LOGGER, AppLogHandler
 from inspector.tui.messages import LogLine, RecordingsRead, SourceFinished
@@ -361,10 +361,8 @@ class InspectorApp(App[int]):
         for warning in warnings:
             logger.warning("%s", warning)
         if warnings:
-            count = len(warnings)
-            noun = "warning" if count == 1 else "warnings"
             self.notify(
-                f"{count} {noun} about the spec; see Log (5)\n"
+                f"{plural(len(warnings), 'warning')} about the spec; see Log (5)\n"
                 + printable(str(warnings[0])),
                 title="Spec warnings",
                 severity="warning",
@@ -501,7 +499,7 @@ class InspectorApp(App[int]):
             logger.error("%s", error)
         if errors:
             self.notify(
-                f"{len(errors)} problem(s) reading the recordings; see Log (5)",
+                f"{plural(len(errors), 'problem')} reading the recordings; see Log (5)",
                 title="Recording errors",
                 severity="error",
                 timeout=30,
@@ -520,7 +518,9 @@ class InspectorApp(App[int]):
                     self.receive_reports(reports)
             await asyncio.sleep(0)
 
-        logger.info("read %d requests from %s", len(requests), self.source_label)
+        logger.info(
+            "read %s from %s", plural(len(requests), "request"), self.source_label
+        )
         self.post_message(SourceFinished(len(requests), len(errors)))
 
     def on_source_finished(self, message: SourceFinished) -> None:
@@ -529,8 +529,9 @@ class InspectorApp(App[int]):
         if not self.counts.total:
             self.events_table.empty_message = [
                 "No Parse.ly pixel events in these recordings.",
-                f"{message.requests} requests read, "
-                f"{len(self.recording_errors)} problem(s) reading them (Log: 5).",
+                f"{plural(message.requests, 'request')} read, "
+                f"{plural(len(self.recording_errors), 'problem')} reading them "
+                "(Log: 5).",
                 "A pixel sent to your own host is recognised once the spec lists "
                 "it in first_party_hosts.",
             ]
@@ -950,7 +951,7 @@ class InspectorApp(App[int]):
             self._pending.extend(self._paused_reports)
             self._paused_reports.clear()
             self.counts.hidden_while_paused = 0
-            self.notify(f"Resumed: {held} event(s) received while paused added")
+            self.notify(f"Resumed: {_events(held)} received while paused added")
             self.flush()
         self._show_status()
 
@@ -1068,8 +1069,8 @@ class InspectorApp(App[int]):
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         default = self.save_directory / f"segment-inspector-{stamp}.har"
         hint = (
-            f"Saves the {len(self._requests)} requests {self.save_scope()}, as .har "
-            "or .mitm. Enter saves, esc cancels."
+            f"Saves the {plural(len(self._requests), 'request')} {self.save_scope()}, "
+            "as .har or .mitm. Enter saves, esc cancels."
         )
         if session is not None and session.record_path is not None:
             hint += f" The whole session is still recorded to {session.record_path}."
@@ -1110,7 +1111,7 @@ class InspectorApp(App[int]):
             )
             return None
 
-        what = "recording" if count is None else f"{count} requests"
+        what = "recording" if count is None else plural(count, "request")
         logger.info("saved %s to %s", what, path)
         self.notify(printable(f"Saved {what} to {path}"), title="Saved", markup=False)
         return path
@@ -1190,7 +1191,7 @@ class InspectorApp(App[int]):
 
 
 def _events(number: int) -> str:
-    return "1 event" if number == 1 else f"{number} events"
+    return plural(number, "event")
 
 
 def _identity(diagnosis: PageDiagnosis) -> tuple[Any, ...]:

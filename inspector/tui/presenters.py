@@ -29,7 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from inspector.model import DataState, Finding, PixelEvent, Severity
-from inspector.report import finding_message
+from inspector.report import finding_message, plural
 
 if TYPE_CHECKING:
     from rich.text import JustifyMethod
@@ -679,7 +679,7 @@ def page_document(page: PageLoad, masker: Masker = unmasked) -> DetailDocument:
     event_counts = event_finding_counts(page)
     if event_counts:
         parts = [
-            _plural(event_counts[severity], severity.value)
+            plural(event_counts[severity], severity.value)
             for severity in sorted(event_counts, key=lambda s: -s.rank)
         ]
         text.append(
@@ -694,7 +694,7 @@ def page_document(page: PageLoad, masker: Masker = unmasked) -> DetailDocument:
         names = ", ".join(printable(name) for name in page.scenarios)
         text.append(f"  scenarios: {names}\n", style="dim")
 
-    _section(text, f"Timeline ({len(page.timeline)} requests)")
+    _section(text, f"Timeline ({plural(len(page.timeline), 'request')})")
     worst_by_event = {report.event.id: report.worst for report in page.events}
     for entry in page.timeline:
         _timeline_entry(text, entry, worst_by_event)
@@ -750,10 +750,6 @@ def diagnosis_text(
         text.paragraph("(partly matched by timing: likely, not certain)", 4, "dim")
     if diagnosis.explanation:
         text.paragraph(text.shown(diagnosis.explanation), 4, style="dim")
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _diagnosis_order(diagnosis: PageDiagnosis) -> tuple[int, str]:

@@ -735,7 +735,37 @@ async def test_recording_errors_show_in_the_log_not_a_crash(known_recording, spe
         log_lines = app.query_one(LogView).plain_lines
         assert any("missing.har" in line and "ERROR" in line for line in log_lines)
         notifications = [n.message for n in app._notifications]
-        assert any("problem(s) reading the recordings" in m for m in notifications)
+        assert "1 problem reading the recordings; see Log (5)" in notifications
+
+
+async def test_counts_in_the_ui_agree_with_their_number(tmp_path, spec):
+    """One request read, one problem: no `1 requests`, no `problem(s)`."""
+    document = CapturedRequest(
+        method="GET",
+        url="https://www.example.com/",
+        timestamp=START,
+        request_id="req-0",
+        origin="only entry",
+        response_status=200,
+        content_type="text/html",
+    )
+    recording = tmp_path / "no-pixel.mitm"
+    write_mitm([document], recording)
+    app = build_view_app([tmp_path / "missing.har", recording], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        assert list(app.events_table.empty_message[:2]) == [
+            "No Parse.ly pixel events in these recordings.",
+            "1 request read, 1 problem reading them (Log: 5).",
+        ]
+        assert "0 events" in status_text(app)
+        assert "1 recording problem: see Log (5)" in status_text(app)
+
+        await pilot.press("s")
+        await pilot.pause()
+        hint = app.screen.query_one("#save-hint").render()
+        assert str(hint).startswith("Saves the 1 request since the start, as .har")
 
 
 async def test_save_exports_the_loaded_requests(view_app, tmp_path: Path):
