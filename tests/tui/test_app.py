@@ -785,6 +785,48 @@ async def test_save_exports_the_loaded_requests(view_app, tmp_path: Path):
     assert [r.url for r in requests] == [r.url for r in known_requests()]
 
 
+async def test_a_huge_pixel_is_shown_cut_and_saved_whole(tmp_path, spec):
+    """A pixel with a 1 MB address: the table and the detail pane draw a bounded
+    prefix (drawing it whole took many seconds), `s` saves it whole."""
+    import json
+
+    huge_page = "https://www.example.com/" + "a" * 1_000_000
+    huge_value = "b" * 500_000
+    pixel = CapturedRequest(
+        method="GET",
+        url=pixel_url(page=huge_page, data=json.dumps({"plan": huge_value})),
+        timestamp=START,
+        request_id="req-1",
+        origin="huge entry",
+        response_status=200,
+    )
+    recording = tmp_path / "huge.mitm"
+    write_mitm([pixel], recording)
+    target = tmp_path / "saved.har"
+    app = build_view_app([recording], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        assert all(len(cell) < 2_100 for cell in app.events_table.row_texts(0))
+        detail = app.detail.text.plain
+        assert len(detail) < 30_000
+        marker = "more characters (s saves the requests whole)"
+        assert "  url        https://www.example.com/aaa" in detail
+        assert f"… {len(huge_page) - 2_000} {marker}" in detail
+        assert f"… {len(json.dumps(huge_value)) - 2_000} {marker}" in detail
+        body = app.detail.query_one("#detail-body")
+        assert body.virtual_size.height < 1_000
+
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#save-path").value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+
+    requests, errors = load_requests([target])
+    assert errors == [] and [r.url for r in requests] == [pixel.url]
+
+
 async def test_save_asks_before_replacing_a_file(view_app, tmp_path: Path):
     target = tmp_path / "existing.har"
     target.write_text("keep me")
