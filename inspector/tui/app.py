@@ -52,7 +52,12 @@ from inspector.tui.filtering import EventFilter, parse_filter
 from inspector.tui.logsink import OWN_LOGGER, AppLogHandler
 from inspector.tui.messages import LogLine, RecordingsRead, SourceFinished
 from inspector.tui.presenters import clock_time, diagnosis_finding, printable
-from inspector.tui.screens import HelpScreen, SaveScreen, binding_rows
+from inspector.tui.screens import (
+    HelpScreen,
+    SaveScreen,
+    binding_rows,
+    save_name_problem,
+)
 from inspector.tui.widgets.detail import DetailPane
 from inspector.tui.widgets.events_table import EventsTable
 from inspector.tui.widgets.findings_view import FindingsView
@@ -1074,7 +1079,9 @@ class InspectorApp(App[int]):
         )
         if session is not None and session.record_path is not None:
             hint += f" The whole session is still recorded to {session.record_path}."
-        self.push_screen(SaveScreen(str(default), printable(hint)), self._save_chosen)
+        self.push_screen(
+            SaveScreen(str(default), printable(hint), save=self._save_from_dialog)
+        )
 
     def save_scope(self) -> str:
         """Which requests `s` saves: `since the start` or `since the clear at …`."""
@@ -1086,14 +1093,23 @@ class InspectorApp(App[int]):
             scope += f" (the newest {self._requests.maxlen})"
         return scope
 
-    def _save_chosen(self, path: str | None) -> None:
-        if path:
-            self.save_to(Path(path).expanduser())
+    def _save_from_dialog(self, path: str) -> str | None:
+        """Save to the path typed in the dialog; why not, when it failed (the
+        dialog stays open with it, the path kept for correcting)."""
+        return self._write(Path(path).expanduser())
 
     def save_to(self, path: Path) -> Path | None:
         """Save the session: the proxy's own recording, or the requests seen since
         the start or the last clear. Overwrites `path` (the save dialog asks
         first)."""
+        problem = self._write(path)
+        if problem is not None:
+            self.notify(problem, title="Not saved", severity="error", markup=False)
+            return None
+        return path
+
+    def _write(self, path: Path) -> str | None:
+        """Save to `path` and say so; why not, when it failed."""
         session = self.session
         try:
             if session is not None and session.record_path == path:
@@ -1103,29 +1119,23 @@ class InspectorApp(App[int]):
                 count = self._export(path)
         except (OSError, ValueError) as problem:
             logger.error("could not save %s: %s", path, problem)
-            self.notify(
-                printable(f"{path}: {problem}"),
-                title="Not saved",
-                severity="error",
-                markup=False,
-            )
-            return None
+            return printable(f"Not saved: {path}: {problem}")
 
         what = "recording" if count is None else plural(count, "request")
         logger.info("saved %s to %s", what, path)
         self.notify(printable(f"Saved {what} to {path}"), title="Saved", markup=False)
-        return path
+        return None
 
     def _export(self, path: Path) -> int:
         from inspector.recordings import write_har, write_mitm
 
         requests = list(self._requests)
-        suffix = path.suffix.lower()
-        if suffix == ".mitm":
+        problem = save_name_problem(path)
+        if problem is not None:
+            raise ValueError(problem)
+        if path.suffix.lower() == ".mitm":
             return write_mitm(requests, path)
-        if suffix in (".har", ".zhar"):
-            return write_har(requests, path)
-        raise ValueError("use a .har or .mitm file name")
+        return write_har(requests, path)
 
     # ------------------------------------------------------------------ status
 

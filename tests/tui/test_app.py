@@ -857,6 +857,49 @@ async def test_save_asks_before_replacing_a_file(view_app, tmp_path: Path):
     assert errors == [] and len(requests) == 6
 
 
+async def test_a_name_that_cannot_be_saved_to_keeps_the_dialog_and_the_path(
+    view_app, tmp_path: Path
+):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("s")
+        await pilot.pause()
+        dialog = view_app.screen
+        path_box = dialog.query_one("#save-path")
+        attempts = [
+            (
+                str(tmp_path / "session.txt"),
+                "session.txt: use a .har or .mitm file name",
+            ),
+            (
+                str(tmp_path / "no-such-folder" / "session.har"),
+                f"Not saved: {tmp_path / 'no-such-folder' / 'session.har'}: ",
+            ),
+            ("", "Type a file name ending in .har or .mitm"),
+        ]
+        for typed, reason in attempts:
+            path_box.value = typed
+            await pilot.press("enter")
+            await pilot.pause()
+
+            assert view_app.screen is dialog, typed
+            assert path_box.value == typed
+            assert reason in str(dialog.query_one("#save-hint").render())
+            assert not any(n.title == "Not saved" for n in view_app._notifications)
+
+        # Corrected, the same dialog saves and closes.
+        target = tmp_path / "session.har"
+        path_box.value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert view_app.screen is not dialog
+        assert any(n.title == "Saved" for n in view_app._notifications)
+
+    requests, errors = load_requests([target])
+    assert errors == [] and len(requests) == 6
+
+
 async def test_the_save_dialog_hint_wraps_on_a_small_terminal(view_app):
     from textual.geometry import Region
 
