@@ -876,14 +876,9 @@ class InspectorApp(App[int]):
         self.apply_filter(event.value)
         if self.filter_errors:
             # Back to the filter from before the edit (typing may have applied
-            # parts of the text on the way); stay in the box to correct the term.
+            # parts of the text on the way); stay in the box to correct the term,
+            # the reason under it. (A toast would cover that reason, and go.)
             self._set_filter(parse_filter(self._filter_before_edit))
-            self.notify(
-                "\n".join(self.filter_errors),
-                title="Filter not applied",
-                severity="error",
-                markup=False,
-            )
             return
         self._leave_filter()
 

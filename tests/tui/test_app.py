@@ -30,6 +30,15 @@ def status_text(app: InspectorApp) -> str:
     return str(app.query_one("#status").render())
 
 
+def filter_box_lines(app: InspectorApp) -> list[str]:
+    """The filter box as drawn, its border included."""
+    from textual.geometry import Region
+
+    box = app.filter_box
+    width, height = box.outer_size
+    return [strip.text for strip in box.render_lines(Region(0, 0, width, height))]
+
+
 def clock(offset: float) -> str:
     moment = datetime.fromtimestamp(START + offset)
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
@@ -290,7 +299,10 @@ async def test_a_filter_that_cannot_be_understood_is_not_applied(view_app):
             assert view_app.focused is view_app.filter_box
             assert error in view_app.filter_box.border_subtitle
             assert view_app.filter_box.has_class("invalid")
-            assert any(error in n.message for n in view_app._notifications)
+            # Under the box, from the left: not in a toast, which would cover it.
+            lower_edge = filter_box_lines(view_app)[-1]
+            assert 0 < lower_edge.find(error) <= 3, lower_edge
+            assert not view_app._notifications
 
             # Leaving the box puts the applied filter back in it.
             await pilot.press("escape")
@@ -311,6 +323,8 @@ async def test_an_invalid_filter_left_with_escape_keeps_no_part_of_it(view_app):
         await pilot.pause()
         assert view_app.event_filter.text == "action:heartbeat"
         assert view_app.events_table.row_count == 1
+        # Said as it is typed, under the box.
+        assert "unknown severity 'bogus'" in filter_box_lines(view_app)[-1]
 
         await pilot.press("escape")
         await pilot.pause()
