@@ -182,12 +182,12 @@ def summary_line(
     """`12 events in 14 requests: 2 errors, 1 warning, 3 infos`."""
     counts = totals(result, errors)
     text = (
-        f"{_plural(counts.events, 'event')} in {_plural(counts.requests, 'request')}: "
-        f"{_plural(counts.errors, 'error')}, {_plural(counts.warnings, 'warning')}, "
-        f"{_plural(counts.infos, 'info')}"
+        f"{plural(counts.events, 'event')} in {plural(counts.requests, 'request')}: "
+        f"{plural(counts.errors, 'error')}, {plural(counts.warnings, 'warning')}, "
+        f"{plural(counts.infos, 'info')}"
     )
     if counts.recording_errors:
-        text += f"; {_plural(counts.recording_errors, 'recording problem')}"
+        text += f"; {plural(counts.recording_errors, 'recording problem')}"
     return text
 
 
@@ -207,10 +207,14 @@ def no_pixels_line(result: InspectionResult) -> str | None:
     """
     if result.reports:
         return None
-    return f"no pixel event in {_plural(result.requests_seen, 'request')}"
+    return f"no pixel event in {plural(result.requests_seen, 'request')}"
 
 
-def _plural(count: int, noun: str) -> str:
+def plural(count: int, noun: str) -> str:
+    """`1 request`, `0 requests`, `3 requests`: a count with its noun agreeing.
+
+    Counts written for people go through here, the terminal UI's too.
+    """
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
@@ -851,7 +855,7 @@ class _TextReport:
                     "  ",
                     name.ljust(name_width),
                     "  ",
-                    (f"seen in {_plural(seen, 'event')}", "green"),
+                    (f"seen in {plural(seen, 'event')}", "green"),
                     *((" on ", self.masker(where)) if where else ()),
                     ("  " + shown, "dim"),
                 )

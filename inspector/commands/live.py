@@ -328,21 +328,19 @@ def _print_totals(inspection: Inspection, tally: _Tally, args) -> None:
     for diagnosis in diagnoses:
         tally.count(diagnosis.findings)
 
+    from inspector.report import plural
+
     counts = tally.by_severity
     totals = [
-        _count(inspection.requests_seen, "request"),
-        _count(tally.events, "pixel event"),
-        _count(counts["error"], "error"),
-        _count(counts["warning"], "warning"),
-        _count(counts["info"], "info"),
+        plural(inspection.requests_seen, "request"),
+        plural(tally.events, "pixel event"),
+        plural(counts["error"], "error"),
+        plural(counts["warning"], "warning"),
+        plural(counts["info"], "info"),
     ]
     print(", ".join(totals), flush=True)
     if args.record:
         print(f"Recording saved to {args.record}", flush=True)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 # ------------------------------------------------------------------ terminal UI

@@ -47,12 +47,17 @@ from inspector.coverage import (
     statuses_since,
 )
 from inspector.model import CapturedRequest, Finding, Severity
-from inspector.report import make_masker
+from inspector.report import make_masker, plural
 from inspector.tui.filtering import EventFilter, parse_filter
 from inspector.tui.logsink import OWN_LOGGER, AppLogHandler
 from inspector.tui.messages import LogLine, RecordingsRead, SourceFinished
 from inspector.tui.presenters import clock_time, diagnosis_finding, printable
-from inspector.tui.screens import HelpScreen, SaveScreen, binding_rows
+from inspector.tui.screens import (
+    HelpScreen,
+    SaveScreen,
+    binding_rows,
+    save_name_problem,
+)
 from inspector.tui.widgets.detail import DetailPane
 from inspector.tui.widgets.events_table import EventsTable
 from inspector.tui.widgets.findings_view import FindingsView
@@ -361,10 +366,8 @@ class InspectorApp(App[int]):
         for warning in warnings:
             logger.warning("%s", warning)
         if warnings:
-            count = len(warnings)
-            noun = "warning" if count == 1 else "warnings"
             self.notify(
-                f"{count} {noun} about the spec; see Log (5)\n"
+                f"{plural(len(warnings), 'warning')} about the spec; see Log (5)\n"
                 + printable(str(warnings[0])),
                 title="Spec warnings",
                 severity="warning",
@@ -501,7 +504,7 @@ class InspectorApp(App[int]):
             logger.error("%s", error)
         if errors:
             self.notify(
-                f"{len(errors)} problem(s) reading the recordings; see Log (5)",
+                f"{plural(len(errors), 'problem')} reading the recordings; see Log (5)",
                 title="Recording errors",
                 severity="error",
                 timeout=30,
@@ -520,7 +523,9 @@ class InspectorApp(App[int]):
                     self.receive_reports(reports)
             await asyncio.sleep(0)
 
-        logger.info("read %d requests from %s", len(requests), self.source_label)
+        logger.info(
+            "read %s from %s", plural(len(requests), "request"), self.source_label
+        )
         self.post_message(SourceFinished(len(requests), len(errors)))
 
     def on_source_finished(self, message: SourceFinished) -> None:
@@ -529,8 +534,9 @@ class InspectorApp(App[int]):
         if not self.counts.total:
             self.events_table.empty_message = [
                 "No Parse.ly pixel events in these recordings.",
-                f"{message.requests} requests read, "
-                f"{len(self.recording_errors)} problem(s) reading them (Log: 5).",
+                f"{plural(message.requests, 'request')} read, "
+                f"{plural(len(self.recording_errors), 'problem')} reading them "
+                "(Log: 5).",
                 "A pixel sent to your own host is recognised once the spec lists "
                 "it in first_party_hosts.",
             ]
@@ -870,14 +876,9 @@ class InspectorApp(App[int]):
         self.apply_filter(event.value)
         if self.filter_errors:
             # Back to the filter from before the edit (typing may have applied
-            # parts of the text on the way); stay in the box to correct the term.
+            # parts of the text on the way); stay in the box to correct the term,
+            # the reason under it. (A toast would cover that reason, and go.)
             self._set_filter(parse_filter(self._filter_before_edit))
-            self.notify(
-                "\n".join(self.filter_errors),
-                title="Filter not applied",
-                severity="error",
-                markup=False,
-            )
             return
         self._leave_filter()
 
@@ -950,7 +951,7 @@ class InspectorApp(App[int]):
             self._pending.extend(self._paused_reports)
             self._paused_reports.clear()
             self.counts.hidden_while_paused = 0
-            self.notify(f"Resumed: {held} event(s) received while paused added")
+            self.notify(f"Resumed: {_events(held)} received while paused added")
             self.flush()
         self._show_status()
 
@@ -1068,12 +1069,14 @@ class InspectorApp(App[int]):
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         default = self.save_directory / f"segment-inspector-{stamp}.har"
         hint = (
-            f"Saves the {len(self._requests)} requests {self.save_scope()}, as .har "
-            "or .mitm. Enter saves, esc cancels."
+            f"Saves the {plural(len(self._requests), 'request')} {self.save_scope()}, "
+            "as .har or .mitm. Enter saves, esc cancels."
         )
         if session is not None and session.record_path is not None:
             hint += f" The whole session is still recorded to {session.record_path}."
-        self.push_screen(SaveScreen(str(default), printable(hint)), self._save_chosen)
+        self.push_screen(
+            SaveScreen(str(default), printable(hint), save=self._save_from_dialog)
+        )
 
     def save_scope(self) -> str:
         """Which requests `s` saves: `since the start` or `since the clear at …`."""
@@ -1085,14 +1088,23 @@ class InspectorApp(App[int]):
             scope += f" (the newest {self._requests.maxlen})"
         return scope
 
-    def _save_chosen(self, path: str | None) -> None:
-        if path:
-            self.save_to(Path(path).expanduser())
+    def _save_from_dialog(self, path: str) -> str | None:
+        """Save to the path typed in the dialog; why not, when it failed (the
+        dialog stays open with it, the path kept for correcting)."""
+        return self._write(Path(path).expanduser())
 
     def save_to(self, path: Path) -> Path | None:
         """Save the session: the proxy's own recording, or the requests seen since
         the start or the last clear. Overwrites `path` (the save dialog asks
         first)."""
+        problem = self._write(path)
+        if problem is not None:
+            self.notify(problem, title="Not saved", severity="error", markup=False)
+            return None
+        return path
+
+    def _write(self, path: Path) -> str | None:
+        """Save to `path` and say so; why not, when it failed."""
         session = self.session
         try:
             if session is not None and session.record_path == path:
@@ -1102,29 +1114,23 @@ class InspectorApp(App[int]):
                 count = self._export(path)
         except (OSError, ValueError) as problem:
             logger.error("could not save %s: %s", path, problem)
-            self.notify(
-                printable(f"{path}: {problem}"),
-                title="Not saved",
-                severity="error",
-                markup=False,
-            )
-            return None
+            return printable(f"Not saved: {path}: {problem}")
 
-        what = "recording" if count is None else f"{count} requests"
+        what = "recording" if count is None else plural(count, "request")
         logger.info("saved %s to %s", what, path)
         self.notify(printable(f"Saved {what} to {path}"), title="Saved", markup=False)
-        return path
+        return None
 
     def _export(self, path: Path) -> int:
         from inspector.recordings import write_har, write_mitm
 
         requests = list(self._requests)
-        suffix = path.suffix.lower()
-        if suffix == ".mitm":
+        problem = save_name_problem(path)
+        if problem is not None:
+            raise ValueError(problem)
+        if path.suffix.lower() == ".mitm":
             return write_mitm(requests, path)
-        if suffix in (".har", ".zhar"):
-            return write_har(requests, path)
-        raise ValueError("use a .har or .mitm file name")
+        return write_har(requests, path)
 
     # ------------------------------------------------------------------ status
 
@@ -1190,7 +1196,7 @@ class InspectorApp(App[int]):
 
 
 def _events(number: int) -> str:
-    return "1 event" if number == 1 else f"{number} events"
+    return plural(number, "event")
 
 
 def _identity(diagnosis: PageDiagnosis) -> tuple[Any, ...]:

@@ -14,10 +14,11 @@ matter most:
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
@@ -28,7 +29,7 @@ from rich.text import Text
 
 from inspector.clock import clock_text
 from inspector.model import DataState, Finding, PixelEvent, Severity
-from inspector.report import finding_message
+from inspector.report import finding_message, plural
 from inspector.urls import split_url
 
 if TYPE_CHECKING:
@@ -71,6 +72,17 @@ SESSION_PARAMS = (
     "u",
     "ampid",
 )
+TEXT_LIMIT = 2_000
+"""The most characters of one value (a URL, a segment value, a message) shown on
+screen; the rest is summed up as `… 998000 more characters`. Rendering grows
+faster than the text, so a pixel with a 20 MB URL would take minutes to draw and
+to quit; the whole value stays in what `s` saves."""
+MASK_SLACK = 256
+"""Characters past the cut that the masker still sees, so that personal data
+across the cut is recognised whole and masked."""
+ENTRIES_LIMIT = 200
+"""The most entries of one list (keys of an object, parameters, findings) shown
+in the detail pane; the rest is summed up as `… 3 more keys`."""
 RAW_LIMIT = 16_000
 SEGMENTS_CELL_LIMIT = 200
 NOT_COVERED = "not covered by the spec"
@@ -89,19 +101,33 @@ _UNSAFE_BUT_NEWLINE = re.compile(rf"[\x00-\x09\x0b-\x1f\x7f-\x9f{_REORDERING}]")
 NAMED_ESCAPES = {"\t": r"\t", "\n": r"\n", "\r": r"\r"}
 
 
-def printable(text: str, *, keep_newlines: bool = False) -> str:
-    r"""`text` with every control or reordering character written as an escape.
+def printable(
+    text: str, *, keep_newlines: bool = False, limit: int | None = TEXT_LIMIT
+) -> str:
+    r"""`text` with every control or reordering character written as an escape,
+    and cut after `limit` characters (None: never).
 
     >>> printable("a\x1b[2Jb\u202e")
     'a\\x1b[2Jb\\u202e'
+    >>> printable("abcdef", limit=4)
+    'abcd… 2 more characters (s saves the requests whole)'
 
     Everything shown that came from traffic goes through here: an escape sequence
-    in a pixel parameter must be seen, not clear the screen or retitle the terminal.
+    in a pixel parameter must be seen, not clear the screen or retitle the terminal;
+    and a huge parameter must not stall drawing.
     """
+    more = len(text) - limit if limit is not None else 0
+    if more > 0:
+        text = text[:limit]
     pattern = _UNSAFE_BUT_NEWLINE if keep_newlines else UNSAFE_CHARACTERS
-    if not pattern.search(text):
-        return text
-    return pattern.sub(_escape, text)
+    if pattern.search(text):
+        text = pattern.sub(_escape, text)
+    return text + cut_marker(more) if more > 0 else text
+
+
+def cut_marker(more: int) -> str:
+    """What ends a value cut short: how much of it is not shown, and where it is."""
+    return f"… {plural(more, 'more character')} (s saves the requests whole)"
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -119,8 +145,13 @@ def unmasked(text: str) -> str:
 
 def shown(text: str, masker: Masker = unmasked) -> str:
     """Traffic text as it may appear on screen: personal data masked, then made
-    printable (masking first, so that it sees the text as sent)."""
-    return printable(masker(text))
+    printable (masking first, so that it sees the text as sent) and cut after
+    `TEXT_LIMIT` characters (the masker sees only a little more of a huge text)."""
+    more = len(text) - TEXT_LIMIT
+    if more <= 0:
+        return printable(masker(text))
+    head = masker(text[: TEXT_LIMIT + MASK_SLACK])[:TEXT_LIMIT]
+    return printable(head, limit=None) + cut_marker(more)
 
 
 def severity_style(severity: Severity | None) -> str:
@@ -306,8 +337,8 @@ class DetailDocument:
         """Applied to every value shown, so personal data can stay hidden."""
 
     def shown(self, text: str) -> str:
-        """Traffic text masked and made printable (see `printable`)."""
-        return printable(self.mask(text))
+        """Traffic text masked, made printable and cut (see `shown`)."""
+        return shown(text, self.mask)
 
     def __bool__(self) -> bool:
         return bool(self.blocks)
@@ -436,8 +467,10 @@ def detail_document(
     _section(text, f"Findings ({len(report.findings) + len(diagnoses)})")
     if not report.findings and not diagnoses:
         text.append("  none\n", style="green")
-    for finding in sorted(report.findings, key=_severity_first):
+    findings = sorted(report.findings, key=_severity_first)
+    for finding in findings[:ENTRIES_LIMIT]:
         finding_text(text, finding)
+    _more_entries(text, len(findings), "finding", depth=1)
     for diagnosis in sorted(diagnoses, key=_diagnosis_order):
         diagnosis_text(text, diagnosis, this_event=event.id)
 
@@ -459,15 +492,16 @@ def detail_document(
     other = _other_params(event.params)
     if other:
         _section(text, "Other parameters")
-        for name, value in other:
+        for name, value in other[:ENTRIES_LIMIT]:
             _line(text, name, value)
+        _more_entries(text, len(other), "parameter", depth=1)
 
     if report.standard is not None:
         _section(text, "Standard segments")
         _standard(text, report.standard)
 
     _section(text, "Raw")
-    raw = printable(text.mask(_raw_request(event)), keep_newlines=True)
+    raw = printable(text.mask(_raw_request(event)), keep_newlines=True, limit=None)
     text.append(raw + "\n", style="dim")
     return text
 
@@ -531,8 +565,9 @@ def _segment_data(text: DetailDocument, event: PixelEvent, spec: Spec | None) ->
         text.append("  data was encoded twice; recovered object:\n", style="yellow")
 
     if event.segments:
-        for key, value in event.segments.items():
+        for key, value in _first_entries(event.segments.items()):
             _tree(text, key, value, depth=1)
+        _more_entries(text, len(event.segments), "key", depth=1)
     elif state in (DataState.OK, DataState.DOUBLE_ENCODED):
         text.append("  no custom segment keys\n", style="dim italic")
 
@@ -548,8 +583,9 @@ def _segment_data(text: DetailDocument, event: PixelEvent, spec: Spec | None) ->
     }
     if tracker_keys:
         text.append("  tracker keys\n", style="dim")
-        for key, value in tracker_keys.items():
+        for key, value in _first_entries(tracker_keys.items()):
             _tree(text, key, value, depth=2, dim=True)
+        _more_entries(text, len(tracker_keys), "key", depth=2)
 
 
 def _tree(
@@ -562,17 +598,32 @@ def _tree(
 
     if kind == "object" and value:
         text.append("{object}\n", style="dim")
-        for child_key, child in value.items():
+        for child_key, child in _first_entries(value.items()):
             _tree(text, str(child_key), child, depth + 1, dim)
+        _more_entries(text, len(value), "key", depth + 1)
         return
     if kind == "array" and value:
         text.append(f"[array of {len(value)}]\n", style="dim")
-        for index, child in enumerate(value):
+        for index, child in _first_entries(enumerate(value)):
             _tree(text, f"[{index}]", child, depth + 1, dim)
+        _more_entries(text, len(value), "item", depth + 1)
         return
 
     text.append(text.shown(json_literal(value)), style=VALUE_STYLES[kind])
     text.append(f"  {kind}\n", style="dim")
+
+
+def _first_entries(entries: Iterable[Any]) -> Iterator[Any]:
+    """The entries of a list the detail pane shows (see `ENTRIES_LIMIT`)."""
+    return itertools.islice(entries, ENTRIES_LIMIT)
+
+
+def _more_entries(text: DetailDocument, count: int, noun: str, depth: int) -> None:
+    """Say how many of `count` entries were left out, if any."""
+    more = count - ENTRIES_LIMIT
+    if more > 0:
+        nouns = plural(more, f"more {noun}")
+        text.append(f"{'  ' * depth}… {nouns} (s saves the requests whole)\n", "dim")
 
 
 def _absent_spec_keys(event: PixelEvent, spec: Spec | None) -> list[str]:
@@ -624,7 +675,7 @@ def _raw_request(event: PixelEvent) -> str:
     else:
         raw = split_url(request.url).query or request.url
     if len(raw) > RAW_LIMIT:
-        return raw[:RAW_LIMIT] + f"… ({len(raw) - RAW_LIMIT} more characters)"
+        return raw[:RAW_LIMIT] + cut_marker(len(raw) - RAW_LIMIT)
     return raw
 
 
@@ -678,7 +729,7 @@ def page_document(page: PageLoad, masker: Masker = unmasked) -> DetailDocument:
     event_counts = event_finding_counts(page)
     if event_counts:
         parts = [
-            _plural(event_counts[severity], severity.value)
+            plural(event_counts[severity], severity.value)
             for severity in sorted(event_counts, key=lambda s: -s.rank)
         ]
         text.append(
@@ -687,13 +738,13 @@ def page_document(page: PageLoad, masker: Masker = unmasked) -> DetailDocument:
         )
     text.append("\n")
     if len(page.urls) > 1:
-        addresses = ", ".join(text.shown(url) for url in page.urls)
+        addresses = printable(", ".join(text.shown(url) for url in page.urls))
         text.append(f"  addresses: {addresses}\n", style="dim")
     if page.scenarios:
         names = ", ".join(printable(name) for name in page.scenarios)
         text.append(f"  scenarios: {names}\n", style="dim")
 
-    _section(text, f"Timeline ({len(page.timeline)} requests)")
+    _section(text, f"Timeline ({plural(len(page.timeline), 'request')})")
     worst_by_event = {report.event.id: report.worst for report in page.events}
     for entry in page.timeline:
         _timeline_entry(text, entry, worst_by_event)
@@ -744,15 +795,11 @@ def diagnosis_text(
             else printable(event_id)
             for event_id in diagnosis.evidence
         ]
-        text.paragraph("evidence: " + ", ".join(ids), 4, "dim")
+        text.paragraph(printable("evidence: " + ", ".join(ids)), 4, "dim")
     if diagnosis.uncertain:
         text.paragraph("(partly matched by timing: likely, not certain)", 4, "dim")
     if diagnosis.explanation:
         text.paragraph(text.shown(diagnosis.explanation), 4, style="dim")
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _diagnosis_order(diagnosis: PageDiagnosis) -> tuple[int, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rich.console import Group, RenderableType
@@ -42,6 +42,17 @@ FILTER_NOTES = (
 """Paragraphs, one line each: the dialog wraps them to its width."""
 KEY_COLUMN = 22
 """Width of the keys column in the help, its two-space indent included."""
+
+
+SAVE_SUFFIXES = (".har", ".zhar", ".mitm")
+"""The file names `s` can write: HAR (`.zhar` compressed) or mitmproxy flows."""
+
+
+def save_name_problem(path: Path) -> str | None:
+    """Why the session cannot be saved under this name, if it cannot."""
+    if path.suffix.lower() not in SAVE_SUFFIXES:
+        return f"{path.name or path}: use a .har or .mitm file name"
+    return None
 
 
 def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
@@ -121,18 +132,26 @@ def _two_columns(rows: Iterable[tuple[str, str]], key_style: str) -> Table:
 
 
 class SaveScreen(ModalScreen[str | None]):
-    """Ask where to save; dismisses with the path, or None when cancelled.
+    """Ask where to save, and save; dismisses with the path saved to, or None
+    when cancelled.
 
-    A path that names an existing file is only accepted when enter is pressed a
-    second time on it: the first time, the dialog says the file would be replaced.
+    Enter calls `save(path)`, which saves and returns None, or returns why it
+    could not. A name that cannot be saved to (no name, a directory, not .har or
+    .mitm, a folder that does not exist, no permission) keeps the dialog open,
+    with the reason under the box and the path as typed, to be corrected. A path
+    that names an existing file is only accepted when enter is pressed a second
+    time on it: the first time, the dialog says the file would be replaced.
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, default_path: str, hint: str) -> None:
+    def __init__(
+        self, default_path: str, hint: str, save: Callable[[str], str | None]
+    ) -> None:
         super().__init__()
         self.default_path = default_path
         self.hint = hint
+        self.save = save
         self._confirmed: str | None = None
         """The existing file the user was warned about."""
 
@@ -146,15 +165,24 @@ class SaveScreen(ModalScreen[str | None]):
     def _submitted(self, event: Input.Submitted) -> None:
         path = event.value.strip()
         if not path:
-            self.dismiss(None)
+            self._warn("Type a file name ending in .har or .mitm; esc cancels.")
             return
         target = Path(path).expanduser()
         if target.is_dir():
             self._warn(f"{path} is a directory: add a file name.")
             return
+        problem = save_name_problem(target)
+        if problem is not None:
+            self._warn(f"{problem}; esc cancels.")
+            return
         if target.exists() and self._confirmed != path:
             self._confirmed = path
             self._warn(f"{path} exists: enter again replaces it; esc cancels.")
+            return
+        problem = self.save(path)
+        if problem is not None:
+            self._confirmed = None
+            self._warn(f"{problem}. Correct the path, or esc cancels.")
             return
         self.dismiss(path)
 

@@ -30,6 +30,15 @@ def status_text(app: InspectorApp) -> str:
     return str(app.query_one("#status").render())
 
 
+def filter_box_lines(app: InspectorApp) -> list[str]:
+    """The filter box as drawn, its border included."""
+    from textual.geometry import Region
+
+    box = app.filter_box
+    width, height = box.outer_size
+    return [strip.text for strip in box.render_lines(Region(0, 0, width, height))]
+
+
 def clock(offset: float) -> str:
     moment = datetime.fromtimestamp(START + offset)
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
@@ -290,7 +299,10 @@ async def test_a_filter_that_cannot_be_understood_is_not_applied(view_app):
             assert view_app.focused is view_app.filter_box
             assert error in view_app.filter_box.border_subtitle
             assert view_app.filter_box.has_class("invalid")
-            assert any(error in n.message for n in view_app._notifications)
+            # Under the box, from the left: not in a toast, which would cover it.
+            lower_edge = filter_box_lines(view_app)[-1]
+            assert 0 < lower_edge.find(error) <= 3, lower_edge
+            assert not view_app._notifications
 
             # Leaving the box puts the applied filter back in it.
             await pilot.press("escape")
@@ -311,6 +323,8 @@ async def test_an_invalid_filter_left_with_escape_keeps_no_part_of_it(view_app):
         await pilot.pause()
         assert view_app.event_filter.text == "action:heartbeat"
         assert view_app.events_table.row_count == 1
+        # Said as it is typed, under the box.
+        assert "unknown severity 'bogus'" in filter_box_lines(view_app)[-1]
 
         await pilot.press("escape")
         await pilot.pause()
@@ -735,7 +749,37 @@ async def test_recording_errors_show_in_the_log_not_a_crash(known_recording, spe
         log_lines = app.query_one(LogView).plain_lines
         assert any("missing.har" in line and "ERROR" in line for line in log_lines)
         notifications = [n.message for n in app._notifications]
-        assert any("problem(s) reading the recordings" in m for m in notifications)
+        assert "1 problem reading the recordings; see Log (5)" in notifications
+
+
+async def test_counts_in_the_ui_agree_with_their_number(tmp_path, spec):
+    """One request read, one problem: no `1 requests`, no `problem(s)`."""
+    document = CapturedRequest(
+        method="GET",
+        url="https://www.example.com/",
+        timestamp=START,
+        request_id="req-0",
+        origin="only entry",
+        response_status=200,
+        content_type="text/html",
+    )
+    recording = tmp_path / "no-pixel.mitm"
+    write_mitm([document], recording)
+    app = build_view_app([tmp_path / "missing.har", recording], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        assert list(app.events_table.empty_message[:2]) == [
+            "No Parse.ly pixel events in these recordings.",
+            "1 request read, 1 problem reading them (Log: 5).",
+        ]
+        assert "0 events" in status_text(app)
+        assert "1 recording problem: see Log (5)" in status_text(app)
+
+        await pilot.press("s")
+        await pilot.pause()
+        hint = app.screen.query_one("#save-hint").render()
+        assert str(hint).startswith("Saves the 1 request since the start, as .har")
 
 
 async def test_save_exports_the_loaded_requests(view_app, tmp_path: Path):
@@ -753,6 +797,48 @@ async def test_save_exports_the_loaded_requests(view_app, tmp_path: Path):
     requests, errors = load_requests([target])
     assert errors == []
     assert [r.url for r in requests] == [r.url for r in known_requests()]
+
+
+async def test_a_huge_pixel_is_shown_cut_and_saved_whole(tmp_path, spec):
+    """A pixel with a 1 MB address: the table and the detail pane draw a bounded
+    prefix (drawing it whole took many seconds), `s` saves it whole."""
+    import json
+
+    huge_page = "https://www.example.com/" + "a" * 1_000_000
+    huge_value = "b" * 500_000
+    pixel = CapturedRequest(
+        method="GET",
+        url=pixel_url(page=huge_page, data=json.dumps({"plan": huge_value})),
+        timestamp=START,
+        request_id="req-1",
+        origin="huge entry",
+        response_status=200,
+    )
+    recording = tmp_path / "huge.mitm"
+    write_mitm([pixel], recording)
+    target = tmp_path / "saved.har"
+    app = build_view_app([recording], spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        assert all(len(cell) < 2_100 for cell in app.events_table.row_texts(0))
+        detail = app.detail.text.plain
+        assert len(detail) < 30_000
+        marker = "more characters (s saves the requests whole)"
+        assert "  url        https://www.example.com/aaa" in detail
+        assert f"… {len(huge_page) - 2_000} {marker}" in detail
+        assert f"… {len(json.dumps(huge_value)) - 2_000} {marker}" in detail
+        body = app.detail.query_one("#detail-body")
+        assert body.virtual_size.height < 1_000
+
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#save-path").value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+
+    requests, errors = load_requests([target])
+    assert errors == [] and [r.url for r in requests] == [pixel.url]
 
 
 async def test_save_asks_before_replacing_a_file(view_app, tmp_path: Path):
@@ -780,6 +866,49 @@ async def test_save_asks_before_replacing_a_file(view_app, tmp_path: Path):
         await pilot.press("enter")
         await pilot.pause()
         assert view_app.screen is not dialog
+
+    requests, errors = load_requests([target])
+    assert errors == [] and len(requests) == 6
+
+
+async def test_a_name_that_cannot_be_saved_to_keeps_the_dialog_and_the_path(
+    view_app, tmp_path: Path
+):
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("s")
+        await pilot.pause()
+        dialog = view_app.screen
+        path_box = dialog.query_one("#save-path")
+        attempts = [
+            (
+                str(tmp_path / "session.txt"),
+                "session.txt: use a .har or .mitm file name",
+            ),
+            (
+                str(tmp_path / "no-such-folder" / "session.har"),
+                f"Not saved: {tmp_path / 'no-such-folder' / 'session.har'}: ",
+            ),
+            ("", "Type a file name ending in .har or .mitm"),
+        ]
+        for typed, reason in attempts:
+            path_box.value = typed
+            await pilot.press("enter")
+            await pilot.pause()
+
+            assert view_app.screen is dialog, typed
+            assert path_box.value == typed
+            assert reason in str(dialog.query_one("#save-hint").render())
+            assert not any(n.title == "Not saved" for n in view_app._notifications)
+
+        # Corrected, the same dialog saves and closes.
+        target = tmp_path / "session.har"
+        path_box.value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert view_app.screen is not dialog
+        assert any(n.title == "Saved" for n in view_app._notifications)
 
     requests, errors = load_requests([target])
     assert errors == [] and len(requests) == 6

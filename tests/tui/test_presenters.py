@@ -10,13 +10,17 @@ from conftest import inspect, pixel_url
 from rich.console import Console
 
 from inspector.model import CapturedRequest
+from inspector.report import make_masker
 from inspector.tui.presenters import (
+    ENTRIES_LIMIT,
+    TEXT_LIMIT,
     detail_document,
     detail_text,
     duration_label,
     event_cell_values,
     printable,
     segments_summary,
+    shown,
 )
 
 
@@ -137,8 +141,64 @@ def test_raw_query_is_cut_after_a_limit():
     raw = detail_text(report).plain.split("\nRaw\n")[1].split("\n")[0]
 
     assert raw.startswith("rand=")
-    assert raw.endswith(" more characters)")
+    assert raw.endswith(" more characters (s saves the requests whole)")
     assert quote(json.dumps({"blob": "x" * 20})[:8]) in raw
+
+
+def test_a_huge_value_is_cut_with_how_much_is_left_out():
+    value = "\x1b" + "a" * (TEXT_LIMIT + 5000)
+
+    cut = shown(value)
+
+    assert cut == (
+        "\\x1b"
+        + "a" * (TEXT_LIMIT - 1)
+        + "… 5001 more characters (s saves the requests whole)"
+    )
+    assert shown("b" * TEXT_LIMIT) == "b" * TEXT_LIMIT
+    assert printable("c" * (TEXT_LIMIT + 1)).endswith(
+        "… 1 more character (s saves the requests whole)"
+    )
+
+
+def test_personal_data_across_the_cut_is_still_masked():
+    address = "jane.doe@example.org"
+    value = "x" * (TEXT_LIMIT - 9) + f" {address} " + "y" * 10_000
+
+    cut = shown(value, make_masker())
+
+    assert "jane" not in cut and "@exa" not in cut
+    assert cut[TEXT_LIMIT - 9 :].startswith(" «email» … 10013 more characters")
+    assert cut.endswith("more characters (s saves the requests whole)")
+
+
+def test_long_lists_in_the_detail_pane_are_cut_with_how_many_are_left_out():
+    many = ENTRIES_LIMIT + 30
+    data = {
+        **{f"k{index}": index for index in range(many)},
+        "list": list(range(many)),
+        "nested": {f"n{index}": True for index in range(many)},
+    }
+    extra = {f"p{index}": "v" for index in range(many)}
+    report = report_for(pixel_url(data=json.dumps(data), **extra))
+
+    text = detail_text(report).plain.split("\nRaw\n")[0]
+
+    segments = segment_part(text)
+    assert "  k199: 199  number" in segments and "k200" not in segments
+    assert "  … 32 more keys (s saves the requests whole)" in segments
+    assert "list" not in segments and "nested" not in segments
+    # rand comes first: the pixel_url defaults put it outside the known groups.
+    assert "  p198 " in text and "  p199 " not in text
+    assert "  … 31 more parameters (s saves the requests whole)" in text
+
+    nested = {"list": list(range(many)), "nested": {f"n{i}": 1 for i in range(many)}}
+    segments = segment_part(
+        detail_text(report_for(pixel_url(data=json.dumps(nested)))).plain
+    )
+    assert "    [199]: 199  number" in segments and "[200]" not in segments
+    assert "    … 30 more items (s saves the requests whole)" in segments
+    assert "    … 30 more keys (s saves the requests whole)" in segments
 
 
 def test_duration_labels():

@@ -20,6 +20,9 @@ LEVEL_STYLES = {
 }
 
 
+RECORD_LIMIT = 20_000
+"""The most characters of one record shown: a traceback fits, a record quoting a
+huge pixel is cut."""
 CONTINUATION = "    "
 """Indent of a record's second and later lines."""
 
@@ -39,7 +42,8 @@ class LogView(RichLog):
         each after the first indented, so that none can pass for a record of
         its own.
         """
-        line = printable(line, keep_newlines=True).replace("\n", "\n" + CONTINUATION)
+        line = printable(line, keep_newlines=True, limit=RECORD_LIMIT)
+        line = line.replace("\n", "\n" + CONTINUATION)
         style = LEVEL_STYLES.get(level, "")
         self.write(Text(line, style=style))
         self.plain_lines.append(line)

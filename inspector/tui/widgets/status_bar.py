@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inspector.model import Severity
+from inspector.report import plural
 from inspector.tui.presenters import SEVERITY_STYLES, printable
 
 logger = logging.getLogger(__name__)
@@ -65,14 +66,14 @@ class StatusBar(Static):
         diagnosis_counts = diagnosis_counts or {}
         text = Text()
         text.append(printable(source), style="bold")
-        text.append(f"  │  {_count(counts.total, 'event')}")
+        text.append(f"  │  {plural(counts.total, 'event')}")
         parts = []
         for severity, noun in SEVERITY_NOUNS:
             number = counts.findings.get(severity, 0) + diagnosis_counts.get(
                 severity, 0
             )
             if number:
-                parts.append((_count(number, noun), SEVERITY_STYLES[severity]))
+                parts.append((plural(number, noun), SEVERITY_STYLES[severity]))
         if parts:
             text.append(" · findings: ")
             for index, (label, style) in enumerate(parts):
@@ -100,7 +101,7 @@ class StatusBar(Static):
             )
         if recording_problems:
             text.append(
-                f"  │  {_count(recording_problems, 'recording problem')}: see Log (5)",
+                f"  │  {plural(recording_problems, 'recording problem')}: see Log (5)",
                 style="bold red",
             )
         if paused:
@@ -111,7 +112,3 @@ class StatusBar(Static):
         elif not following:
             text.append("  │  not following (f)", style="dim")
         self.update(text, layout=False)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
