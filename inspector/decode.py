@@ -1203,49 +1203,77 @@ def _lone_surrogate_in_body(request: CapturedRequest, path: str) -> Finding:
 def _decode_json_batch(
     request: CapturedRequest, text: str, utf8_ok: bool
 ) -> list[PixelEvent]:
-    encoding_findings = _body_encoding_findings(request, utf8_ok)
+    return _decode_batch(
+        request,
+        Transport.MOBILE,
+        text,
+        _body_encoding_findings(request, utf8_ok),
+        what="The mobile batch body",
+        path="body",
+    )
+
+
+def _decode_legacy_batch(
+    request: CapturedRequest, text: str, utf8_ok: bool
+) -> list[PixelEvent]:
+    fields = dict(split_query(text.strip()).pairs)
+    return _decode_batch(
+        request,
+        Transport.MOBILE_LEGACY,
+        fields.get("rqs", ""),
+        _body_encoding_findings(request, utf8_ok),
+        what="The rqs field",
+        path="rqs",
+    )
+
+
+def _decode_batch(
+    request: CapturedRequest,
+    transport: Transport,
+    payload: str,
+    encoding_findings: list[Finding],
+    *,
+    what: str,
+    path: str,
+) -> list[PixelEvent]:
+    """Decode one JSON batch of SDK events: the POST body, or the legacy `rqs=`."""
+    legacy = transport is Transport.MOBILE_LEGACY
+
+    def unreadable(code: str, problem: str, problem_path: str) -> list[PixelEvent]:
+        return [
+            _request_level_event(
+                request, transport, code, problem, problem_path, encoding_findings
+            )
+        ]
+
     try:
-        batch, repaired = load_json(text)
+        batch, repaired = load_json(payload)
     except json.JSONDecodeError as error:
-        return [
-            _request_level_event(
-                request,
-                Transport.MOBILE,
-                "body.not-json",
-                f"The mobile batch body is not JSON: {describe_json_error(error)}",
-                "body",
-                encoding_findings,
-            )
-        ]
+        return unreadable(
+            "body.not-json", f"{what} is not JSON: {describe_json_error(error)}", path
+        )
     except (ValueError, RecursionError) as error:
-        return [
-            _request_level_event(
-                request,
-                Transport.MOBILE,
-                "body.not-json",
-                f"The mobile batch body is not JSON: {error}",
-                "body",
-                encoding_findings,
-            )
-        ]
+        return unreadable("body.not-json", f"{what} is not JSON: {error}", path)
 
     if repaired:
-        encoding_findings.append(_lone_surrogate_in_body(request, "body"))
+        encoding_findings.append(_lone_surrogate_in_body(request, path))
     entries = batch.get("events") if isinstance(batch, dict) else None
     problem = _batch_problem(batch, entries)
+    if problem and legacy:
+        return unreadable(
+            "batch.malformed", problem.replace("mobile batch", "rqs batch"), "rqs"
+        )
     if problem:
-        return [
-            _request_level_event(
-                request,
-                Transport.MOBILE,
-                "batch.malformed",
-                problem,
-                "events",
-                encoding_findings,
-            )
-        ]
+        return unreadable("batch.malformed", problem, "events")
 
-    return _decode_entries(request, Transport.MOBILE, entries, {}, encoding_findings)
+    # The legacy batch's fields beside "events" (shared data, and any scalars)
+    # apply to every entry.
+    shared = (
+        {key: value for key, value in batch.items() if key != "events"}
+        if legacy
+        else {}
+    )
+    return _decode_entries(request, transport, entries, shared, encoding_findings)
 
 
 def _batch_problem(batch: Any, entries: Any) -> str | None:
@@ -1258,61 +1286,6 @@ def _batch_problem(batch: Any, entries: Any) -> str | None:
     if not entries:
         return 'The batch\'s "events" list is empty.'
     return None
-
-
-def _decode_legacy_batch(
-    request: CapturedRequest, text: str, utf8_ok: bool
-) -> list[PixelEvent]:
-    encoding_findings = _body_encoding_findings(request, utf8_ok)
-    fields = dict(split_query(text.strip()).pairs)
-    payload = fields.get("rqs", "")
-
-    try:
-        batch, repaired = load_json(payload)
-    except json.JSONDecodeError as error:
-        return [
-            _request_level_event(
-                request,
-                Transport.MOBILE_LEGACY,
-                "body.not-json",
-                f"The rqs field is not JSON: {describe_json_error(error)}",
-                "rqs",
-                encoding_findings,
-            )
-        ]
-    except (ValueError, RecursionError) as error:
-        return [
-            _request_level_event(
-                request,
-                Transport.MOBILE_LEGACY,
-                "body.not-json",
-                f"The rqs field is not JSON: {error}",
-                "rqs",
-                encoding_findings,
-            )
-        ]
-
-    if repaired:
-        encoding_findings.append(_lone_surrogate_in_body(request, "rqs"))
-    entries = batch.get("events") if isinstance(batch, dict) else None
-    problem = _batch_problem(batch, entries)
-    if problem:
-        return [
-            _request_level_event(
-                request,
-                Transport.MOBILE_LEGACY,
-                "batch.malformed",
-                problem.replace("mobile batch", "rqs batch"),
-                "rqs",
-                encoding_findings,
-            )
-        ]
-
-    # Fields beside "events" (shared data, and any scalars) apply to every entry.
-    shared = {key: value for key, value in batch.items() if key != "events"}
-    return _decode_entries(
-        request, Transport.MOBILE_LEGACY, entries, shared, encoding_findings
-    )
 
 
 def _decode_entries(
