@@ -47,11 +47,8 @@ from mitmproxy import ctx, exceptions, http
 from inspector.clock import moment, unreadable_time
 from inspector.model import (
     CapturedRequest,
-    DataState,
     Finding,
-    PixelEvent,
     Severity,
-    Transport,
 )
 
 if TYPE_CHECKING:
@@ -568,6 +565,7 @@ class SegmentInspector:
         logger.exception(
             "judging pixel %s failed", _printable(captured.url), exc_info=exc
         )
+        from inspector.decode import unjudged_event
         from inspector.inspection import EventReport
 
         finding = Finding(
@@ -577,18 +575,7 @@ class SegmentInspector:
             explanation=str(exc),
             event_id=captured.request_id,
         )
-        event = PixelEvent(
-            id=captured.request_id,
-            request=captured,
-            transport=Transport.MOBILE if captured.method == "POST" else Transport.WEB,
-            action=None,
-            params={},
-            data_state=DataState.ABSENT,
-            data=None,
-            data_raw=None,
-            segments={},
-            findings=(finding,),
-        )
+        event = unjudged_event(captured, finding)
         report = EventReport(event=event, findings=(finding,))
 
         # Keep the pipeline's own record in step with what we deliver.

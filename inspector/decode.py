@@ -537,17 +537,22 @@ def _with_request_failure(event: PixelEvent, error: str) -> PixelEvent:
 
 
 def _failed_event(request: CapturedRequest, error: BaseException) -> PixelEvent:
-    event_id = request.request_id
     finding = _finding(
         "decode.failed",
         f"The inspector failed to decode this request ({type(error).__name__}: "
         f"{error}).",
-        event_id,
+        request.request_id,
     )
+    return unjudged_event(request, finding)
+
+
+def unjudged_event(request: CapturedRequest, finding: Finding) -> PixelEvent:
+    """An event that stands for a request the inspector could not take apart: no
+    parameters, no data, only the one finding that says why."""
     return PixelEvent(
-        id=event_id,
+        id=request.request_id,
         request=request,
-        transport=Transport.WEB,
+        transport=Transport.MOBILE if request.method == "POST" else Transport.WEB,
         action=None,
         params={},
         data_state=DataState.ABSENT,

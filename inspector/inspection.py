@@ -230,7 +230,7 @@ class Inspection:
                 waiting = waiting or diagnosis.code == TRACKER_NO_PAGEVIEW
                 continue
 
-            lineage = _lineage(diagnosis)
+            lineage = diagnosis_lineage(diagnosis)
             state = (
                 diagnosis.severity,
                 diagnosis.title,
@@ -304,7 +304,7 @@ def _may_be_withdrawn(diagnosis: PageDiagnosis) -> bool:
     return diagnosis.code == TRACKER_NO_PAGEVIEW and diagnosis.severity is Severity.INFO
 
 
-def _lineage(diagnosis: PageDiagnosis) -> tuple[Any, ...]:
+def diagnosis_lineage(diagnosis: PageDiagnosis) -> tuple[Any, ...]:
     """What stays the same while a fault gathers evidence: the rule, the recording,
     the page load or visitor, the keys, and the first event that showed it."""
     first = diagnosis.evidence[0] if diagnosis.evidence else diagnosis.title

@@ -46,6 +46,7 @@ from inspector.coverage import (
     geography_notes,
     statuses_since,
 )
+from inspector.inspection import diagnosis_lineage
 from inspector.model import CapturedRequest, Finding, Severity
 from inspector.report import make_masker, plural
 from inspector.tui.filtering import EventFilter, parse_filter
@@ -634,10 +635,11 @@ class InspectorApp(App[int]):
 
         baseline = self._diagnosis_baseline
         if baseline is not None:
+            # After a clear, only what is new or has gathered evidence since.
             found = [
-                diagnosis
-                for diagnosis in found
-                if baseline.get(_identity(diagnosis)) != tuple(diagnosis.evidence)
+                item
+                for item in found
+                if baseline.get(diagnosis_lineage(item)) != tuple(item.evidence)
             ]
 
         by_event: dict[str, list[PageDiagnosis]] = {}
@@ -984,7 +986,7 @@ class InspectorApp(App[int]):
         }
         self._scenario_baseline = coverage_mark(self.inspection.pages)
         self._diagnosis_baseline = {
-            _identity(diagnosis): tuple(diagnosis.evidence)
+            diagnosis_lineage(diagnosis): tuple(diagnosis.evidence)
             for diagnosis in self.inspection.pages.diagnoses()
         }
         self._diagnoses = []
@@ -1197,20 +1199,6 @@ class InspectorApp(App[int]):
 
 def _events(number: int) -> str:
     return plural(number, "event")
-
-
-def _identity(diagnosis: PageDiagnosis) -> tuple[Any, ...]:
-    """What stays the same while a fault gathers evidence: the rule, the recording,
-    the page load or visitor, the keys, and the first event that showed it."""
-    first = diagnosis.evidence[0] if diagnosis.evidence else diagnosis.title
-    return (
-        diagnosis.code,
-        diagnosis.source,
-        diagnosis.page_key,
-        diagnosis.visitor,
-        diagnosis.keys,
-        first,
-    )
 
 
 def _signature(diagnoses: Iterable[PageDiagnosis]) -> tuple[Any, ...]:
