@@ -929,7 +929,20 @@ def test_python_m_inspector_addon_prints_the_script_path():
     assert Path(result.stdout.strip()) == ROOT / "inspector" / "addon.py"
 
 
-def run_mitmdump(*arguments: str) -> subprocess.CompletedProcess[str]:
+def run_mitmdump(
+    tmp_path: Path,
+    script: str = "addons/segment_inspector.py",
+    recording: Path | None = None,
+    **options: object,
+) -> subprocess.CompletedProcess[str]:
+    """Run mitmdump with an addon script and `--set` options, without listening
+    (`-n`), reading `recording` if one is given, with its own confdir."""
+    arguments = ["-n"]
+    if recording is not None:
+        arguments += ["-r", str(recording)]
+    arguments += ["-s", str(ROOT / script)]
+    for name, value in {**options, "confdir": tmp_path / "confdir"}.items():
+        arguments += ["--set", f"{name}={value}"]
     return subprocess.run(
         [shutil.which("mitmdump") or "mitmdump", *arguments],
         env=SCRIPT_ENV,
@@ -962,15 +975,7 @@ def test_mitmdump_logs_page_faults_from_a_recording(
         recording,
     )
 
-    result = run_mitmdump(
-        "-n",
-        "-r",
-        str(recording),
-        "-s",
-        str(ROOT / script),
-        "--set",
-        f"confdir={tmp_path / 'confdir'}",
-    )
+    result = run_mitmdump(tmp_path, script, recording=recording)
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -1008,17 +1013,7 @@ def test_mitmdump_logs_every_event_of_a_site_the_spec_does_not_cover(
         recording,
     )
 
-    result = run_mitmdump(
-        "-n",
-        "-r",
-        str(recording),
-        "-s",
-        str(ROOT / script),
-        "--set",
-        f"inspector_spec={spec}",
-        "--set",
-        f"confdir={tmp_path / 'confdir'}",
-    )
+    result = run_mitmdump(tmp_path, script, recording=recording, inspector_spec=spec)
 
     assert result.returncode == 0, result.stderr
     events = [line for line in result.stdout.splitlines() if " pageview " in line]
@@ -1069,15 +1064,7 @@ def test_mitmdump_reports_a_bad_spec_in_one_line(tmp_path, spec_text, message):
     if spec_text is not None:
         spec.write_text(spec_text)
 
-    result = run_mitmdump(
-        "-n",
-        "-s",
-        str(ROOT / "addons" / "segment_inspector.py"),
-        "--set",
-        f"inspector_spec={spec}",
-        "--set",
-        f"confdir={tmp_path / 'confdir'}",
-    )
+    result = run_mitmdump(tmp_path, inspector_spec=spec)
 
     output = result.stdout + result.stderr
     assert result.returncode == 1
@@ -1093,15 +1080,7 @@ def test_mitmdump_lists_every_problem_of_a_spec_one_per_line(tmp_path):
         "  logged_in:\n    type: boolean\n    values: [maybe]\n"
     )
 
-    result = run_mitmdump(
-        "-n",
-        "-s",
-        str(ROOT / "addons" / "segment_inspector.py"),
-        "--set",
-        f"inspector_spec={spec}",
-        "--set",
-        f"confdir={tmp_path / 'confdir'}",
-    )
+    result = run_mitmdump(tmp_path, inspector_spec=spec)
 
     output = result.stdout + result.stderr
     lines = output.splitlines()
@@ -1124,17 +1103,7 @@ def test_mitmdump_logs_the_warnings_of_a_spec_and_runs(tmp_path):
     recording = tmp_path / "empty.mitm"
     recording.write_bytes(b"")
 
-    result = run_mitmdump(
-        "-n",
-        "-r",
-        str(recording),
-        "-s",
-        str(ROOT / "addons" / "segment_inspector.py"),
-        "--set",
-        f"inspector_spec={spec}",
-        "--set",
-        f"confdir={tmp_path / 'confdir'}",
-    )
+    result = run_mitmdump(tmp_path, recording=recording, inspector_spec=spec)
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -1224,15 +1193,10 @@ def test_mitmdump_refuses_jsonl_over_the_recording_it_reads(tmp_path):
     recording.write_bytes(kept)
 
     result = run_mitmdump(
-        "-n",
-        "-r",
-        str(recording),
-        "-s",
-        str(ROOT / "inspector" / "addon.py"),
-        "--set",
-        f"inspector_jsonl={recording}",
-        "--set",
-        f"confdir={tmp_path / 'confdir'}",
+        tmp_path,
+        script="inspector/addon.py",
+        recording=recording,
+        inspector_jsonl=recording,
     )
 
     output = result.stdout + result.stderr
