@@ -1184,6 +1184,7 @@ def _compose(text: str, file: str, *, pure: bool) -> Any:
     `SpecError` at its place."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.reader import ReaderError
 
     try:
         return YAML(typ="safe", pure=pure).compose(text)
@@ -1193,6 +1194,8 @@ def _compose(text: str, file: str, *, pure: bool) -> Any:
         ) from None
     except MarkedYAMLError as error:
         raise SpecError([_syntax_problem(error, file)]) from None
+    except ReaderError as error:
+        raise SpecError([_character_problem(error, text, file)]) from None
 
 
 def _syntax_problem(error: Any, file: str) -> SpecProblem:
@@ -1211,6 +1214,27 @@ def _syntax_problem(error: Any, file: str) -> SpecProblem:
         mark.column + 1 if mark else 0,
         "",
         f"YAML syntax error: {message}",
+    )
+
+
+def _character_problem(error: Any, text: str, file: str) -> SpecProblem:
+    """A character YAML does not allow in a file (NUL, ESC, DEL, U+FFFE...), at its
+    line and column."""
+    position = error.position
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    code = error.character
+    kind = (
+        "control character" if unicodedata.category(chr(code)) == "Cc" else "character"
+    )
+    escape = f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return SpecProblem(
+        file,
+        line,
+        column,
+        "",
+        f"YAML syntax error: the {kind} U+{code:04X} is not allowed in a YAML "
+        f"file; inside double quotes it can be written as {escape}",
     )
 
 
@@ -1270,6 +1294,7 @@ def _compose_checked(text: str, file: str, *, pure: bool = False) -> Any:
     from ruamel.yaml import events as ev
     from ruamel.yaml.error import MarkedYAMLError
     from ruamel.yaml.nodes import ScalarNode as RuamelScalar
+    from ruamel.yaml.reader import ReaderError
 
     yaml = YAML(typ="safe", pure=pure)
     resolve = yaml.resolver.resolve
@@ -1422,6 +1447,8 @@ def _compose_checked(text: str, file: str, *, pure: bool = False) -> Any:
             # and its messages are terser: ruamel.yaml's own parser decides.
             return _compose_checked(text, file, pure=True)
         raise SpecError([_syntax_problem(error, file)]) from None
+    except ReaderError as error:
+        raise SpecError([_character_problem(error, text, file)]) from None
     if isinstance(root, ScalarNode) and root.tag == _CORE_TAG + "null":
         return None
     return root

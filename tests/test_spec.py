@@ -455,6 +455,14 @@ INVALID_CASES = {
         'expected a whole number, got "50"',
         "",
     ),
+    "raw_control_character": (
+        4,
+        24,
+        "",
+        "the control character U+001B is not allowed in a YAML file; inside double "
+        "quotes it can be written as \\u001b",
+        "",
+    ),
 }
 
 
@@ -479,6 +487,30 @@ def test_invalid_spec_is_reported_at_its_place(case):
     assert problem.path == path
     assert message in problem.message
     assert problem.hint == hint
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "named"),
+    [
+        ("\x00\x01binary", 1, 1, "control character U+0000"),
+        (
+            "segments:\n  plan: {type: string}\nx: \x7f\n",
+            3,
+            4,
+            "control character U+007F",
+        ),
+        ("segments:\r\n  p\x08: {type: string}\r\n", 2, 4, "control character U+0008"),
+        ("segments: {}\nnote: \ufffe\n", 2, 7, "the character U+FFFE"),
+    ],
+)
+def test_a_character_yaml_refuses_is_reported_at_its_place(text, line, column, named):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "odd.yaml")
+
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.column) == ("odd.yaml", line, column)
+    assert problem.message.startswith("YAML syntax error: ")
+    assert named in problem.message
 
 
 @pytest.mark.parametrize(
