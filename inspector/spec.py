@@ -1183,7 +1183,7 @@ def _compose(text: str, file: str, *, pure: bool) -> Any:
     """Compose `text` with ruamel.yaml, for its messages; a YAML error becomes a
     `SpecError` at its place."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
     try:
@@ -1196,6 +1196,8 @@ def _compose(text: str, file: str, *, pure: bool) -> Any:
         raise SpecError([_syntax_problem(error, file)]) from None
     except ReaderError as error:
         raise SpecError([_character_problem(error, text, file)]) from None
+    except YAMLError as error:  # any other kind ruamel.yaml may add
+        raise SpecError([SpecProblem(file, 0, 0, "", f"YAML error: {error}")]) from None
 
 
 def _syntax_problem(error: Any, file: str) -> SpecProblem:
@@ -1292,7 +1294,7 @@ def _compose_checked(text: str, file: str, *, pure: bool = False) -> Any:
     """
     from ruamel.yaml import YAML
     from ruamel.yaml import events as ev
-    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.nodes import ScalarNode as RuamelScalar
     from ruamel.yaml.reader import ReaderError
 
@@ -1449,6 +1451,8 @@ def _compose_checked(text: str, file: str, *, pure: bool = False) -> Any:
         raise SpecError([_syntax_problem(error, file)]) from None
     except ReaderError as error:
         raise SpecError([_character_problem(error, text, file)]) from None
+    except YAMLError as error:  # any other kind ruamel.yaml may add
+        raise SpecError([SpecProblem(file, 0, 0, "", f"YAML error: {error}")]) from None
     if isinstance(root, ScalarNode) and root.tag == _CORE_TAG + "null":
         return None
     return root
