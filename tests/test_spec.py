@@ -1121,3 +1121,23 @@ def test_a_version_that_is_not_the_number_1_says_what_to_write(written, message,
     (problem,) = caught.value.problems
     assert (problem.line, problem.column, problem.path) == (1, 10, "version")
     assert (problem.message, problem.hint) == (message, hint)
+
+
+def test_any_other_yaml_error_is_a_problem_naming_the_file(monkeypatch):
+    # No text is known to make ruamel.yaml raise a bare YAMLError (every error it
+    # raises today has a position or is a ReaderError), so the parser is replaced
+    # by one that does, to show such an error still names the file.
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    def refuse(self, text):
+        raise YAMLError("stream is not readable")
+
+    monkeypatch.setattr(YAML, "parse", refuse)
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec("segments: {}\n", "odd.yaml")
+
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line) == ("odd.yaml", 0)
+    assert problem.message == "YAML error: stream is not readable"
