@@ -28,7 +28,7 @@ from inspector.model import (
     Severity,
     Transport,
 )
-from inspector.urls import url_problem
+from inspector.urls import split_url, url_problem
 from inspector.wire import (
     JsonReading,
     ParsedQuery,
@@ -126,6 +126,7 @@ STANDARD_ACTIONS: frozenset[str] = frozenset(
 HEARTBEAT_ACTIONS: frozenset[str] = frozenset({"heartbeat", "vheartbeat"})
 
 _ADDRESS_PARAMS = ("url", "urlref", "surl", "sref")
+_PAGE_ADDRESS_PARAMS = frozenset({"url", "surl"})
 _WEB_REQUIRED = ("rand", "idsite", "url")
 _WEB_SESSION_IDS = ("u", "plid", "sid", "sts", "slts")
 _MODERN_ONLY_PARAMS = ("u", "plid", "pvid", "sid", "sts", "slts", "surl", "sref")
@@ -267,10 +268,12 @@ _EXPLANATION: dict[str, str] = {
     "params.invalid-url": (
         "The page address (url), its referrer (urlref) and the session's first page "
         "and referrer (surl, sref) are where Parse.ly finds the page, the referrer "
-        "category and the campaign; one that cannot be taken apart (an unclosed IPv6 "
-        "bracket, a port that is no number, a host that changes under Unicode "
-        "normalisation) may be dropped or counted as another page. Send the address "
-        "as the browser has it (location.href, document.referrer)."
+        "category and the campaign. A page address must be an http or https URL "
+        "with a host; a referrer is empty for direct traffic or an absolute URL. An "
+        "address that is relative, has no scheme, or cannot be taken apart (an "
+        "unclosed IPv6 bracket, a port that is no number, a host that changes under "
+        "Unicode normalisation) may be dropped or counted as another page. Send the "
+        "address as the browser has it (location.href, document.referrer)."
     ),
     "params.invalid-utf8": (
         "Parameters are percent-encoded UTF-8, and JSON escapes must make whole "
@@ -1034,7 +1037,7 @@ def _check_event_values(draft: _EventDraft) -> None:
 
     for name in _ADDRESS_PARAMS:
         address = params.get(name)
-        if isinstance(address, str) and (problem := url_problem(address)):
+        if isinstance(address, str) and (problem := _address_problem(name, address)):
             draft.add(
                 "params.invalid-url",
                 f"{name} is not a valid URL ({_short(problem)}): {_short(address)}",
@@ -1048,6 +1051,29 @@ def _check_event_values(draft: _EventDraft) -> None:
             f"js={_short(js_flag)} is set, as dynamic (SPA) tracking code does.",
             path="js",
         )
+
+
+def _address_problem(name: str, address: str) -> str | None:
+    """Why a page or referrer address is no URL Parse.ly can use; None when it is.
+
+    The page addresses (url, surl) must be web pages: http or https with a host. A
+    referrer (urlref, sref) may be empty (direct traffic) or have another scheme,
+    as Android's `android-app://` referrers do, but must be an absolute URL.
+    """
+    if not address:
+        return None
+    problem = url_problem(address)
+    if problem:
+        return problem
+
+    parts = split_url(address)
+    if not parts.scheme:
+        return "no scheme such as https://"
+    if name in _PAGE_ADDRESS_PARAMS and parts.scheme not in ("http", "https"):
+        return f"the scheme is {parts.scheme}, not http or https"
+    if not parts.netloc and (name in _PAGE_ADDRESS_PARAMS or not parts.path):
+        return "no host"
+    return None
 
 
 def _check_heartbeat(draft: _EventDraft) -> None:

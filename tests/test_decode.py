@@ -1013,7 +1013,15 @@ def test_malformed_batches(body, words):
 
 def test_batch_entry_that_is_not_an_object_keeps_the_others():
     batch = {
-        "events": [7, {"url": "u", "idsite": "a", "action": "pageview", "data": {}}]
+        "events": [
+            7,
+            {
+                "url": "https://a.example/",
+                "idsite": "a",
+                "action": "pageview",
+                "data": {},
+            },
+        ]
     }
 
     bad, good = decode_request(post(json.dumps(batch).encode()))

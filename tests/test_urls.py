@@ -124,3 +124,39 @@ def test_valid_addresses_are_no_finding():
     event = _pageview(surl="https://example.com/", sref="", urlref="")
 
     assert "params.invalid-url" not in {finding.code for finding in event.findings}
+
+
+@pytest.mark.parametrize(
+    ("parameter", "address", "reason"),
+    [
+        ("url", "x", "no scheme such as https://"),
+        ("url", "www.example.com/a", "no scheme such as https://"),
+        ("surl", "/relative/path", "no scheme such as https://"),
+        ("url", "ftp://example.com/", "the scheme is ftp, not http or https"),
+        (
+            "surl",
+            "android-app://com.example/",
+            "the scheme is android-app, not http or https",
+        ),
+        ("url", "https:///a", "no host"),
+        ("urlref", "not a url", "no scheme such as https://"),
+        ("sref", "example.com", "no scheme such as https://"),
+        ("urlref", "https:", "no host"),
+    ],
+)
+def test_an_address_that_is_no_absolute_url_is_a_finding(parameter, address, reason):
+    event = _pageview(**{parameter: address})
+
+    [finding] = [f for f in event.findings if f.code == "params.invalid-url"]
+    assert finding.path == parameter
+    assert finding.message == f"{parameter} is not a valid URL ({reason}): {address}"
+
+
+@pytest.mark.parametrize(
+    "referrer",
+    ["", "android-app://com.google.android.gm/", "https://t.co/x", "about:blank"],
+)
+def test_a_referrer_may_be_empty_or_of_another_scheme(referrer):
+    event = _pageview(urlref=referrer, sref=referrer)
+
+    assert "params.invalid-url" not in {finding.code for finding in event.findings}
