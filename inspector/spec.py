@@ -343,23 +343,7 @@ class SegmentSpec(_Strict):
                 ]
             )
 
-        # Duplicates, counting case variants when case does not matter.
-        problems = []
-        seen: dict[Any, int] = {}
-        for index, value in enumerate(self.values):
-            comparable = _comparable(value, self.case_sensitive)
-            if comparable in seen:
-                first = self.values[seen[comparable]]
-                problems.append(
-                    (
-                        ("values", index),
-                        f"{_json(value)} repeats {_json(first)} "
-                        f"(values[{seen[comparable]}])",
-                        "",
-                    )
-                )
-            else:
-                seen[comparable] = index
+        problems = _repeated_values(enumerate(self.values), self.case_sensitive)
         if problems:
             raise _problems(problems)
         return self
@@ -380,6 +364,29 @@ class SegmentSpec(_Strict):
         return frozenset(
             _comparable(allowed, self.case_sensitive) for allowed in self.values or ()
         )
+
+
+def _repeated_values(
+    values: Iterable[tuple[int, Any]], case_sensitive: bool
+) -> list[tuple[tuple[Any, ...], str, str]]:
+    """The allowed values that repeat an earlier one, counting case variants when
+    case does not matter, each at `("values", index)`."""
+    problems = []
+    seen: dict[Any, tuple[int, Any]] = {}
+    for index, value in values:
+        comparable = _comparable(value, case_sensitive)
+        if comparable in seen:
+            first_index, first = seen[comparable]
+            problems.append(
+                (
+                    ("values", index),
+                    f"{_json(value)} repeats {_json(first)} (values[{first_index}])",
+                    "",
+                )
+            )
+        else:
+            seen[comparable] = (index, value)
+    return problems
 
 
 def _comparable(value: Any, case_sensitive: bool) -> Any:
@@ -791,6 +798,7 @@ class _SalvagedSpec:
 
     def __init__(self, plain: Mapping[str, Any]) -> None:
         self.segment_failures: list[ValidationError] = []
+        self.value_problems: list[tuple[tuple[Any, ...], str, str]] = []
         self.sites = _valid_or(tuple[SiteId, ...], plain.get("sites", ()), ())
         self.null_convention = _valid_or(
             NullConventionSetting, plain.get("null_convention"), None
@@ -817,6 +825,8 @@ class _SalvagedSpec:
             }
         if not isinstance(value, Mapping) or "type" in wrong or "type" not in value:
             return None
+        if "values" in wrong:
+            self._repeats_among_valid_values(key, value)
         rest = {name: item for name, item in value.items() if name not in wrong}
         try:
             return Spec.model_validate({"segments": {key: rest}}).segments[key]
@@ -824,8 +834,35 @@ class _SalvagedSpec:
             self.segment_failures.append(error)
             return None
 
+    def _repeats_among_valid_values(self, key: str, segment: Mapping[str, Any]) -> None:
+        """Repeated values in a list that also holds values that are wrong: the
+        duplicate rule runs only once every value is valid."""
+        values = segment.get("values")
+        segment_type = segment.get("type")
+        case_sensitive = segment.get("case_sensitive", True)
+        if not isinstance(values, list) or segment_type not in typing.get_args(
+            SegmentType
+        ):
+            return
+        valid = [
+            (index, item)
+            for index, item in enumerate(values)
+            if value_has_type(item, segment_type)
+            and not (isinstance(item, float) and not math.isfinite(item))
+        ]
+        self.value_problems.extend(
+            (("segments", key, *loc), message, hint)
+            for loc, message, hint in _repeated_values(
+                valid, case_sensitive if isinstance(case_sensitive, bool) else True
+            )
+        )
+
     def problems(self) -> list[tuple[tuple[Any, ...], str, str]]:
-        return [*self._segment_site_problems(), *self._scenario_problems()]
+        return [
+            *self.value_problems,
+            *self._segment_site_problems(),
+            *self._scenario_problems(),
+        ]
 
 
 def _valid_or(annotation: Any, value: Any, default: Any) -> Any:
@@ -925,9 +962,19 @@ class SpecProblem:
 class SpecError(Exception):
     """A spec file that cannot be used; `problems` lists everything wrong with it."""
 
-    def __init__(self, problems: Sequence[SpecProblem]):
+    def __init__(
+        self,
+        problems: Sequence[SpecProblem],
+        warnings: Sequence[SpecProblem] = (),
+    ):
         self.problems = list(problems)
+        self.warnings = list(warnings)
+        """What would be warned about in the same file, for tools that list all."""
         super().__init__("\n".join(str(problem) for problem in self.problems))
+
+    def all_in_file_order(self) -> list[SpecProblem]:
+        """The problems and the warnings together, as they stand in the file."""
+        return _in_file_order([*self.problems, *self.warnings])
 
     def __str__(self) -> str:
         return "\n".join(str(problem) for problem in self.problems)
@@ -1032,17 +1079,23 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
                         _within(problem.path, path) for path in unsupported_paths
                     )
                 )
-        raise SpecError(_in_file_order([*duplicates, *unsupported_problems]))
+        raise SpecError(
+            _in_file_order([*duplicates, *unsupported_problems]),
+            _salvaged_warnings(plain, document, file),
+        )
     try:
         spec = Spec.model_validate(plain)
     except ValidationError as error:
         problems = [*duplicates, *_validation_problems(error, plain, document, file)]
-        raise SpecError(_in_file_order(problems)) from None
+        raise SpecError(
+            _in_file_order(problems), _salvaged_warnings(plain, document, file)
+        ) from None
+    warnings = list(_case_variant_warnings(spec.segments, document, file))
     if duplicates:
-        raise SpecError(duplicates)
+        raise SpecError(duplicates, warnings)
 
     spec._source = file
-    spec._warnings = tuple(_case_variant_warnings(spec, document, file))
+    spec._warnings = tuple(warnings)
     if log_warnings:
         for warning in spec._warnings:
             logger.warning("%s", warning)
@@ -1067,8 +1120,20 @@ def _validation_problems(
     return problems
 
 
+def _salvaged_warnings(plain: Any, document: Any, file: str) -> list[SpecProblem]:
+    """The warnings about the segments that validate, in a spec that failed."""
+    if not isinstance(plain, Mapping):
+        return []
+    segments = {
+        key: segment
+        for key, segment in _SalvagedSpec(plain).segments.items()
+        if segment is not None
+    }
+    return _in_file_order(list(_case_variant_warnings(segments, document, file)))
+
+
 def _case_variant_warnings(
-    spec: Spec, document: Any, file: str
+    segments: Mapping[str, SegmentSpec], document: Any, file: str
 ) -> Iterable[SpecProblem]:
     """Allowed values of a case-sensitive key that differ only by case.
 
@@ -1076,7 +1141,7 @@ def _case_variant_warnings(
     a third spelling then differs by case from two allowed values, and the
     case-mismatch finding can name only one of them.
     """
-    for key, segment in spec.segments.items():
+    for key, segment in segments.items():
         if not segment.case_sensitive or not segment.values:
             continue
         first_by_fold: dict[str, int] = {}

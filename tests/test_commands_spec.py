@@ -62,6 +62,27 @@ def test_check_prints_warnings_and_passes(capsys, tmp_path):
     assert captured.err == ""
 
 
+def test_check_lists_warnings_beside_the_problems_of_a_broken_spec(capsys, tmp_path):
+    spec = tmp_path / "both.yaml"
+    spec.write_text(
+        "segments:\n"
+        "  n: {type: number, values: [1, 1.0, .nan]}\n"
+        "  w: {type: string, values: [basic, Basic]}\n"
+    )
+
+    status = main(["spec", "check", str(spec)])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 1
+    assert [line.split(": ", 2)[:2] for line in lines[:3]] == [
+        [f"{spec}:2:33", "segments.n.values[1]"],
+        [f"{spec}:2:38", "segments.n.values[2]"],
+        [f"{spec}:3:37", "warning"],
+    ]
+    assert lines[0].endswith("1.0 repeats 1 (values[0])")
+    assert lines[3] == f"{spec}: 2 problems, 1 warning"
+
+
 def test_check_goes_through_every_file(capsys):
     example = SPECS / "example.yaml"
     missing = SPECS / "no-such-spec.yaml"

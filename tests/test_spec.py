@@ -1141,3 +1141,50 @@ def test_any_other_yaml_error_is_a_problem_naming_the_file(monkeypatch):
     [problem] = caught.value.problems
     assert (problem.file, problem.line) == ("odd.yaml", 0)
     assert problem.message == "YAML error: stream is not readable"
+
+
+def test_repeated_values_are_found_beside_a_value_that_is_wrong():
+    text = "segments:\n  plan: {type: string, values: [a, 3, a, null, b, b]}\n"
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "s.yaml")
+
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("segments.plan.values[1]", "3 is a number, but this is a string segment"),
+        ("segments.plan.values[2]", '"a" repeats "a" (values[0])'),
+        ("segments.plan.values[3]", "null cannot be an allowed value"),
+        ("segments.plan.values[5]", '"b" repeats "b" (values[4])'),
+    ]
+
+
+def test_repeats_by_case_count_beside_a_wrong_value_when_case_does_not_matter():
+    text = (
+        "segments:\n"
+        "  plan: {type: string, case_sensitive: false, values: [Gold, 7, gold]}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "s.yaml")
+
+    assert [p.path for p in caught.value.problems] == [
+        "segments.plan.values[1]",
+        "segments.plan.values[2]",
+    ]
+    assert caught.value.problems[1].message == '"gold" repeats "Gold" (values[0])'
+
+
+def test_a_broken_spec_still_carries_the_warnings_of_its_valid_segments():
+    text = "segments:\n  plan: {type: strin}\n  tier: {type: string, values: [a, A]}\n"
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "s.yaml")
+
+    [problem] = caught.value.problems
+    [warning] = caught.value.warnings
+    assert problem.path == "segments.plan.type"
+    assert (warning.path, warning.line, warning.warning) == (
+        "segments.tier.values[1]",
+        3,
+        True,
+    )
+    assert caught.value.all_in_file_order() == [problem, warning]

@@ -88,10 +88,18 @@ def _run_check(args: argparse.Namespace) -> int:
                 spec = load_spec(file, log_warnings=False)
         except SpecError as error:
             status = 1
-            for problem in error.problems:
+            for problem in error.all_in_file_order():
                 print(problem)
             count = len(error.problems)
-            print(f"{file}: {count} problem{'s' if count != 1 else ''}")
+            warnings = len(error.warnings)
+            print(
+                f"{file}: {count} problem{'s' if count != 1 else ''}"
+                + (
+                    f", {warnings} warning{'s' if warnings != 1 else ''}"
+                    if warnings
+                    else ""
+                )
+            )
             continue
 
         for warning in spec.warnings:
