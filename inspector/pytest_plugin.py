@@ -55,6 +55,7 @@ def segment_replay(request: pytest.FixtureRequest, segment_spec: Path | None):
     `inspector.testing.replay`.
     """
     from inspector.recordings import RecordingError
+    from inspector.report import escape_controls
     from inspector.spec import SpecError
     from inspector.standard import GeoIPError
     from inspector.testing import ReplayError, replay
@@ -84,7 +85,7 @@ def segment_replay(request: pytest.FixtureRequest, segment_spec: Path | None):
         try:
             return replay(*located, spec=chosen_spec, **kwargs)
         except (SpecError, ReplayError, RecordingError, GeoIPError) as error:
-            problem = str(error)
+            problem = escape_controls(str(error), keep_newlines=True)
         # The user's inputs are wrong, not their test: say where, without a trace.
         pytest.fail(problem, pytrace=False)
 

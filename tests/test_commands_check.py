@@ -711,3 +711,48 @@ def test_unreadable_parts_exit_2_with_file_and_place_and_the_rest_reported(
     assert f"{pasted}: line 1: `http://[::1` is not a valid URL" in out
     assert f"{flows}: flow 1 (byte 0): not a mitmproxy flow (KeyError" in out
     assert "2 events in 2 requests" in out
+
+
+# --------------------------------------------------------------------------------------
+# Control characters from the user's files never reach the terminal raw
+
+
+HOSTILE_LINE = "hello \x1b[31mRED\x1b]0;title\x07 \x00"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("list.txt", HOSTILE_LINE + "\n"),
+        (
+            "entry.har",
+            json.dumps(
+                {
+                    "log": {
+                        "entries": [
+                            {
+                                "startedDateTime": "2024-01-01T00:00:00Z",
+                                "request": {
+                                    "method": "GET",
+                                    "url": "http://[::1\x1b]2;x\x07",
+                                    "headers": [],
+                                },
+                                "response": {"status": 200, "headers": []},
+                            }
+                        ]
+                    }
+                }
+            ),
+        ),
+    ],
+)
+def test_error_messages_escape_control_characters(capsys, tmp_path, name, content):
+    recording = tmp_path / name
+    recording.write_text(content)
+
+    status, _, err = check(capsys, str(recording))
+
+    assert status == 2
+    assert err.startswith("segment-inspector: ") and f"{name}: " in err
+    assert not any(ord(c) < 0x20 and c != "\n" for c in err), repr(err)
+    assert "\\x1b]" in err and "\\x07" in err

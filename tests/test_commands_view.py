@@ -133,3 +133,15 @@ def test_max_rows_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["view", "--max-rows", "0"])
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_errors_before_the_ui_escape_control_characters(opened, tmp_path, capsys):
+    recording = tmp_path / "list.txt"
+    recording.write_text("not a request \x1b[2J\x07\n")
+
+    assert run_view_command(str(recording)) == 2
+
+    error = capsys.readouterr().err
+    assert opened == []
+    assert "not a request \\x1b[2J\\x07" in error
+    assert "\x1b" not in error and "\x07" not in error

@@ -167,6 +167,23 @@ def test_a_missing_recording_names_where_it_was_looked_for(project: pytest.Pytes
     assert "Traceback" not in result.stdout.str()
 
 
+def test_a_bad_recording_is_reported_with_control_characters_escaped(
+    project: pytest.Pytester,
+):
+    (project.path / "pasted.txt").write_text("not a request \x1b[2J\x07\n")
+    (project.path / "test_tracking.py").write_text(
+        "def test_replay(segment_replay):\n"
+        '    segment_replay("pasted.txt", spec="segments.yaml")\n'
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "not a request \\x1b[2J\\x07" in output
+    assert "\x1b[2J" not in output
+
+
 def _readme_section(title: str) -> str:
     readme = (ROOT / "README.md").read_text()
     return readme.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]

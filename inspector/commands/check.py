@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from inspector.commands import complain
+
 if TYPE_CHECKING:
     from inspector.inspection import InspectionResult
     from inspector.recordings import RecordingError
@@ -131,7 +133,7 @@ def _load_spec(args: argparse.Namespace) -> Spec | None:
     try:
         spec = load_spec(args.spec) if args.spec else default_spec()
     except SpecError as error:
-        print(f"segment-inspector: the spec cannot be used:\n{error}", file=sys.stderr)
+        complain("segment-inspector", f"the spec cannot be used:\n{error}")
         return None
 
     if args.pixel_host:
@@ -268,7 +270,7 @@ def _complain(message: str, show_pii: bool) -> None:
         from inspector.pii import mask
 
         message = mask(message)
-    print(f"segment-inspector: {message}", file=sys.stderr)
+    complain("segment-inspector", message)
 
 
 def _stdout_is_terminal() -> bool:

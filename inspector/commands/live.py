@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
+
+from inspector.commands import complain
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -117,7 +118,7 @@ class _UsageError(Exception):
 
 
 def _fail(problem: object) -> None:
-    print(f"segment-inspector live: {problem}", file=sys.stderr)
+    complain("segment-inspector live", problem)
 
 
 def _build_inspection(args: argparse.Namespace) -> Inspection:
@@ -222,7 +223,7 @@ def _warn_if_exposed(listen_host: str) -> None:
 
     warning = exposure_warning(listen_host)
     if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+        complain("warning", warning)
 
 
 # ------------------------------------------------------------------ headless

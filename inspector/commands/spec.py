@@ -14,6 +14,8 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from inspector.commands import complain
+
 logger = logging.getLogger(__name__)
 
 STARTER_RESOURCE = "spec-starter.yaml"
@@ -128,25 +130,23 @@ def _run_init(args: argparse.Namespace) -> int:
 
     target = Path(args.path)
     if target.is_dir():
-        print(
-            f"segment-inspector spec init: {target} is a directory; give a file "
-            f"name such as {target / 'segments.yaml'}",
-            file=sys.stderr,
+        complain(
+            "segment-inspector spec init",
+            f"{target} is a directory; give a file name such as "
+            f"{target / 'segments.yaml'}",
         )
         return 1
     if target.exists() and not args.force:
-        print(
-            f"segment-inspector spec init: {target} already exists "
-            "(use --force to overwrite it)",
-            file=sys.stderr,
+        complain(
+            "segment-inspector spec init",
+            f"{target} already exists (use --force to overwrite it)",
         )
         return 1
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as error:
-        print(
-            f"segment-inspector spec init: cannot write {target}: {error.strerror}",
-            file=sys.stderr,
+        complain(
+            "segment-inspector spec init", f"cannot write {target}: {error.strerror}"
         )
         return 1
 

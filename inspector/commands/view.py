@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
+
+from inspector.commands import complain
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
         read_recordings,
         run_view,
     )
-    from inspector.tui.presenters import printable
 
     recordings = list(args.recordings)
     source_label = None
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             demo = demo_recording()
         except DemoNotFound as problem:
-            print(f"segment-inspector view: {problem}", file=sys.stderr)
+            complain("segment-inspector view", problem)
             return 2
         recordings.insert(0, demo)
         if len(recordings) == 1:
@@ -83,20 +83,14 @@ def run(args: argparse.Namespace) -> int:
         try:
             spec = load_spec(args.spec)
         except SpecError as problem:
-            print(
-                f"segment-inspector view: the spec cannot be used:\n{problem}",
-                file=sys.stderr,
-            )
+            complain("segment-inspector view", f"the spec cannot be used:\n{problem}")
             return 2
 
     requests, errors = read_recordings(recordings)
     if errors and not requests:
         for error in errors:
-            print(f"segment-inspector view: {printable(str(error))}", file=sys.stderr)
-        print(
-            "segment-inspector view: nothing could be read; no UI opened",
-            file=sys.stderr,
-        )
+            complain("segment-inspector view", error)
+        complain("segment-inspector view", "nothing could be read; no UI opened")
         return 2
 
     verbosity = getattr(args, "verbose", 0)
@@ -113,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             show_pii=args.show_pii,
         )
     except GeoIPError as problem:
-        print(f"segment-inspector view: {problem}", file=sys.stderr)
+        complain("segment-inspector view", problem)
         return 2
 
 

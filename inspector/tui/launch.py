@@ -8,13 +8,13 @@ arguments and call these; tests build the same apps with `build_view_app` and
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import inspector
+from inspector.commands import complain
 from inspector.tui.app import DEFAULT_MAX_ROWS, InspectorApp
 from inspector.tui.logsink import console_logging_silenced
 
@@ -232,7 +232,7 @@ def run_live(
     )
     status = _run(app)
     if app.startup_error:
-        print(f"segment-inspector: {app.startup_error}", file=sys.stderr)
+        complain("segment-inspector", app.startup_error)
         return 1
     return status
 
