@@ -304,10 +304,19 @@ class SegmentInspector:
         self._pending: deque[CapturedRequest] = deque()
         self._drain_scheduled = False
         self._judged: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
+        self._in_flight: dict[str, http.HTTPFlow] = {}
+        """Live flows whose request arrived but which have not completed yet."""
+        self._finished = False
+        """Set by `done`: what completes later is no longer judged or written."""
 
         # Page faults are looked for after judging, debounced (see `_announce_soon`).
         self._announce_timer: asyncio.TimerHandle | None = None
         self._next_announce = 0.0
+
+    @property
+    def flows_in_flight(self) -> int:
+        """Live requests seen that have neither a response nor an error yet."""
+        return len(self._in_flight)
 
     @property
     def inspection(self) -> Inspection:
@@ -393,6 +402,8 @@ class SegmentInspector:
             return
         if self._answer_pixels and flow.response is None:
             self._answer_if_pixel(flow)
+        if flow.live and not self._finished:
+            self._in_flight[flow.id] = flow
 
         # A recorded flow that never got a response or an error (saved while in
         # flight, or converted from a bare request list) fires no later hook.
@@ -406,6 +417,13 @@ class SegmentInspector:
         self._flow_completed(flow)
 
     def done(self) -> None:
+        if self._finished:
+            return
+        # A request still waiting for its response at shutdown is judged as it
+        # stands, as it is in a recording saved while it was in flight.
+        for flow in list(self._in_flight.values()):
+            self._flow_completed(flow)
+        self._finished = True
         self.flush()
         if self._announce_timer is not None:
             self._announce_timer.cancel()
@@ -487,6 +505,10 @@ class SegmentInspector:
         self._announce_timer = loop.call_later(delay, self.announce_diagnoses)
 
     def _flow_completed(self, flow: http.HTTPFlow) -> None:
+        self._in_flight.pop(flow.id, None)
+        if self._finished:
+            logger.debug("flow %s completed after shutdown; not judged", flow.id)
+            return
         if flow in self._judged or flow.websocket is not None:
             return
         if self._setup_error is not None:

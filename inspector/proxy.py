@@ -29,7 +29,7 @@ import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from mitmproxy import certs, exceptions, http, io
 from mitmproxy import ctx as mitmproxy_ctx
@@ -51,6 +51,8 @@ CA_KEY_NAME = "mitmproxy-ca.pem"
 """The CA's key and certificate, the file mitmproxy loads (and creates if missing)."""
 CA_DHPARAM_NAME = "mitmproxy-dhparam.pem"
 DEFAULT_CONFDIR = "~/.mitmproxy"
+FLOW_COMPLETION_WAIT_S = 2.0
+"""How long stopping waits for requests in flight to get their response."""
 """mitmproxy's own default, so a CA certificate the user already trusts keeps
 working."""
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
@@ -70,7 +72,9 @@ class FlowRecorder:
     loses at most the flow in flight. A HAR file is one JSON document, so flows are
     kept in memory and the whole file is rewritten by `save()` and at shutdown.
     Nothing touches the file until `open()`, which the session calls once the proxy
-    listens, so a failed start never clobbers an earlier recording.
+    listens, so a failed start never clobbers an earlier recording. At shutdown, a
+    request still waiting for its response is kept as it stands (the inspector
+    judges it so too); what completes after that is not written.
     """
 
     name = "inspector_recorder"
@@ -86,6 +90,8 @@ class FlowRecorder:
         self._har_flows: list[http.HTTPFlow] = []
         self._waiting: list[http.HTTPFlow] = []
         self._seen: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
+        self._in_flight: dict[str, http.HTTPFlow] = {}
+        self._closed = False
 
     def open(self) -> None:
         """Create (or truncate) the file and write the flows seen so far."""
@@ -111,8 +117,11 @@ class FlowRecorder:
 
     def close(self) -> None:
         """Finish the recording; the file stays readable by `check`."""
-        if not self._opened:
+        if not self._opened or self._closed:
             return
+        for flow in list(self._in_flight.values()):
+            self._flow_done(flow)
+        self._closed = True
         try:
             self.save()
         finally:
@@ -122,6 +131,10 @@ class FlowRecorder:
                 self._mitm_writer = None
 
     # mitmproxy hooks
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.live and not self._closed:
+            self._in_flight[flow.id] = flow
 
     def response(self, flow: http.HTTPFlow) -> None:
         if flow.websocket is None:
@@ -140,8 +153,9 @@ class FlowRecorder:
             logger.exception("could not finish the recording %s", self.path)
 
     def _flow_done(self, flow: http.HTTPFlow) -> None:
+        self._in_flight.pop(flow.id, None)
         # A flow can end with a response and then an error; keep it once.
-        if flow in self._seen:
+        if flow in self._seen or self._closed:
             return
         self._seen.add(flow)
         if not self._opened:
@@ -235,6 +249,8 @@ class ProxySession:
         self._readiness = _Readiness()
         self._run_task: asyncio.Task[None] | None = None
         self._stop_lock = asyncio.Lock()
+        self._stop_requested = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
         self._handshake_filter = HandshakeFailuresOncePerHost()
 
@@ -260,6 +276,9 @@ class ProxySession:
             return self.listen_addrs
         if self._stopped:
             raise ProxyStartError("this proxy session was stopped; start a new one")
+
+        self._loop = asyncio.get_running_loop()
+        _quiet_about_cancelled_connections(self._loop)
 
         # mitmproxy reports these with a traceback and then listens anyway.
         check_confdir(self.confdir)
@@ -312,15 +331,25 @@ class ProxySession:
         """
         await self.start()
         assert self._run_task is not None
+        stop_requested = asyncio.create_task(
+            self._stop_requested.wait(), name="proxy stop request"
+        )
         try:
-            await asyncio.shield(self._run_task)
+            await asyncio.wait(
+                {self._run_task, stop_requested},
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         finally:
+            stop_requested.cancel()
             await self.stop()
 
     def request_stop(self) -> None:
-        """Ask a running session to stop; safe from signal handlers and threads."""
-        if self.master is not None:
-            self.master.shutdown()
+        """Ask a running session to stop; safe from signal handlers and threads.
+
+        `run()` then stops it as `stop()` does, letting requests in flight finish.
+        """
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop_requested.set)
 
     async def stop(self) -> None:
         """Stop the proxy: finish flows' bookkeeping, close the port and the files."""
@@ -332,14 +361,9 @@ class ProxySession:
             if self.master is None:
                 return
 
-            # 1. Let the master leave its loop; its `done` hook flushes our addon and
-            #    finishes the recording.
-            self.master.shutdown()
-            if self._run_task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._run_task
-
-            # 2. mitmproxy does not close listening sockets on shutdown.
+            # 1. Take no new connections (mitmproxy does not close its listening
+            #    sockets on shutdown), then give the requests already in flight a
+            #    moment to complete, so that what was judged is also recorded.
             proxyserver = self.master.addons.get("proxyserver")
             if proxyserver is not None:
                 # A server that never started fails to stop too; that is no news.
@@ -350,11 +374,32 @@ class ProxySession:
                         logger.exception("could not close the proxy's listening port")
                 for record in held_errors:
                     logger.debug("while stopping the proxy: %s", record.getMessage())
+                await self._let_flows_complete()
+
+            # 2. Let the master leave its loop; its `done` hook flushes our addon and
+            #    finishes the recording, with any request still in flight as it is.
+            self.master.shutdown()
+            if self._run_task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._run_task
 
             # 3. Belt and braces, in case the master never reached `running`.
             self.addon.done()
             if self.recorder is not None:
                 self.recorder.done()
+
+    async def _let_flows_complete(self) -> None:
+        """Wait, up to `FLOW_COMPLETION_WAIT_S`, for the requests in flight."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FLOW_COMPLETION_WAIT_S
+        while self.addon.flows_in_flight and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        if self.addon.flows_in_flight:
+            logger.info(
+                "stopping with %d request(s) still waiting for a response; they "
+                "are recorded and judged without one",
+                self.addon.flows_in_flight,
+            )
 
     def save(self) -> None:
         """Write the HAR recording now (`.mitm` recordings are always current)."""
@@ -442,6 +487,31 @@ class ProxySession:
             raise ProxyStartError(
                 f"cannot write recording {self.recorder.path}: {exc.strerror or exc}"
             ) from exc
+
+
+def _quiet_about_cancelled_connections(loop: asyncio.AbstractEventLoop) -> None:
+    """Keep a connection cancelled at exit from printing a traceback.
+
+    A client connection still open when the program ends has its task cancelled
+    by `asyncio.run`; on Python 3.11, asyncio's stream protocol then asks that
+    task for its exception, which raises `CancelledError` into the loop's
+    exception handler. A cancellation is no error, so it is logged at debug level;
+    every other exception goes to the handler there was before.
+    """
+    previous = loop.get_exception_handler()
+    if getattr(previous, "_inspector_quiet", False):
+        return
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            logger.debug("cancelled at exit: %s", context.get("message"))
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    handle._inspector_quiet = True  # type: ignore[attr-defined]
+    loop.set_exception_handler(handle)
 
 
 class HandshakeFailuresOncePerHost(logging.Filter):

@@ -14,6 +14,7 @@ import json
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
@@ -178,6 +179,8 @@ class OriginServer:
 
     def __init__(self) -> None:
         self.response = CannedResponse()
+        self.delay = 0.0
+        """Seconds to wait before answering, as a slow origin does."""
         self.received: list[bytes] = []
         self._lock = threading.Lock()
         self._server: socketserver.ThreadingTCPServer | None = None
@@ -200,6 +203,7 @@ class OriginServer:
                 raw = _read_http_message(self.request)
                 with origin._lock:
                     origin.received.append(raw)
+                time.sleep(origin.delay)
                 self.request.sendall(origin.response.raw())
 
         socketserver.ThreadingTCPServer.allow_reuse_address = True

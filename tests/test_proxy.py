@@ -381,6 +381,88 @@ async def test_cancelling_run_still_stops_the_proxy(start_session, proxy_client)
     assert proxy_client.port_is_closed(address)
 
 
+async def _until_in_flight(session: ProxySession, count: int = 1) -> None:
+    for _ in range(500):
+        if session.addon.flows_in_flight >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the request never reached the proxy")
+
+
+@pytest.mark.parametrize("suffix", [".mitm", ".har"])
+async def test_a_request_answered_while_stopping_is_recorded_and_judged(
+    start_session,
+    origin_server,
+    proxy_client,
+    pixel_url_factory,
+    spec,
+    tmp_path,
+    suffix,
+):
+    recording = tmp_path / f"session{suffix}"
+    jsonl = tmp_path / "events.jsonl"
+    local_pixels = spec.model_copy(update={"first_party_hosts": ("127.0.0.1",)})
+    session, collected = start_session(
+        inspection=Inspection(local_pixels), record_path=recording, jsonl_path=jsonl
+    )
+    [address] = await session.start()
+    runner = asyncio.create_task(session.run())
+    origin_server.delay = 0.5
+    url = pixel_url_factory(
+        host=f"127.0.0.1:{origin_server.port}", data={"plan": "basic"}
+    )
+
+    client = asyncio.create_task(proxy_client.get(address, url))
+    await _until_in_flight(session)
+    session.request_stop()
+    await asyncio.wait_for(runner, timeout=10)
+
+    assert (await client).status == 200
+    [report] = collected.reports
+    assert report.event.request.response_status == 200
+    [recorded] = read_requests(recording)
+    assert (recorded.url, recorded.response_status) == (url, 200)
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [record["type"] for record in records] == ["event", "summary"]
+    assert records[1]["events"] == 1
+
+
+async def test_a_request_still_in_flight_at_exit_is_kept_without_a_response(
+    start_session,
+    origin_server,
+    proxy_client,
+    pixel_url_factory,
+    spec,
+    tmp_path,
+    monkeypatch,
+):
+    from inspector import proxy
+
+    monkeypatch.setattr(proxy, "FLOW_COMPLETION_WAIT_S", 0.2)
+    recording = tmp_path / "session.mitm"
+    local_pixels = spec.model_copy(update={"first_party_hosts": ("127.0.0.1",)})
+    session, collected = start_session(
+        inspection=Inspection(local_pixels), record_path=recording
+    )
+    [address] = await session.start()
+    origin_server.delay = 5
+    url = pixel_url_factory(
+        host=f"127.0.0.1:{origin_server.port}", data={"plan": "basic"}
+    )
+
+    client = asyncio.create_task(proxy_client.get(address, url))
+    await _until_in_flight(session)
+    await session.stop()
+    client.cancel()
+
+    [report] = collected.reports
+    assert report.event.request.response_status is None
+    assert dict(report.event.segments) == {"plan": "basic"}
+    [recorded] = read_requests(recording)
+    assert (recorded.url, recorded.response_status) == (url, None)
+    assert session.addon.flows_in_flight == 0
+
+
 async def test_the_ca_certificate_is_created_in_the_confdir(start_session, tmp_path):
     session, _ = start_session()
 
