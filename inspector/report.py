@@ -54,8 +54,10 @@ _CONTROL_BUT_NEWLINE = re.compile(
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 DEFAULT_WIDTH = 88
 """Where the text report wraps long messages when no terminal says otherwise."""
-_NOT_COVERED_NOTE = "(site not covered by the spec)"
-"""Ends every event of a site outside the spec's `sites`, as in `live`'s lines."""
+NOT_COVERED_NOTE = "site not covered by the spec"
+"""Said of every event of a site outside the spec's `sites`, as in `live`'s lines:
+only the first such event carries the `spec.site-not-covered` finding."""
+_NOT_COVERED_TAG = f"({NOT_COVERED_NOTE})"
 _REAL_CLOCK_AFTER = 1_000_000_000  # 2001-09-09: anything earlier is a relative time
 _SEVERITY_STYLES = {
     Severity.ERROR: "bold red",
@@ -659,10 +661,10 @@ class _TextReport:
                 diagnosis.severity, diagnosis.code, diagnosis.title, None, page=True
             )
         if not report.findings and not diagnoses:
-            note = [] if report.site_covered else [" ", (_NOT_COVERED_NOTE, "dim")]
+            note = [] if report.site_covered else [" ", (_NOT_COVERED_TAG, "dim")]
             self.add("    ", ("ok", "green"), *note)
         elif not report.site_covered:
-            self.add("    ", (_NOT_COVERED_NOTE, "dim"))
+            self.add("    ", (_NOT_COVERED_TAG, "dim"))
 
     def segment_parts(self, report: EventReport) -> list[str | tuple[str, str]]:
         event = report.event
