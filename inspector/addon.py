@@ -44,7 +44,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from mitmproxy import ctx, exceptions, http
 
-from inspector.clock import moment, unreadable_time
+from inspector.clock import clock_text
 from inspector.model import (
     CapturedRequest,
     Finding,
@@ -220,8 +220,7 @@ def summary_line(
 
     masked = make_masker(show_pii)
 
-    sent = moment(event.timestamp or 0, local=True)
-    when = sent.strftime("%H:%M:%S") if sent else unreadable_time(event.timestamp)
+    when = clock_text(event.timestamp, local=True, milliseconds=False)
     action = event.action or "?"
     parts = [f"{when} {action:<10} {event.idsite or '-'}"]
     # Mask before shortening, so that a cut never leaves half an address showing.

@@ -7,6 +7,13 @@ and view turns a timestamp into a `datetime` through `moment`, which gives None
 when it cannot, and formats that None as `unreadable_time` says. Clock readings
 the traffic carries as text (`rand`, `data.ts`) become numbers through
 `finite_number`, which refuses NaN and infinity (`rand=inf`, `rand=1e400`).
+
+Every output that shows when an event happened (the text report, the UI, the
+pytest plugin's failure tables, the headless and addon lines, the `time` of the
+JSON formats) formats it through `clock_text` (or `iso_time`, built on it), so
+one event reads the same everywhere: cut to the millisecond, never rounded up,
+so that a clock never shows a moment later than the event, nor the next second
+or day (`…20.9996` is `…20.999`).
 """
 
 from __future__ import annotations
@@ -16,6 +23,10 @@ from datetime import UTC, datetime
 
 UNREADABLE = "?"
 """Shown in place of a clock time that no calendar can hold."""
+
+REAL_CLOCK_AFTER = 1_000_000_000
+"""Times from 0 up to this (2001-09-09) are offsets from the start of a request list
+that carries no clock readings, not moments: `+1.500s`."""
 
 
 def moment(timestamp: float, *, local: bool = False) -> datetime | None:
@@ -31,12 +42,45 @@ def moment(timestamp: float, *, local: bool = False) -> datetime | None:
         return None
 
 
-def clock_text(timestamp: float, *, local: bool = False) -> str:
-    """`HH:MM:SS.mmm` (UTC unless `local`), or `?` for a time no date can hold."""
+def clock_text(
+    timestamp: float, *, local: bool = False, milliseconds: bool = True
+) -> str:
+    """When an event happened, as every output shows it.
+
+    Args:
+        timestamp: seconds since the epoch, or, under `REAL_CLOCK_AFTER`, since
+            the start of a request list without clock readings.
+        local: local time instead of UTC.
+        milliseconds: keep the milliseconds (without, whole seconds).
+
+    Returns:
+        `HH:MM:SS.mmm` for a clock reading, `+S.mmms` for an offset, cut (not
+        rounded) to the millisecond or second; `?` and the number for a time no
+        date can hold.
+    """
+    if 0 <= timestamp < REAL_CLOCK_AFTER:
+        # Round to the microsecond first, as `datetime` does with a clock reading,
+        # so that a float just under a millisecond (0.29 is 0.28999…) is not cut.
+        whole_ms = round(timestamp * 1_000_000) // 1000
+        seconds, ms = divmod(whole_ms, 1000)
+        return f"+{seconds}.{ms:03d}s" if milliseconds else f"+{seconds}s"
     when = moment(timestamp, local=local)
     if when is None:
         return unreadable_time(timestamp)
-    return when.strftime("%H:%M:%S.") + f"{when.microsecond // 1000:03d}"
+    if not milliseconds:
+        return f"{when:%H:%M:%S}"
+    return f"{when:%H:%M:%S}.{when.microsecond // 1000:03d}"
+
+
+def iso_time(timestamp: float) -> str | None:
+    """A clock reading as ISO 8601 UTC (`2023-11-14T22:13:20.999Z`), with the
+    milliseconds `clock_text` shows; None for an offset or a time no date holds."""
+    if not REAL_CLOCK_AFTER <= timestamp:
+        return None
+    when = moment(timestamp)
+    if when is None:
+        return None
+    return f"{when:%Y-%m-%d}T{clock_text(timestamp)}Z"
 
 
 def finite_number(value: object) -> float | None:

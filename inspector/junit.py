@@ -3,9 +3,13 @@
 Jenkins, GitLab, GitHub Actions reporters and most other CI systems read this format,
 so a tracking regression shows up next to the team's other test results. Findings at
 or above the `fail_on` severity become `<failure>`s; milder ones go to the case's
-`system-out` so they are visible without failing the build. Unreadable recording
-input becomes an `<error>` case, and no pixel event at all a failing "pixel events
-found" case. The XML itself is written by the `junit-xml` library.
+`system-out` so they are visible without failing the build. Every event of a site
+that the spec's `sites` leaves out says so on the last line of its `system-out`, as
+the other reports mark every such event: a note, never a failure (the first such
+event's `spec.site-not-covered` info finding fails only at `--fail-on info`).
+Unreadable recording input becomes an `<error>` case, and no pixel event at all a
+failing "pixel events found" case. The XML itself is written by the `junit-xml`
+library.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string
 from inspector.model import Finding, Severity
 from inspector.report import (
     NO_PIXELS_HINT,
+    NOT_COVERED_NOTE,
     finding_message,
     make_masker,
     no_pixels_line,
@@ -27,6 +32,9 @@ from inspector.urls import split_url
 if TYPE_CHECKING:
     from inspector.inspection import InspectionResult
     from inspector.recordings import RecordingError
+
+SITE_NOT_COVERED_OUTPUT = f"{NOT_COVERED_NOTE}: only the built-in checks ran"
+"""The last line of the `system-out` of each event of a site outside the spec."""
 
 
 def render_junit(
@@ -68,6 +76,9 @@ def _event_cases(result, threshold, mask) -> Iterable[TestCase]:
             file=event.request.source or None,
         )
         _attach(case, report.findings, threshold, mask)
+        if not report.site_covered:
+            notes = [case.stdout] if case.stdout else []
+            case.stdout = "\n".join([*notes, SITE_NOT_COVERED_OUTPUT])
         yield case
 
 

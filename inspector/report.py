@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from inspector import __version__
-from inspector.clock import clock_text, moment
+from inspector.clock import REAL_CLOCK_AFTER, clock_text, iso_time, moment
 from inspector.coverage import geography_notes, pages_by_scenario
 from inspector.model import DataState, Finding, Severity
 from inspector.standard import display_fields
@@ -54,9 +54,10 @@ _CONTROL_BUT_NEWLINE = re.compile(
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 DEFAULT_WIDTH = 88
 """Where the text report wraps long messages when no terminal says otherwise."""
-_NOT_COVERED_NOTE = "(site not covered by the spec)"
-"""Ends every event of a site outside the spec's `sites`, as in `live`'s lines."""
-_REAL_CLOCK_AFTER = 1_000_000_000  # 2001-09-09: anything earlier is a relative time
+NOT_COVERED_NOTE = "site not covered by the spec"
+"""Said of every event of a site outside the spec's `sites`, as in `live`'s lines:
+only the first such event carries the `spec.site-not-covered` finding."""
+_NOT_COVERED_TAG = f"({NOT_COVERED_NOTE})"
 _SEVERITY_STYLES = {
     Severity.ERROR: "bold red",
     Severity.WARNING: "yellow",
@@ -227,15 +228,6 @@ def _diagnoses_by_event(result: InspectionResult) -> dict[str, list[Any]]:
     return by_event
 
 
-def _iso_time(timestamp: float) -> str | None:
-    if timestamp < _REAL_CLOCK_AFTER:
-        return None
-    when = moment(timestamp)
-    if when is None:
-        return None
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 # --------------------------------------------------------------------------------------
 # JSON and JSON Lines
 
@@ -254,7 +246,7 @@ def event_record(
         "type": "event",
         "id": event.id,
         "origin": request.origin,
-        "time": _iso_time(request.timestamp),
+        "time": iso_time(request.timestamp),
         "timestamp": request.timestamp,
         "method": request.method,
         "request_url": masker(request.url),
@@ -590,12 +582,6 @@ class _TextReport:
         self.blank()
         self.add((title, "bold"))
 
-    def clock(self, timestamp: float) -> str:
-        """`HH:MM:SS.mmm` (UTC) for real times; `+S.mmms` for times from a list."""
-        if timestamp >= _REAL_CLOCK_AFTER:
-            return clock_text(timestamp)
-        return f"+{timestamp:.3f}s"
-
     # -- sections ----------------------------------------------------------------------
 
     def header(self, sources: Sequence[str], spec_source: str | None) -> None:
@@ -606,7 +592,7 @@ class _TextReport:
         if spec_source:
             self.add(("spec: ", "dim"), spec_source)
         start = moment(self.first_time)
-        if self.first_time >= _REAL_CLOCK_AFTER and start is not None:
+        if self.first_time >= REAL_CLOCK_AFTER and start is not None:
             self.add(("times are UTC; first event ", "dim"), start.strftime("%Y-%m-%d"))
 
     def events(self, by_event: Mapping[str, list[Any]]) -> None:
@@ -630,7 +616,7 @@ class _TextReport:
         event = report.event
         url = event.url or event.request.url
         self.add(
-            (self.clock(event.timestamp), "dim"),
+            (clock_text(event.timestamp), "dim"),
             "  ",
             (event.idsite or "-", "magenta"),
             "  ",
@@ -659,10 +645,10 @@ class _TextReport:
                 diagnosis.severity, diagnosis.code, diagnosis.title, None, page=True
             )
         if not report.findings and not diagnoses:
-            note = [] if report.site_covered else [" ", (_NOT_COVERED_NOTE, "dim")]
+            note = [] if report.site_covered else [" ", (_NOT_COVERED_TAG, "dim")]
             self.add("    ", ("ok", "green"), *note)
         elif not report.site_covered:
-            self.add("    ", (_NOT_COVERED_NOTE, "dim"))
+            self.add("    ", (_NOT_COVERED_TAG, "dim"))
 
     def segment_parts(self, report: EventReport) -> list[str | tuple[str, str]]:
         event = report.event

@@ -440,7 +440,7 @@ class Replay:
                 or ABSENT
             )
         return (
-            _clock(event.timestamp),
+            clock_text(event.timestamp),
             event.action or "?",
             # Masked before it is cut, so that a cut never splits an address
             # out of sight of the mask.
@@ -493,12 +493,6 @@ def _same_json(sent: Any, expected: Any) -> bool:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
-
-
-def _clock(timestamp: float) -> str:
-    if not timestamp:
-        return "-"
-    return clock_text(timestamp)
 
 
 def _shorten(text: str, width: int) -> str:

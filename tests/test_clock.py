@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from datetime import UTC, datetime
 
 import pytest
 
 from inspector.addon import summary_line
-from inspector.clock import clock_text, finite_number, moment
+from inspector.clock import clock_text, finite_number, iso_time, moment
 from inspector.inspection import Inspection
 from inspector.junit import render_junit
 from inspector.model import CapturedRequest
 from inspector.recordings import load_requests, write_mitm
 from inspector.report import render_json, render_jsonl, render_text
 from inspector.testing import replay
-from inspector.tui.presenters import clock_time
+from inspector.tui.presenters import clock_time, event_cell_values
 
 OUT_OF_RANGE = [1e300, -1e300, math.inf, -math.inf, math.nan, 1e20]
 PIXEL = (
@@ -138,3 +139,100 @@ def test_a_capture_time_that_is_no_number_is_reported_and_the_pixel_clock_used(
         "pixel's own clock is used instead"
     ]
     assert "pageview" in render_text(session.result)
+
+
+@pytest.fixture
+def utc_local_time(monkeypatch):
+    """Local time is UTC, so that the UI's local clock reads as `check`'s UTC."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def shown_everywhere(session) -> dict[str, str | None]:
+    """The one event's time in each output that shows it."""
+    [report] = session.result.reports
+    text = render_text(session.result)
+    [text_line] = [line for line in text.splitlines() if "  pageview  " in line]
+    [event_record] = json.loads(render_json(session.result))["events"]
+    [event_line] = [
+        record
+        for record in map(json.loads, render_jsonl(session.result).splitlines())
+        if record["type"] == "event"
+    ]
+    with pytest.raises(AssertionError) as failure:
+        session.assert_segment("plan", "premium")
+    [table_row] = str(failure.value).splitlines()[2:]
+    return {
+        "check": text_line.split()[0],
+        "json": event_record["time"],
+        "jsonl": event_line["time"],
+        "pytest": table_row.split()[0],
+        "ui": event_cell_values(report)[0],
+        "headless": summary_line(report).split()[0],
+    }
+
+
+def test_an_event_time_reads_the_same_in_every_output(tmp_path, utc_local_time):
+    # 20.9996 s: rounded to the millisecond it would be 21.000, a second later.
+    recording = tmp_path / "late.mitm"
+    sent = 1_700_000_000.9996
+    write_mitm(
+        [CapturedRequest("GET", PIXEL + "&pvid=1", timestamp=sent, request_id="a")],
+        recording,
+    )
+
+    shown = shown_everywhere(replay(recording))
+
+    assert shown == {
+        "check": "22:13:20.999",
+        "json": "2023-11-14T22:13:20.999Z",
+        "jsonl": "2023-11-14T22:13:20.999Z",
+        "pytest": "22:13:20.999",
+        "ui": "22:13:20.999",
+        "headless": "22:13:20",
+    }
+
+
+def test_an_offset_into_a_request_list_reads_the_same_in_every_output(
+    tmp_path, utc_local_time
+):
+    listed = tmp_path / "offsets.txt"
+    untimed = PIXEL.replace("rand=1700000000000&", "")
+    listed.write_text(f"# @t=+1.9996s\n{untimed}\n")
+
+    shown = shown_everywhere(replay(listed))
+
+    assert shown == {
+        "check": "+1.999s",
+        "json": None,
+        "jsonl": None,
+        "pytest": "+1.999s",
+        "ui": "+1.999s",
+        "headless": "+1s",
+    }
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "text"),
+    [
+        (0.0, "+0.000s"),
+        (0.29, "+0.290s"),  # 0.28999… as a float: rounded to the µs, then cut
+        (59.9999, "+59.999s"),
+        (1_700_000_000.29, "22:13:20.290"),
+        (1_700_006_399.9999, "23:59:59.999"),  # not the next day's midnight
+    ],
+)
+def test_times_are_cut_to_the_millisecond(timestamp, text):
+    assert clock_text(timestamp) == text
+    assert clock_text(timestamp, milliseconds=False) == text.split(".")[0] + (
+        "s" if text.startswith("+") else ""
+    )
+
+
+def test_json_time_has_the_clock_text_of_the_same_moment():
+    assert iso_time(1_700_006_399.9999) == "2023-11-14T23:59:59.999Z"
+    assert iso_time(12.5) is None
+    assert iso_time(math.nan) is None

@@ -185,3 +185,52 @@ def test_pixels_with_malformed_urls_are_cases(tmp_path, capsys):
     assert set(names[3:]) == {
         f"pageview / [bad-urls.txt:{line}]" for line in range(4, 13)
     }
+
+
+def test_every_event_of_a_site_the_spec_does_not_cover_says_so(tmp_path):
+    from inspector.junit import SITE_NOT_COVERED_OUTPUT
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("sites: [other.example]\nunknown_keys: allow\n")
+    pixel = (
+        "https://p1.parsely.com/plogger/?plid=1&sid=1&sts=1700000000000&slts=0"
+        "&u=pid%3Dabc&url=https%3A%2F%2Fexample.com%2Fq&action=pageview"
+        "&data=%7B%22plan%22%3A%22basic%22%7D"
+    )
+    recording = tmp_path / "sites.txt"
+    recording.write_text(
+        f"{pixel}&idsite=example.com&pvid=1&rand=1700000000000\n"
+        f"{pixel}&idsite=example.com&pvid=2&rand=1700000005000"
+        "&title=x%40example.org\n"
+        f"{pixel}&idsite=example.com&pvid=3&rand=1700000009000\n"
+        f"{pixel}&idsite=other.example&pvid=4&rand=1700000010000\n"
+    )
+    session = replay(recording, spec=spec)
+
+    for fail_on in ("error", "warning"):
+        xml = render_junit(session.result, fail_on=fail_on)
+        SCHEMA.validate(xml)
+        cases = list(suites(xml)["pixel events"].iter("testcase"))
+        outputs = [(case.findtext("system-out") or "").splitlines() for case in cases]
+
+        assert outputs == [
+            [
+                "info spec.site-not-covered: the spec covers other.example; "
+                "example.com is checked with the built-in rules only",
+                SITE_NOT_COVERED_OUTPUT,
+            ],
+            [
+                "error pii.email: title contains an e-mail address (x•••@example.org)",
+                SITE_NOT_COVERED_OUTPUT,
+            ],
+            [SITE_NOT_COVERED_OUTPUT],
+            [],
+        ]
+        # The mark is a note: only the personal data fails its case.
+        failed = [case.find("failure") is not None for case in cases]
+        assert failed == [False, True, False, False]
+        assert [case.find("skipped") for case in cases] == [None] * 4
+
+    assert SITE_NOT_COVERED_OUTPUT == (
+        "site not covered by the spec: only the built-in checks ran"
+    )

@@ -24,6 +24,7 @@ Findings, Segments and Pages views, and what `s` saves.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections import Counter, deque
@@ -49,7 +50,7 @@ from inspector.coverage import (
 from inspector.inspection import diagnosis_lineage
 from inspector.model import CapturedRequest, Finding, Severity
 from inspector.report import make_masker, plural
-from inspector.tui.filtering import EventFilter, parse_filter
+from inspector.tui.filtering import EventFilter, SearchTexts, parse_filter
 from inspector.tui.logsink import OWN_LOGGER, AppLogHandler
 from inspector.tui.messages import LogLine, RecordingsRead, SourceFinished
 from inspector.tui.presenters import clock_time, diagnosis_finding, printable
@@ -223,6 +224,8 @@ class InspectorApp(App[int]):
         in the status bar."""
         self.counts = EventCounts()
         self.paused = False
+        self.search_texts = SearchTexts()
+        """The retained events' lower-cased text, made once for free-text filters."""
         self.event_filter: EventFilter = parse_filter("")
         self.filter_errors: tuple[str, ...] = ()
         """Why the text in the filter box is not applied, when it is not."""
@@ -588,6 +591,10 @@ class InspectorApp(App[int]):
         if self._pending:
             batch = list(self._pending)
             self._pending.clear()
+            overflow = len(self._retained) + len(batch) - self.max_rows
+            if overflow > 0 and self.search_texts:
+                # The oldest rows are about to go: so do their search texts.
+                self.search_texts.forget(itertools.islice(self._retained, overflow))
             self._retained.extend(batch)
             added = table.append_reports(self._matching(batch, self.event_filter))
             if added and table.following:
@@ -871,7 +878,7 @@ class InspectorApp(App[int]):
             # Typing went through valid prefixes (`severity` on the way to
             # `severity:bogus`); what is applied meanwhile is the filter from
             # before the edit, never such a leftover.
-            self._set_filter(parse_filter(self._filter_before_edit))
+            self._set_filter(parse_filter(self._filter_before_edit, self.search_texts))
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -880,7 +887,7 @@ class InspectorApp(App[int]):
             # Back to the filter from before the edit (typing may have applied
             # parts of the text on the way); stay in the box to correct the term,
             # the reason under it. (A toast would cover that reason, and go.)
-            self._set_filter(parse_filter(self._filter_before_edit))
+            self._set_filter(parse_filter(self._filter_before_edit, self.search_texts))
             return
         self._leave_filter()
 
@@ -900,7 +907,7 @@ class InspectorApp(App[int]):
         before stays); the reason shows under the filter box. Returns whether `text`
         is the filter now applied.
         """
-        new_filter = parse_filter(text)
+        new_filter = parse_filter(text, self.search_texts)
         self.filter_errors = new_filter.errors
         self.filter_box.border_subtitle = (
             printable("; ".join(new_filter.errors)) if new_filter.errors else ""
@@ -963,6 +970,7 @@ class InspectorApp(App[int]):
         self._pending.clear()
         self._paused_reports.clear()
         self._retained.clear()
+        self.search_texts.clear()
         self._requests.clear()
         self._cleared_at = time.time()
         self.events_table.clear_reports()

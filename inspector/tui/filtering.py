@@ -18,6 +18,16 @@ of, so `severity:` and `code:` see them too. A leading `-` negates a term. Doubl
 quotes keep spaces inside one term. A term that cannot be understood (an unknown
 severity, a field with no value) is an error: the filter is not applied, rather
 than quietly matching everything.
+
+Free text is searched in the lower-cased text of each event. Lower-casing a pixel of
+many megabytes at every key press made typing slow, so a `SearchTexts` cache, which
+the app keeps, lower-cases each event's text once, the first time a filter searches
+it, and keeps it while the UI keeps the event's row. The matches are the same as
+searching `searchable_text` afresh. To keep memory in bounds, a long part (a long
+URL, a large `data`) is kept without the copies that text holds (`data` on its own
+and again as the `data=` parameter), the lower-cased part being the original text
+when it had nothing to lower; and the cache keeps at most `SEARCH_CACHE_CHARACTERS`
+in all, beyond which an event is lower-cased at each search as before.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +54,13 @@ FIELD_PREFIXES = ("action", "site", "severity", "code")
 
 TERM = re.compile(r'(?:[^\s"]+|"[^"]*"?)+')
 """A run of non-blank characters, where double-quoted parts may hold blanks."""
+
+SEARCH_CACHE_CHARACTERS = 64_000_000
+"""The most lower-cased characters a `SearchTexts` keeps, over all its events."""
+
+LONG_PART = 4096
+"""Characters from which a part of an event's text is kept on its own, unjoined:
+with the original string when it is already lower-case, and without its copies."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +87,14 @@ class EventFilter:
         return all(predicate(report, diagnoses) for predicate in self.predicates)
 
 
-def parse_filter(text: str) -> EventFilter:
-    """Turn what the user typed after `/` into an `EventFilter`."""
+def parse_filter(text: str, texts: SearchTexts | None = None) -> EventFilter:
+    """Turn what the user typed after `/` into an `EventFilter`.
+
+    Args:
+        text: the filter as typed.
+        texts: where free text finds each event's lower-cased text, computed once
+            per event; without it, the text is made again at every match.
+    """
     terms = [_unquoted(term) for term in TERM.findall(text)]
 
     predicates: list[Predicate] = []
@@ -80,7 +103,7 @@ def parse_filter(text: str) -> EventFilter:
         negate = term.startswith("-") and len(term) > 1
         body = term[1:] if negate else term
         try:
-            predicate = _term_predicate(body)
+            predicate = _term_predicate(body, texts)
         except ValueError as problem:
             errors.append(str(problem))
             continue
@@ -101,7 +124,7 @@ def _negated(predicate: Predicate) -> Predicate:
     return lambda report, diagnoses: not predicate(report, diagnoses)
 
 
-def _term_predicate(term: str) -> Predicate:
+def _term_predicate(term: str, texts: SearchTexts | None) -> Predicate:
     prefix, colon, value = term.partition(":")
     if colon and prefix.lower() in FIELD_PREFIXES:
         return _field_predicate(prefix.lower(), value)
@@ -110,7 +133,7 @@ def _term_predicate(term: str) -> Predicate:
     if equals and key:
         return _segment_predicate(key, wanted)
 
-    return _text_predicate(term)
+    return _text_predicate(term, texts)
 
 
 FIELD_EXAMPLES = {
@@ -183,15 +206,34 @@ def _same_json_value(actual: Any, expected: Any) -> bool:
     return actual == expected
 
 
-def _text_predicate(text: str) -> Predicate:
+def _text_predicate(text: str, texts: SearchTexts | None) -> Predicate:
     needle = text.lower()
-    return lambda report, diagnoses: needle in searchable_text(report, diagnoses)
+    if "\n" in needle:
+        # Only a needle with a line break can match across the parts of the text,
+        # which the lowered form keeps apart. The filter box never holds one.
+        return lambda report, diagnoses: needle in searchable_text(report, diagnoses)
+
+    lowered = texts.lowered if texts is not None else _lowered_text
+
+    def contains(report: EventReport, diagnoses: Sequence[PageDiagnosis]) -> bool:
+        if lowered(report).contains(needle):
+            return True
+        # Diagnoses come and go as page loads are judged again: never cached, and
+        # they are a few short lines.
+        return bool(diagnoses) and needle in _diagnoses_text(diagnoses).lower()
+
+    return contains
 
 
 def searchable_text(
     report: EventReport, diagnoses: Sequence[PageDiagnosis] = ()
 ) -> str:
-    """Everything free text is searched in, lower-cased."""
+    """Everything free text is searched in, lower-cased.
+
+    This defines what free text matches; `SearchTexts` keeps the same text in a
+    form made once per event, which every needle without a line break matches
+    exactly when it matches this.
+    """
     event = report.event
     parts = [event.id, event.request.url, event.data_raw or ""]
     parts.extend(f"{name}={value}" for name, value in event.params.items())
@@ -199,7 +241,147 @@ def searchable_text(
     for finding in report.findings:
         parts.append(finding.code)
         parts.append(finding.message)
-    for diagnosis in diagnoses:
-        parts.append(diagnosis.code)
-        parts.append(diagnosis.title)
+    if diagnoses:
+        parts.append(_diagnoses_text(diagnoses))
     return "\n".join(parts).lower()
+
+
+def _diagnoses_text(diagnoses: Sequence[PageDiagnosis]) -> str:
+    return "\n".join(
+        part for diagnosis in diagnoses for part in (diagnosis.code, diagnosis.title)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LoweredText:
+    """An event's `searchable_text` without its diagnoses, lower-cased, in parts.
+
+    The short parts are one string joined by line breaks, as in `searchable_text`;
+    each long one stands alone. A needle without a line break is found in the
+    joined text exactly when it is found in one of its parts, so keeping parts
+    apart changes no match.
+    """
+
+    joined: str
+    """The short parts, lower-cased and joined by line breaks."""
+    long_parts: tuple[str, ...]
+    """Each long part on its own, lower-cased."""
+    long_values: tuple[tuple[str, str], ...]
+    """Long parameters and segments as (`name=`, value), lower-cased, so that the
+    value need not be copied into one string with its name."""
+    size: int
+    """Characters held here that the event itself does not hold."""
+
+    def contains(self, needle: str) -> bool:
+        """Whether `needle` (lower-case, no line break) occurs in the text."""
+        if needle in self.joined:
+            return True
+        if any(needle in part for part in self.long_parts):
+            return True
+        # `needle` is in `name=value` when it is in the value or when it starts
+        # in the name, so ends within the value's first len(needle) - 1 characters.
+        reach = len(needle) - 1
+        return any(
+            needle in value or needle in name + value[:reach]
+            for name, value in self.long_values
+        )
+
+
+def _lowered_text(report: EventReport) -> LoweredText:
+    """Lower-case an event's text: the costly step, done once per event."""
+    event = report.event
+    short: list[str] = [event.id]
+    long_parts: list[str] = []
+    long_values: list[tuple[str, str]] = []
+    copied = 0
+
+    def lowered(text: str) -> str:
+        """The text lower-cased: the original string when nothing changes."""
+        nonlocal copied
+        lower = text.lower()
+        if lower == text:
+            return text
+        copied += len(lower)
+        return lower
+
+    def add(text: str) -> None:
+        if len(text) < LONG_PART:
+            short.append(text)
+        else:
+            long_parts.append(lowered(text))
+
+    def add_named(name: str, value: str, *, owned: bool = False) -> None:
+        """`name=value`; `owned` when the value was made here (not the event's)."""
+        nonlocal copied
+        if len(name) + len(value) < LONG_PART:
+            short.append(f"{name}={value}")
+            return
+        lower = lowered(value)
+        if owned and lower is value:
+            copied += len(value)
+        long_values.append((f"{name}=".lower(), lower))
+
+    add(event.request.url)
+    data_raw = event.data_raw or ""
+    if not (len(data_raw) >= LONG_PART and event.params.get("data") == data_raw):
+        # A long `data` is searched once, in its `data=` parameter, which holds
+        # every needle the bare text holds.
+        add(data_raw)
+    for name, value in event.params.items():
+        add_named(name, value)
+    for key, value in event.segments.items():
+        add_named(key, json.dumps(value), owned=True)
+    for finding in report.findings:
+        add(finding.code)
+        add(finding.message)
+
+    joined = "\n".join(short).lower()
+    return LoweredText(
+        joined=joined,
+        long_parts=tuple(long_parts),
+        long_values=tuple(long_values),
+        size=len(joined) + copied,
+    )
+
+
+class SearchTexts:
+    """Each event's lower-cased text, made the first time a filter searches it.
+
+    The app keeps one for the events it retains and tells it which ones it drops,
+    so the cache lives as long as the rows do. It holds at most `limit`
+    characters: past that, events are lowered at every search, with the same
+    matches, rather than memory growing with the size of the pixels.
+    """
+
+    def __init__(self, limit: int = SEARCH_CACHE_CHARACTERS) -> None:
+        self.limit = limit
+        self.size = 0
+        """Characters held now."""
+        self._texts: dict[int, tuple[EventReport, LoweredText]] = {}
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def lowered(self, report: EventReport) -> LoweredText:
+        """The report's lowered text, from the cache when it is there."""
+        # Keyed by identity: reports are not hashable, and the entry holds the
+        # report, so its id cannot pass to another object while it is here.
+        entry = self._texts.get(id(report))
+        if entry is not None:
+            return entry[1]
+        text = _lowered_text(report)
+        if self.size + text.size <= self.limit:
+            self._texts[id(report)] = (report, text)
+            self.size += text.size
+        return text
+
+    def forget(self, reports: Iterable[EventReport]) -> None:
+        """Drop these reports' texts (their rows are gone)."""
+        for report in reports:
+            entry = self._texts.pop(id(report), None)
+            if entry is not None:
+                self.size -= entry[1].size
+
+    def clear(self) -> None:
+        self._texts.clear()
+        self.size = 0

@@ -201,9 +201,8 @@ def json_literal(value: Any) -> str:
 
 
 def clock_time(timestamp: float) -> str:
-    """Local wall-clock time with milliseconds, or a dash when unknown."""
-    if not timestamp:
-        return "—"
+    """Local wall-clock time with milliseconds, as `check` shows it in UTC (an
+    offset from the start for a request list without clock readings)."""
     return clock_text(timestamp, local=True)
 
 

@@ -1356,3 +1356,49 @@ async def test_pages_view_keeps_recordings_apart(tmp_path, spec):
         await pilot.pause()
         assert "in two.txt" in view.text.plain
         assert "duplicate" not in view.text.plain
+
+
+async def test_typing_a_filter_lowers_each_event_once(view_app, monkeypatch):
+    from collections import Counter
+
+    from inspector.tui import filtering
+
+    calls: Counter[str] = Counter()
+    lower_once = filtering._lowered_text
+
+    def counted(report):
+        calls[report.event.id] += 1
+        return lower_once(report)
+
+    monkeypatch.setattr(filtering, "_lowered_text", counted)
+    async with view_app.run_test(size=SIZE) as pilot:
+        await wait_loaded(view_app, pilot)
+
+        await pilot.press("slash", *"Story-2")
+        await pilot.pause()
+
+        assert [row[3] for row in row_texts(view_app)] == ["/news/story-2"]
+        # Seven key presses, and each of the five events was lowered once.
+        assert sorted(calls.values()) == [1] * 5
+        assert len(view_app.search_texts) == 5
+
+        await pilot.press("enter", "c")
+        await pilot.pause()
+        assert len(view_app.search_texts) == 0
+
+
+async def test_rows_dropped_by_the_cap_take_their_search_text(known_recording, spec):
+    app = build_view_app([known_recording], spec=spec, max_rows=3)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+        app.apply_filter("example")
+        await pilot.pause()
+        assert len(app.search_texts) == 3
+
+        # Two more events push the two oldest kept rows out.
+        app.receive_reports(inspect(known_requests(), spec)[3:5])
+        app.flush()
+        await pilot.pause()
+
+        assert [row[3] for row in row_texts(app)] == ["/home", "/about", "/home"]
+        assert len(app.search_texts) == 3
