@@ -200,11 +200,6 @@ def diagnosis_summary(
     return escape_controls(" | ".join(parts)) + "\n    " + escape_controls(explanation)
 
 
-NOT_COVERED_NOTE = "site not covered by the spec"
-"""Ends the verdict of every event of a site outside the spec's `sites`: only the
-first such event carries the `spec.site-not-covered` finding."""
-
-
 def summary_line(
     report: EventReport, *, show_pii: bool = False, spec: Spec | None = None
 ) -> str:
@@ -216,7 +211,7 @@ def summary_line(
     traffic are escaped, never sent to the terminal.
     """
     event = report.event
-    from inspector.report import escape_controls, make_masker
+    from inspector.report import NOT_COVERED_NOTE, escape_controls, make_masker
 
     masked = make_masker(show_pii)
 

@@ -338,7 +338,7 @@ def test_a_spec_site_in_upper_case_still_covers_its_events(capsys, tmp_path):
 
 
 def test_every_event_of_a_site_the_spec_does_not_cover_says_so(capsys, tmp_path):
-    from inspector.addon import NOT_COVERED_NOTE
+    from inspector.report import NOT_COVERED_NOTE
 
     spec = tmp_path / "spec.yaml"
     spec.write_text("sites: [other.example]\nunknown_keys: allow\n")
