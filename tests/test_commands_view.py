@@ -129,10 +129,28 @@ def test_several_recordings_are_merged_in_time_order(tmp_path):
     assert requests[1].origin.startswith("b.har")
 
 
-def test_max_rows_must_be_positive(capsys):
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["view", "--max-rows", "0"])
-    assert "must be at least 1" in capsys.readouterr().err
+@pytest.mark.parametrize("command", ["view", "live"])
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        ("0", "must be at least 1"),
+        ("-3", "must be at least 1"),
+        ("many", "not a whole number: 'many'"),
+        ("99999999999999999999", "must be at most 10,000,000"),
+    ],
+)
+def test_max_rows_is_a_sane_whole_number(capsys, command, given, problem):
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args([command, "--max-rows", given])
+
+    assert stopped.value.code == 2
+    assert f"argument --max-rows: {problem}" in capsys.readouterr().err
+
+
+def test_the_largest_max_rows_is_taken():
+    args = build_parser().parse_args(["view", "--max-rows", "10000000"])
+
+    assert args.max_rows == 10_000_000
 
 
 def test_errors_before_the_ui_escape_control_characters(opened, tmp_path, capsys):

@@ -6,7 +6,13 @@ They are imported only when their subcommand runs, so `check` never pays for Tex
 
 from __future__ import annotations
 
+import argparse
 import sys
+
+DEFAULT_MAX_ROWS = 5000
+"""Events the UI keeps unless `--max-rows` says otherwise."""
+MOST_ROWS = 10_000_000
+"""The largest `--max-rows`: each kept event holds its decoded pixel in memory."""
 
 
 def complain(command: str, message: object) -> None:
@@ -20,3 +26,18 @@ def complain(command: str, message: object) -> None:
 
     text = escape_controls(str(message), keep_newlines=True)
     print(f"{command}: {text}", file=sys.stderr)
+
+
+def row_cap(text: str) -> int:
+    """`--max-rows`: a whole number from 1 to `MOST_ROWS`."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    if number > MOST_ROWS:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MOST_ROWS:,} (each row keeps its event in memory)"
+        )
+    return number

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from inspector.commands import complain
+from inspector.commands import DEFAULT_MAX_ROWS, complain, row_cap
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_ROWS = 5000
 EXIT_USAGE = 2
 
 
@@ -79,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-rows",
-        type=int,
+        type=row_cap,
         default=DEFAULT_MAX_ROWS,
         metavar="N",
         help=f"events kept in memory and on screen (default {DEFAULT_MAX_ROWS}); "
@@ -126,8 +125,6 @@ def _build_inspection(args: argparse.Namespace) -> Inspection:
     from inspector.spec import SpecError, default_spec, host_pattern, load_spec
     from inspector.standard import GeoIPError
 
-    if args.max_rows < 1:
-        raise _UsageError("--max-rows must be at least 1")
     if not 0 <= args.listen_port <= 65535:
         raise _UsageError(f"--listen-port {args.listen_port} is not a port number")
 

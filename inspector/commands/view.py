@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from inspector.commands import complain
+from inspector.commands import DEFAULT_MAX_ROWS, complain, row_cap
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_MAX_ROWS = 5000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-rows",
-        type=_positive_int,
+        type=row_cap,
         default=DEFAULT_MAX_ROWS,
         metavar="N",
         help=f"most events kept in the table; counts stay exact (default "
@@ -109,13 +107,3 @@ def run(args: argparse.Namespace) -> int:
     except GeoIPError as problem:
         complain("segment-inspector view", problem)
         return 2
-
-
-def _positive_int(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number

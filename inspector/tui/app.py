@@ -40,6 +40,7 @@ from textual.containers import Container
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from inspector.commands import DEFAULT_MAX_ROWS
 from inspector.coverage import (
     CoverageMark,
     ScenarioStatus,
@@ -78,7 +79,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_ROWS = 5000
 FLUSH_INTERVAL = 0.1
 VIEW_REFRESH_INTERVAL = 0.5
 DETAIL_INTERVAL = 0.25
