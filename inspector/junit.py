@@ -26,6 +26,7 @@ from inspector.report import (
     finding_message,
     make_masker,
     no_pixels_line,
+    recordings_without_pixels,
 )
 from inspector.urls import split_url
 
@@ -43,6 +44,7 @@ def render_junit(
     *,
     fail_on: Severity | str | None = Severity.ERROR,
     show_pii: bool = False,
+    sources: Sequence[str] = (),
 ) -> str:
     """The inspection as a JUnit XML document.
 
@@ -51,6 +53,8 @@ def render_junit(
         errors: recording problems, each reported as an errored test case.
         fail_on: the lowest severity that fails a case; None fails nothing.
         show_pii: keep personal data instead of masking it.
+        sources: the recordings read, so that one of several without a pixel
+            event gets its own failing "pixel events found in ..." case.
     """
     mask = make_masker(show_pii)
     threshold = Severity(fail_on) if fail_on is not None else None
@@ -61,6 +65,14 @@ def render_junit(
     ]
     if nothing := no_pixels_line(result):
         suites[0].test_cases.append(_no_pixels_case(nothing, threshold))
+    for source in recordings_without_pixels(result, sources):
+        suites[0].test_cases.append(
+            _no_pixels_case(
+                f"no pixel event in {source}",
+                threshold,
+                name=f"pixel events found in {source}",
+            )
+        )
     if errors:
         suites.append(TestSuite("recordings", list(_error_cases(errors))))
     return to_xml_report_string(suites, prettyprint=True, encoding="utf-8")
@@ -108,9 +120,11 @@ def _page_cases(result, threshold, mask) -> Iterable[TestCase]:
         yield case
 
 
-def _no_pixels_case(nothing: str, threshold: Severity | None) -> TestCase:
+def _no_pixels_case(
+    nothing: str, threshold: Severity | None, name: str = "pixel events found"
+) -> TestCase:
     """A recording without pixels has nothing to pass: say so as a failure."""
-    case = TestCase(name="pixel events found", classname="pixels")
+    case = TestCase(name=name, classname="pixels")
     if threshold is None:
         case.stdout = f"{nothing}; {NO_PIXELS_HINT}"
     else:

@@ -211,6 +211,21 @@ def no_pixels_line(result: InspectionResult) -> str | None:
     return f"no pixel event in {plural(result.requests_seen, 'request')}"
 
 
+def recordings_without_pixels(
+    result: InspectionResult, sources: Sequence[str]
+) -> list[str]:
+    """Of several recordings, those that held no pixel event at all.
+
+    One such recording among good ones (cut short, or of another site) adds no
+    finding, yet nothing in it was checked: like a run with no pixel at all, it
+    must not pass a CI gate. With one recording, `no_pixels_line` says it.
+    """
+    if len(sources) < 2 or not result.reports:
+        return []
+    with_pixels = {report.event.request.source for report in result.reports}
+    return [source for source in sources if source not in with_pixels]
+
+
 def plural(count: int, noun: str) -> str:
     """`1 request`, `0 requests`, `3 requests`: a count with its noun agreeing.
 
@@ -551,6 +566,8 @@ class _TextReport:
         self.result = result
         self.masker = masker
         self.width = width
+        self.without_pixels: list[str] = []
+        """Recordings, of several, that held no pixel event (see `summary`)."""
         self.lines: list[Any] = []
         first = min(
             (r.event.timestamp for r in result.reports if r.event.timestamp), default=0
@@ -898,6 +915,14 @@ class _TextReport:
             error_style = _SEVERITY_STYLES[Severity.ERROR]
             self.add(("ERROR", error_style), f" {nothing}: nothing was checked")
             style = "bold red"
+        for source in self.without_pixels:
+            error_style = _SEVERITY_STYLES[Severity.ERROR]
+            self.add(
+                ("ERROR", error_style),
+                f" {source}: no pixel event in this recording: nothing in it was "
+                "checked",
+            )
+            style = "bold red"
         self.add((summary_line(self.result, errors), style))
 
     def render(self, color: bool) -> str:
@@ -953,6 +978,7 @@ def render_text(
 
     report.header(sources, spec_source)
     report.events(_diagnoses_by_event(result))
+    report.without_pixels = recordings_without_pixels(result, sources)
     report.diagnoses()
     report.coverage(scenarios)
     report.segment_values()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +74,7 @@ def replay(
         show_pii: show personal data in failure messages instead of masking it.
     """
     from inspector.inspection import Inspection
-    from inspector.recordings import load_requests
+    from inspector.recordings import load_requests, recording_labels
     from inspector.spec import Spec, load_spec
 
     files = [
@@ -95,7 +95,11 @@ def replay(
     )
     result = inspection.process_all(requests)
     return Replay(
-        result=result, errors=list(errors), spec=inspection.spec, show_pii=show_pii
+        result=result,
+        errors=list(errors),
+        spec=inspection.spec,
+        show_pii=show_pii,
+        sources=recording_labels(files),
     )
 
 
@@ -107,6 +111,8 @@ class Replay:
     errors: list[RecordingError]
     spec: Spec
     show_pii: bool = False
+    sources: list[str] = field(default_factory=list)
+    """The recordings replayed, as ids and messages name them."""
 
     @property
     def reports(self) -> list[EventReport]:
@@ -169,13 +175,17 @@ class Replay:
     # Assertions ------------------------------------------------------------------
 
     def assert_pixels_found(self) -> None:
-        """Fail when the recordings hold no pixel event: then nothing was checked."""
+        """Fail when the recordings, or one of several, hold no pixel event: then
+        nothing (in it) was checked."""
         __tracebackhide__ = True  # pytest shows the message, not this frame
-        from inspector.report import no_pixels_line
+        from inspector.report import no_pixels_line, recordings_without_pixels
 
         nothing = no_pixels_line(self.result)
         if nothing is None:
-            return
+            empty = recordings_without_pixels(self.result, self.sources)
+            if not empty:
+                return
+            nothing = f"no pixel event in {', '.join(empty)}"
         raise AssertionError(
             f"no pixels were found ({nothing}), so there is nothing to assert on: "
             "if the site sends its pixels to a first-party host, list it under "

@@ -421,8 +421,8 @@ def test_the_exit_statuses_are_listed_in_the_help(capsys):
     help_text = " ".join(capsys.readouterr().out.split())
     assert (
         "exit status: 0 nothing reached --fail-on; 1 a finding did; 2 a bad command "
-        "line, spec, output or recording; 3 no pixel event in the recordings, so "
-        "nothing was checked"
+        "line, spec, output or recording; 3 no pixel event in the recordings (or in "
+        "one of them), so nothing (in it) was checked"
     ) in help_text
 
 
@@ -437,6 +437,45 @@ def test_a_recording_without_pixels_passes_only_with_fail_on_never(capsys, tmp_p
     assert status == 0
     assert json.loads(as_json)["summary"]["no_pixel_events"] is True
     assert json.loads(with_pixels)["summary"]["no_pixel_events"] is False
+
+
+def test_one_recording_without_pixels_among_others_fails_each_format(capsys, tmp_path):
+    empty = tmp_path / "day2.txt"
+    empty.write_text("GET https://www.example.com/\n")
+
+    status, text, _ = check(capsys, DEMO, str(empty))
+    never, _, _ = check(capsys, DEMO, str(empty), "--fail-on", "never")
+    _, as_json, _ = check(capsys, DEMO, str(empty), "--format", "json")
+    _, junit, _ = check(capsys, DEMO, str(empty), "--format", "junit")
+    good, _, _ = check(capsys, DEMO, case("01"), "--fail-on", "never")
+
+    assert (status, never, good) == (3, 0, 0)
+    assert text.splitlines()[-2] == (
+        "ERROR day2.txt: no pixel event in this recording: nothing in it was checked"
+    )
+    summary = json.loads(as_json)["summary"]
+    assert summary["sources"][1] == {"source": "day2.txt", "events": 0}
+    [case_] = [
+        c
+        for c in ElementTree.fromstring(junit).iter("testcase")
+        if c.get("name") == "pixel events found in day2.txt"
+    ]
+    assert case_.find("failure").get("message") == "no pixel event in day2.txt"
+
+
+def test_recordings_sharing_a_name_are_told_apart_in_the_title(capsys, tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.txt").write_text(Path(DEMO).read_text())
+
+    _, text, _ = check(
+        capsys, str(tmp_path / "a" / "x.txt"), str(tmp_path / "b" / "x.txt")
+    )
+
+    assert text.splitlines()[0] == (
+        f"Segment Inspector report: {tmp_path / 'a' / 'x.txt'}, "
+        f"{tmp_path / 'b' / 'x.txt'}"
+    )
 
 
 def test_junit_fails_a_recording_without_pixels(capsys, tmp_path):

@@ -346,3 +346,19 @@ def test_a_misspelt_event_kind_fails_with_a_hint(demo, on):
         f"no event has the kind {wrong!r}, and no tracker sends it; "
         f"did you mean {right!r}?"
     )
+
+
+def test_one_recording_without_pixels_among_others_fails_the_assertions(tmp_path):
+    empty = tmp_path / "day2.txt"
+    empty.write_text("GET https://www.example.com/\n")
+
+    session = replay(DEMO, empty, spec=EXAMPLE_SPEC)
+    alone = replay(DEMO, spec=EXAMPLE_SPEC)
+
+    with pytest.raises(AssertionError) as failed:
+        session.assert_pixels_found()
+    assert str(failed.value).startswith(
+        "no pixels were found (no pixel event in day2.txt), so there is nothing"
+    )
+    assert session.sources == ["demo.mitm", "day2.txt"]
+    alone.assert_pixels_found()

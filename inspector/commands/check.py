@@ -8,7 +8,8 @@ Recordings are mitmproxy flow files, HAR files or request lists (`-` reads one f
 standard input). The exit status is 0 when nothing reached `--fail-on`, 1 when a
 finding did, 2 for a bad command line, spec or recording (what could be read is
 still reported then), and 3 when the recordings were read but held no pixel event
-at all, so nothing was checked (0 with `--fail-on never`).
+at all, or one of several held none, so nothing (in it) was checked (0 with
+`--fail-on never`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         f"exit status: {EXIT_OK} nothing reached --fail-on; {EXIT_FINDINGS} a finding "
         f"did; {EXIT_USAGE} a bad command line, spec, output or recording; "
-        f"{EXIT_NO_PIXELS} no pixel event in the recordings, so nothing was checked"
+        f"{EXIT_NO_PIXELS} no pixel event in the recordings (or in one of them), so "
+        "nothing (in it) was checked"
     )
     parser.add_argument(
         "recordings",
@@ -116,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
 
     if errors:
         return EXIT_USAGE
-    return _status(result, args.fail_on)
+    from inspector.recordings import recording_labels
+
+    return _status(result, args.fail_on, recording_labels(args.recordings))
 
 
 def _output_clash(args: argparse.Namespace) -> str | None:
@@ -190,14 +194,16 @@ def _render(
         from inspector.junit import render_junit
 
         fail_on = None if args.fail_on == "never" else args.fail_on
-        return render_junit(result, errors, fail_on=fail_on, show_pii=args.show_pii)
+        return render_junit(
+            result, errors, fail_on=fail_on, show_pii=args.show_pii, sources=sources
+        )
 
     on_terminal = args.output is None and _stdout_is_terminal()
     return report.render_text(
         result,
         errors,
         color=on_terminal,
-        sources=[_display_name(path) for path in args.recordings],
+        sources=sources,
         spec_source=spec.source if args.spec else None,
         width=_terminal_width() if on_terminal else report.DEFAULT_WIDTH,
         masker=masker,
@@ -252,13 +258,14 @@ def _emit(args: argparse.Namespace, text: str) -> bool:
     return True
 
 
-def _status(result: InspectionResult, fail_on: str) -> int:
+def _status(result: InspectionResult, fail_on: str, sources: list[str]) -> int:
     from inspector.model import Severity
+    from inspector.report import recordings_without_pixels
 
     if fail_on == "never":
         return EXIT_OK
-    if not result.reports:
-        return EXIT_NO_PIXELS  # nothing was checked: not a pass
+    if not result.reports or recordings_without_pixels(result, sources):
+        return EXIT_NO_PIXELS  # nothing (in one recording) was checked: not a pass
     worst = result.worst()
     if worst is not None and worst >= Severity(fail_on):
         return EXIT_FINDINGS
@@ -286,9 +293,3 @@ def _terminal_width() -> int:
 
     columns = shutil.get_terminal_size(fallback=(100, 24)).columns
     return max(60, min(columns, 120))
-
-
-def _display_name(path: str) -> str:
-    from inspector.recordings import recording_label
-
-    return recording_label(path)
