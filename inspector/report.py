@@ -728,10 +728,18 @@ class _TextReport:
         then why geography is missing, once per reason (how to add a GeoIP
         database, which addresses it does not know, which have no location)."""
         counts = self.result.standard_counts
-        notes: Counter[str] = Counter(
-            report.standard.geo_note
+        noted = [
+            report
             for report in self.result.reports
             if report.standard is not None and report.standard.geo_note
+        ]
+        # Counted over the pageviews, as the heading says, unless only other
+        # events lack a location: the hint still matters then.
+        noted_pageviews = [r for r in noted if r.event.action == "pageview"]
+        unit = "pageviews" if noted_pageviews else "events"
+        notes: Counter[str] = Counter(
+            report.standard.geo_note  # type: ignore[union-attr]
+            for report in (noted_pageviews or noted)
         )
         if not counts and not notes:
             return
@@ -758,7 +766,7 @@ class _TextReport:
                 (label.ljust(name_width), "cyan"),
                 "  ",
                 self.clip(note, _MESSAGE_WIDTH),
-                (f" ({count} events)" if count > 1 else "", "dim"),
+                (f" ({count} {unit})" if count > 1 else "", "dim"),
             )
         if len(notes) > len(shown):
             more = len(notes) - len(shown)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -674,7 +675,7 @@ def test_text_shows_the_address_and_how_to_add_a_geoip_database():
     (geography,) = [row for row in section.splitlines() if "geography" in row]
     assert geography.split(None, 1)[1] == (
         "no GeoIP database: pass --geoip-db PATH to a MaxMind .mmdb "
-        "(GeoLite2-City or -Country) (2 events)"
+        "(GeoLite2-City or -Country) (2 pageviews)"
     )
 
 
@@ -715,3 +716,19 @@ def test_text_shows_the_session_campaign_when_the_page_has_another():
     sessions = [line.strip() for line in text.splitlines() if "session:" in line]
     # Only the page without a campaign of its own gets the session line.
     assert sessions == ["session:   campaign=spring  (from surl)"]
+
+
+def test_geography_notes_count_pageviews_unless_only_other_events_lack_one():
+    pageview = _pageview_from("81.2.69.160")
+    heartbeat = dataclasses.replace(
+        pageview, url=pageview.url.replace("action=pageview", "action=heartbeat")
+    )
+    mixed = render_text(_inspect(pageview, pageview, heartbeat, heartbeat, heartbeat))
+    only_heartbeats = render_text(_inspect(heartbeat, heartbeat))
+
+    def geography(text: str) -> str:
+        section = text.split("\nStandard segments (pageviews)\n", 1)[1]
+        return next(row for row in section.splitlines() if "geography" in row)
+
+    assert geography(mixed).endswith("(GeoLite2-City or -Country) (2 pageviews)")
+    assert geography(only_heartbeats).endswith("(GeoLite2-City or -Country) (2 events)")
