@@ -6,8 +6,11 @@ Three formats are understood, told apart by their content rather than their name
 * **HAR** (`.har`, or zlib-compressed `.zhar`), as exported by browser devtools or
   written by mitmproxy's `save.har`. Entries are validated one by one, so a bad entry
   is reported with its number and the good ones are still read; a file cut short
-  still gives the entries before the break. A request the browser recorded as
-  failed (`_error`, such as `net::ERR_BLOCKED_BY_CLIENT`) keeps that error.
+  still gives the entries before the break. A `.zhar` (zlib or gzip) is
+  decompressed as it is read and only up to `INFLATED_LIMIT_BYTES`, so that a small
+  file cannot fill the memory; the entries before that point are read. A request
+  the browser recorded as failed (`_error`, such as `net::ERR_BLOCKED_BY_CLIENT`)
+  keeps that error.
 * **Request lists**: plain text, the shape users paste from logs and devtools. Blocks
   are separated by `---` lines; each block is a request line (`METHOD URL` with one
   of `HTTP_METHODS`, or a bare URL meaning GET; `//host/path` means https), optional
@@ -80,6 +83,12 @@ STREAM_LIMIT_BYTES = 64 << 20
 """How much of standard input, a pipe or a device is read (64 MiB). Such a source
 may never end; a regular file is read whole, whatever its size."""
 _READ_CHUNK_BYTES = 1 << 20
+
+INFLATED_LIMIT_BYTES = STREAM_LIMIT_BYTES
+"""How much of the HAR inside a `.zhar` file is decompressed (64 MiB, as for
+streams): a small file can decompress to gigabytes."""
+_ZLIB_OR_GZIP = zlib.MAX_WBITS | 32
+"""`wbits` for `zlib.decompressobj` that accepts either header."""
 
 _HEAD_BYTES = 64
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -211,8 +220,10 @@ def read_requests(
             elif kind == "har":
                 yield from _read_har(stream.read(), name, label, report)
             elif kind == "zhar":
-                har = _inflate(stream.read(), name)
+                har, inflate_error = _inflate(stream, name)
                 yield from _read_har(har, name, label, report)
+                if inflate_error is not None:
+                    report(inflate_error)
             else:
                 data = stream.read()
                 if cut_short and b"\n" in data:
@@ -445,11 +456,60 @@ def _detect_format(head: bytes, name: str) -> str:
     return "text"
 
 
-def _inflate(data: bytes, name: str) -> bytes:
+def _inflate(stream: IO[bytes], name: str) -> tuple[bytes, RecordingError | None]:
+    """The HAR inside a `.zhar`, and why it stops early when it does.
+
+    The file is decompressed as it is read, and only up to `INFLATED_LIMIT_BYTES`:
+    a few kilobytes of compressed data can stand for gigabytes. What came out
+    before the limit, the end of a file cut short or damaged data is returned all
+    the same, so that the entries in it can still be read.
+    """
+    head = _peek(stream, 2)
+    inflater = zlib.decompressobj(_ZLIB_OR_GZIP)
+    limit = INFLATED_LIMIT_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    problem = None
     try:
-        return zlib.decompress(data)
-    except zlib.error as error:
-        raise RecordingError(name, None, f"not zlib-compressed HAR: {error}") from None
+        while size <= limit and not inflater.eof:
+            compressed = inflater.unconsumed_tail or stream.read(_READ_CHUNK_BYTES)
+            if not compressed:
+                problem = "the compressed data ends early: the file was cut short"
+                break
+            chunk = inflater.decompress(compressed, limit + 1 - size)
+            chunks.append(chunk)
+            size += len(chunk)
+    except zlib.error:
+        if not _compressed_header(head):
+            raise RecordingError(
+                name,
+                None,
+                "not a compressed HAR: a .zhar file holds a HAR compressed with "
+                "zlib (as mitmproxy writes it) or gzip",
+            ) from None
+        problem = "the compressed data is damaged"
+
+    if size > limit:
+        chunks[-1] = chunks[-1][: len(chunks[-1]) - (size - limit)]
+        problem = (
+            f"reading stopped after the first {_size_text(limit)} of the HAR it "
+            "holds: a .zhar file is decompressed up to that much; decompress it "
+            "to a .har file to read all of it"
+        )
+    elif inflater.eof and inflater.unused_data:
+        logger.debug("%s: data after the end of the compressed HAR ignored", name)
+    if problem is None:
+        return b"".join(chunks), None
+    if not size:
+        raise RecordingError(name, None, problem)
+    return b"".join(chunks), RecordingError(name, None, problem)
+
+
+def _compressed_header(head: bytes) -> bool:
+    """True when `head`, two bytes, starts a zlib or a gzip stream."""
+    if head == b"\x1f\x8b":
+        return True
+    return len(head) == 2 and head[0] & 0x0F == 8 and int.from_bytes(head) % 31 == 0
 
 
 # -- mitmproxy flow files --------------------------------------------------------------
@@ -783,6 +843,7 @@ _TOO_DEEP = object()
 _TOO_DEEP_MESSAGE = (
     f"JSON nested more than about {sys.getrecursionlimit()} levels deep cannot be read"
 )
+_JSON_WHITESPACE = re.compile(r"[ \t\r\n]*")
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
@@ -833,9 +894,7 @@ def _har_break(
 
 
 def _skip_whitespace(text: str, position: int) -> int:
-    while position < len(text) and text[position] in " \t\r\n":
-        position += 1
-    return position
+    return _JSON_WHITESPACE.match(text, position).end()
 
 
 def _byte_offset(text: str, data: bytes, position: int) -> int:

@@ -10,6 +10,7 @@ import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
+import zlib
 from pathlib import Path
 from urllib.parse import quote
 
@@ -711,3 +712,44 @@ def test_unreadable_parts_exit_2_with_file_and_place_and_the_rest_reported(
     assert f"{pasted}: line 1: `http://[::1` is not a valid URL" in out
     assert f"{flows}: flow 1 (byte 0): not a mitmproxy flow (KeyError" in out
     assert "2 events in 2 requests" in out
+
+
+def test_a_zhar_beyond_the_limit_exits_2_naming_it_and_reports_what_was_read(
+    capsys, tmp_path, monkeypatch
+):
+    from inspector import recordings
+
+    pasted = Path(case("29"))
+    requests, _ = recordings.load_requests([pasted])
+    zhar = tmp_path / "day.zhar"
+    recordings.write_har(requests, zhar)
+    inflated = zlib.decompress(zhar.read_bytes())
+    # The first entry fits under the limit, the second does not.
+    entries = [m.end() for m in re.finditer(rb"\n      }", inflated)]
+    monkeypatch.setattr(recordings, "INFLATED_LIMIT_BYTES", entries[0] + 10)
+
+    status, out, err = check(capsys, str(zhar), "--fail-on", "never")
+
+    assert status == 2
+    assert "1 event in 1 request" in out
+    assert err.splitlines()[-1] == (
+        f"segment-inspector: {zhar}: reading stopped after the first "
+        f"{entries[0] + 10} bytes of the HAR it holds: a .zhar file is "
+        "decompressed up to that much; decompress it to a .har file to read all "
+        "of it"
+    )
+
+
+def test_the_readme_command_decompresses_a_zhar(tmp_path):
+    from inspector.recordings import load_requests, write_har
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (command,) = re.findall(r"^python3 -c .* < day\.zhar > day\.har$", readme, re.M)
+    requests, _ = load_requests([case("29")])
+    write_har(requests, tmp_path / "day.zhar")
+
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True)
+
+    read_back, errors = load_requests([tmp_path / "day.har"])
+    assert errors == []
+    assert [r.url for r in read_back] == [r.url for r in requests]

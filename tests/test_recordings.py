@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import threading
 import zlib
 from pathlib import Path
@@ -855,6 +857,155 @@ def test_compressed_har(tmp_path):
 
     assert json.loads(zlib.decompress(path.read_bytes()))["log"]["entries"]
     assert len(list(read_requests(path))) == 3
+
+
+def test_gzip_compressed_har_is_read_too(tmp_path):
+    import gzip
+
+    har = tmp_path / "session.har"
+    write_har(sample_requests(), har)
+    zhar = tmp_path / "session.zhar"
+    zhar.write_bytes(gzip.compress(har.read_bytes()))
+
+    requests, errors = load_requests([zhar])
+
+    assert errors == []
+    assert [r.url for r in requests] == [r.url for r in sample_requests()]
+
+
+def _zhar_of(
+    tmp_path: Path, entries: int, padding: int = 0, *, noise: bool = False
+) -> Path:
+    """A .zhar of `entries` pixel entries, each with `padding` bytes of header:
+    repeated, so that it compresses very well, or with `noise`, hardly at all."""
+    requests = [
+        CapturedRequest(
+            method="GET",
+            url=pixel_url(1700000000000 + n),
+            headers=(
+                (
+                    "X-Padding",
+                    random.Random(n).randbytes(padding // 2).hex()
+                    if noise
+                    else "x" * padding,
+                ),
+            ),
+            timestamp=1700000000.0 + n,
+            request_id=f"padded:{n}",
+        )
+        for n in range(entries)
+    ]
+    path = tmp_path / "padded.zhar"
+    write_har(requests, path)
+    return path
+
+
+def test_a_zhar_is_decompressed_only_up_to_the_limit(tmp_path, monkeypatch):
+    from inspector import recordings
+
+    # 100 entries of about 10 KB each: about 1 MB of HAR in a few KB of zlib.
+    path = _zhar_of(tmp_path, 100, padding=10_000)
+    inflated = zlib.decompress(path.read_bytes())
+    limit = 1 << 18
+    monkeypatch.setattr(recordings, "INFLATED_LIMIT_BYTES", limit)
+    # The entries that end before the limit, and the one it cuts.
+    ends = [m.end() for m in re.finditer(rb"\n      }", inflated)]
+    complete = sum(1 for end in ends if end <= limit)
+
+    requests, errors = load_requests([path])
+
+    assert len(inflated) > 4 * limit > 4 * path.stat().st_size
+    assert 0 < len(requests) == complete < 100
+    assert [r.url for r in requests] == [
+        pixel_url(1700000000000 + n) for n in range(complete)
+    ]
+    cut, stopped = errors
+    assert (cut.location, cut.message) == (
+        f"entry {complete + 1} (byte {limit})",
+        f"the file ends in the middle of this entry; the {complete} entries "
+        "before it were read",
+    )
+    assert stopped == RecordingError(
+        path,
+        None,
+        "reading stopped after the first 256 KiB of the HAR it holds: a .zhar "
+        "file is decompressed up to that much; decompress it to a .har file to "
+        "read all of it",
+    )
+
+
+def test_the_zhar_limit_is_64_mib_and_a_bomb_is_not_inflated(tmp_path):
+    import tracemalloc
+
+    from inspector import recordings
+
+    # 200 MiB of JSON white space inside the entries list, in about 200 KB.
+    bomb = zlib.compressobj(9)
+    parts = [bomb.compress(b'{"log": {"entries": [')]
+    spaces = b" " * (1 << 20)
+    parts += [bomb.compress(spaces) for _ in range(200)]
+    parts.append(bomb.flush())
+    path = tmp_path / "bomb.zhar"
+    path.write_bytes(b"".join(parts))
+
+    tracemalloc.start()
+    try:
+        requests, errors = load_requests([path])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert recordings.INFLATED_LIMIT_BYTES == 64 << 20
+    assert path.stat().st_size < 1 << 20
+    assert requests == []
+    assert [e.message for e in errors] == [
+        "the file ends in the middle of this entry; no entry before it could be read",
+        "reading stopped after the first 64 MiB of the HAR it holds: a .zhar "
+        "file is decompressed up to that much; decompress it to a .har file to "
+        "read all of it",
+    ]
+    # What is held is bounded by the limit, not by the 200 MiB inside.
+    assert peak < 5 * (64 << 20)
+
+
+def test_a_zhar_cut_short_gives_the_entries_before_the_cut(tmp_path):
+    path = _zhar_of(tmp_path, 3, padding=2000, noise=True)
+    compressed = path.read_bytes()
+    path.write_bytes(compressed[: len(compressed) * 3 // 4])
+
+    requests, errors = load_requests([path])
+
+    assert 0 < len(requests) < 3
+    assert errors[0].location.startswith(f"entry {len(requests) + 1} (byte ")
+    assert errors[-1] == RecordingError(
+        path, None, "the compressed data ends early: the file was cut short"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b'{"log": {"entries": []}}',
+            "not a compressed HAR: a .zhar file holds a HAR compressed with zlib "
+            "(as mitmproxy writes it) or gzip",
+        ),
+        (
+            zlib.compress(b'{"log": {"entries": []}}')[:2],
+            "the compressed data ends early: the file was cut short",
+        ),
+        (b"\x78\x9c" + b"\xff" * 40, "the compressed data is damaged"),
+    ],
+    ids=["not-compressed", "header-only", "damaged"],
+)
+def test_a_zhar_that_cannot_be_decompressed_is_one_plain_error(tmp_path, data, message):
+    path = tmp_path / "broken.zhar"
+    path.write_bytes(data)
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors == [RecordingError(path, None, message)]
 
 
 def har_entry(url: str = PIXEL, **overrides) -> dict:
