@@ -28,7 +28,9 @@ Three formats are understood, told apart by their content rather than their name
 
 A request whose own URL `urlsplit` refuses (an unclosed IPv6 bracket, a port that is
 no number) is reported at its line, entry or flow and skipped, as is a flow file
-record that is valid tnetstring but no flow; the rest of the file is still read.
+record that is whole (its length frames it) but no flow; the rest of the file is
+still read. Problems are worded for the user, in the terms of the file: what is
+wrong and where, never an exception's class or a Python repr.
 
 An empty file (nothing but white space) is an error: it is never a recording of
 anything.
@@ -518,11 +520,12 @@ def _compressed_header(head: bytes) -> bool:
 def _read_mitm(
     stream: IO[bytes], name: str, label: str, report
 ) -> Iterator[CapturedRequest]:
-    from mitmproxy import exceptions, http
+    from mitmproxy import http
     from mitmproxy.io import FlowReader
 
     flows = FlowReader(stream).stream()
     flows_read = 0
+    whole_flows = 0
     end_of_last_flow = stream.tell()
 
     while True:
@@ -530,33 +533,28 @@ def _read_mitm(
             flow = next(flows)
         except StopIteration:
             return
-        except exceptions.FlowReadException as error:
-            report(
-                RecordingError(
-                    name,
-                    f"flow {flows_read + 1} (byte {end_of_last_flow})",
-                    _describe_flow_error(error, flows_read),
-                )
-            )
-            return
         except Exception as error:  # noqa: BLE001 - mitmproxy does not validate
-            # Well-formed tnetstring that is no flow: mitmproxy's migration and
-            # `from_state` index into it unchecked (KeyError, AttributeError, ...).
-            # The record has been read whole, so reading goes on after it.
+            # mitmproxy's migration and `from_state` index into a record unchecked
+            # (KeyError, AttributeError, TypeError, ...): see what the record is.
             logger.debug("%s: flow %d", name, flows_read + 1, exc_info=True)
+            where = f"flow {flows_read + 1} (byte {end_of_last_flow})"
+            problem, next_record = _unreadable_flow(stream, end_of_last_flow, error)
+            if next_record is None:
+                # Where the next record starts is not known, or it would fail the
+                # same way: reading stops here.
+                read = _what_was_read(whole_flows, "flow")
+                report(RecordingError(name, where, f"{problem}; {read}"))
+                return
             flows_read += 1
-            report(
-                RecordingError(
-                    name,
-                    f"flow {flows_read} (byte {end_of_last_flow})",
-                    f"not a mitmproxy flow ({_exception_text(error)}); skipped",
-                )
-            )
+            message = f"not a mitmproxy flow ({problem}); skipped"
+            report(RecordingError(name, where, message))
+            stream.seek(next_record)
             flows = FlowReader(stream).stream()
-            end_of_last_flow = stream.tell()
+            end_of_last_flow = next_record
             continue
 
         flows_read += 1
+        whole_flows += 1
         end_of_last_flow = stream.tell()
         if not isinstance(flow, http.HTTPFlow):
             logger.debug(
@@ -611,20 +609,157 @@ def _header_text(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], .
     )
 
 
-def _exception_text(error: BaseException) -> str:
-    """`KeyError: 'client_conn'`: the kind of failure and its detail, on one line."""
-    detail = str(error).splitlines()[0] if str(error) else ""
-    kind = type(error).__name__
-    return f"{kind}: {detail}" if detail else kind
+_TNETSTRING_TAGS = b",;#^!~]}"
+_TNETSTRING_FRAME = re.compile(rb"(\d{1,12}):")
+"""A tnetstring record: its length in digits and a colon, the data, a type tag."""
+_RECORD_KINDS = {
+    dict: "a mapping",
+    list: "a list",
+    bytes: "a byte string",
+    str: "a text string",
+    bool: "a boolean",
+    int: "a whole number",
+    float: "a number",
+    type(None): "null",
+}
+_MITMPROXY_FIELD_PROBLEMS = (
+    # How mitmproxy 11 words the faults of a record's fields, and ours for them.
+    (
+        re.compile(r"Expected <class '(\w+)'> for (\w+), but got <class '(\w+)'>"),
+        lambda m: f"the `{m[2]}` field is {_type_kind(m[3])}, not {_type_kind(m[1])}",
+    ),
+    (
+        re.compile(r"missing \d+ required [\w-]+ arguments?: (.*)"),
+        lambda m: _missing_fields(re.findall(r"'(\w+)'", m[1])),
+    ),
+    (
+        re.compile(r"unexpected keyword argument '(\w+)'"),
+        lambda m: f"it has a field mitmproxy does not know, `{m[1]}`",
+    ),
+    (
+        re.compile(r"(?:Invalid value for|Invalid data for|Attribute) (\w+)"),
+        lambda m: f"the `{m[1]}` field holds a value mitmproxy cannot use",
+    ),
+)
 
 
-def _describe_flow_error(error: Exception, flows_read: int) -> str:
-    detail = str(error).rstrip(".")
-    if detail == "Invalid data format":
-        detail = "the data is not a mitmproxy flow (corrupt or truncated file)"
-    if flows_read:
-        return f"{detail}; the {flows_read} flow(s) before it were read"
-    return detail
+def _unreadable_flow(
+    stream: IO[bytes], start: int, error: Exception
+) -> tuple[str, int | None]:
+    """Why the record at `start` is no flow, and where the record after it starts.
+
+    A record is framed by its length, so one that is whole but no flow (damaged
+    inside, or made by another program) can be stepped over. The position is None
+    when reading cannot go on: the frame itself is broken or cut off, or the file
+    is in a flow format this mitmproxy cannot read, as every record after it is.
+    """
+    from mitmproxy import exceptions
+    from mitmproxy.io import tnetstring
+
+    end = _record_end(stream, start)
+    if end is None:
+        return _flow_break(stream, start), None
+
+    stream.seek(start)
+    try:
+        record = tnetstring.loads(stream.read(end - start))
+    except RecursionError:
+        return "it is nested too deeply to be read", end
+    except (ValueError, TypeError, IndexError):
+        return "its contents are damaged", end
+    if isinstance(error, exceptions.FlowReadException) and (
+        "flow format version" in str(error)
+    ):
+        return _unknown_flow_format(record), None
+    return _why_no_flow(record, error), end
+
+
+def _record_end(stream: IO[bytes], start: int) -> int | None:
+    """Where the tnetstring record at `start` ends, if it is framed and whole."""
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(start)
+    frame = _TNETSTRING_FRAME.match(stream.read(13))
+    if frame is None:
+        return None
+    end = start + frame.end() + int(frame[1]) + 1
+    if end > size:
+        return None
+    stream.seek(end - 1)
+    return end if stream.read(1) in _TNETSTRING_TAGS else None
+
+
+def _flow_break(stream: IO[bytes], start: int) -> str:
+    """What is wrong at `start`, where no whole record is: a cut or damage."""
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(start)
+    frame = _TNETSTRING_FRAME.match(stream.read(13))
+    if frame is not None and start + frame.end() + int(frame[1]) + 1 > size:
+        return "the file ends in the middle of this flow: it was cut short"
+    return "the data is not a mitmproxy flow (a damaged file, or not a flow file)"
+
+
+def _why_no_flow(record: Any, error: Exception) -> str:
+    """What keeps a whole record from being a flow, in the terms of the file."""
+    if not isinstance(record, dict):
+        return f"the record is {_RECORD_KINDS.get(type(record), 'a value')}, not a flow"
+    cause = error.__cause__ or error
+    if isinstance(cause, KeyError) and cause.args:
+        return _missing_fields([_field_text(cause.args[0])])
+    if "Unknown flow type" in str(cause):
+        kind = record.get("type", record.get(b"type"))
+        return f"{_quote(_field_text(kind))} is not a kind of flow mitmproxy knows"
+    for pattern, describe in _MITMPROXY_FIELD_PROBLEMS:
+        if match := pattern.search(str(cause)):
+            return describe(match)
+    if isinstance(cause, (TypeError, AttributeError)):
+        return "a field holds a value of the wrong kind"
+    return "mitmproxy cannot make a flow of it"
+
+
+def _unknown_flow_format(record: dict[Any, Any]) -> str:
+    """The flow format version this mitmproxy refused, and what to do about it."""
+    from mitmproxy import version
+
+    number = record.get("version", record.get(b"version"))
+    if isinstance(number, list) and all(isinstance(part, int) for part in number):
+        shown = ".".join(str(part) for part in number)
+    else:
+        shown = _field_text(number)
+    problem = (
+        f"this flow is in flow format version {shown}, which mitmproxy "
+        f"{version.VERSION} cannot read"
+    )
+    if isinstance(number, int) and number > version.FLOW_FORMAT_VERSION:
+        problem += " (a newer mitmproxy wrote it: update mitmproxy to read it)"
+    return problem
+
+
+def _missing_fields(names: list[str]) -> str:
+    if len(names) == 1:
+        return f"the {_quote(names[0])} field is missing"
+    listed = ", ".join(_quote(name) for name in names[:-1])
+    return f"the {listed} and {_quote(names[-1])} fields are missing"
+
+
+def _type_kind(python_type: str) -> str:
+    kinds = {kind.__name__: text for kind, text in _RECORD_KINDS.items()}
+    return kinds.get(python_type, "a value of another kind")
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _what_was_read(count: int, thing: str) -> str:
+    if count == 0:
+        return f"no {thing} before it could be read"
+    if count == 1:
+        return f"the {thing} before it was read"
+    return f"the {count} {thing}s before it were read"
 
 
 def _request_from_flow(flow: Any, origin: str, *, source: str = "") -> CapturedRequest:

@@ -17,6 +17,7 @@ from inspector.model import CapturedRequest
 from inspector.recordings import (
     HTTP_METHODS,
     RecordingError,
+    flows_from_requests,
     load_each,
     load_requests,
     read_requests,
@@ -745,10 +746,42 @@ def test_corrupt_flow_file_keeps_the_flows_before_the_break(tmp_path):
     requests, errors = load_requests([broken])
 
     assert [r.method for r in requests] == ["GET"]
-    assert len(errors) == 1
-    assert errors[0].location == f"flow 2 (byte {end_of_first_flow})"
-    assert "corrupt or truncated" in errors[0].message
-    assert "the 1 flow(s) before it were read" in errors[0].message
+    assert errors == [
+        RecordingError(
+            broken,
+            f"flow 2 (byte {end_of_first_flow})",
+            "the file ends in the middle of this flow: it was cut short; the flow "
+            "before it was read",
+        )
+    ]
+
+
+def test_damaged_data_between_flows_stops_with_the_count_read(tmp_path):
+    whole = tmp_path / "whole.mitm"
+    write_mitm(sample_requests(), whole)
+    data = whole.read_bytes()
+    with open(whole, "rb") as stream:
+        reader = mitm_io.FlowReader(stream)
+        iterator = iter(reader.stream())
+        next(iterator)
+        next(iterator)
+        end_of_second_flow = stream.tell()
+    damaged = tmp_path / "damaged.mitm"
+    damaged.write_bytes(
+        data[:end_of_second_flow] + b"garbage" + data[end_of_second_flow:]
+    )
+
+    requests, errors = load_requests([damaged])
+
+    assert [r.method for r in requests] == ["GET", "POST"]
+    assert errors == [
+        RecordingError(
+            damaged,
+            f"flow 3 (byte {end_of_second_flow})",
+            "the data is not a mitmproxy flow (a damaged file, or not a flow "
+            "file); the 2 flows before it were read",
+        )
+    ]
 
 
 def test_flow_errors_are_kept_only_when_no_answer_came(tmp_path, flow_factory):
@@ -796,7 +829,8 @@ def test_file_named_mitm_that_is_not_a_flow_file(tmp_path):
     assert [(e.location, e.message) for e in errors] == [
         (
             "flow 1 (byte 0)",
-            "the data is not a mitmproxy flow (corrupt or truncated file)",
+            "the data is not a mitmproxy flow (a damaged file, or not a flow file); "
+            "no flow before it could be read",
         )
     ]
 
@@ -1488,13 +1522,71 @@ def _tnetstring(value: object) -> bytes:
     return tnetstring.dumps(value)
 
 
+def _first_flow_state() -> dict:
+    """The state of a real flow as `write_mitm` stores it, to be spoilt."""
+    from mitmproxy.io import tnetstring
+
+    [flow] = flows_from_requests(sample_requests()[:1])
+    return tnetstring.loads(tnetstring.dumps(flow.get_state()))
+
+
+def _spoilt(**changes: object) -> dict:
+    """A flow state with request fields changed (`...` removes the field)."""
+    state = _first_flow_state()
+    for field, value in changes.items():
+        if value is ...:
+            del state["request"][field]
+        else:
+            state["request"][field] = value
+    return state
+
+
+def _nested(levels: int) -> bytes:
+    record = b"0:]"
+    for _ in range(levels):
+        record = b"%d:%s]" % (len(record), record)
+    return record
+
+
 @pytest.mark.parametrize(
     ("record", "reason"),
     [
-        ({b"version": 20, b"type": b"http"}, "KeyError: 'client_conn'"),
-        ([1, 2, 3], "AttributeError"),
-        (b"hello", "AttributeError"),
-        ({b"id": b"x", b"version": 20, b"type": b"tcp"}, "KeyError: 'client_conn'"),
+        ({b"version": 20, b"type": b"http"}, "the `client_conn` field is missing"),
+        ([1, 2, 3], "the record is a list, not a flow"),
+        (b"hello", "the record is a byte string, not a flow"),
+        (None, "the record is null, not a flow"),
+        (
+            {b"id": b"x", b"version": 20, b"type": b"tcp"},
+            "the `client_conn` field is missing",
+        ),
+        (_spoilt(port="443"), "the `port` field is a text string, not a whole number"),
+        (_spoilt(method=None), "the `method` field is null, not a byte string"),
+        (_spoilt(host=...), "the `host` field is missing"),
+        (_spoilt(host=..., port=...), "the `host` and `port` fields are missing"),
+        (_spoilt(colour=b"red"), "it has a field mitmproxy does not know, `colour`"),
+        (_spoilt(headers=5), "a field holds a value of the wrong kind"),
+        (
+            {**_first_flow_state(), "type": "fax"},
+            "`fax` is not a kind of flow mitmproxy knows",
+        ),
+        (b"3:abc#", "its contents are damaged"),
+        (_nested(3000), "it is nested too deeply to be read"),
+    ],
+    ids=[
+        "no-client",
+        "list",
+        "bytes",
+        "null",
+        "tcp-no-client",
+        "port-text",
+        "method-null",
+        "no-host",
+        "no-host-no-port",
+        "unknown-field",
+        "headers-number",
+        "unknown-type",
+        "bad-integer",
+        "too-deep",
     ],
 )
 def test_a_tnetstring_record_that_is_no_flow_is_reported_and_the_rest_read(
@@ -1507,21 +1599,88 @@ def test_a_tnetstring_record_that_is_no_flow_is_reported_and_the_rest_read(
         next(iter(reader.stream()))
         end_of_first_flow = stream.tell()
     data = flows.read_bytes()
-    bad = _tnetstring(record)
+    bad = record if isinstance(record, bytes) and b":" in record else None
+    bad = bad or _tnetstring(record)
     mixed = tmp_path / "mixed.mitm"
     mixed.write_bytes(bad + data[:end_of_first_flow] + bad + data[end_of_first_flow:])
 
     requests, errors = load_requests([mixed])
 
-    assert len(requests) == 3
-    assert [error.location for error in errors] == [
-        "flow 1 (byte 0)",
-        f"flow 3 (byte {len(bad) + end_of_first_flow})",
+    assert [r.url for r in requests] == [r.url for r in sample_requests()]
+    assert errors == [
+        RecordingError(mixed, where, f"not a mitmproxy flow ({reason}); skipped")
+        for where in (
+            "flow 1 (byte 0)",
+            f"flow 3 (byte {len(bad) + end_of_first_flow})",
+        )
     ]
-    for error in errors:
-        assert error.path == str(mixed)
-        assert error.message.startswith(f"not a mitmproxy flow ({reason}")
-        assert error.message.endswith("); skipped")
+
+
+def test_no_flow_file_message_shows_python_internals(tmp_path):
+    """Every way a flow file can fail is worded without exception classes,
+    type names or Python reprs of what the file holds."""
+    flows = tmp_path / "flows.mitm"
+    write_mitm(sample_requests(), flows)
+    good = flows.read_bytes()
+    broken = [
+        _tnetstring(_spoilt(port="443")),
+        _tnetstring(_spoilt(timestamp_start="noon")),
+        _tnetstring(_spoilt(headers=[[b"a"]])),
+        _tnetstring({**_first_flow_state(), "client_conn": 5}),
+        _tnetstring([b"\xff", {"a": 1}]),
+        b"5:hello!",
+        b"not a flow at all",
+    ]
+    messages = []
+    for number, record in enumerate(broken):
+        path = tmp_path / f"broken{number}.mitm"
+        path.write_bytes(record + good)
+        messages += [error.message for error in load_requests([path])[1]]
+
+    assert len(messages) == len(broken)
+    for message in messages:
+        assert not re.search(r"Error\b|Exception|<class|\bb'|\\x|Traceback", message)
+        assert "mitmproxy flow" in message
+
+
+def test_a_flow_file_from_a_newer_mitmproxy_stops_with_what_to_do(tmp_path):
+    from mitmproxy import version
+
+    state = _first_flow_state()
+    newer = _tnetstring({**state, "version": version.FLOW_FORMAT_VERSION + 5})
+    path = tmp_path / "newer.mitm"
+    write_mitm(sample_requests()[:1], path)
+    first = path.read_bytes()
+    path.write_bytes(first + newer + newer)
+
+    requests, errors = load_requests([path])
+
+    assert len(requests) == 1
+    assert errors == [
+        RecordingError(
+            path,
+            f"flow 2 (byte {len(first)})",
+            f"this flow is in flow format version "
+            f"{version.FLOW_FORMAT_VERSION + 5}, which mitmproxy {version.VERSION} "
+            "cannot read (a newer mitmproxy wrote it: update mitmproxy to read it); "
+            "the flow before it was read",
+        )
+    ]
+
+
+def test_an_old_flow_format_version_is_shown_as_a_version(tmp_path):
+    from mitmproxy import version
+
+    path = tmp_path / "ancient.mitm"
+    path.write_bytes(_tnetstring({**_first_flow_state(), "version": [0, 3]}))
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert [error.message for error in errors] == [
+        f"this flow is in flow format version 0.3, which mitmproxy {version.VERSION} "
+        "cannot read; no flow before it could be read"
+    ]
 
 
 # --------------------------------------------------------------------------------------
