@@ -16,9 +16,13 @@ Three formats are understood, told apart by their content rather than their name
   of `HTTP_METHODS`, or a bare URL meaning GET; `//host/path` means https), optional
   `Name: value` header lines, then a blank line and a body. A request line starts a
   new request even without a `---`, so a file of bare URLs, one per line, is a
-  request list too. Lines starting with `#` are comments, except annotations such
-  as `# @t=+2000ms` (the next request was sent 2 s after the first one) and
-  `# @client=203.0.113.7` (the client address of this and later requests).
+  request list too. A line of several URLs (side by side, after one method, or as a
+  JSON list) is one request each; a header or body after it is reported, since it
+  could belong to any of them. A whole file that is a JSON list of URLs is read
+  the same way, each string named by its line. Lines starting with `#` are
+  comments, except annotations such as `# @t=+2000ms` (the next request was sent
+  2 s after the first one) and `# @client=203.0.113.7` (the client address of this
+  and later requests).
 
   A line that fits nowhere is reported, and the lines after it are skipped up to the
   next request line or `---`. The request it interrupts is kept when it is a GET
@@ -449,7 +453,7 @@ def _detect_format(head: bytes, name: str) -> str:
 
     text_start = head.removeprefix(_UTF8_BOM).lstrip()
     if text_start.startswith((b"{", b"[")):
-        # No request list starts with a bracket; JSON that is not HAR is named so.
+        # No request list starts with a bracket: HAR, or a JSON list of URLs.
         return "har"
     if _TNETSTRING_START.match(head) or name.lower().endswith((".mitm", ".flows")):
         return "mitm"
@@ -846,6 +850,11 @@ class _HarEntry(_HarModel):
 
 
 def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRequest]:
+    if _JSON_LIST_START.match(data):
+        # HAR is an object: a list is URLs, as pasted from devtools or a log.
+        yield from _read_json_list(data, name, label, report)
+        return
+
     entries, break_error = _har_entries(data, name)
 
     for number, raw_entry in enumerate(entries, start=1):
@@ -916,9 +925,188 @@ def _har_entries(data: bytes, name: str) -> tuple[list[Any], RecordingError | No
 def _not_har(document: Any) -> str:
     if isinstance(document, dict):
         return "not a HAR file: it has no log.entries list"
-    kinds = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    kinds = {str: "a string", bool: "a boolean", type(None): "null"}
     kind = kinds.get(type(document), "a number")
     return f"not a HAR file: the JSON document is {kind}, not an object"
+
+
+# -- JSON lists of URLs ----------------------------------------------------------------
+
+_JSON_LIST_START = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\[")
+_JSON_KINDS = {
+    dict: ("an object", "objects"),
+    list: ("a list", "lists"),
+    str: ("a string", "strings"),
+    bool: ("a boolean", "booleans"),
+    int: ("a number", "numbers"),
+    float: ("a number", "numbers"),
+    type(None): ("null", "nulls"),
+}
+"""How a JSON value is named in messages: one of them, and several."""
+
+
+def _read_json_list(
+    data: bytes, name: str, label: str, report
+) -> Iterator[CapturedRequest]:
+    """The requests of a JSON list of URLs (`["https://…", "https://…"]`).
+
+    Each string is read as a line of a request list would be, and named by its
+    line, with `URL 2` for the second on a line that holds several (as for URLs
+    side by side). An item that is no URL is reported and skipped; a list cut
+    short gives the URLs before the cut. A list with no string in it at all is
+    not taken for a list of URLs: it is named for what it is.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RecordingError(
+            name, f"byte {error.start}", "a JSON list of URLs must be UTF-8 text"
+        ) from None
+    items, break_at = _json_list_items(text)
+
+    # The line of each item, counted as the items go.
+    lines = []
+    line, counted_to = 1, 0
+    for _, start in items:
+        line += text.count("\n", counted_to, start)
+        counted_to = start
+        lines.append(line)
+
+    values = [value for value, _ in items]
+    if not any(isinstance(value, str) for value in values):
+        if break_at is not None:
+            position, reason = break_at
+            raise RecordingError(
+                name, _line_column(text, position), f"not valid JSON: {reason}"
+            )
+        raise RecordingError(name, None, _not_a_url_list(values))
+
+    # Several items on one line are told apart as URLs side by side are.
+    per_line = Counter(lines)
+    seen_on_line: Counter[int] = Counter()
+    blocks = []
+    for value, lineno in zip(values, lines, strict=True):
+        seen_on_line[lineno] += 1
+        part = seen_on_line[lineno] if per_line[lineno] > 1 else None
+        block = _json_list_block(value, lineno, part, name, report)
+        if block is not None:
+            blocks.append(block)
+    yield from _requests_from_blocks(blocks, name, label, report)
+
+    if break_at is not None:
+        report(_json_list_break(name, text, break_at, len(items)))
+
+
+def _json_list_block(
+    value: Any, lineno: int, part: int | None, name: str, report
+) -> _Block | None:
+    """The request one item of a JSON list stands for; None (reported) if none."""
+    where = f"line {lineno}" if part is None else f"line {lineno}, URL {part}"
+    if value is _TOO_DEEP:
+        problem = "expected a URL in quotes, found a value nested too deeply to read"
+    elif not isinstance(value, str):
+        kind = _JSON_KINDS[type(value)][0]
+        problem = f"expected a URL in quotes, found {kind}"
+    elif (request_line := _split_request_line(value.strip())) is None:
+        problem = _not_a_request(value.strip())
+    elif request_line[0] not in HTTP_METHODS:
+        problem = _not_a_method(request_line[0])
+    else:
+        method, target, bare = request_line
+        block = _Block(lineno, method, target, bare=bare)
+        block.part = part
+        return block
+    report(RecordingError(name, where, f"{problem}; skipped"))
+    return None
+
+
+def _json_list_items(text: str) -> tuple[list[tuple[Any, int]], tuple[int, str] | None]:
+    """The items of the JSON list in `text`, each with where it starts, and where
+    and why the text stops being that list, if it does.
+
+    Items are read one by one, so that a list cut short or broken still gives
+    the items before the break. A comma before the closing bracket, as code has
+    it, is allowed.
+    """
+    decoder = json.JSONDecoder()
+    items: list[tuple[Any, int]] = []
+    position = _skip_whitespace(text, text.index("[") + 1)
+    while not text.startswith("]", position):
+        start = position
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            return items, (error.pos, error.msg)
+        except RecursionError:
+            end = _end_of_json_value(text, position)
+            if end is None:
+                return items, (
+                    position,
+                    "an item is nested too deeply and never closes",
+                )
+            value, position = _TOO_DEEP, end
+        items.append((value, start))
+
+        position = _skip_whitespace(text, position)
+        if text.startswith(",", position):
+            position = _skip_whitespace(text, position + 1)
+        elif not text.startswith("]", position):
+            return items, (position, "expected `,` or `]` after an item")
+
+    position = _skip_whitespace(text, position + 1)
+    if position < len(text):
+        return items, (position, "more text after the list")
+    return items, None
+
+
+def _json_list_break(
+    name: str, text: str, break_at: tuple[int, str], items: int
+) -> RecordingError:
+    """Where a JSON list of URLs breaks off, and what was read before."""
+    position, reason = break_at
+    read = _what_was_read(items, "item")
+    if not text[position:].strip() or reason.startswith("Unterminated"):
+        where = f"line {text.count(chr(10)) + 1}"
+        return RecordingError(name, where, f"the file ends inside the list; {read}")
+    return RecordingError(
+        name,
+        _line_column(text, position),
+        f"the list stops being valid JSON here ({reason}); {read}",
+    )
+
+
+def _line_column(text: str, position: int) -> str:
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    return f"line {line} column {column}"
+
+
+def _not_a_url_list(values: list[Any]) -> str:
+    """Why a JSON list without a single string is neither HAR nor a list of URLs."""
+    if not values:
+        return "the JSON list is empty: it holds no URL, and it is not a HAR file"
+    if all(isinstance(value, dict) for value in values) and any(
+        "request" in value for value in values
+    ):
+        return (
+            "not a HAR file: the JSON document is a list of HAR entries; a HAR file "
+            "is an object that holds them in log.entries"
+        )
+    kinds = sorted(
+        {
+            "too deeply nested values"
+            if value is _TOO_DEEP
+            else _JSON_KINDS[type(value)][1]
+            for value in values
+        }
+    )
+    listed = (
+        kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + f" and {kinds[-1]}"
+    )
+    return (
+        "not a HAR file (an object) or a list of URLs (strings): the JSON document "
+        f"is a list of {listed}"
+    )
 
 
 def _salvage_har_entries(
@@ -1131,6 +1319,13 @@ class _Block:
         self.part: int | None = None
         """Which of the URLs on its line this is, when the line has several."""
 
+    @property
+    def where(self) -> str:
+        """Its place in the file, as errors name it: `line 4`, `line 4, URL 2`."""
+        if self.part is None:
+            return f"line {self.lineno}"
+        return f"line {self.lineno}, URL {self.part}"
+
 
 class _BadLine:
     """A line that fits nowhere, and the lines skipped after it.
@@ -1140,16 +1335,21 @@ class _BadLine:
     went wrong (a body without the blank line before it, a multi-line paste).
     """
 
-    def __init__(self, lineno: int, problem: str, dropped: _Block | None = None):
+    def __init__(
+        self, lineno: int, problem: str, dropped: tuple[_Block, ...] = ()
+    ) -> None:
         self.lineno = lineno
         self.problem = problem
         self.last_skipped = lineno
         self.dropped = dropped
-        """The request given up because of this line, if any."""
+        """The requests given up because of this line, if any."""
 
     def error(self, name: str) -> RecordingError:
-        if self.dropped is not None:
+        if len(self.dropped) == 1:
             consequence = "request skipped"
+        elif self.dropped:
+            line = self.dropped[0].lineno
+            consequence = f"the {len(self.dropped)} requests of line {line} skipped"
         elif self.last_skipped == self.lineno:
             consequence = "line skipped"
         else:
@@ -1159,12 +1359,51 @@ class _BadLine:
         )
 
 
+class _SharedLine:
+    """The requests of one line that holds several URLs, and what may follow it.
+
+    A header or a body after such a line could belong to any of its requests, so
+    it is reported rather than given to one of them; requests that carry a body
+    are dropped then, as their body is lost.
+    """
+
+    def __init__(self, blocks: list[_Block]) -> None:
+        self.blocks = blocks
+        self.after_blank = False
+        """A blank line came after the request line: next would be a body."""
+
+    def bad_line(self, lineno: int, line: str) -> _BadLine:
+        first = self.blocks[0]
+        bodyless = first.method in _BODYLESS_METHODS
+        dropped = () if bodyless else tuple(self.blocks)
+        header = _HEADER_LINE.match(line)
+        if self.after_blank and bodyless:
+            return _BadLine(lineno, _not_a_body(first, line))
+        if self.after_blank or (header and not _mangled_url(header)):
+            what = "a body" if self.after_blank else "a header"
+            count = len(self.blocks)
+            problem = (
+                f"{what} after the {count} URLs of line {first.lineno} could belong "
+                f"to any of them, found {_quote(line)}; give each request a line of "
+                "its own"
+            )
+            return _BadLine(lineno, problem, dropped=dropped)
+        problem = f"expected a URL or a request line, found {_quote(line)}"
+        return _BadLine(lineno, problem, dropped=dropped)
+
+
 def _read_request_list(
     data: bytes, name: str, label: str, report
 ) -> Iterator[CapturedRequest]:
     text = _decode_text(data, name, report)
     blocks = _parse_request_list(text, name, report)
+    yield from _requests_from_blocks(blocks, name, label, report)
 
+
+def _requests_from_blocks(
+    blocks: list[_Block], name: str, label: str, report
+) -> Iterator[CapturedRequest]:
+    """The requests of a request list's blocks, timed as the module says."""
     base_time: float | None = None
     previous_time: float | None = None
     for block in blocks:
@@ -1259,6 +1498,7 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
     """
     blocks: list[_Block] = []
     current: _Block | None = None
+    shared: _SharedLine | None = None
     pending_offset: float | None = None
     client_address: str | None = None
     bad_line: _BadLine | None = None
@@ -1284,7 +1524,7 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
         # A `---` line ends the block; comments and annotations may appear anywhere.
         if stripped == "---":
             end_skipping()
-            current = None
+            current = shared = None
             continue
         if stripped.startswith("#"):
             if time_match := _TIME_ANNOTATION.search(stripped):
@@ -1307,14 +1547,21 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
 
         if several := _several_urls(stripped):
             # URLs pasted side by side: one request each, never one glued URL.
+            # What follows them could belong to any, so it is not taken.
             end_skipping()
-            for part, target in enumerate(several, start=1):
-                current = start_block(lineno, "GET", target, True)
-                current.part = part
+            method, targets, bare = several
+            shared = _SharedLine(
+                [start_block(lineno, method, target, bare) for target in targets]
+            )
+            if len(targets) > 1:
+                for part, block in enumerate(shared.blocks, start=1):
+                    block.part = part
+            current = None
             continue
 
         if request_line := _split_request_line(stripped):
             end_skipping()
+            shared = None
             if request_line[0] not in HTTP_METHODS:
                 # A request line all the same: it ends the request before it, and
                 # its headers and body go with it.
@@ -1329,7 +1576,15 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
                 bad_line.last_skipped = lineno
             continue
 
-        if current is None:
+        if shared is not None:
+            if stripped:
+                bad_line = shared.bad_line(lineno, stripped)
+                for block in bad_line.dropped:
+                    blocks.remove(block)
+                shared = None
+            else:
+                shared.after_blank = True
+        elif current is None:
             if stripped:
                 bad_line = _BadLine(lineno, _not_a_request(stripped))
         elif current.in_body:
@@ -1346,8 +1601,8 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
             current.headers.append((header_match["name"], header_match["value"]))
         else:
             bad_line = _bad_line_in_head(current, lineno, stripped)
-            if bad_line.dropped is not None:
-                blocks.remove(current)
+            for block in bad_line.dropped:
+                blocks.remove(block)
             current = None
 
     end_skipping()
@@ -1370,7 +1625,7 @@ def _bad_line_in_head(block: _Block, lineno: int, line: str) -> _BadLine:
 
     if line.startswith(("{", "[")):
         problem += " (a body must come after a blank line)"
-    return _BadLine(lineno, problem, dropped=block)
+    return _BadLine(lineno, problem, dropped=(block,))
 
 
 def _not_a_body(block: _Block, line: str) -> str:
@@ -1414,17 +1669,46 @@ def _mangled_url(header: re.Match[str]) -> bool:
     return name.endswith(("http", "https")) and header["value"].startswith("//")
 
 
-def _several_urls(line: str) -> list[str] | None:
-    """The URLs of a line that holds several bare ones side by side, else None.
+def _several_urls(line: str) -> tuple[str, list[str], bool] | None:
+    """`(method, targets, bare)` for a line of several URLs, else None.
 
-    Only a line made of nothing but URLs (each perhaps quoted, or followed by the
-    comma of a list) is split; a URL with a space pasted in stays one request.
+    Such a line is URLs side by side (each perhaps quoted, or followed by the
+    comma of a list), a method followed by URLs (`GET URL URL`), or a JSON list
+    of URLs on one line (`["https://…","https://…"]`); the method is GET for bare
+    ones. A URL with a space pasted in stays one request, since not all of its
+    words are URLs.
     """
+    if line.startswith("[") and line.rstrip(",; \t").endswith("]"):
+        targets = _json_line_urls(line.rstrip(",; \t"))
+        return None if targets is None else ("GET", targets, True)
+
     if line.count("://") < 2 or " " not in line and "\t" not in line:
         return None
+    method, bare = "GET", True
+    words = line.split()
+    if words[0] in HTTP_METHODS:
+        method, bare = words[0], False
+        words = _HTTP_VERSION_SUFFIX.sub("", line).split()[1:]
     targets = []
-    for word in line.split():
+    for word in words:
         request_line = _split_request_line(word)
+        if request_line is None or not request_line[2]:
+            return None
+        targets.append(request_line[1])
+    return (method, targets, bare) if len(targets) > 1 else None
+
+
+def _json_line_urls(line: str) -> list[str] | None:
+    """The URLs of a line that is a JSON list of bare URLs, else None."""
+    try:
+        items = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not items or not all(isinstance(item, str) for item in items):
+        return None
+    targets = []
+    for item in items:
+        request_line = _split_request_line(item.strip())
         if request_line is None or not request_line[2]:
             return None
         targets.append(request_line[1])
@@ -1479,7 +1763,7 @@ def _absolute_url(block: _Block, name: str, report) -> str | None:
             report(
                 RecordingError(
                     name,
-                    f"line {block.lineno}",
+                    block.where,
                     f"the target {_quote(block.target)} is a path; give a full URL "
                     "or a Host header",
                 )
@@ -1489,7 +1773,7 @@ def _absolute_url(block: _Block, name: str, report) -> str | None:
 
     problem = url_problem(url)
     if problem:
-        report(_bad_url_error(name, f"line {block.lineno}", url, problem))
+        report(_bad_url_error(name, block.where, url, problem))
         return None
     return url
 

@@ -756,3 +756,23 @@ def test_the_readme_command_decompresses_a_zhar(tmp_path):
     read_back, errors = load_requests([tmp_path / "day.har"])
     assert errors == []
     assert [r.url for r in read_back] == [r.url for r in requests]
+
+
+def test_a_json_list_of_urls_from_standard_input_is_checked(capsys, monkeypatch):
+    urls = [
+        line.removeprefix("GET ")
+        for line in Path(case("29")).read_text().splitlines()
+        if line.startswith("GET ")
+    ]
+    pasted = json.dumps(urls).encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pasted)))
+
+    status, out, err = check(capsys, "-", "--format", "json", "--fail-on", "never")
+
+    assert (status, err) == (0, "")
+    report = json.loads(out)
+    assert report["summary"]["events"] == len(urls) > 1
+    assert [event["id"] for event in report["events"]] == [
+        f"<stdin>:1.{n}" for n in range(1, len(urls) + 1)
+    ]
+    assert "page.duplicate-pageview" in out

@@ -525,6 +525,176 @@ def test_urls_side_by_side_on_one_line_are_requests_of_their_own(tmp_path):
     ]
 
 
+def test_several_urls_after_one_method_are_requests_of_their_own(tmp_path):
+    first, second, third = (pixel_url(1700000000000 + n * 1000) for n in range(3))
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        f"GET {first} {second}\n"
+        f"HEAD {first}\t{second} {third} HTTP/1.1\n"
+        f'GET "{first}", "{second}"\n'
+        # Not all of it is URLs: one request, as for bare URLs.
+        f"GET {first} and {second}\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert errors == []
+    assert [(r.request_id, r.origin, r.method, r.url) for r in requests] == [
+        ("pasted.txt:1.1", "pasted.txt line 1, URL 1", "GET", first),
+        ("pasted.txt:1.2", "pasted.txt line 1, URL 2", "GET", second),
+        ("pasted.txt:2.1", "pasted.txt line 2, URL 1", "HEAD", first),
+        ("pasted.txt:2.2", "pasted.txt line 2, URL 2", "HEAD", second),
+        ("pasted.txt:2.3", "pasted.txt line 2, URL 3", "HEAD", third),
+        ("pasted.txt:3.1", "pasted.txt line 3, URL 1", "GET", first),
+        ("pasted.txt:3.2", "pasted.txt line 3, URL 2", "GET", second),
+        ("pasted.txt:4", "pasted.txt line 4", "GET", f"{first}%20and%20{second}"),
+    ]
+
+
+def test_a_word_that_is_no_method_before_several_urls_is_reported(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(tmp_path, "pasted.txt", f"FETCH {first} {second}\n{first}\n")
+
+    requests, errors = load_requests([path])
+
+    assert [r.request_id for r in requests] == ["pasted.txt:2"]
+    assert [(e.location, e.message) for e in errors] == [
+        (
+            "line 1",
+            "`FETCH` is not an HTTP method; use one of GET, POST, HEAD, PUT, "
+            "DELETE, OPTIONS, PATCH, CONNECT, TRACE (a pixel is a GET); line skipped",
+        )
+    ]
+
+
+@pytest.mark.parametrize("request_line", ["{0} {1}", "GET {0} {1}"])
+def test_a_header_after_several_urls_is_not_given_to_one_of_them(
+    tmp_path, request_line
+):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        request_line.format(first, second)
+        + "\nUser-Agent: ExampleBrowser/1.0\nAccept: image/*\n"
+        + f"{pixel_url(1700000002000)}\nUser-Agent: ExampleBrowser/1.0\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    # The GETs are whole without headers; the last URL is alone on its line.
+    assert [(r.request_id, r.headers) for r in requests] == [
+        ("pasted.txt:1.1", ()),
+        ("pasted.txt:1.2", ()),
+        ("pasted.txt:4", (("User-Agent", "ExampleBrowser/1.0"),)),
+    ]
+    assert errors == [
+        RecordingError(
+            path,
+            "line 2",
+            "a header after the 2 URLs of line 1 could belong to any of them, found "
+            "`User-Agent: ExampleBrowser/1.0`; give each request a line of its own; "
+            "lines 2 to 3 skipped",
+        )
+    ]
+
+
+def test_a_body_after_several_urls_drops_their_requests(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        f"POST {first} {second}\nContent-Type: application/json\n\n"
+        '{"events": []}\n'
+        "---\n"
+        f"POST {first} {second}\n\n"
+        '{"events": []}\n'
+        "---\n"
+        # Nothing follows: two requests without a body, as written.
+        f"POST {first} {second}\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [(r.request_id, r.method, r.body) for r in requests] == [
+        ("pasted.txt:10.1", "POST", b""),
+        ("pasted.txt:10.2", "POST", b""),
+    ]
+    assert errors == [
+        RecordingError(
+            path,
+            "line 2",
+            "a header after the 2 URLs of line 1 could belong to any of them, found "
+            "`Content-Type: application/json`; give each request a line of its own; "
+            "the 2 requests of line 1 skipped",
+        ),
+        RecordingError(
+            path,
+            "line 8",
+            "a body after the 2 URLs of line 6 could belong to any of them, found "
+            '`{"events": []}`; give each request a line of its own; the 2 requests '
+            "of line 6 skipped",
+        ),
+    ]
+
+
+def test_lines_after_several_urls_that_are_no_header_or_body(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        f"{first} {second}\nnot a header\n{first} {second}\n\nnot a URL\n"
+        f"GET {first} {second}\n\nnot a body\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert len(requests) == 6
+    assert [(e.location, e.message) for e in errors] == [
+        (
+            "line 2",
+            "expected a URL or a request line, found `not a header`; line skipped",
+        ),
+        ("line 5", "expected a URL or a request line, found `not a URL`; line skipped"),
+        ("line 8", "a GET request has no body, found `not a body`; line skipped"),
+    ]
+
+
+def test_a_bad_url_among_several_is_named_by_its_place_on_the_line(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(tmp_path, "pasted.txt", f"{first} http://[::1/x {second}\n")
+
+    requests, errors = load_requests([path])
+
+    assert [r.request_id for r in requests] == ["pasted.txt:1.1", "pasted.txt:1.3"]
+    [error] = errors
+    assert error.location == "line 1, URL 2"
+    assert error.message.startswith("`http://[::1/x` is not a valid URL (")
+
+
+def test_a_json_list_on_a_line_of_a_request_list_is_split(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        "# copied from the console\n"
+        f'["{first}","{second}"]\n'
+        f'  [ "{first}" ],\n'
+        # Not all URLs: not split, and reported as a line that fits nowhere.
+        f'["{first}", 3]\n',
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [(r.request_id, r.url) for r in requests] == [
+        ("pasted.txt:2.1", first),
+        ("pasted.txt:2.2", second),
+        ("pasted.txt:3", first),
+    ]
+    assert [e.location for e in errors] == ["line 4"]
+
+
 def test_a_url_with_an_unmatched_quote_is_reported_not_taken_for_a_header(tmp_path):
     path = write(
         tmp_path, "quote.txt", f"{pixel_url(1700000000000)}\n'{pixel_url(1)}\n"
@@ -1147,11 +1317,157 @@ def test_har_that_is_not_json_or_not_har(tmp_path):
         "(Expecting property name enclosed in double quotes); no entry before it "
         "could be read",
         f"{other}: not a HAR file: it has no log.entries list",
-        f"{listed}: not a HAR file: the JSON document is a list, not an object",
+        f"{listed}: not a HAR file (an object) or a list of URLs (strings): the JSON "
+        "document is a list of numbers",
         f"{text}: line 1 column 1: not valid JSON: Expecting value",
         f"{headless}: line 1 column 28: not valid JSON: Unterminated string "
         "starting at",
     ]
+
+
+def test_a_json_list_of_urls_is_one_request_per_url(tmp_path):
+    first, second, third = (pixel_url(1700000000000 + n * 1000) for n in range(3))
+    one_line = write(tmp_path, "console.json", json.dumps([first, second]))
+    pretty = write(tmp_path, "log.txt", json.dumps([first, second, third], indent=2))
+    # As code has it: a comma before the bracket, URLs quoted twice, a BOM.
+    code = tmp_path / "code.js.txt"
+    code.write_bytes(
+        b"\xef\xbb\xbf"
+        + f'[\n  "{first}", "\\"{second}\\"",\n  "{third}",\n]\n'.encode()
+    )
+
+    requests, errors = load_requests([one_line, pretty, code])
+
+    assert errors == []
+    assert [(r.request_id, r.origin, r.method, r.url) for r in requests] == [
+        ("console.json:1.1", "console.json line 1, URL 1", "GET", first),
+        ("console.json:1.2", "console.json line 1, URL 2", "GET", second),
+        ("log.txt:2", "log.txt line 2", "GET", first),
+        ("log.txt:3", "log.txt line 3", "GET", second),
+        ("log.txt:4", "log.txt line 4", "GET", third),
+        ("code.js.txt:2.1", "code.js.txt line 2, URL 1", "GET", first),
+        ("code.js.txt:2.2", "code.js.txt line 2, URL 2", "GET", second),
+        ("code.js.txt:3", "code.js.txt line 3", "GET", third),
+    ]
+    assert [r.timestamp for r in requests[:2]] == [1700000000.0, 1700000001.0]
+
+
+def test_items_of_a_json_list_that_are_no_url_are_reported_and_skipped(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(
+        tmp_path,
+        "urls.json",
+        json.dumps([first, 42, "p1.parsely.com/plogger/?rand=1", {"url": second}])[:-1]
+        + ",\n"
+        + json.dumps([second, None, f"GET {first}", f"PSOT {first}", "curl x"])[1:],
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [(r.request_id, r.method, r.url) for r in requests] == [
+        ("urls.json:1.1", "GET", first),
+        ("urls.json:2.1", "GET", second),
+        ("urls.json:2.3", "GET", first),
+    ]
+    assert [(e.location, e.message) for e in errors] == [
+        ("line 1, URL 2", "expected a URL in quotes, found a number; skipped"),
+        (
+            "line 1, URL 3",
+            "the URL `p1.parsely.com/plogger/?rand=1` has no scheme; start it with "
+            "`https://`; skipped",
+        ),
+        ("line 1, URL 4", "expected a URL in quotes, found an object; skipped"),
+        ("line 2, URL 2", "expected a URL in quotes, found null; skipped"),
+        (
+            "line 2, URL 4",
+            "`PSOT` is not an HTTP method (did you mean POST?); skipped",
+        ),
+        (
+            "line 2, URL 5",
+            "a curl command is not a request line; paste the URL it fetches, or "
+            "`METHOD URL` followed by its headers; skipped",
+        ),
+    ]
+
+
+def test_a_json_list_cut_short_gives_the_urls_before_the_cut(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    cut = write(tmp_path, "cut.json", f'[\n  "{first}",\n  "{second}",\n  "http')
+    broken = write(tmp_path, "broken.json", f'["{first}" "{second}"]')
+    after = write(tmp_path, "after.json", f'["{first}"] trailing words')
+
+    requests, errors = load_requests([cut, broken, after])
+
+    assert [r.request_id for r in requests] == [
+        "cut.json:2",
+        "cut.json:3",
+        "broken.json:1",
+        "after.json:1",
+    ]
+    assert errors == [
+        RecordingError(
+            cut,
+            "line 4",
+            "the file ends inside the list; the 2 items before it were read",
+        ),
+        RecordingError(
+            broken,
+            f"line 1 column {broken.read_text().index(second)}",
+            "the list stops being valid JSON here (expected `,` or `]` after an "
+            "item); the item before it was read",
+        ),
+        RecordingError(
+            after,
+            f"line 1 column {after.read_text().index('trailing') + 1}",
+            "the list stops being valid JSON here (more text after the list); the "
+            "item before it was read",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "location", "message"),
+    [
+        (
+            json.dumps([har_entry(), har_entry()]),
+            None,
+            "not a HAR file: the JSON document is a list of HAR entries; a HAR file "
+            "is an object that holds them in log.entries",
+        ),
+        (
+            "[]",
+            None,
+            "the JSON list is empty: it holds no URL, and it is not a HAR file",
+        ),
+        (
+            '[1, {"a": 2}, [3], true]',
+            None,
+            "not a HAR file (an object) or a list of URLs (strings): the JSON "
+            "document is a list of booleans, lists, numbers and objects",
+        ),
+        (
+            '[{"a": 1}]',
+            None,
+            "not a HAR file (an object) or a list of URLs "
+            "(strings): the JSON document is a list of objects",
+        ),
+        (
+            "[1, 2",
+            "line 1 column 6",
+            "not valid JSON: expected `,` or `]` after an item",
+        ),
+    ],
+    ids=["har-entries", "empty", "mixed", "objects", "broken"],
+)
+def test_a_json_list_that_holds_no_url_is_named_for_what_it_is(
+    tmp_path, text, location, message
+):
+    path = write(tmp_path, "export.har", text)
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors == [RecordingError(path, location, message)]
 
 
 def test_truncated_har_keeps_the_entries_before_the_break(tmp_path):
