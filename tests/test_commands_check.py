@@ -776,3 +776,42 @@ def test_a_json_list_of_urls_from_standard_input_is_checked(capsys, monkeypatch)
         f"<stdin>:1.{n}" for n in range(1, len(urls) + 1)
     ]
     assert "page.duplicate-pageview" in out
+
+
+def test_the_spec_can_come_from_standard_input(capsys, monkeypatch):
+    spec = Path(EXAMPLE_SPEC).read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(spec)))
+
+    from_stdin = check(capsys, DEMO, "--spec", "-")
+    from_file = check(capsys, DEMO, "--spec", EXAMPLE_SPEC)
+
+    assert from_stdin[0] == from_file[0] == 1
+    assert "spec: <stdin>" in from_stdin[1]
+    assert (
+        from_stdin[1].replace("spec: <stdin>", f"spec: {EXAMPLE_SPEC}")
+        == (from_file[1])
+    )
+
+
+def test_a_bad_spec_on_standard_input_is_named_stdin(capsys, monkeypatch):
+    stdin = io.TextIOWrapper(io.BytesIO(b"version: 1\nsegmnets: {}\n"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+    status, out, err = check(capsys, DEMO, "--spec", "-")
+
+    assert (status, out) == (2, "")
+    assert err.startswith("segment-inspector: the spec cannot be used:\n<stdin>:2:1:")
+
+
+def test_spec_and_recording_cannot_both_be_standard_input(capsys, monkeypatch):
+    stdin = io.TextIOWrapper(io.BytesIO(Path(EXAMPLE_SPEC).read_bytes()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+    status, out, err = check(capsys, "-", "--spec", "-")
+
+    assert (status, out) == (2, "")
+    assert err == (
+        "segment-inspector: --spec - and the recording - both name standard input, "
+        "which can be read only once; give one of them as a file\n"
+    )
+    assert stdin.buffer.tell() == 0

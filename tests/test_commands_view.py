@@ -133,3 +133,22 @@ def test_max_rows_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["view", "--max-rows", "0"])
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_a_spec_on_standard_input_is_refused_before_anything_is_read(
+    opened, capsys, monkeypatch
+):
+    import io
+    import sys
+
+    stdin = io.TextIOWrapper(io.BytesIO(b"version: 1\n"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+    assert run_view_command("--spec", "-") == 2
+
+    assert opened == []
+    assert capsys.readouterr().err == (
+        "segment-inspector view: --spec -: the terminal UI reads its keys from "
+        "standard input, so the spec cannot come from there; give the spec's file\n"
+    )
+    assert stdin.buffer.tell() == 0
