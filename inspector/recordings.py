@@ -660,9 +660,22 @@ def _unreadable_flow(
     from mitmproxy import exceptions
     from mitmproxy.io import tnetstring
 
-    end = _record_end(stream, start)
+    # The record's frame: its length, and the type tag after its data.
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(start)
+    frame = _TNETSTRING_FRAME.match(stream.read(13))
+    end = None if frame is None else start + frame.end() + int(frame[1]) + 1
+    if end is not None and end > size:
+        return "the file ends in the middle of this flow: it was cut short", None
+    if end is not None:
+        stream.seek(end - 1)
+        if stream.read(1) not in _TNETSTRING_TAGS:
+            end = None
     if end is None:
-        return _flow_break(stream, start), None
+        return (
+            "the data is not a mitmproxy flow (a damaged file, or not a flow file)",
+            None,
+        )
 
     stream.seek(start)
     try:
@@ -676,32 +689,6 @@ def _unreadable_flow(
     ):
         return _unknown_flow_format(record), None
     return _why_no_flow(record, error), end
-
-
-def _record_end(stream: IO[bytes], start: int) -> int | None:
-    """Where the tnetstring record at `start` ends, if it is framed and whole."""
-    stream.seek(0, os.SEEK_END)
-    size = stream.tell()
-    stream.seek(start)
-    frame = _TNETSTRING_FRAME.match(stream.read(13))
-    if frame is None:
-        return None
-    end = start + frame.end() + int(frame[1]) + 1
-    if end > size:
-        return None
-    stream.seek(end - 1)
-    return end if stream.read(1) in _TNETSTRING_TAGS else None
-
-
-def _flow_break(stream: IO[bytes], start: int) -> str:
-    """What is wrong at `start`, where no whole record is: a cut or damage."""
-    stream.seek(0, os.SEEK_END)
-    size = stream.tell()
-    stream.seek(start)
-    frame = _TNETSTRING_FRAME.match(stream.read(13))
-    if frame is not None and start + frame.end() + int(frame[1]) + 1 > size:
-        return "the file ends in the middle of this flow: it was cut short"
-    return "the data is not a mitmproxy flow (a damaged file, or not a flow file)"
 
 
 def _why_no_flow(record: Any, error: Exception) -> str:
