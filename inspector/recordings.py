@@ -6,16 +6,23 @@ Three formats are understood, told apart by their content rather than their name
 * **HAR** (`.har`, or zlib-compressed `.zhar`), as exported by browser devtools or
   written by mitmproxy's `save.har`. Entries are validated one by one, so a bad entry
   is reported with its number and the good ones are still read; a file cut short
-  still gives the entries before the break. A request the browser recorded as
-  failed (`_error`, such as `net::ERR_BLOCKED_BY_CLIENT`) keeps that error.
+  still gives the entries before the break. A `.zhar` (zlib or gzip) is
+  decompressed as it is read and only up to `INFLATED_LIMIT_BYTES`, so that a small
+  file cannot fill the memory; the entries before that point are read. A request
+  the browser recorded as failed (`_error`, such as `net::ERR_BLOCKED_BY_CLIENT`)
+  keeps that error.
 * **Request lists**: plain text, the shape users paste from logs and devtools. Blocks
   are separated by `---` lines; each block is a request line (`METHOD URL` with one
   of `HTTP_METHODS`, or a bare URL meaning GET; `//host/path` means https), optional
   `Name: value` header lines, then a blank line and a body. A request line starts a
   new request even without a `---`, so a file of bare URLs, one per line, is a
-  request list too. Lines starting with `#` are comments, except annotations such
-  as `# @t=+2000ms` (the next request was sent 2 s after the first one) and
-  `# @client=203.0.113.7` (the client address of this and later requests).
+  request list too. A line of several URLs (side by side, after one method, or as a
+  JSON list) is one request each; a header or body after it is reported, since it
+  could belong to any of them. A whole file that is a JSON list of URLs is read
+  the same way, each string named by its line. Lines starting with `#` are
+  comments, except annotations such as `# @t=+2000ms` (the next request was sent
+  2 s after the first one) and `# @client=203.0.113.7` (the client address of this
+  and later requests).
 
   A line that fits nowhere is reported, and the lines after it are skipped up to the
   next request line or `---`. The request it interrupts is kept when it is a GET
@@ -25,7 +32,9 @@ Three formats are understood, told apart by their content rather than their name
 
 A request whose own URL `urlsplit` refuses (an unclosed IPv6 bracket, a port that is
 no number) is reported at its line, entry or flow and skipped, as is a flow file
-record that is valid tnetstring but no flow; the rest of the file is still read.
+record that is whole (its length frames it) but no flow; the rest of the file is
+still read. Problems are worded for the user, in the terms of the file: what is
+wrong and where, never an exception's class or a Python repr.
 
 An empty file (nothing but white space) is an error: it is never a recording of
 anything.
@@ -80,6 +89,12 @@ STREAM_LIMIT_BYTES = 64 << 20
 """How much of standard input, a pipe or a device is read (64 MiB). Such a source
 may never end; a regular file is read whole, whatever its size."""
 _READ_CHUNK_BYTES = 1 << 20
+
+INFLATED_LIMIT_BYTES = STREAM_LIMIT_BYTES
+"""How much of the HAR inside a `.zhar` file is decompressed (64 MiB, as for
+streams): a small file can decompress to gigabytes."""
+_ZLIB_OR_GZIP = zlib.MAX_WBITS | 32
+"""`wbits` for `zlib.decompressobj` that accepts either header."""
 
 _HEAD_BYTES = 64
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -211,8 +226,10 @@ def read_requests(
             elif kind == "har":
                 yield from _read_har(stream.read(), name, label, report)
             elif kind == "zhar":
-                har = _inflate(stream.read(), name)
+                har, inflate_error = _inflate(stream, name)
                 yield from _read_har(har, name, label, report)
+                if inflate_error is not None:
+                    report(inflate_error)
             else:
                 data = stream.read()
                 if cut_short and b"\n" in data:
@@ -436,7 +453,7 @@ def _detect_format(head: bytes, name: str) -> str:
 
     text_start = head.removeprefix(_UTF8_BOM).lstrip()
     if text_start.startswith((b"{", b"[")):
-        # No request list starts with a bracket; JSON that is not HAR is named so.
+        # No request list starts with a bracket: HAR, or a JSON list of URLs.
         return "har"
     if _TNETSTRING_START.match(head) or name.lower().endswith((".mitm", ".flows")):
         return "mitm"
@@ -445,11 +462,60 @@ def _detect_format(head: bytes, name: str) -> str:
     return "text"
 
 
-def _inflate(data: bytes, name: str) -> bytes:
+def _inflate(stream: IO[bytes], name: str) -> tuple[bytes, RecordingError | None]:
+    """The HAR inside a `.zhar`, and why it stops early when it does.
+
+    The file is decompressed as it is read, and only up to `INFLATED_LIMIT_BYTES`:
+    a few kilobytes of compressed data can stand for gigabytes. What came out
+    before the limit, the end of a file cut short or damaged data is returned all
+    the same, so that the entries in it can still be read.
+    """
+    head = _peek(stream, 2)
+    inflater = zlib.decompressobj(_ZLIB_OR_GZIP)
+    limit = INFLATED_LIMIT_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    problem = None
     try:
-        return zlib.decompress(data)
-    except zlib.error as error:
-        raise RecordingError(name, None, f"not zlib-compressed HAR: {error}") from None
+        while size <= limit and not inflater.eof:
+            compressed = inflater.unconsumed_tail or stream.read(_READ_CHUNK_BYTES)
+            if not compressed:
+                problem = "the compressed data ends early: the file was cut short"
+                break
+            chunk = inflater.decompress(compressed, limit + 1 - size)
+            chunks.append(chunk)
+            size += len(chunk)
+    except zlib.error:
+        if not _compressed_header(head):
+            raise RecordingError(
+                name,
+                None,
+                "not a compressed HAR: a .zhar file holds a HAR compressed with "
+                "zlib (as mitmproxy writes it) or gzip",
+            ) from None
+        problem = "the compressed data is damaged"
+
+    if size > limit:
+        chunks[-1] = chunks[-1][: len(chunks[-1]) - (size - limit)]
+        problem = (
+            f"reading stopped after the first {_size_text(limit)} of the HAR it "
+            "holds: a .zhar file is decompressed up to that much; decompress it "
+            "to a .har file to read all of it"
+        )
+    elif inflater.eof and inflater.unused_data:
+        logger.debug("%s: data after the end of the compressed HAR ignored", name)
+    if problem is None:
+        return b"".join(chunks), None
+    if not size:
+        raise RecordingError(name, None, problem)
+    return b"".join(chunks), RecordingError(name, None, problem)
+
+
+def _compressed_header(head: bytes) -> bool:
+    """True when `head`, two bytes, starts a zlib or a gzip stream."""
+    if head == b"\x1f\x8b":
+        return True
+    return len(head) == 2 and head[0] & 0x0F == 8 and int.from_bytes(head) % 31 == 0
 
 
 # -- mitmproxy flow files --------------------------------------------------------------
@@ -458,11 +524,12 @@ def _inflate(data: bytes, name: str) -> bytes:
 def _read_mitm(
     stream: IO[bytes], name: str, label: str, report
 ) -> Iterator[CapturedRequest]:
-    from mitmproxy import exceptions, http
+    from mitmproxy import http
     from mitmproxy.io import FlowReader
 
     flows = FlowReader(stream).stream()
     flows_read = 0
+    whole_flows = 0
     end_of_last_flow = stream.tell()
 
     while True:
@@ -470,33 +537,28 @@ def _read_mitm(
             flow = next(flows)
         except StopIteration:
             return
-        except exceptions.FlowReadException as error:
-            report(
-                RecordingError(
-                    name,
-                    f"flow {flows_read + 1} (byte {end_of_last_flow})",
-                    _describe_flow_error(error, flows_read),
-                )
-            )
-            return
         except Exception as error:  # noqa: BLE001 - mitmproxy does not validate
-            # Well-formed tnetstring that is no flow: mitmproxy's migration and
-            # `from_state` index into it unchecked (KeyError, AttributeError, ...).
-            # The record has been read whole, so reading goes on after it.
+            # mitmproxy's migration and `from_state` index into a record unchecked
+            # (KeyError, AttributeError, TypeError, ...): see what the record is.
             logger.debug("%s: flow %d", name, flows_read + 1, exc_info=True)
+            where = f"flow {flows_read + 1} (byte {end_of_last_flow})"
+            problem, next_record = _unreadable_flow(stream, end_of_last_flow, error)
+            if next_record is None:
+                # Where the next record starts is not known, or it would fail the
+                # same way: reading stops here.
+                read = _what_was_read(whole_flows, "flow")
+                report(RecordingError(name, where, f"{problem}; {read}"))
+                return
             flows_read += 1
-            report(
-                RecordingError(
-                    name,
-                    f"flow {flows_read} (byte {end_of_last_flow})",
-                    f"not a mitmproxy flow ({_exception_text(error)}); skipped",
-                )
-            )
+            message = f"not a mitmproxy flow ({problem}); skipped"
+            report(RecordingError(name, where, message))
+            stream.seek(next_record)
             flows = FlowReader(stream).stream()
-            end_of_last_flow = stream.tell()
+            end_of_last_flow = next_record
             continue
 
         flows_read += 1
+        whole_flows += 1
         end_of_last_flow = stream.tell()
         if not isinstance(flow, http.HTTPFlow):
             logger.debug(
@@ -551,20 +613,144 @@ def _header_text(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], .
     )
 
 
-def _exception_text(error: BaseException) -> str:
-    """`KeyError: 'client_conn'`: the kind of failure and its detail, on one line."""
-    detail = str(error).splitlines()[0] if str(error) else ""
-    kind = type(error).__name__
-    return f"{kind}: {detail}" if detail else kind
+_TNETSTRING_TAGS = b",;#^!~]}"
+_TNETSTRING_FRAME = re.compile(rb"(\d{1,12}):")
+"""A tnetstring record: its length in digits and a colon, the data, a type tag."""
+_RECORD_KINDS = {
+    dict: "a mapping",
+    list: "a list",
+    bytes: "a byte string",
+    str: "a text string",
+    bool: "a boolean",
+    int: "a whole number",
+    float: "a number",
+    type(None): "null",
+}
+_MITMPROXY_FIELD_PROBLEMS = (
+    # How mitmproxy 11 words the faults of a record's fields, and ours for them.
+    (
+        re.compile(r"Expected <class '(\w+)'> for (\w+), but got <class '(\w+)'>"),
+        lambda m: f"the `{m[2]}` field is {_type_kind(m[3])}, not {_type_kind(m[1])}",
+    ),
+    (
+        re.compile(r"missing \d+ required [\w-]+ arguments?: (.*)"),
+        lambda m: _missing_fields(re.findall(r"'(\w+)'", m[1])),
+    ),
+    (
+        re.compile(r"unexpected keyword argument '(\w+)'"),
+        lambda m: f"it has a field mitmproxy does not know, `{m[1]}`",
+    ),
+    (
+        re.compile(r"(?:Invalid value for|Invalid data for|Attribute) (\w+)"),
+        lambda m: f"the `{m[1]}` field holds a value mitmproxy cannot use",
+    ),
+)
 
 
-def _describe_flow_error(error: Exception, flows_read: int) -> str:
-    detail = str(error).rstrip(".")
-    if detail == "Invalid data format":
-        detail = "the data is not a mitmproxy flow (corrupt or truncated file)"
-    if flows_read:
-        return f"{detail}; the {flows_read} flow(s) before it were read"
-    return detail
+def _unreadable_flow(
+    stream: IO[bytes], start: int, error: Exception
+) -> tuple[str, int | None]:
+    """Why the record at `start` is no flow, and where the record after it starts.
+
+    A record is framed by its length, so one that is whole but no flow (damaged
+    inside, or made by another program) can be stepped over. The position is None
+    when reading cannot go on: the frame itself is broken or cut off, or the file
+    is in a flow format this mitmproxy cannot read, as every record after it is.
+    """
+    from mitmproxy import exceptions
+    from mitmproxy.io import tnetstring
+
+    # The record's frame: its length, and the type tag after its data.
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(start)
+    frame = _TNETSTRING_FRAME.match(stream.read(13))
+    end = None if frame is None else start + frame.end() + int(frame[1]) + 1
+    if end is not None and end > size:
+        return "the file ends in the middle of this flow: it was cut short", None
+    if end is not None:
+        stream.seek(end - 1)
+        if stream.read(1) not in _TNETSTRING_TAGS:
+            end = None
+    if end is None:
+        return (
+            "the data is not a mitmproxy flow (a damaged file, or not a flow file)",
+            None,
+        )
+
+    stream.seek(start)
+    try:
+        record = tnetstring.loads(stream.read(end - start))
+    except RecursionError:
+        return "it is nested too deeply to be read", end
+    except (ValueError, TypeError, IndexError):
+        return "its contents are damaged", end
+    if isinstance(error, exceptions.FlowReadException) and (
+        "flow format version" in str(error)
+    ):
+        return _unknown_flow_format(record), None
+    return _why_no_flow(record, error), end
+
+
+def _why_no_flow(record: Any, error: Exception) -> str:
+    """What keeps a whole record from being a flow, in the terms of the file."""
+    if not isinstance(record, dict):
+        return f"the record is {_RECORD_KINDS.get(type(record), 'a value')}, not a flow"
+    cause = error.__cause__ or error
+    if isinstance(cause, KeyError) and cause.args:
+        return _missing_fields([_field_text(cause.args[0])])
+    if "Unknown flow type" in str(cause):
+        kind = record.get("type", record.get(b"type"))
+        return f"{_quote(_field_text(kind))} is not a kind of flow mitmproxy knows"
+    for pattern, describe in _MITMPROXY_FIELD_PROBLEMS:
+        if match := pattern.search(str(cause)):
+            return describe(match)
+    if isinstance(cause, (TypeError, AttributeError)):
+        return "a field holds a value of the wrong kind"
+    return "mitmproxy cannot make a flow of it"
+
+
+def _unknown_flow_format(record: dict[Any, Any]) -> str:
+    """The flow format version this mitmproxy refused, and what to do about it."""
+    from mitmproxy import version
+
+    number = record.get("version", record.get(b"version"))
+    if isinstance(number, list) and all(isinstance(part, int) for part in number):
+        shown = ".".join(str(part) for part in number)
+    else:
+        shown = _field_text(number)
+    problem = (
+        f"this flow is in flow format version {shown}, which mitmproxy "
+        f"{version.VERSION} cannot read"
+    )
+    if isinstance(number, int) and number > version.FLOW_FORMAT_VERSION:
+        problem += " (a newer mitmproxy wrote it: update mitmproxy to read it)"
+    return problem
+
+
+def _missing_fields(names: list[str]) -> str:
+    if len(names) == 1:
+        return f"the {_quote(names[0])} field is missing"
+    listed = ", ".join(_quote(name) for name in names[:-1])
+    return f"the {listed} and {_quote(names[-1])} fields are missing"
+
+
+def _type_kind(python_type: str) -> str:
+    kinds = {kind.__name__: text for kind, text in _RECORD_KINDS.items()}
+    return kinds.get(python_type, "a value of another kind")
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _what_was_read(count: int, thing: str) -> str:
+    if count == 0:
+        return f"no {thing} before it could be read"
+    if count == 1:
+        return f"the {thing} before it was read"
+    return f"the {count} {thing}s before it were read"
 
 
 def _request_from_flow(flow: Any, origin: str, *, source: str = "") -> CapturedRequest:
@@ -651,6 +837,11 @@ class _HarEntry(_HarModel):
 
 
 def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRequest]:
+    if _JSON_LIST_START.match(data):
+        # HAR is an object: a list is URLs, as pasted from devtools or a log.
+        yield from _read_json_list(data, name, label, report)
+        return
+
     entries, break_error = _har_entries(data, name)
 
     for number, raw_entry in enumerate(entries, start=1):
@@ -721,9 +912,188 @@ def _har_entries(data: bytes, name: str) -> tuple[list[Any], RecordingError | No
 def _not_har(document: Any) -> str:
     if isinstance(document, dict):
         return "not a HAR file: it has no log.entries list"
-    kinds = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    kinds = {str: "a string", bool: "a boolean", type(None): "null"}
     kind = kinds.get(type(document), "a number")
     return f"not a HAR file: the JSON document is {kind}, not an object"
+
+
+# -- JSON lists of URLs ----------------------------------------------------------------
+
+_JSON_LIST_START = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\[")
+_JSON_KINDS = {
+    dict: ("an object", "objects"),
+    list: ("a list", "lists"),
+    str: ("a string", "strings"),
+    bool: ("a boolean", "booleans"),
+    int: ("a number", "numbers"),
+    float: ("a number", "numbers"),
+    type(None): ("null", "nulls"),
+}
+"""How a JSON value is named in messages: one of them, and several."""
+
+
+def _read_json_list(
+    data: bytes, name: str, label: str, report
+) -> Iterator[CapturedRequest]:
+    """The requests of a JSON list of URLs (`["https://…", "https://…"]`).
+
+    Each string is read as a line of a request list would be, and named by its
+    line, with `URL 2` for the second on a line that holds several (as for URLs
+    side by side). An item that is no URL is reported and skipped; a list cut
+    short gives the URLs before the cut. A list with no string in it at all is
+    not taken for a list of URLs: it is named for what it is.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RecordingError(
+            name, f"byte {error.start}", "a JSON list of URLs must be UTF-8 text"
+        ) from None
+    items, break_at = _json_list_items(text)
+
+    # The line of each item, counted as the items go.
+    lines = []
+    line, counted_to = 1, 0
+    for _, start in items:
+        line += text.count("\n", counted_to, start)
+        counted_to = start
+        lines.append(line)
+
+    values = [value for value, _ in items]
+    if not any(isinstance(value, str) for value in values):
+        if break_at is not None:
+            position, reason = break_at
+            raise RecordingError(
+                name, _line_column(text, position), f"not valid JSON: {reason}"
+            )
+        raise RecordingError(name, None, _not_a_url_list(values))
+
+    # Several items on one line are told apart as URLs side by side are.
+    per_line = Counter(lines)
+    seen_on_line: Counter[int] = Counter()
+    blocks = []
+    for value, lineno in zip(values, lines, strict=True):
+        seen_on_line[lineno] += 1
+        part = seen_on_line[lineno] if per_line[lineno] > 1 else None
+        block = _json_list_block(value, lineno, part, name, report)
+        if block is not None:
+            blocks.append(block)
+    yield from _requests_from_blocks(blocks, name, label, report)
+
+    if break_at is not None:
+        report(_json_list_break(name, text, break_at, len(items)))
+
+
+def _json_list_block(
+    value: Any, lineno: int, part: int | None, name: str, report
+) -> _Block | None:
+    """The request one item of a JSON list stands for; None (reported) if none."""
+    where = f"line {lineno}" if part is None else f"line {lineno}, URL {part}"
+    if value is _TOO_DEEP:
+        problem = "expected a URL in quotes, found a value nested too deeply to read"
+    elif not isinstance(value, str):
+        kind = _JSON_KINDS[type(value)][0]
+        problem = f"expected a URL in quotes, found {kind}"
+    elif (request_line := _split_request_line(value.strip())) is None:
+        problem = _not_a_request(value.strip())
+    elif request_line[0] not in HTTP_METHODS:
+        problem = _not_a_method(request_line[0])
+    else:
+        method, target, bare = request_line
+        block = _Block(lineno, method, target, bare=bare)
+        block.part = part
+        return block
+    report(RecordingError(name, where, f"{problem}; skipped"))
+    return None
+
+
+def _json_list_items(text: str) -> tuple[list[tuple[Any, int]], tuple[int, str] | None]:
+    """The items of the JSON list in `text`, each with where it starts, and where
+    and why the text stops being that list, if it does.
+
+    Items are read one by one, so that a list cut short or broken still gives
+    the items before the break. A comma before the closing bracket, as code has
+    it, is allowed.
+    """
+    decoder = json.JSONDecoder()
+    items: list[tuple[Any, int]] = []
+    position = _skip_whitespace(text, text.index("[") + 1)
+    while not text.startswith("]", position):
+        start = position
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            return items, (error.pos, error.msg)
+        except RecursionError:
+            end = _end_of_json_value(text, position)
+            if end is None:
+                return items, (
+                    position,
+                    "an item is nested too deeply and never closes",
+                )
+            value, position = _TOO_DEEP, end
+        items.append((value, start))
+
+        position = _skip_whitespace(text, position)
+        if text.startswith(",", position):
+            position = _skip_whitespace(text, position + 1)
+        elif not text.startswith("]", position):
+            return items, (position, "expected `,` or `]` after an item")
+
+    position = _skip_whitespace(text, position + 1)
+    if position < len(text):
+        return items, (position, "more text after the list")
+    return items, None
+
+
+def _json_list_break(
+    name: str, text: str, break_at: tuple[int, str], items: int
+) -> RecordingError:
+    """Where a JSON list of URLs breaks off, and what was read before."""
+    position, reason = break_at
+    read = _what_was_read(items, "item")
+    if not text[position:].strip() or reason.startswith("Unterminated"):
+        where = f"line {text.count(chr(10)) + 1}"
+        return RecordingError(name, where, f"the file ends inside the list; {read}")
+    return RecordingError(
+        name,
+        _line_column(text, position),
+        f"the list stops being valid JSON here ({reason}); {read}",
+    )
+
+
+def _line_column(text: str, position: int) -> str:
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    return f"line {line} column {column}"
+
+
+def _not_a_url_list(values: list[Any]) -> str:
+    """Why a JSON list without a single string is neither HAR nor a list of URLs."""
+    if not values:
+        return "the JSON list is empty: it holds no URL, and it is not a HAR file"
+    if all(isinstance(value, dict) for value in values) and any(
+        "request" in value for value in values
+    ):
+        return (
+            "not a HAR file: the JSON document is a list of HAR entries; a HAR file "
+            "is an object that holds them in log.entries"
+        )
+    kinds = sorted(
+        {
+            "too deeply nested values"
+            if value is _TOO_DEEP
+            else _JSON_KINDS[type(value)][1]
+            for value in values
+        }
+    )
+    listed = (
+        kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + f" and {kinds[-1]}"
+    )
+    return (
+        "not a HAR file (an object) or a list of URLs (strings): the JSON document "
+        f"is a list of {listed}"
+    )
 
 
 def _salvage_har_entries(
@@ -783,6 +1153,7 @@ _TOO_DEEP = object()
 _TOO_DEEP_MESSAGE = (
     f"JSON nested more than about {sys.getrecursionlimit()} levels deep cannot be read"
 )
+_JSON_WHITESPACE = re.compile(r"[ \t\r\n]*")
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
@@ -833,9 +1204,7 @@ def _har_break(
 
 
 def _skip_whitespace(text: str, position: int) -> int:
-    while position < len(text) and text[position] in " \t\r\n":
-        position += 1
-    return position
+    return _JSON_WHITESPACE.match(text, position).end()
 
 
 def _byte_offset(text: str, data: bytes, position: int) -> int:
@@ -937,6 +1306,13 @@ class _Block:
         self.part: int | None = None
         """Which of the URLs on its line this is, when the line has several."""
 
+    @property
+    def where(self) -> str:
+        """Its place in the file, as errors name it: `line 4`, `line 4, URL 2`."""
+        if self.part is None:
+            return f"line {self.lineno}"
+        return f"line {self.lineno}, URL {self.part}"
+
 
 class _BadLine:
     """A line that fits nowhere, and the lines skipped after it.
@@ -946,16 +1322,21 @@ class _BadLine:
     went wrong (a body without the blank line before it, a multi-line paste).
     """
 
-    def __init__(self, lineno: int, problem: str, dropped: _Block | None = None):
+    def __init__(
+        self, lineno: int, problem: str, dropped: tuple[_Block, ...] = ()
+    ) -> None:
         self.lineno = lineno
         self.problem = problem
         self.last_skipped = lineno
         self.dropped = dropped
-        """The request given up because of this line, if any."""
+        """The requests given up because of this line, if any."""
 
     def error(self, name: str) -> RecordingError:
-        if self.dropped is not None:
+        if len(self.dropped) == 1:
             consequence = "request skipped"
+        elif self.dropped:
+            line = self.dropped[0].lineno
+            consequence = f"the {len(self.dropped)} requests of line {line} skipped"
         elif self.last_skipped == self.lineno:
             consequence = "line skipped"
         else:
@@ -965,12 +1346,51 @@ class _BadLine:
         )
 
 
+class _SharedLine:
+    """The requests of one line that holds several URLs, and what may follow it.
+
+    A header or a body after such a line could belong to any of its requests, so
+    it is reported rather than given to one of them; requests that carry a body
+    are dropped then, as their body is lost.
+    """
+
+    def __init__(self, blocks: list[_Block]) -> None:
+        self.blocks = blocks
+        self.after_blank = False
+        """A blank line came after the request line: next would be a body."""
+
+    def bad_line(self, lineno: int, line: str) -> _BadLine:
+        first = self.blocks[0]
+        bodyless = first.method in _BODYLESS_METHODS
+        dropped = () if bodyless else tuple(self.blocks)
+        header = _HEADER_LINE.match(line)
+        if self.after_blank and bodyless:
+            return _BadLine(lineno, _not_a_body(first, line))
+        if self.after_blank or (header and not _mangled_url(header)):
+            what = "a body" if self.after_blank else "a header"
+            count = len(self.blocks)
+            problem = (
+                f"{what} after the {count} URLs of line {first.lineno} could belong "
+                f"to any of them, found {_quote(line)}; give each request a line of "
+                "its own"
+            )
+            return _BadLine(lineno, problem, dropped=dropped)
+        problem = f"expected a URL or a request line, found {_quote(line)}"
+        return _BadLine(lineno, problem, dropped=dropped)
+
+
 def _read_request_list(
     data: bytes, name: str, label: str, report
 ) -> Iterator[CapturedRequest]:
     text = _decode_text(data, name, report)
     blocks = _parse_request_list(text, name, report)
+    yield from _requests_from_blocks(blocks, name, label, report)
 
+
+def _requests_from_blocks(
+    blocks: list[_Block], name: str, label: str, report
+) -> Iterator[CapturedRequest]:
+    """The requests of a request list's blocks, timed as the module says."""
     base_time: float | None = None
     previous_time: float | None = None
     for block in blocks:
@@ -1065,6 +1485,7 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
     """
     blocks: list[_Block] = []
     current: _Block | None = None
+    shared: _SharedLine | None = None
     pending_offset: float | None = None
     client_address: str | None = None
     bad_line: _BadLine | None = None
@@ -1090,7 +1511,7 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
         # A `---` line ends the block; comments and annotations may appear anywhere.
         if stripped == "---":
             end_skipping()
-            current = None
+            current = shared = None
             continue
         if stripped.startswith("#"):
             if time_match := _TIME_ANNOTATION.search(stripped):
@@ -1113,14 +1534,21 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
 
         if several := _several_urls(stripped):
             # URLs pasted side by side: one request each, never one glued URL.
+            # What follows them could belong to any, so it is not taken.
             end_skipping()
-            for part, target in enumerate(several, start=1):
-                current = start_block(lineno, "GET", target, True)
-                current.part = part
+            method, targets, bare = several
+            shared = _SharedLine(
+                [start_block(lineno, method, target, bare) for target in targets]
+            )
+            if len(targets) > 1:
+                for part, block in enumerate(shared.blocks, start=1):
+                    block.part = part
+            current = None
             continue
 
         if request_line := _split_request_line(stripped):
             end_skipping()
+            shared = None
             if request_line[0] not in HTTP_METHODS:
                 # A request line all the same: it ends the request before it, and
                 # its headers and body go with it.
@@ -1135,7 +1563,15 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
                 bad_line.last_skipped = lineno
             continue
 
-        if current is None:
+        if shared is not None:
+            if stripped:
+                bad_line = shared.bad_line(lineno, stripped)
+                for block in bad_line.dropped:
+                    blocks.remove(block)
+                shared = None
+            else:
+                shared.after_blank = True
+        elif current is None:
             if stripped:
                 bad_line = _BadLine(lineno, _not_a_request(stripped))
         elif current.in_body:
@@ -1152,8 +1588,8 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
             current.headers.append((header_match["name"], header_match["value"]))
         else:
             bad_line = _bad_line_in_head(current, lineno, stripped)
-            if bad_line.dropped is not None:
-                blocks.remove(current)
+            for block in bad_line.dropped:
+                blocks.remove(block)
             current = None
 
     end_skipping()
@@ -1176,7 +1612,7 @@ def _bad_line_in_head(block: _Block, lineno: int, line: str) -> _BadLine:
 
     if line.startswith(("{", "[")):
         problem += " (a body must come after a blank line)"
-    return _BadLine(lineno, problem, dropped=block)
+    return _BadLine(lineno, problem, dropped=(block,))
 
 
 def _not_a_body(block: _Block, line: str) -> str:
@@ -1220,17 +1656,46 @@ def _mangled_url(header: re.Match[str]) -> bool:
     return name.endswith(("http", "https")) and header["value"].startswith("//")
 
 
-def _several_urls(line: str) -> list[str] | None:
-    """The URLs of a line that holds several bare ones side by side, else None.
+def _several_urls(line: str) -> tuple[str, list[str], bool] | None:
+    """`(method, targets, bare)` for a line of several URLs, else None.
 
-    Only a line made of nothing but URLs (each perhaps quoted, or followed by the
-    comma of a list) is split; a URL with a space pasted in stays one request.
+    Such a line is URLs side by side (each perhaps quoted, or followed by the
+    comma of a list), a method followed by URLs (`GET URL URL`), or a JSON list
+    of URLs on one line (`["https://…","https://…"]`); the method is GET for bare
+    ones. A URL with a space pasted in stays one request, since not all of its
+    words are URLs.
     """
+    if line.startswith("[") and line.rstrip(",; \t").endswith("]"):
+        targets = _json_line_urls(line.rstrip(",; \t"))
+        return None if targets is None else ("GET", targets, True)
+
     if line.count("://") < 2 or " " not in line and "\t" not in line:
         return None
+    method, bare = "GET", True
+    words = line.split()
+    if words[0] in HTTP_METHODS:
+        method, bare = words[0], False
+        words = _HTTP_VERSION_SUFFIX.sub("", line).split()[1:]
     targets = []
-    for word in line.split():
+    for word in words:
         request_line = _split_request_line(word)
+        if request_line is None or not request_line[2]:
+            return None
+        targets.append(request_line[1])
+    return (method, targets, bare) if len(targets) > 1 else None
+
+
+def _json_line_urls(line: str) -> list[str] | None:
+    """The URLs of a line that is a JSON list of bare URLs, else None."""
+    try:
+        items = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not items or not all(isinstance(item, str) for item in items):
+        return None
+    targets = []
+    for item in items:
+        request_line = _split_request_line(item.strip())
         if request_line is None or not request_line[2]:
             return None
         targets.append(request_line[1])
@@ -1285,7 +1750,7 @@ def _absolute_url(block: _Block, name: str, report) -> str | None:
             report(
                 RecordingError(
                     name,
-                    f"line {block.lineno}",
+                    block.where,
                     f"the target {_quote(block.target)} is a path; give a full URL "
                     "or a Host header",
                 )
@@ -1295,7 +1760,7 @@ def _absolute_url(block: _Block, name: str, report) -> str | None:
 
     problem = url_problem(url)
     if problem:
-        report(_bad_url_error(name, f"line {block.lineno}", url, problem))
+        report(_bad_url_error(name, block.where, url, problem))
         return None
     return url
 

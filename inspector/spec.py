@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import re
+import sys
 import types
 import typing
 import unicodedata
@@ -1012,6 +1013,48 @@ def load_spec(path: str | PathLike[str], *, log_warnings: bool = True) -> Spec:
         ) from None
 
     return parse_spec(text, file, log_warnings=log_warnings)
+
+
+STDIN_SPEC = "-"
+"""The `--spec` (and `spec check` file) that stands for standard input."""
+
+
+def load_spec_argument(
+    given: str | PathLike[str], *, log_warnings: bool = True
+) -> Spec:
+    """The spec a command line names: a file, or `-` for standard input.
+
+    Standard input is named `<stdin>` in problems, and read up to MAX_SPEC_BYTES
+    (and a byte more, to tell a spec that is too large), since a pipe may never
+    end. Only a command that leaves standard input alone may offer `-`: the
+    terminal UI reads its keys there.
+
+    Raises:
+        SpecError: as `load_spec` does.
+    """
+    if str(given) != STDIN_SPEC:
+        return load_spec(given, log_warnings=log_warnings)
+
+    from inspector.recordings import STDIN_LABEL
+
+    def problem(message: str, hint: str = "") -> SpecError:
+        return SpecError([SpecProblem(STDIN_LABEL, 0, 0, "", message, hint)])
+
+    try:
+        data = sys.stdin.buffer.read(MAX_SPEC_BYTES + 1)
+    except OSError as error:
+        raise problem(f"cannot read: {error.strerror}") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise problem(
+            f"standard input holds more than {MAX_SPEC_BYTES / 1e6:g} MB; a spec "
+            f"may be at most {MAX_SPEC_BYTES / 1e6:g} MB",
+            "a site's spec is a few kilobytes: is this the right input?",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise problem(f"not UTF-8 text ({error.reason})") from None
+    return parse_spec(text, STDIN_LABEL, log_warnings=log_warnings)
 
 
 def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) -> Spec:

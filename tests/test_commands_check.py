@@ -10,6 +10,7 @@ import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
+import zlib
 from pathlib import Path
 from urllib.parse import quote
 
@@ -748,7 +749,10 @@ def test_unreadable_parts_exit_2_with_file_and_place_and_the_rest_reported(
     assert status == 2
     assert "Traceback" not in err
     assert f"{pasted}: line 1: `http://[::1` is not a valid URL" in out
-    assert f"{flows}: flow 1 (byte 0): not a mitmproxy flow (KeyError" in out
+    assert (
+        f"{flows}: flow 1 (byte 0): not a mitmproxy flow (the `client_conn` field "
+        "is missing); skipped"
+    ) in out
     assert "2 events in 2 requests" in out
 
 
@@ -795,3 +799,103 @@ def test_error_messages_escape_control_characters(capsys, tmp_path, name, conten
     assert err.startswith("segment-inspector: ") and f"{name}: " in err
     assert not any(ord(c) < 0x20 and c != "\n" for c in err), repr(err)
     assert "\\x1b]" in err and "\\x07" in err
+
+
+def test_a_zhar_beyond_the_limit_exits_2_naming_it_and_reports_what_was_read(
+    capsys, tmp_path, monkeypatch
+):
+    from inspector import recordings
+
+    pasted = Path(case("29"))
+    requests, _ = recordings.load_requests([pasted])
+    zhar = tmp_path / "day.zhar"
+    recordings.write_har(requests, zhar)
+    inflated = zlib.decompress(zhar.read_bytes())
+    # The first entry fits under the limit, the second does not.
+    entries = [m.end() for m in re.finditer(rb"\n      }", inflated)]
+    monkeypatch.setattr(recordings, "INFLATED_LIMIT_BYTES", entries[0] + 10)
+
+    status, out, err = check(capsys, str(zhar), "--fail-on", "never")
+
+    assert status == 2
+    assert "1 event in 1 request" in out
+    assert err.splitlines()[-1] == (
+        f"segment-inspector: {zhar}: reading stopped after the first "
+        f"{entries[0] + 10} bytes of the HAR it holds: a .zhar file is "
+        "decompressed up to that much; decompress it to a .har file to read all "
+        "of it"
+    )
+
+
+def test_the_readme_command_decompresses_a_zhar(tmp_path):
+    from inspector.recordings import load_requests, write_har
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (command,) = re.findall(r"^python3 -c .* < day\.zhar > day\.har$", readme, re.M)
+    requests, _ = load_requests([case("29")])
+    write_har(requests, tmp_path / "day.zhar")
+
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True)
+
+    read_back, errors = load_requests([tmp_path / "day.har"])
+    assert errors == []
+    assert [r.url for r in read_back] == [r.url for r in requests]
+
+
+def test_a_json_list_of_urls_from_standard_input_is_checked(capsys, monkeypatch):
+    urls = [
+        line.removeprefix("GET ")
+        for line in Path(case("29")).read_text().splitlines()
+        if line.startswith("GET ")
+    ]
+    pasted = json.dumps(urls).encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pasted)))
+
+    status, out, err = check(capsys, "-", "--format", "json", "--fail-on", "never")
+
+    assert (status, err) == (0, "")
+    report = json.loads(out)
+    assert report["summary"]["events"] == len(urls) > 1
+    assert [event["id"] for event in report["events"]] == [
+        f"<stdin>:1.{n}" for n in range(1, len(urls) + 1)
+    ]
+    assert "page.duplicate-pageview" in out
+
+
+def test_the_spec_can_come_from_standard_input(capsys, monkeypatch):
+    spec = Path(EXAMPLE_SPEC).read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(spec)))
+
+    from_stdin = check(capsys, DEMO, "--spec", "-")
+    from_file = check(capsys, DEMO, "--spec", EXAMPLE_SPEC)
+
+    assert from_stdin[0] == from_file[0] == 1
+    assert "spec: <stdin>" in from_stdin[1]
+    assert (
+        from_stdin[1].replace("spec: <stdin>", f"spec: {EXAMPLE_SPEC}")
+        == (from_file[1])
+    )
+
+
+def test_a_bad_spec_on_standard_input_is_named_stdin(capsys, monkeypatch):
+    stdin = io.TextIOWrapper(io.BytesIO(b"version: 1\nsegmnets: {}\n"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+    status, out, err = check(capsys, DEMO, "--spec", "-")
+
+    assert (status, out) == (2, "")
+    assert err.startswith("segment-inspector: the spec cannot be used:\n<stdin>:2:1:")
+
+
+def test_spec_and_recording_cannot_both_be_standard_input(capsys, monkeypatch):
+    stdin = io.TextIOWrapper(io.BytesIO(Path(EXAMPLE_SPEC).read_bytes()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+    status, out, err = check(capsys, "-", "--spec", "-")
+
+    assert (status, out) == (2, "")
+    assert err == (
+        "segment-inspector: --spec - and the recording - both name standard input, "
+        "which can be read only once; give one of them as a file\n"
+    )
+    assert stdin.buffer.tell() == 0

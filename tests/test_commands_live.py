@@ -28,7 +28,7 @@ STARTUP_LIMIT_S = 60
 class LiveProcess:
     """`segment-inspector live --headless` in a subprocess, with its output lines."""
 
-    def __init__(self, *arguments: str, confdir: Path):
+    def __init__(self, *arguments: str, confdir: Path, stdin: str | None = None):
         command = [
             sys.executable,
             "-m",
@@ -44,10 +44,15 @@ class LiveProcess:
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
+        if stdin is not None:
+            assert self.process.stdin is not None
+            self.process.stdin.write(stdin)
+            self.process.stdin.close()
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -102,8 +107,8 @@ class LiveProcess:
 def run_live(tmp_path):
     processes: list[LiveProcess] = []
 
-    def start(*arguments: str) -> LiveProcess:
-        process = LiveProcess(*arguments, confdir=tmp_path / "confdir")
+    def start(*arguments: str, stdin: str | None = None) -> LiveProcess:
+        process = LiveProcess(*arguments, confdir=tmp_path / "confdir", stdin=stdin)
         processes.append(process)
         return process
 
@@ -113,10 +118,13 @@ def run_live(tmp_path):
         process.close()
 
 
-def run_to_exit(*arguments: str) -> subprocess.CompletedProcess[str]:
+def run_to_exit(
+    *arguments: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "inspector", "live", *arguments],
         cwd=ROOT,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=STARTUP_LIMIT_S,
@@ -193,6 +201,52 @@ def test_headless_says_on_every_line_when_the_spec_does_not_cover_the_site(
     assert [" other.org " in line for line in events] == [True, True, False]
     # The finding that explains it is given once, and counted once.
     assert lines[-1] == "3 requests, 3 pixel events, 0 errors, 0 warnings, 1 info"
+
+
+def test_headless_reads_the_spec_from_standard_input(
+    run_live, proxy_client, pixel_url_factory
+):
+    spec = "version: 1\nsegments:\n  plan: {type: string, values: [basic]}\n"
+    live_process = run_live("--answer-pixels", "--spec", "-", stdin=spec)
+    address = live_process.address()
+
+    proxy_client.get_sync(address, pixel_url_factory(data={"plan": "premium"}))
+    event_line = live_process.wait_for(re.compile(r"pageview"))
+    live_process.process.send_signal(signal.SIGINT)
+    status, lines, stderr = live_process.finish()
+
+    assert status == 0, stderr
+    # Judged by the spec that came in on standard input: premium is not allowed.
+    assert "segment.value-not-allowed" in event_line.string
+    assert lines[-1] == "1 request, 1 pixel event, 1 error, 0 warnings, 0 infos"
+
+
+def test_a_bad_spec_on_standard_input_is_named_stdin():
+    result = run_to_exit(
+        "--headless", "--spec", "-", "--listen-port", "0", stdin="version: 1\nx: 1\n"
+    )
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("segment-inspector live: <stdin>:2:1: ")
+    assert "Proxy listening" not in result.stdout
+
+
+def test_the_terminal_ui_refuses_a_spec_on_standard_input_at_once(tmp_path):
+    spec = "version: 1\nsegments:\n  plan: {type: string}\n"
+
+    result = run_to_exit(
+        "--spec", "-", "--listen-port", "0", "--confdir", str(tmp_path), stdin=spec
+    )
+
+    assert_one_line_error(
+        result,
+        "--spec -: the terminal UI reads its keys from standard input, so the spec "
+        "cannot come from there; give the spec's file, or add --headless",
+    )
+    # Refused before anything was set up: no proxy, not even its CA.
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_killed_session_keeps_every_completed_flow(

@@ -188,7 +188,7 @@ def test_spec_needs_an_action(capsys):
 
 def test_check_reads_standard_input_for_a_dash(capsys, monkeypatch):
     pasted = "version: 1\nsegments:\n  plan: {type: strng}\n"
-    monkeypatch.setattr(sys, "stdin", io.StringIO(pasted))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pasted.encode())))
 
     status = main(["spec", "check", "-"])
 
@@ -198,3 +198,39 @@ def test_check_reads_standard_input_for_a_dash(capsys, monkeypatch):
         "string, boolean or number (did you mean 'string'?)",
         "<stdin>: 1 problem",
     ]
+
+
+def test_check_reads_no_more_of_standard_input_than_a_spec_may_hold(
+    capsys, monkeypatch
+):
+    from inspector.spec import MAX_SPEC_BYTES
+
+    endless = _Endless()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(endless))
+
+    status = main(["spec", "check", "-"])
+
+    assert status == 1
+    assert endless.given <= MAX_SPEC_BYTES + 1 + io.DEFAULT_BUFFER_SIZE
+    assert capsys.readouterr().out.splitlines() == [
+        "<stdin>: standard input holds more than 5 MB; a spec may be at most 5 MB "
+        "(a site's spec is a few kilobytes: is this the right input?)",
+        "<stdin>: 1 problem",
+    ]
+
+
+class _Endless(io.RawIOBase):
+    """A stream like `/dev/zero` that counts what it gave; it ends after 20 MB
+    only so that a reader without a bound fails the test instead of hanging."""
+
+    def __init__(self) -> None:
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = min(len(buffer), 20_000_000 - self.given)
+        buffer[:size] = b"a" * size
+        self.given += size
+        return size

@@ -163,3 +163,22 @@ def test_errors_before_the_ui_escape_control_characters(opened, tmp_path, capsys
     assert opened == []
     assert "not a request \\x1b[2J\\x07" in error
     assert "\x1b" not in error and "\x07" not in error
+
+
+def test_a_spec_on_standard_input_is_refused_before_anything_is_read(
+    opened, capsys, monkeypatch
+):
+    import io
+    import sys
+
+    stdin = io.TextIOWrapper(io.BytesIO(b"version: 1\n"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+    assert run_view_command("--spec", "-") == 2
+
+    assert opened == []
+    assert capsys.readouterr().err == (
+        "segment-inspector view: --spec -: the terminal UI reads its keys from "
+        "standard input, so the spec cannot come from there; give the spec's file\n"
+    )
+    assert stdin.buffer.tell() == 0

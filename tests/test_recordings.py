@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import threading
 import zlib
 from pathlib import Path
@@ -15,6 +17,7 @@ from inspector.model import CapturedRequest
 from inspector.recordings import (
     HTTP_METHODS,
     RecordingError,
+    flows_from_requests,
     load_each,
     load_requests,
     read_requests,
@@ -522,6 +525,176 @@ def test_urls_side_by_side_on_one_line_are_requests_of_their_own(tmp_path):
     ]
 
 
+def test_several_urls_after_one_method_are_requests_of_their_own(tmp_path):
+    first, second, third = (pixel_url(1700000000000 + n * 1000) for n in range(3))
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        f"GET {first} {second}\n"
+        f"HEAD {first}\t{second} {third} HTTP/1.1\n"
+        f'GET "{first}", "{second}"\n'
+        # Not all of it is URLs: one request, as for bare URLs.
+        f"GET {first} and {second}\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert errors == []
+    assert [(r.request_id, r.origin, r.method, r.url) for r in requests] == [
+        ("pasted.txt:1.1", "pasted.txt line 1, URL 1", "GET", first),
+        ("pasted.txt:1.2", "pasted.txt line 1, URL 2", "GET", second),
+        ("pasted.txt:2.1", "pasted.txt line 2, URL 1", "HEAD", first),
+        ("pasted.txt:2.2", "pasted.txt line 2, URL 2", "HEAD", second),
+        ("pasted.txt:2.3", "pasted.txt line 2, URL 3", "HEAD", third),
+        ("pasted.txt:3.1", "pasted.txt line 3, URL 1", "GET", first),
+        ("pasted.txt:3.2", "pasted.txt line 3, URL 2", "GET", second),
+        ("pasted.txt:4", "pasted.txt line 4", "GET", f"{first}%20and%20{second}"),
+    ]
+
+
+def test_a_word_that_is_no_method_before_several_urls_is_reported(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(tmp_path, "pasted.txt", f"FETCH {first} {second}\n{first}\n")
+
+    requests, errors = load_requests([path])
+
+    assert [r.request_id for r in requests] == ["pasted.txt:2"]
+    assert [(e.location, e.message) for e in errors] == [
+        (
+            "line 1",
+            "`FETCH` is not an HTTP method; use one of GET, POST, HEAD, PUT, "
+            "DELETE, OPTIONS, PATCH, CONNECT, TRACE (a pixel is a GET); line skipped",
+        )
+    ]
+
+
+@pytest.mark.parametrize("request_line", ["{0} {1}", "GET {0} {1}"])
+def test_a_header_after_several_urls_is_not_given_to_one_of_them(
+    tmp_path, request_line
+):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        request_line.format(first, second)
+        + "\nUser-Agent: ExampleBrowser/1.0\nAccept: image/*\n"
+        + f"{pixel_url(1700000002000)}\nUser-Agent: ExampleBrowser/1.0\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    # The GETs are whole without headers; the last URL is alone on its line.
+    assert [(r.request_id, r.headers) for r in requests] == [
+        ("pasted.txt:1.1", ()),
+        ("pasted.txt:1.2", ()),
+        ("pasted.txt:4", (("User-Agent", "ExampleBrowser/1.0"),)),
+    ]
+    assert errors == [
+        RecordingError(
+            path,
+            "line 2",
+            "a header after the 2 URLs of line 1 could belong to any of them, found "
+            "`User-Agent: ExampleBrowser/1.0`; give each request a line of its own; "
+            "lines 2 to 3 skipped",
+        )
+    ]
+
+
+def test_a_body_after_several_urls_drops_their_requests(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        f"POST {first} {second}\nContent-Type: application/json\n\n"
+        '{"events": []}\n'
+        "---\n"
+        f"POST {first} {second}\n\n"
+        '{"events": []}\n'
+        "---\n"
+        # Nothing follows: two requests without a body, as written.
+        f"POST {first} {second}\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [(r.request_id, r.method, r.body) for r in requests] == [
+        ("pasted.txt:10.1", "POST", b""),
+        ("pasted.txt:10.2", "POST", b""),
+    ]
+    assert errors == [
+        RecordingError(
+            path,
+            "line 2",
+            "a header after the 2 URLs of line 1 could belong to any of them, found "
+            "`Content-Type: application/json`; give each request a line of its own; "
+            "the 2 requests of line 1 skipped",
+        ),
+        RecordingError(
+            path,
+            "line 8",
+            "a body after the 2 URLs of line 6 could belong to any of them, found "
+            '`{"events": []}`; give each request a line of its own; the 2 requests '
+            "of line 6 skipped",
+        ),
+    ]
+
+
+def test_lines_after_several_urls_that_are_no_header_or_body(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        f"{first} {second}\nnot a header\n{first} {second}\n\nnot a URL\n"
+        f"GET {first} {second}\n\nnot a body\n",
+    )
+
+    requests, errors = load_requests([path])
+
+    assert len(requests) == 6
+    assert [(e.location, e.message) for e in errors] == [
+        (
+            "line 2",
+            "expected a URL or a request line, found `not a header`; line skipped",
+        ),
+        ("line 5", "expected a URL or a request line, found `not a URL`; line skipped"),
+        ("line 8", "a GET request has no body, found `not a body`; line skipped"),
+    ]
+
+
+def test_a_bad_url_among_several_is_named_by_its_place_on_the_line(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(tmp_path, "pasted.txt", f"{first} http://[::1/x {second}\n")
+
+    requests, errors = load_requests([path])
+
+    assert [r.request_id for r in requests] == ["pasted.txt:1.1", "pasted.txt:1.3"]
+    [error] = errors
+    assert error.location == "line 1, URL 2"
+    assert error.message.startswith("`http://[::1/x` is not a valid URL (")
+
+
+def test_a_json_list_on_a_line_of_a_request_list_is_split(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(
+        tmp_path,
+        "pasted.txt",
+        "# copied from the console\n"
+        f'["{first}","{second}"]\n'
+        f'  [ "{first}" ],\n'
+        # Not all URLs: not split, and reported as a line that fits nowhere.
+        f'["{first}", 3]\n',
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [(r.request_id, r.url) for r in requests] == [
+        ("pasted.txt:2.1", first),
+        ("pasted.txt:2.2", second),
+        ("pasted.txt:3", first),
+    ]
+    assert [e.location for e in errors] == ["line 4"]
+
+
 def test_a_url_with_an_unmatched_quote_is_reported_not_taken_for_a_header(tmp_path):
     path = write(
         tmp_path, "quote.txt", f"{pixel_url(1700000000000)}\n'{pixel_url(1)}\n"
@@ -743,10 +916,42 @@ def test_corrupt_flow_file_keeps_the_flows_before_the_break(tmp_path):
     requests, errors = load_requests([broken])
 
     assert [r.method for r in requests] == ["GET"]
-    assert len(errors) == 1
-    assert errors[0].location == f"flow 2 (byte {end_of_first_flow})"
-    assert "corrupt or truncated" in errors[0].message
-    assert "the 1 flow(s) before it were read" in errors[0].message
+    assert errors == [
+        RecordingError(
+            broken,
+            f"flow 2 (byte {end_of_first_flow})",
+            "the file ends in the middle of this flow: it was cut short; the flow "
+            "before it was read",
+        )
+    ]
+
+
+def test_damaged_data_between_flows_stops_with_the_count_read(tmp_path):
+    whole = tmp_path / "whole.mitm"
+    write_mitm(sample_requests(), whole)
+    data = whole.read_bytes()
+    with open(whole, "rb") as stream:
+        reader = mitm_io.FlowReader(stream)
+        iterator = iter(reader.stream())
+        next(iterator)
+        next(iterator)
+        end_of_second_flow = stream.tell()
+    damaged = tmp_path / "damaged.mitm"
+    damaged.write_bytes(
+        data[:end_of_second_flow] + b"garbage" + data[end_of_second_flow:]
+    )
+
+    requests, errors = load_requests([damaged])
+
+    assert [r.method for r in requests] == ["GET", "POST"]
+    assert errors == [
+        RecordingError(
+            damaged,
+            f"flow 3 (byte {end_of_second_flow})",
+            "the data is not a mitmproxy flow (a damaged file, or not a flow "
+            "file); the 2 flows before it were read",
+        )
+    ]
 
 
 def test_flow_errors_are_kept_only_when_no_answer_came(tmp_path, flow_factory):
@@ -794,7 +999,8 @@ def test_file_named_mitm_that_is_not_a_flow_file(tmp_path):
     assert [(e.location, e.message) for e in errors] == [
         (
             "flow 1 (byte 0)",
-            "the data is not a mitmproxy flow (corrupt or truncated file)",
+            "the data is not a mitmproxy flow (a damaged file, or not a flow file); "
+            "no flow before it could be read",
         )
     ]
 
@@ -855,6 +1061,155 @@ def test_compressed_har(tmp_path):
 
     assert json.loads(zlib.decompress(path.read_bytes()))["log"]["entries"]
     assert len(list(read_requests(path))) == 3
+
+
+def test_gzip_compressed_har_is_read_too(tmp_path):
+    import gzip
+
+    har = tmp_path / "session.har"
+    write_har(sample_requests(), har)
+    zhar = tmp_path / "session.zhar"
+    zhar.write_bytes(gzip.compress(har.read_bytes()))
+
+    requests, errors = load_requests([zhar])
+
+    assert errors == []
+    assert [r.url for r in requests] == [r.url for r in sample_requests()]
+
+
+def _zhar_of(
+    tmp_path: Path, entries: int, padding: int = 0, *, noise: bool = False
+) -> Path:
+    """A .zhar of `entries` pixel entries, each with `padding` bytes of header:
+    repeated, so that it compresses very well, or with `noise`, hardly at all."""
+    requests = [
+        CapturedRequest(
+            method="GET",
+            url=pixel_url(1700000000000 + n),
+            headers=(
+                (
+                    "X-Padding",
+                    random.Random(n).randbytes(padding // 2).hex()
+                    if noise
+                    else "x" * padding,
+                ),
+            ),
+            timestamp=1700000000.0 + n,
+            request_id=f"padded:{n}",
+        )
+        for n in range(entries)
+    ]
+    path = tmp_path / "padded.zhar"
+    write_har(requests, path)
+    return path
+
+
+def test_a_zhar_is_decompressed_only_up_to_the_limit(tmp_path, monkeypatch):
+    from inspector import recordings
+
+    # 100 entries of about 10 KB each: about 1 MB of HAR in a few KB of zlib.
+    path = _zhar_of(tmp_path, 100, padding=10_000)
+    inflated = zlib.decompress(path.read_bytes())
+    limit = 1 << 18
+    monkeypatch.setattr(recordings, "INFLATED_LIMIT_BYTES", limit)
+    # The entries that end before the limit, and the one it cuts.
+    ends = [m.end() for m in re.finditer(rb"\n      }", inflated)]
+    complete = sum(1 for end in ends if end <= limit)
+
+    requests, errors = load_requests([path])
+
+    assert len(inflated) > 4 * limit > 4 * path.stat().st_size
+    assert 0 < len(requests) == complete < 100
+    assert [r.url for r in requests] == [
+        pixel_url(1700000000000 + n) for n in range(complete)
+    ]
+    cut, stopped = errors
+    assert (cut.location, cut.message) == (
+        f"entry {complete + 1} (byte {limit})",
+        f"the file ends in the middle of this entry; the {complete} entries "
+        "before it were read",
+    )
+    assert stopped == RecordingError(
+        path,
+        None,
+        "reading stopped after the first 256 KiB of the HAR it holds: a .zhar "
+        "file is decompressed up to that much; decompress it to a .har file to "
+        "read all of it",
+    )
+
+
+def test_the_zhar_limit_is_64_mib_and_a_bomb_is_not_inflated(tmp_path):
+    import tracemalloc
+
+    from inspector import recordings
+
+    # 200 MiB of JSON white space inside the entries list, in about 200 KB.
+    bomb = zlib.compressobj(9)
+    parts = [bomb.compress(b'{"log": {"entries": [')]
+    spaces = b" " * (1 << 20)
+    parts += [bomb.compress(spaces) for _ in range(200)]
+    parts.append(bomb.flush())
+    path = tmp_path / "bomb.zhar"
+    path.write_bytes(b"".join(parts))
+
+    tracemalloc.start()
+    try:
+        requests, errors = load_requests([path])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert recordings.INFLATED_LIMIT_BYTES == 64 << 20
+    assert path.stat().st_size < 1 << 20
+    assert requests == []
+    assert [e.message for e in errors] == [
+        "the file ends in the middle of this entry; no entry before it could be read",
+        "reading stopped after the first 64 MiB of the HAR it holds: a .zhar "
+        "file is decompressed up to that much; decompress it to a .har file to "
+        "read all of it",
+    ]
+    # What is held is bounded by the limit, not by the 200 MiB inside.
+    assert peak < 5 * (64 << 20)
+
+
+def test_a_zhar_cut_short_gives_the_entries_before_the_cut(tmp_path):
+    path = _zhar_of(tmp_path, 3, padding=2000, noise=True)
+    compressed = path.read_bytes()
+    path.write_bytes(compressed[: len(compressed) * 3 // 4])
+
+    requests, errors = load_requests([path])
+
+    assert 0 < len(requests) < 3
+    assert errors[0].location.startswith(f"entry {len(requests) + 1} (byte ")
+    assert errors[-1] == RecordingError(
+        path, None, "the compressed data ends early: the file was cut short"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b'{"log": {"entries": []}}',
+            "not a compressed HAR: a .zhar file holds a HAR compressed with zlib "
+            "(as mitmproxy writes it) or gzip",
+        ),
+        (
+            zlib.compress(b'{"log": {"entries": []}}')[:2],
+            "the compressed data ends early: the file was cut short",
+        ),
+        (b"\x78\x9c" + b"\xff" * 40, "the compressed data is damaged"),
+    ],
+    ids=["not-compressed", "header-only", "damaged"],
+)
+def test_a_zhar_that_cannot_be_decompressed_is_one_plain_error(tmp_path, data, message):
+    path = tmp_path / "broken.zhar"
+    path.write_bytes(data)
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors == [RecordingError(path, None, message)]
 
 
 def har_entry(url: str = PIXEL, **overrides) -> dict:
@@ -962,11 +1317,157 @@ def test_har_that_is_not_json_or_not_har(tmp_path):
         "(Expecting property name enclosed in double quotes); no entry before it "
         "could be read",
         f"{other}: not a HAR file: it has no log.entries list",
-        f"{listed}: not a HAR file: the JSON document is a list, not an object",
+        f"{listed}: not a HAR file (an object) or a list of URLs (strings): the JSON "
+        "document is a list of numbers",
         f"{text}: line 1 column 1: not valid JSON: Expecting value",
         f"{headless}: line 1 column 28: not valid JSON: Unterminated string "
         "starting at",
     ]
+
+
+def test_a_json_list_of_urls_is_one_request_per_url(tmp_path):
+    first, second, third = (pixel_url(1700000000000 + n * 1000) for n in range(3))
+    one_line = write(tmp_path, "console.json", json.dumps([first, second]))
+    pretty = write(tmp_path, "log.txt", json.dumps([first, second, third], indent=2))
+    # As code has it: a comma before the bracket, URLs quoted twice, a BOM.
+    code = tmp_path / "code.js.txt"
+    code.write_bytes(
+        b"\xef\xbb\xbf"
+        + f'[\n  "{first}", "\\"{second}\\"",\n  "{third}",\n]\n'.encode()
+    )
+
+    requests, errors = load_requests([one_line, pretty, code])
+
+    assert errors == []
+    assert [(r.request_id, r.origin, r.method, r.url) for r in requests] == [
+        ("console.json:1.1", "console.json line 1, URL 1", "GET", first),
+        ("console.json:1.2", "console.json line 1, URL 2", "GET", second),
+        ("log.txt:2", "log.txt line 2", "GET", first),
+        ("log.txt:3", "log.txt line 3", "GET", second),
+        ("log.txt:4", "log.txt line 4", "GET", third),
+        ("code.js.txt:2.1", "code.js.txt line 2, URL 1", "GET", first),
+        ("code.js.txt:2.2", "code.js.txt line 2, URL 2", "GET", second),
+        ("code.js.txt:3", "code.js.txt line 3", "GET", third),
+    ]
+    assert [r.timestamp for r in requests[:2]] == [1700000000.0, 1700000001.0]
+
+
+def test_items_of_a_json_list_that_are_no_url_are_reported_and_skipped(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = write(
+        tmp_path,
+        "urls.json",
+        json.dumps([first, 42, "p1.parsely.com/plogger/?rand=1", {"url": second}])[:-1]
+        + ",\n"
+        + json.dumps([second, None, f"GET {first}", f"PSOT {first}", "curl x"])[1:],
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [(r.request_id, r.method, r.url) for r in requests] == [
+        ("urls.json:1.1", "GET", first),
+        ("urls.json:2.1", "GET", second),
+        ("urls.json:2.3", "GET", first),
+    ]
+    assert [(e.location, e.message) for e in errors] == [
+        ("line 1, URL 2", "expected a URL in quotes, found a number; skipped"),
+        (
+            "line 1, URL 3",
+            "the URL `p1.parsely.com/plogger/?rand=1` has no scheme; start it with "
+            "`https://`; skipped",
+        ),
+        ("line 1, URL 4", "expected a URL in quotes, found an object; skipped"),
+        ("line 2, URL 2", "expected a URL in quotes, found null; skipped"),
+        (
+            "line 2, URL 4",
+            "`PSOT` is not an HTTP method (did you mean POST?); skipped",
+        ),
+        (
+            "line 2, URL 5",
+            "a curl command is not a request line; paste the URL it fetches, or "
+            "`METHOD URL` followed by its headers; skipped",
+        ),
+    ]
+
+
+def test_a_json_list_cut_short_gives_the_urls_before_the_cut(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    cut = write(tmp_path, "cut.json", f'[\n  "{first}",\n  "{second}",\n  "http')
+    broken = write(tmp_path, "broken.json", f'["{first}" "{second}"]')
+    after = write(tmp_path, "after.json", f'["{first}"] trailing words')
+
+    requests, errors = load_requests([cut, broken, after])
+
+    assert [r.request_id for r in requests] == [
+        "cut.json:2",
+        "cut.json:3",
+        "broken.json:1",
+        "after.json:1",
+    ]
+    assert errors == [
+        RecordingError(
+            cut,
+            "line 4",
+            "the file ends inside the list; the 2 items before it were read",
+        ),
+        RecordingError(
+            broken,
+            f"line 1 column {broken.read_text().index(second)}",
+            "the list stops being valid JSON here (expected `,` or `]` after an "
+            "item); the item before it was read",
+        ),
+        RecordingError(
+            after,
+            f"line 1 column {after.read_text().index('trailing') + 1}",
+            "the list stops being valid JSON here (more text after the list); the "
+            "item before it was read",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "location", "message"),
+    [
+        (
+            json.dumps([har_entry(), har_entry()]),
+            None,
+            "not a HAR file: the JSON document is a list of HAR entries; a HAR file "
+            "is an object that holds them in log.entries",
+        ),
+        (
+            "[]",
+            None,
+            "the JSON list is empty: it holds no URL, and it is not a HAR file",
+        ),
+        (
+            '[1, {"a": 2}, [3], true]',
+            None,
+            "not a HAR file (an object) or a list of URLs (strings): the JSON "
+            "document is a list of booleans, lists, numbers and objects",
+        ),
+        (
+            '[{"a": 1}]',
+            None,
+            "not a HAR file (an object) or a list of URLs "
+            "(strings): the JSON document is a list of objects",
+        ),
+        (
+            "[1, 2",
+            "line 1 column 6",
+            "not valid JSON: expected `,` or `]` after an item",
+        ),
+    ],
+    ids=["har-entries", "empty", "mixed", "objects", "broken"],
+)
+def test_a_json_list_that_holds_no_url_is_named_for_what_it_is(
+    tmp_path, text, location, message
+):
+    path = write(tmp_path, "export.har", text)
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors == [RecordingError(path, location, message)]
 
 
 def test_truncated_har_keeps_the_entries_before_the_break(tmp_path):
@@ -1337,13 +1838,71 @@ def _tnetstring(value: object) -> bytes:
     return tnetstring.dumps(value)
 
 
+def _first_flow_state() -> dict:
+    """The state of a real flow as `write_mitm` stores it, to be spoilt."""
+    from mitmproxy.io import tnetstring
+
+    [flow] = flows_from_requests(sample_requests()[:1])
+    return tnetstring.loads(tnetstring.dumps(flow.get_state()))
+
+
+def _spoilt(**changes: object) -> dict:
+    """A flow state with request fields changed (`...` removes the field)."""
+    state = _first_flow_state()
+    for field, value in changes.items():
+        if value is ...:
+            del state["request"][field]
+        else:
+            state["request"][field] = value
+    return state
+
+
+def _nested(levels: int) -> bytes:
+    record = b"0:]"
+    for _ in range(levels):
+        record = b"%d:%s]" % (len(record), record)
+    return record
+
+
 @pytest.mark.parametrize(
     ("record", "reason"),
     [
-        ({b"version": 20, b"type": b"http"}, "KeyError: 'client_conn'"),
-        ([1, 2, 3], "AttributeError"),
-        (b"hello", "AttributeError"),
-        ({b"id": b"x", b"version": 20, b"type": b"tcp"}, "KeyError: 'client_conn'"),
+        ({b"version": 20, b"type": b"http"}, "the `client_conn` field is missing"),
+        ([1, 2, 3], "the record is a list, not a flow"),
+        (b"hello", "the record is a byte string, not a flow"),
+        (None, "the record is null, not a flow"),
+        (
+            {b"id": b"x", b"version": 20, b"type": b"tcp"},
+            "the `client_conn` field is missing",
+        ),
+        (_spoilt(port="443"), "the `port` field is a text string, not a whole number"),
+        (_spoilt(method=None), "the `method` field is null, not a byte string"),
+        (_spoilt(host=...), "the `host` field is missing"),
+        (_spoilt(host=..., port=...), "the `host` and `port` fields are missing"),
+        (_spoilt(colour=b"red"), "it has a field mitmproxy does not know, `colour`"),
+        (_spoilt(headers=5), "a field holds a value of the wrong kind"),
+        (
+            {**_first_flow_state(), "type": "fax"},
+            "`fax` is not a kind of flow mitmproxy knows",
+        ),
+        (b"3:abc#", "its contents are damaged"),
+        (_nested(3000), "it is nested too deeply to be read"),
+    ],
+    ids=[
+        "no-client",
+        "list",
+        "bytes",
+        "null",
+        "tcp-no-client",
+        "port-text",
+        "method-null",
+        "no-host",
+        "no-host-no-port",
+        "unknown-field",
+        "headers-number",
+        "unknown-type",
+        "bad-integer",
+        "too-deep",
     ],
 )
 def test_a_tnetstring_record_that_is_no_flow_is_reported_and_the_rest_read(
@@ -1356,21 +1915,88 @@ def test_a_tnetstring_record_that_is_no_flow_is_reported_and_the_rest_read(
         next(iter(reader.stream()))
         end_of_first_flow = stream.tell()
     data = flows.read_bytes()
-    bad = _tnetstring(record)
+    bad = record if isinstance(record, bytes) and b":" in record else None
+    bad = bad or _tnetstring(record)
     mixed = tmp_path / "mixed.mitm"
     mixed.write_bytes(bad + data[:end_of_first_flow] + bad + data[end_of_first_flow:])
 
     requests, errors = load_requests([mixed])
 
-    assert len(requests) == 3
-    assert [error.location for error in errors] == [
-        "flow 1 (byte 0)",
-        f"flow 3 (byte {len(bad) + end_of_first_flow})",
+    assert [r.url for r in requests] == [r.url for r in sample_requests()]
+    assert errors == [
+        RecordingError(mixed, where, f"not a mitmproxy flow ({reason}); skipped")
+        for where in (
+            "flow 1 (byte 0)",
+            f"flow 3 (byte {len(bad) + end_of_first_flow})",
+        )
     ]
-    for error in errors:
-        assert error.path == str(mixed)
-        assert error.message.startswith(f"not a mitmproxy flow ({reason}")
-        assert error.message.endswith("); skipped")
+
+
+def test_no_flow_file_message_shows_python_internals(tmp_path):
+    """Every way a flow file can fail is worded without exception classes,
+    type names or Python reprs of what the file holds."""
+    flows = tmp_path / "flows.mitm"
+    write_mitm(sample_requests(), flows)
+    good = flows.read_bytes()
+    broken = [
+        _tnetstring(_spoilt(port="443")),
+        _tnetstring(_spoilt(timestamp_start="noon")),
+        _tnetstring(_spoilt(headers=[[b"a"]])),
+        _tnetstring({**_first_flow_state(), "client_conn": 5}),
+        _tnetstring([b"\xff", {"a": 1}]),
+        b"5:hello!",
+        b"not a flow at all",
+    ]
+    messages = []
+    for number, record in enumerate(broken):
+        path = tmp_path / f"broken{number}.mitm"
+        path.write_bytes(record + good)
+        messages += [error.message for error in load_requests([path])[1]]
+
+    assert len(messages) == len(broken)
+    for message in messages:
+        assert not re.search(r"Error\b|Exception|<class|\bb'|\\x|Traceback", message)
+        assert "mitmproxy flow" in message
+
+
+def test_a_flow_file_from_a_newer_mitmproxy_stops_with_what_to_do(tmp_path):
+    from mitmproxy import version
+
+    state = _first_flow_state()
+    newer = _tnetstring({**state, "version": version.FLOW_FORMAT_VERSION + 5})
+    path = tmp_path / "newer.mitm"
+    write_mitm(sample_requests()[:1], path)
+    first = path.read_bytes()
+    path.write_bytes(first + newer + newer)
+
+    requests, errors = load_requests([path])
+
+    assert len(requests) == 1
+    assert errors == [
+        RecordingError(
+            path,
+            f"flow 2 (byte {len(first)})",
+            f"this flow is in flow format version "
+            f"{version.FLOW_FORMAT_VERSION + 5}, which mitmproxy {version.VERSION} "
+            "cannot read (a newer mitmproxy wrote it: update mitmproxy to read it); "
+            "the flow before it was read",
+        )
+    ]
+
+
+def test_an_old_flow_format_version_is_shown_as_a_version(tmp_path):
+    from mitmproxy import version
+
+    path = tmp_path / "ancient.mitm"
+    path.write_bytes(_tnetstring({**_first_flow_state(), "version": [0, 3]}))
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert [error.message for error in errors] == [
+        f"this flow is in flow format version 0.3, which mitmproxy {version.VERSION} "
+        "cannot read; no flow before it could be read"
+    ]
 
 
 # --------------------------------------------------------------------------------------

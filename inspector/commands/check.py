@@ -55,7 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a .mitm flow file, a HAR file or a request list (`-`: standard input)",
     )
     parser.add_argument(
-        "--spec", metavar="FILE", help="segment spec (YAML); default: built-in checks"
+        "--spec",
+        metavar="FILE",
+        help="segment spec (YAML); default: built-in checks; - reads standard input",
     )
     parser.add_argument(
         "--format",
@@ -93,6 +95,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if clash := _output_clash(args):
         _complain(clash, False)
+        return EXIT_USAGE
+    if args.spec == "-" and "-" in args.recordings:
+        _complain(
+            "--spec - and the recording - both name standard input, which can be "
+            "read only once; give one of them as a file",
+            False,
+        )
         return EXIT_USAGE
 
     # The spec first: without a usable spec there is nothing to judge against.
@@ -132,10 +141,15 @@ def _output_clash(args: argparse.Namespace) -> str | None:
 
 
 def _load_spec(args: argparse.Namespace) -> Spec | None:
-    from inspector.spec import SpecError, default_spec, host_pattern, load_spec
+    from inspector.spec import (
+        SpecError,
+        default_spec,
+        host_pattern,
+        load_spec_argument,
+    )
 
     try:
-        spec = load_spec(args.spec) if args.spec else default_spec()
+        spec = load_spec_argument(args.spec) if args.spec else default_spec()
     except SpecError as error:
         complain("segment-inspector", f"the spec cannot be used:\n{error}")
         return None

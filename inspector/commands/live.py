@@ -32,7 +32,10 @@ EXIT_USAGE = 2
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--spec", metavar="FILE", help="segment spec (YAML); default: built-in checks"
+        "--spec",
+        metavar="FILE",
+        help="segment spec (YAML); default: built-in checks; - reads standard "
+        "input, with --headless only",
     )
     parser.add_argument(
         "--listen-host",
@@ -122,14 +125,25 @@ def _fail(problem: object) -> None:
 
 def _build_inspection(args: argparse.Namespace) -> Inspection:
     from inspector.inspection import Inspection
-    from inspector.spec import SpecError, default_spec, host_pattern, load_spec
+    from inspector.spec import (
+        STDIN_SPEC,
+        SpecError,
+        default_spec,
+        host_pattern,
+        load_spec_argument,
+    )
     from inspector.standard import GeoIPError
 
     if not 0 <= args.listen_port <= 65535:
         raise _UsageError(f"--listen-port {args.listen_port} is not a port number")
+    if args.spec == STDIN_SPEC and not args.headless:
+        raise _UsageError(
+            "--spec -: the terminal UI reads its keys from standard input, so the "
+            "spec cannot come from there; give the spec's file, or add --headless"
+        )
 
     try:
-        spec = load_spec(args.spec) if args.spec else default_spec()
+        spec = load_spec_argument(args.spec) if args.spec else default_spec()
     except SpecError as problem:
         raise _UsageError(str(problem)) from problem
     if args.pixel_host:

@@ -78,16 +78,13 @@ def schema_text() -> str:
 
 def _run_check(args: argparse.Namespace) -> int:
     from inspector.recordings import STDIN_LABEL
-    from inspector.spec import SpecError, load_spec, parse_spec
+    from inspector.spec import STDIN_SPEC, SpecError, load_spec_argument
 
     status = 0
     for given in args.files:
-        file = STDIN_LABEL if given == "-" else given
+        file = STDIN_LABEL if given == STDIN_SPEC else given
         try:
-            if given == "-":
-                spec = parse_spec(sys.stdin.read(), file, log_warnings=False)
-            else:
-                spec = load_spec(file, log_warnings=False)
+            spec = load_spec_argument(given, log_warnings=False)
         except SpecError as error:
             status = 1
             for problem in error.all_in_file_order():

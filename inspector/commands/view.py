@@ -77,6 +77,13 @@ def run(args: argparse.Namespace) -> int:
             source_label = f"demo: {demo.name}"
 
     spec = None
+    if args.spec == "-":
+        complain(
+            "segment-inspector view",
+            "--spec -: the terminal UI reads its keys from standard input, so the "
+            "spec cannot come from there; give the spec's file",
+        )
+        return 2
     if args.spec:
         try:
             spec = load_spec(args.spec)
