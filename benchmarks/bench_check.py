@@ -9,8 +9,9 @@ of faulty pixels) to a temporary directory, then measures in this one process, e
 part `--rounds` times, keeping the fastest:
 
 a. mitmproxy's `FlowReader` reading every flow and nothing else;
-b. `check`'s work: the file read into `CapturedRequest`s, decoded and judged by an
-   `Inspection` (decoder, per-event checks, standard segments, page-load rules);
+b. `check`'s work, as `check` does it: the whole file read into `CapturedRequest`s,
+   then decoded and judged by an `Inspection` (decoder, per-event checks, standard
+   segments, page-load rules);
 c. decode + validate, on requests already in memory: the decoder and the per-event
    checks of the segment data against the spec (`EventChecker`), nothing else;
 d. everything an `Inspection` judges, on requests already in memory: (c) plus
@@ -72,13 +73,14 @@ def read_flows(path: Path) -> int:
 
 
 def check_file(path: Path, spec) -> tuple[int, int]:
-    """What `check` does with the file, short of writing the report."""
+    """What `check` does with the file, short of writing the report: read every
+    request (`load_requests`, which also puts several files in time order), then
+    judge them all."""
     from inspector.inspection import Inspection
+    from inspector.recordings import load_requests
 
-    inspection = Inspection(spec)
-    for request in read_requests(path):
-        inspection.process(request)
-    result = inspection.result()
+    requests, _errors = load_requests([path])
+    result = Inspection(spec).process_all(requests)
     return len(result.reports), len(result.findings)
 
 
