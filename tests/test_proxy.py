@@ -381,6 +381,19 @@ async def test_cancelling_run_still_stops_the_proxy(start_session, proxy_client)
     assert proxy_client.port_is_closed(address)
 
 
+def _local_pixels(spec):
+    """The spec, with pixels to 127.0.0.1 (the local origin) taken as first-party."""
+    return spec.model_copy(update={"first_party_hosts": ("127.0.0.1",)})
+
+
+def _slow_pixel(origin_server, pixel_url_factory, *, delay: float) -> str:
+    """A pixel URL to the local origin, which answers it after `delay` seconds."""
+    origin_server.delay = delay
+    return pixel_url_factory(
+        host=f"127.0.0.1:{origin_server.port}", data={"plan": "basic"}
+    )
+
+
 async def _until_in_flight(session: ProxySession, count: int = 1) -> None:
     for _ in range(500):
         if session.addon.flows_in_flight >= count:
@@ -401,16 +414,14 @@ async def test_a_request_answered_while_stopping_is_recorded_and_judged(
 ):
     recording = tmp_path / f"session{suffix}"
     jsonl = tmp_path / "events.jsonl"
-    local_pixels = spec.model_copy(update={"first_party_hosts": ("127.0.0.1",)})
     session, collected = start_session(
-        inspection=Inspection(local_pixels), record_path=recording, jsonl_path=jsonl
+        inspection=Inspection(_local_pixels(spec)),
+        record_path=recording,
+        jsonl_path=jsonl,
     )
     [address] = await session.start()
     runner = asyncio.create_task(session.run())
-    origin_server.delay = 0.5
-    url = pixel_url_factory(
-        host=f"127.0.0.1:{origin_server.port}", data={"plan": "basic"}
-    )
+    url = _slow_pixel(origin_server, pixel_url_factory, delay=0.5)
 
     client = asyncio.create_task(proxy_client.get(address, url))
     await _until_in_flight(session)
@@ -440,15 +451,11 @@ async def test_a_request_still_in_flight_at_exit_is_kept_without_a_response(
 
     monkeypatch.setattr(proxy, "FLOW_COMPLETION_WAIT_S", 0.2)
     recording = tmp_path / "session.mitm"
-    local_pixels = spec.model_copy(update={"first_party_hosts": ("127.0.0.1",)})
     session, collected = start_session(
-        inspection=Inspection(local_pixels), record_path=recording
+        inspection=Inspection(_local_pixels(spec)), record_path=recording
     )
     [address] = await session.start()
-    origin_server.delay = 5
-    url = pixel_url_factory(
-        host=f"127.0.0.1:{origin_server.port}", data={"plan": "basic"}
-    )
+    url = _slow_pixel(origin_server, pixel_url_factory, delay=5)
 
     client = asyncio.create_task(proxy_client.get(address, url))
     await _until_in_flight(session)
