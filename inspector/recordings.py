@@ -148,37 +148,56 @@ class RecordingError(Exception):
     """A recording, or part of one, that could not be read.
 
     Attributes:
-        path: The file as the user named it.
+        path: The file as the user named it (`<stdin>` for standard input).
         location: Where in the file (`line 12`, `entry 7`, `flow 3`), or None when
             the whole file is concerned.
         message: What is wrong, in words a user can act on.
+        label: How the message names the file: as `recording_labels` names it
+            among the recordings read together, by default its file name
+            (`recording_label(path)`).
     """
 
-    def __init__(self, path: PathLike, location: str | None, message: str):
+    def __init__(
+        self,
+        path: PathLike,
+        location: str | None,
+        message: str,
+        *,
+        label: str | None = None,
+    ):
         self.path = str(path)
         self.location = location
         self.message = message
+        self.label = label or recording_label(self.path)
         super().__init__(str(self))
 
     def __str__(self) -> str:
         if self.location:
-            return f"{self.path}: {self.location}: {self.message}"
-        return f"{self.path}: {self.message}"
+            return f"{self.label}: {self.location}: {self.message}"
+        return f"{self.label}: {self.message}"
 
     def __repr__(self) -> str:
-        return f"RecordingError({self.path!r}, {self.location!r}, {self.message!r})"
+        return (
+            f"RecordingError({self.path!r}, {self.location!r}, {self.message!r}, "
+            f"label={self.label!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RecordingError):
             return NotImplemented
-        return (self.path, self.location, self.message) == (
-            other.path,
-            other.location,
-            other.message,
-        )
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.path, self.location, self.message))
+        return hash(self._key())
+
+    def _key(self) -> tuple[str, str | None, str, str]:
+        return (self.path, self.location, self.message, self.label)
+
+    def relabel(self, label: str) -> RecordingError:
+        """Name the file `label` from now on; returns the error itself."""
+        self.label = label
+        self.args = (str(self),)
+        return self
 
 
 # --------------------------------------------------------------------------------------
@@ -200,8 +219,8 @@ def read_requests(
             malformed request block, a flow file that breaks off) are appended here
             and reading goes on with the rest. When None, the first such problem is
             raised.
-        label: How the requests name the file in their ids, origins and `source`
-            (default: `recording_label(path)`).
+        label: How the requests name the file in their ids, origins and `source`,
+            and the errors in their messages (default: `recording_label(path)`).
 
     Raises:
         RecordingError: The file cannot be read at all, or (without `errors`) part
@@ -210,7 +229,7 @@ def read_requests(
     """
     name = STDIN_LABEL if str(path) == "-" else str(path)
     label = label or recording_label(path)
-    report = _error_sink(errors)
+    report = _error_sink(errors, label)
 
     try:
         stream, cut_short = _open_binary(path)
@@ -238,10 +257,15 @@ def read_requests(
                 yield from _read_request_list(data, name, label, report)
         if cut_short:
             report(_stream_limit_error(name))
+    except RecordingError as error:
+        error.relabel(label)
+        raise
     except OSError as error:
         # The file went away or broke while being read (a disk or network error).
         reason = (error.strerror or str(error)).lower()
-        raise RecordingError(name, None, f"could not be read: {reason}") from None
+        raise RecordingError(
+            name, None, f"could not be read: {reason}", label=label
+        ) from None
 
 
 def load_requests(
@@ -266,14 +290,14 @@ def load_each(
     Each recording is a capture of its own, so its requests carry it as their
     `source` and page loads and visitors are never merged across files, even when
     they share page and visitor ids (copies of one session, test cases made from
-    one template). Files are named by their file name; by the path as given when
-    two files share a name, and with a number when one is given twice, so ids stay
+    one template). Files are named by `recording_labels`: by their file name; by
+    the path as given when two files share a name, and with a number when one is
+    given twice. Request ids and error messages start with that label, so ids stay
     unique across the files.
     """
     paths = [str(path) for path in paths]
     per_file: list[list[CapturedRequest]] = []
     errors: list[RecordingError] = []
-    seen_ids: set[str] = set()
 
     for path, label in zip(paths, recording_labels(paths), strict=True):
         requests: list[CapturedRequest] = []
@@ -281,16 +305,7 @@ def load_each(
             requests.extend(read_requests(path, errors=errors, label=label))
         except RecordingError as error:
             errors.append(error)
-        # Flow ids come from the file: a second copy of one needs its own.
-        fresh = []
-        for request in requests:
-            if request.request_id in seen_ids:
-                request = dataclasses.replace(
-                    request, request_id=f"{label}:{request.request_id}"
-                )
-            fresh.append(request)
-        seen_ids.update(request.request_id for request in fresh)
-        per_file.append(fresh)
+        per_file.append(requests)
 
     return per_file, errors
 
@@ -321,14 +336,15 @@ def recording_labels(paths: Iterable[PathLike]) -> list[str]:
     paths = [str(path) for path in paths]
     names = {path: recording_label(path) for path in paths}
     name_counts = Counter(names.values())
-    labels = []
-    uses: Counter[str] = Counter()
+    labels: list[str] = []
     for path in paths:
         name = names[path]
-        label = name if name_counts[name] == 1 else path
-        uses[label] += 1
-        if uses[label] > 1:
-            label = f"{label} ({uses[label]})"
+        given = name if name_counts[name] == 1 else path
+        # A file given again is numbered, past any label already in use.
+        label, copy = given, 1
+        while label in labels:
+            copy += 1
+            label = f"{given} ({copy})"
         labels.append(label)
     return labels
 
@@ -351,10 +367,12 @@ def replay(
     return inspection.process_all(requests), errors
 
 
-def _error_sink(errors: list[RecordingError] | None):
-    """A callable that collects recoverable errors, or raises them in strict mode."""
+def _error_sink(errors: list[RecordingError] | None, label: str):
+    """A callable that collects recoverable errors, or raises them in strict mode,
+    naming their file `label`."""
 
     def report(error: RecordingError) -> None:
+        error.relabel(label)
         if errors is None:
             raise error
         logger.debug("recording problem: %s", error)
@@ -567,7 +585,12 @@ def _read_mitm(
             continue
         if flow.request.method == "CONNECT":
             continue
-        request = _request_from_flow(flow, f"{label} flow {flows_read}", source=label)
+        request = _request_from_flow(
+            flow,
+            f"{label} flow {flows_read}",
+            source=label,
+            request_id=f"{label}:{flows_read}",
+        )
         problem = url_problem(request.url)
         if problem:
             report(_bad_url_error(name, f"flow {flows_read}", request.url, problem))
@@ -753,8 +776,14 @@ def _what_was_read(count: int, thing: str) -> str:
     return f"the {count} {thing}s before it were read"
 
 
-def _request_from_flow(flow: Any, origin: str, *, source: str = "") -> CapturedRequest:
-    """A CapturedRequest from a mitmproxy HTTPFlow (recorded or live)."""
+def _request_from_flow(
+    flow: Any, origin: str, *, source: str = "", request_id: str | None = None
+) -> CapturedRequest:
+    """A CapturedRequest from a mitmproxy HTTPFlow (recorded or live).
+
+    Its id is `request_id` when given (`demo.mitm:12` for the 12th flow of a
+    file), else mitmproxy's flow id, as for live traffic.
+    """
     request = flow.request
     body = request.get_content(strict=False) or b""
 
@@ -779,7 +808,7 @@ def _request_from_flow(flow: Any, origin: str, *, source: str = "") -> CapturedR
         timestamp=request.timestamp_start,
         client_address=client_address,
         origin=origin,
-        request_id=flow.id,
+        request_id=flow.id if request_id is None else request_id,
         response_status=response_status,
         content_type=content_type,
         error=failure or None,

@@ -273,7 +273,8 @@ def test_bad_request_list_lines_are_reported_and_the_rest_read(tmp_path):
         "the target `/relative/without/host` is a path; give a full URL or a "
         "Host header"
     )
-    assert str(errors[1]).startswith(f"{path}: line 4: expected a request line")
+    assert str(errors[1]).startswith("broken.txt: line 4: expected a request line")
+    assert errors[1].path == str(path)
 
 
 def test_a_junk_line_in_a_url_list_costs_only_that_line(tmp_path):
@@ -894,12 +895,34 @@ def test_live_flow_fields_are_read(tmp_path, flow_factory):
 
     (request,) = read_requests(path)
 
-    assert request.request_id == flow.id
+    assert request.request_id == "live.mitm:1"
     assert request.client_address == "192.0.2.10"
     assert request.timestamp == flow.request.timestamp_start
     assert request.response_status == 204
     assert request.content_type == "image/gif"
     assert request.origin == "live.mitm flow 1"
+
+
+def test_flow_ids_are_the_file_and_the_flow_number(tmp_path, flow_factory):
+    from mitmproxy.test import tflow
+
+    first = flow_factory(pixel_url(1700000000000, action="pageview"))
+    connect = flow_factory("https://p1.parsely.com:443/")
+    connect.request.method = "CONNECT"
+    last = flow_factory(pixel_url(1700000001000, action="heartbeat"))
+    path = tmp_path / "session.mitm"
+    with open(path, "wb") as stream:
+        writer = mitm_io.FlowWriter(stream)
+        for flow in (first, tflow.ttcpflow(), connect, last):
+            writer.add(flow)
+
+    requests = list(read_requests(path))
+
+    # Every flow counts, read or not, as in the flow file's messages.
+    assert [(r.request_id, r.origin) for r in requests] == [
+        ("session.mitm:1", "session.mitm flow 1"),
+        ("session.mitm:4", "session.mitm flow 4"),
+    ]
 
 
 def test_corrupt_flow_file_keeps_the_flows_before_the_break(tmp_path):
@@ -1258,7 +1281,7 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
         "devtools.har entry 1",
         "devtools.har entry 7",
     ]
-    assert str(errors[0]) == f"{path}: entry 2: request.url is missing"
+    assert str(errors[0]) == "devtools.har: entry 2: request.url is missing"
     assert errors[1].location == "entry 3"
     assert errors[1].message.startswith("startedDateTime: input should be a valid")
     assert errors[2].message == "the entry is not a JSON object"
@@ -1266,7 +1289,7 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
         "request.headers[0].name: input should be a valid string; "
         "request.headers[0].value is missing"
     )
-    assert str(errors[4]) == f"{path}: entry 6: request: should be a JSON object"
+    assert str(errors[4]) == "devtools.har: entry 6: request: should be a JSON object"
 
 
 def test_har_details_devtools_write(tmp_path):
@@ -1313,15 +1336,14 @@ def test_har_that_is_not_json_or_not_har(tmp_path):
 
     assert requests == []
     assert [str(e) for e in errors] == [
-        f"{broken}: entry 1 (line 2 column 4): the HAR stops being valid JSON here "
+        "broken.har: entry 1 (line 2 column 4): the HAR stops being valid JSON here "
         "(Expecting property name enclosed in double quotes); no entry before it "
         "could be read",
-        f"{other}: not a HAR file: it has no log.entries list",
-        f"{listed}: not a HAR file (an object) or a list of URLs (strings): the JSON "
+        "other.har: not a HAR file: it has no log.entries list",
+        "list.har: not a HAR file (an object) or a list of URLs (strings): the JSON "
         "document is a list of numbers",
-        f"{text}: line 1 column 1: not valid JSON: Expecting value",
-        f"{headless}: line 1 column 28: not valid JSON: Unterminated string "
-        "starting at",
+        "notes.har: line 1 column 1: not valid JSON: Expecting value",
+        "head.har: line 1 column 28: not valid JSON: Unterminated string starting at",
     ]
 
 
@@ -1569,8 +1591,8 @@ def test_load_requests_collects_errors_and_reads_the_rest(tmp_path):
 
     assert [r.url for r in requests] == ["https://www.example.com/"]
     assert [str(e) for e in errors] == [
-        f"{missing}: no such file",
-        f"{tmp_path}: is a directory, not a recording",
+        "missing.har: no such file",
+        f"{tmp_path.name}: is a directory, not a recording",
     ]
 
 
@@ -1735,7 +1757,8 @@ def test_replay_judges_what_could_be_read(tmp_path):
 
     assert len(result.reports) == 15
     assert result.requests_seen == 15
-    assert [str(error) for error in errors] == [f"{missing}: no such file"]
+    assert [str(error) for error in errors] == ["missing.mitm: no such file"]
+    assert errors[0].path == str(missing)
 
 
 # --------------------------------------------------------------------------------------
@@ -1923,6 +1946,12 @@ def test_a_tnetstring_record_that_is_no_flow_is_reported_and_the_rest_read(
     requests, errors = load_requests([mixed])
 
     assert [r.url for r in requests] == [r.url for r in sample_requests()]
+    # The records skipped keep their numbers, so the ids match the messages.
+    assert [r.request_id for r in requests] == [
+        "mixed.mitm:2",
+        "mixed.mitm:4",
+        "mixed.mitm:5",
+    ]
     assert errors == [
         RecordingError(mixed, where, f"not a mitmproxy flow ({reason}); skipped")
         for where in (
