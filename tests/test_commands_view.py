@@ -185,3 +185,24 @@ def test_a_spec_on_standard_input_is_refused_before_anything_is_read(
         "standard input, so the spec cannot come from there; give the spec's file\n"
     )
     assert stdin.buffer.tell() == 0
+
+
+@pytest.mark.parametrize("given", [["-"], ["--demo", "-"], ["-", "--spec", "-"]])
+def test_a_recording_on_standard_input_is_refused_before_anything_is_read(
+    opened, capsys, monkeypatch, given
+):
+    import io
+    import sys
+
+    stdin = io.TextIOWrapper(io.BytesIO(b"https://p1.parsely.com/plogger/?rand=1\n"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+    assert run_view_command(*given) == 2
+
+    assert opened == []
+    assert capsys.readouterr().err == (
+        "segment-inspector view: -: the terminal UI reads its keys from standard "
+        "input, so a recording cannot come from there; save the input to a file "
+        "first and view that file\n"
+    )
+    assert stdin.buffer.tell() == 0
