@@ -802,6 +802,32 @@ def test_error_messages_escape_control_characters(capsys, tmp_path, name, conten
     assert "\\x1b]" in err and "\\x07" in err
 
 
+def test_a_har_with_a_byte_that_is_not_utf8_checks_the_entries_before_it(
+    capsys, tmp_path
+):
+    data = (FIXTURES / "recordings" / "demo.har").read_bytes()
+    at = len(data) - 2000
+    damaged = tmp_path / "oneff.har"
+    damaged.write_bytes(data[:at] + b"\xff" + data[at + 1 :])
+    entry = data.count(b'"startedDateTime"', 0, at)
+    line = data.count(b"\n", 0, at) + 1
+    column = at - data.rfind(b"\n", 0, at)
+
+    status, out, err = check(capsys, str(damaged), "--fail-on", "never")
+
+    # As for a HAR broken at that place, the entries before it are checked.
+    assert status == 2
+    assert f"{entry - 1} events in {entry - 1} requests" in out
+    assert err.splitlines() == [
+        f"segment-inspector: oneff.har: entry {entry} (line {line}): not UTF-8 "
+        f"text: byte 0xFF at column {column} was read as U+FFFD (in a URL, as "
+        "`%FF`); save the HAR as UTF-8 to keep the characters",
+        f"segment-inspector: oneff.har: entry {entry} (line {line} column {column}): "
+        "the HAR stops being valid JSON here (Expecting property name enclosed in "
+        f"double quotes); the {entry - 1} entries before it were read",
+    ]
+
+
 def test_a_zhar_beyond_the_limit_exits_2_naming_it_and_reports_what_was_read(
     capsys, tmp_path, monkeypatch
 ):
