@@ -136,7 +136,7 @@ def _no_pixels_case(
 
 def _error_cases(errors) -> Iterable[TestCase]:
     for error in errors:
-        case = TestCase(name=f"read {error.path}", classname="recordings")
+        case = TestCase(name=f"read {error.label}", classname="recordings")
         case.add_error_info(message=str(error), error_type="unreadable-recording")
         yield case
 

@@ -66,7 +66,8 @@ class CapturedRequest:
     origin: str = ""
     """Where the request came from, for messages: `session.har entry 12`, `live`."""
     request_id: str = ""
-    """Stable id: the mitmproxy flow id, or a position in a recording."""
+    """Stable id: live traffic's mitmproxy flow id, or the recording and the
+    request's place in it (`demo.mitm:12`, `demo.har:3`, `list.txt:4.2`)."""
     response_status: int | None = None
     content_type: str | None = None
     """The response's content type, when known (used to tell documents from assets)."""

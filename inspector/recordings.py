@@ -10,7 +10,8 @@ Three formats are understood, told apart by their content rather than their name
   decompressed as it is read and only up to `INFLATED_LIMIT_BYTES`, so that a small
   file cannot fill the memory; the entries before that point are read. A request
   the browser recorded as failed (`_error`, such as `net::ERR_BLOCKED_BY_CLIENT`)
-  keeps that error.
+  keeps that error. Bytes that are not UTF-8 are reported with the entry (or
+  line) holding them and read as U+FFFD, percent-escaped in a URL.
 * **Request lists**: plain text, the shape users paste from logs and devtools. Blocks
   are separated by `---` lines; each block is a request line (`METHOD URL` with one
   of `HTTP_METHODS`, or a bare URL meaning GET; `//host/path` means https), optional
@@ -50,6 +51,7 @@ requests with an `Inspection`.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import difflib
 import io
@@ -65,7 +67,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -148,37 +150,56 @@ class RecordingError(Exception):
     """A recording, or part of one, that could not be read.
 
     Attributes:
-        path: The file as the user named it.
+        path: The file as the user named it (`<stdin>` for standard input).
         location: Where in the file (`line 12`, `entry 7`, `flow 3`), or None when
             the whole file is concerned.
         message: What is wrong, in words a user can act on.
+        label: How the message names the file: as `recording_labels` names it
+            among the recordings read together, by default its file name
+            (`recording_label(path)`).
     """
 
-    def __init__(self, path: PathLike, location: str | None, message: str):
+    def __init__(
+        self,
+        path: PathLike,
+        location: str | None,
+        message: str,
+        *,
+        label: str | None = None,
+    ):
         self.path = str(path)
         self.location = location
         self.message = message
+        self.label = label or recording_label(self.path)
         super().__init__(str(self))
 
     def __str__(self) -> str:
         if self.location:
-            return f"{self.path}: {self.location}: {self.message}"
-        return f"{self.path}: {self.message}"
+            return f"{self.label}: {self.location}: {self.message}"
+        return f"{self.label}: {self.message}"
 
     def __repr__(self) -> str:
-        return f"RecordingError({self.path!r}, {self.location!r}, {self.message!r})"
+        return (
+            f"RecordingError({self.path!r}, {self.location!r}, {self.message!r}, "
+            f"label={self.label!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RecordingError):
             return NotImplemented
-        return (self.path, self.location, self.message) == (
-            other.path,
-            other.location,
-            other.message,
-        )
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.path, self.location, self.message))
+        return hash(self._key())
+
+    def _key(self) -> tuple[str, str | None, str, str]:
+        return (self.path, self.location, self.message, self.label)
+
+    def relabel(self, label: str) -> RecordingError:
+        """Name the file `label` from now on; returns the error itself."""
+        self.label = label
+        self.args = (str(self),)
+        return self
 
 
 # --------------------------------------------------------------------------------------
@@ -200,8 +221,8 @@ def read_requests(
             malformed request block, a flow file that breaks off) are appended here
             and reading goes on with the rest. When None, the first such problem is
             raised.
-        label: How the requests name the file in their ids, origins and `source`
-            (default: `recording_label(path)`).
+        label: How the requests name the file in their ids, origins and `source`,
+            and the errors in their messages (default: `recording_label(path)`).
 
     Raises:
         RecordingError: The file cannot be read at all, or (without `errors`) part
@@ -210,7 +231,7 @@ def read_requests(
     """
     name = STDIN_LABEL if str(path) == "-" else str(path)
     label = label or recording_label(path)
-    report = _error_sink(errors)
+    report = _error_sink(errors, label)
 
     try:
         stream, cut_short = _open_binary(path)
@@ -238,10 +259,15 @@ def read_requests(
                 yield from _read_request_list(data, name, label, report)
         if cut_short:
             report(_stream_limit_error(name))
+    except RecordingError as error:
+        error.relabel(label)
+        raise
     except OSError as error:
         # The file went away or broke while being read (a disk or network error).
         reason = (error.strerror or str(error)).lower()
-        raise RecordingError(name, None, f"could not be read: {reason}") from None
+        raise RecordingError(
+            name, None, f"could not be read: {reason}", label=label
+        ) from None
 
 
 def load_requests(
@@ -266,14 +292,14 @@ def load_each(
     Each recording is a capture of its own, so its requests carry it as their
     `source` and page loads and visitors are never merged across files, even when
     they share page and visitor ids (copies of one session, test cases made from
-    one template). Files are named by their file name; by the path as given when
-    two files share a name, and with a number when one is given twice, so ids stay
+    one template). Files are named by `recording_labels`: by their file name; by
+    the path as given when two files share a name, and with a number when one is
+    given twice. Request ids and error messages start with that label, so ids stay
     unique across the files.
     """
     paths = [str(path) for path in paths]
     per_file: list[list[CapturedRequest]] = []
     errors: list[RecordingError] = []
-    seen_ids: set[str] = set()
 
     for path, label in zip(paths, recording_labels(paths), strict=True):
         requests: list[CapturedRequest] = []
@@ -281,16 +307,7 @@ def load_each(
             requests.extend(read_requests(path, errors=errors, label=label))
         except RecordingError as error:
             errors.append(error)
-        # Flow ids come from the file: a second copy of one needs its own.
-        fresh = []
-        for request in requests:
-            if request.request_id in seen_ids:
-                request = dataclasses.replace(
-                    request, request_id=f"{label}:{request.request_id}"
-                )
-            fresh.append(request)
-        seen_ids.update(request.request_id for request in fresh)
-        per_file.append(fresh)
+        per_file.append(requests)
 
     return per_file, errors
 
@@ -321,14 +338,15 @@ def recording_labels(paths: Iterable[PathLike]) -> list[str]:
     paths = [str(path) for path in paths]
     names = {path: recording_label(path) for path in paths}
     name_counts = Counter(names.values())
-    labels = []
-    uses: Counter[str] = Counter()
+    labels: list[str] = []
     for path in paths:
         name = names[path]
-        label = name if name_counts[name] == 1 else path
-        uses[label] += 1
-        if uses[label] > 1:
-            label = f"{label} ({uses[label]})"
+        given = name if name_counts[name] == 1 else path
+        # A file given again is numbered, past any label already in use.
+        label, copy = given, 1
+        while label in labels:
+            copy += 1
+            label = f"{given} ({copy})"
         labels.append(label)
     return labels
 
@@ -351,10 +369,12 @@ def replay(
     return inspection.process_all(requests), errors
 
 
-def _error_sink(errors: list[RecordingError] | None):
-    """A callable that collects recoverable errors, or raises them in strict mode."""
+def _error_sink(errors: list[RecordingError] | None, label: str):
+    """A callable that collects recoverable errors, or raises them in strict mode,
+    naming their file `label`."""
 
     def report(error: RecordingError) -> None:
+        error.relabel(label)
         if errors is None:
             raise error
         logger.debug("recording problem: %s", error)
@@ -567,7 +587,12 @@ def _read_mitm(
             continue
         if flow.request.method == "CONNECT":
             continue
-        request = _request_from_flow(flow, f"{label} flow {flows_read}", source=label)
+        request = _request_from_flow(
+            flow,
+            f"{label} flow {flows_read}",
+            source=label,
+            request_id=f"{label}:{flows_read}",
+        )
         problem = url_problem(request.url)
         if problem:
             report(_bad_url_error(name, f"flow {flows_read}", request.url, problem))
@@ -753,8 +778,14 @@ def _what_was_read(count: int, thing: str) -> str:
     return f"the {count} {thing}s before it were read"
 
 
-def _request_from_flow(flow: Any, origin: str, *, source: str = "") -> CapturedRequest:
-    """A CapturedRequest from a mitmproxy HTTPFlow (recorded or live)."""
+def _request_from_flow(
+    flow: Any, origin: str, *, source: str = "", request_id: str | None = None
+) -> CapturedRequest:
+    """A CapturedRequest from a mitmproxy HTTPFlow (recorded or live).
+
+    Its id is `request_id` when given (`demo.mitm:12` for the 12th flow of a
+    file), else mitmproxy's flow id, as for live traffic.
+    """
     request = flow.request
     body = request.get_content(strict=False) or b""
 
@@ -779,7 +810,7 @@ def _request_from_flow(flow: Any, origin: str, *, source: str = "") -> CapturedR
         timestamp=request.timestamp_start,
         client_address=client_address,
         origin=origin,
-        request_id=flow.id,
+        request_id=flow.id if request_id is None else request_id,
         response_status=response_status,
         content_type=content_type,
         error=failure or None,
@@ -842,9 +873,13 @@ def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRe
         yield from _read_json_list(data, name, label, report)
         return
 
-    entries, break_error = _har_entries(data, name)
+    entries, break_error, notes = _har_entries(data, name)
+    for note in notes.get(0, ()):
+        report(note)
 
     for number, raw_entry in enumerate(entries, start=1):
+        for note in notes.get(number, ()):
+            report(note)
         if raw_entry is _TOO_DEEP:
             message = f"{_TOO_DEEP_MESSAGE}; entry skipped"
             report(RecordingError(name, f"entry {number}", message))
@@ -864,49 +899,161 @@ def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRe
             continue
         yield _request_from_har(entry, label, number)
 
+    # What stands in the entry the HAR breaks off in, or after the entries.
+    for note in notes.get(len(entries) + 1, ()):
+        report(note)
     if break_error is not None:
         report(break_error)
 
 
-def _har_entries(data: bytes, name: str) -> tuple[list[Any], RecordingError | None]:
-    """The raw entries of a HAR document, and where it breaks off when it does.
+def _har_entries(
+    data: bytes, name: str
+) -> tuple[list[Any], RecordingError | None, dict[int, list[RecordingError]]]:
+    """The raw entries of a HAR document, where it breaks off when it does, and
+    what in it is not UTF-8.
 
     A file cut short (a download or an export that stopped half-way) still gives
-    the entries before the break; the error says where it broke.
+    the entries before the break; the error says where it broke. Bytes that are
+    not UTF-8 do not stop the reading (see `_har_text`); the notes that say where
+    they are come keyed by the number of the entry they are in (0: before the
+    entries list; one past the last entry read: the entry the HAR breaks off in,
+    or after the list).
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise RecordingError(
-            name, f"byte {error.start}", "a HAR file must be UTF-8 text"
-        ) from None
+    text, bad_bytes = _har_text(data, name)
 
     try:
         document = json.loads(text)
-    except json.JSONDecodeError as error:
-        salvaged = _salvage_har_entries(text, data, name, error)
-        if salvaged is None:
+    except (json.JSONDecodeError, RecursionError) as error:
+        # Broken, or nested deeper than the parser can follow: read the entries
+        # one by one, so that only those from the break on (or nested that deep)
+        # are lost.
+        document_error = error if isinstance(error, json.JSONDecodeError) else None
+        salvaged = _salvage_har_entries(text, data, name, document_error)
+        if salvaged is None and document_error is not None:
             raise RecordingError(
                 name,
-                f"line {error.lineno} column {error.colno}",
-                f"not valid JSON: {error.msg}",
+                f"line {document_error.lineno} column {document_error.colno}",
+                f"not valid JSON: {document_error.msg}",
             ) from None
-        return salvaged
-    except RecursionError:
-        # Nesting deeper than the parser can follow: read the entries one by one,
-        # so that only the entries nested that deep are lost.
-        salvaged = _salvage_har_entries(text, data, name, None)
         if salvaged is None:
             raise RecordingError(
                 name, None, f"not a HAR file: {_TOO_DEEP_MESSAGE}"
             ) from None
-        return salvaged
+        entries, break_error, layout = salvaged
+        return entries, break_error, _encoding_notes(name, text, bad_bytes, layout)
 
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
         raise RecordingError(name, None, _not_har(document))
-    return entries, None
+    if not bad_bytes:
+        return entries, None, {}
+
+    # Where each entry stands, to name the ones that hold the bad bytes.
+    scanned = _scan_har_entries(text)
+    layout = None
+    if scanned is not None and len(scanned[0]) == len(entries):
+        layout = scanned[1]
+    return entries, None, _encoding_notes(name, text, bad_bytes, layout)
+
+
+def _har_text(data: bytes, name: str) -> tuple[str, list[int]]:
+    """The text of a HAR file, and where in it the bytes that are not UTF-8 are.
+
+    Each such byte is read as an escaped byte (U+DC80 to U+DCFF, as mitmproxy
+    keeps one), so that its entry is still read: a URL keeps it percent-escaped,
+    which the decoder reports, and other text shows U+FFFD. Data that is not
+    text at all is refused.
+    """
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        first_bad_byte = error.start
+
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    if _looks_binary(data, text):
+        raise RecordingError(
+            name, f"byte {first_bad_byte}", "a HAR file must be UTF-8 text"
+        )
+    return text, [match.start() for match in _ESCAPED_BYTE.finditer(text)]
+
+
+class _EntryLayout(NamedTuple):
+    """Where the entries of a HAR stand in its text."""
+
+    start: int
+    """Where the entries list starts (after its `[`)."""
+    spans: list[tuple[int, int]]
+    """Where each complete entry starts and ends."""
+    stop: int | None
+    """Where the list stops being JSON, if it does."""
+
+
+def _encoding_notes(
+    name: str, text: str, bad_bytes: list[int], layout: _EntryLayout | None
+) -> dict[int, list[RecordingError]]:
+    """The notes on bytes that are not UTF-8: one per entry holding some, and one
+    per line holding some outside every entry; keyed as `_har_entries` says.
+
+    Bytes after the point where the HAR stops being JSON are never read, so
+    nothing is said of them. Without a `layout`, every note names a line.
+    """
+    places: dict[tuple[int, str], list[int]] = {}
+    for position in bad_bytes:
+        number = _entry_holding(layout, position)
+        if number is not None:
+            place = (number, f"entry {number}")
+        elif layout is not None and layout.stop is not None:
+            if position > layout.stop:
+                continue
+            place = (0, f"line {text.count(chr(10), 0, position) + 1}")
+        else:
+            after = layout is not None and position >= layout.start
+            key = len(layout.spans) + 1 if after else 0
+            place = (key, f"line {text.count(chr(10), 0, position) + 1}")
+        places.setdefault(place, []).append(position)
+
+    notes: dict[int, list[RecordingError]] = {}
+    for (key, where), positions in places.items():
+        if where.startswith("entry"):
+            where += f" (line {text.count(chr(10), 0, positions[0]) + 1})"
+        message = _replaced_bytes_message(text, positions)
+        notes.setdefault(key, []).append(RecordingError(name, where, message))
+    return notes
+
+
+def _entry_holding(layout: _EntryLayout | None, position: int) -> int | None:
+    """The number of the entry whose text holds `position`, if one does; the
+    entry the list breaks off in counts, up to the point where it breaks."""
+    if layout is None:
+        return None
+    spans = layout.spans
+    index = bisect.bisect_right(spans, (position, sys.maxsize)) - 1
+    if index >= 0 and spans[index][0] <= position < spans[index][1]:
+        return index + 1
+    broken_from = spans[-1][1] if spans else layout.start
+    if layout.stop is not None and broken_from <= position <= layout.stop:
+        return len(spans) + 1
+    return None
+
+
+def _replaced_bytes_message(text: str, positions: list[int]) -> str:
+    """What became of the bytes that are not UTF-8 at `positions`, on one line
+    or in one entry."""
+    first = positions[0]
+    byte = ord(text[first]) - 0xDC00
+    column = first - text.rfind("\n", 0, first)
+    if len(positions) == 1:
+        what = (
+            f"byte 0x{byte:02X} at column {column} was read as U+FFFD (in a URL, "
+            f"as `%{byte:02X}`)"
+        )
+    else:
+        what = (
+            f"{len(positions)} bytes, the first 0x{byte:02X} at column {column}, "
+            "were read as U+FFFD (in a URL, percent-escaped)"
+        )
+    return f"not UTF-8 text: {what}; save the HAR as UTF-8 to keep the characters"
 
 
 def _not_har(document: Any) -> str:
@@ -1098,54 +1245,76 @@ def _not_a_url_list(values: list[Any]) -> str:
 
 def _salvage_har_entries(
     text: str, data: bytes, name: str, document_error: json.JSONDecodeError | None
-) -> tuple[list[Any], RecordingError | None] | None:
-    """The complete entries before the point where a broken HAR stops being JSON.
+) -> tuple[list[Any], RecordingError | None, _EntryLayout] | None:
+    """The complete entries before the point where a broken HAR stops being JSON,
+    why it stops, and where the entries stand in `text`.
 
     An entry nested too deeply to parse is kept as `_TOO_DEEP` (and reported at its
     number by `_read_har`); `document_error` is None when the document is valid
     JSON that is merely nested that deeply. None when not even the start of the
     entries list can be found.
     """
+    scanned = _scan_har_entries(text)
+    if scanned is None:
+        return None
+    entries, layout, reason = scanned
+    if layout.stop is not None:
+        error = _har_break(name, text, data, layout.stop, entries, reason)
+        return entries, error, layout
+
+    if document_error is None:
+        return entries, None, layout
+    # Every entry is there: the document breaks somewhere after the list.
+    byte = _byte_offset(text, data, document_error.pos)
+    read = "the entry was read" if len(entries) == 1 else "all entries were read"
+    error = RecordingError(
+        name,
+        f"byte {byte}",
+        f"not valid JSON after the entries list ({document_error.msg}); {read}",
+    )
+    return entries, error, layout
+
+
+def _scan_har_entries(text: str) -> tuple[list[Any], _EntryLayout, str] | None:
+    """The entries of a HAR, read one by one; where they stand; and why the list
+    stops being JSON when it does (else ""). None when the start of the entries
+    list cannot be found."""
     start = _HAR_ENTRIES_START.search(text)
     if start is None:
         return None
 
     decoder = json.JSONDecoder()
     entries: list[Any] = []
+    spans: list[tuple[int, int]] = []
+
+    def stopped(position: int, reason: str):
+        return entries, _EntryLayout(start.end(), spans, position), reason
+
     position = start.end()
     while True:
         position = _skip_whitespace(text, position)
         if text.startswith("]", position):
-            break
+            return entries, _EntryLayout(start.end(), spans, None), ""
+        entry_start = position
         try:
             entry, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
-            return entries, _har_break(name, text, data, error.pos, entries, error.msg)
+            return stopped(error.pos, error.msg)
         except RecursionError:
             end = _end_of_json_value(text, position)
             if end is None:
-                reason = "an entry is nested too deeply and never closes"
-                return entries, _har_break(name, text, data, position, entries, reason)
+                return stopped(
+                    position, "an entry is nested too deeply and never closes"
+                )
             entry, position = _TOO_DEEP, end
         entries.append(entry)
+        spans.append((entry_start, position))
 
         position = _skip_whitespace(text, position)
         if text.startswith(",", position):
             position += 1
         elif not text.startswith("]", position):
-            reason = "expected `,` or `]` after an entry"
-            return entries, _har_break(name, text, data, position, entries, reason)
-
-    if document_error is None:
-        return entries, None
-    # Every entry is there: the document breaks somewhere after the list.
-    byte = _byte_offset(text, data, document_error.pos)
-    read = "the entry was read" if len(entries) == 1 else "all entries were read"
-    return entries, RecordingError(
-        name,
-        f"byte {byte}",
-        f"not valid JSON after the entries list ({document_error.msg}); {read}",
-    )
+            return stopped(position, "expected `,` or `]` after an entry")
 
 
 _TOO_DEEP = object()
@@ -1210,7 +1379,7 @@ def _skip_whitespace(text: str, position: int) -> int:
 def _byte_offset(text: str, data: bytes, position: int) -> int:
     """The byte offset in the file of a position in its decoded text."""
     bom = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
-    return bom + len(text[:position].encode("utf-8"))
+    return bom + len(text[:position].encode("utf-8", "surrogateescape"))
 
 
 def _describe_har_error(error: ValidationError) -> str:
@@ -1249,7 +1418,12 @@ def _request_from_har(
             text = _HALF_PAIR.sub("\ufffd", post_data.text)
             body = text.encode("utf-8", "surrogateescape")
         elif post_data.params:
-            body = urlencode([(p.name, p.value) for p in post_data.params]).encode()
+            # Escaped bytes are sent percent-escaped, as in a URL.
+            pairs = [
+                (_HALF_PAIR.sub("\ufffd", p.name), _HALF_PAIR.sub("\ufffd", p.value))
+                for p in post_data.params
+            ]
+            body = urlencode(pairs, errors="surrogateescape").encode()
 
     response_status = None
     content_type = None
@@ -1264,19 +1438,24 @@ def _request_from_har(
         # An answer came back, so the request arrived whatever went wrong later.
         failure = None
     return CapturedRequest(
-        method=entry.request.method.upper(),
+        method=_valid_text(entry.request.method).upper(),
         url=_url_text(entry.request.url),
         headers=_header_text((h.name, h.value) for h in entry.request.headers),
         body=body,
         timestamp=started.timestamp(),
-        client_address=entry.client_address,
+        client_address=_valid_text(entry.client_address) or None,
         origin=f"{display_name} entry {number}",
         request_id=f"{display_name}:{number}",
         response_status=response_status,
-        content_type=content_type or None,
-        error=failure or None,
+        content_type=_valid_text(content_type) or None,
+        error=_valid_text(failure) or None,
         source=display_name,
     )
+
+
+def _valid_text(text: str | None) -> str:
+    """`text` (or "") with any lone surrogate, an escaped byte included, as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text) if text else ""
 
 
 def _header_value(headers: list[_HarNameValue], wanted: str) -> str | None:

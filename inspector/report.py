@@ -481,6 +481,7 @@ def report_document(
         },
         "recording_errors": [
             {
+                "source": error.label,
                 "path": error.path,
                 "location": error.location,
                 "message": masker(error.message),

@@ -135,7 +135,7 @@ def test_a_capture_time_that_is_no_number_is_reported_and_the_pixel_clock_used(
 
     assert [event.timestamp for event in session.events] == [0.0, 1.7e9]
     assert [str(error) for error in session.errors] == [
-        f"{flows}: flow 1: the capture time {timestamp!r} is not a time; the "
+        f"odd.mitm: flow 1: the capture time {timestamp!r} is not a time; the "
         "pixel's own clock is used instead"
     ]
     assert "pageview" in render_text(session.result)

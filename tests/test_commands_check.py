@@ -75,9 +75,10 @@ def test_unreadable_recording_still_reports_the_rest(capsys, tmp_path):
     status, out, err = check(capsys, str(missing), case("29"), "--fail-on", "never")
 
     assert status == 2
-    assert err == f"segment-inspector: {missing}: no such file\n"
+    # Named as the report names it, without the folder.
+    assert err == "segment-inspector: missing.har: no such file\n"
     assert "2 events in 2 requests" in out
-    assert f"  ERROR {missing}: no such file" in out
+    assert "  ERROR missing.har: no such file" in out
     assert out.rstrip().endswith("; 1 recording problem")
 
 
@@ -88,7 +89,7 @@ def test_bad_har_entry_is_named(capsys, tmp_path):
     status, _, err = check(capsys, str(har))
 
     assert status == 2
-    assert f"{har}: entry 1: startedDateTime is missing" in err
+    assert "segment-inspector: devtools.har: entry 1: startedDateTime is missing" in err
     assert "request.url is missing" in err
     assert "Traceback" not in err
 
@@ -586,7 +587,7 @@ def test_empty_input_fails(capsys, tmp_path, monkeypatch, name):
     path.write_bytes(b"\n")
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
     given = "-" if name == "-" else str(path)
-    shown = "<stdin>" if name == "-" else given
+    shown = "<stdin>" if name == "-" else name
 
     status, out, err = check(capsys, given)
 
@@ -615,7 +616,7 @@ def test_json_that_is_not_har_fails_naming_the_file(capsys, tmp_path):
 
     assert status == 2
     assert err == (
-        f"segment-inspector: {recording}: not a HAR file: it has no log.entries list\n"
+        "segment-inspector: export.json: not a HAR file: it has no log.entries list\n"
     )
 
 
@@ -634,7 +635,7 @@ def test_truncated_har_reports_what_it_could_read(capsys, tmp_path):
     assert status == 2
     assert "1 event in 1 request" in out
     assert err == (
-        f"segment-inspector: {cut}: entry 2 (byte {cut.stat().st_size}): the file "
+        f"segment-inspector: cut.har: entry 2 (byte {cut.stat().st_size}): the file "
         "ends in the middle of this entry; the entry before it was read\n"
     )
 
@@ -748,9 +749,9 @@ def test_unreadable_parts_exit_2_with_file_and_place_and_the_rest_reported(
 
     assert status == 2
     assert "Traceback" not in err
-    assert f"{pasted}: line 1: `http://[::1` is not a valid URL" in out
+    assert "pasted.txt: line 1: `http://[::1` is not a valid URL" in out
     assert (
-        f"{flows}: flow 1 (byte 0): not a mitmproxy flow (the `client_conn` field "
+        "flows.mitm: flow 1 (byte 0): not a mitmproxy flow (the `client_conn` field "
         "is missing); skipped"
     ) in out
     assert "2 events in 2 requests" in out
@@ -801,6 +802,32 @@ def test_error_messages_escape_control_characters(capsys, tmp_path, name, conten
     assert "\\x1b]" in err and "\\x07" in err
 
 
+def test_a_har_with_a_byte_that_is_not_utf8_checks_the_entries_before_it(
+    capsys, tmp_path
+):
+    data = (FIXTURES / "recordings" / "demo.har").read_bytes()
+    at = len(data) - 2000
+    damaged = tmp_path / "oneff.har"
+    damaged.write_bytes(data[:at] + b"\xff" + data[at + 1 :])
+    entry = data.count(b'"startedDateTime"', 0, at)
+    line = data.count(b"\n", 0, at) + 1
+    column = at - data.rfind(b"\n", 0, at)
+
+    status, out, err = check(capsys, str(damaged), "--fail-on", "never")
+
+    # As for a HAR broken at that place, the entries before it are checked.
+    assert status == 2
+    assert f"{entry - 1} events in {entry - 1} requests" in out
+    assert err.splitlines() == [
+        f"segment-inspector: oneff.har: entry {entry} (line {line}): not UTF-8 "
+        f"text: byte 0xFF at column {column} was read as U+FFFD (in a URL, as "
+        "`%FF`); save the HAR as UTF-8 to keep the characters",
+        f"segment-inspector: oneff.har: entry {entry} (line {line} column {column}): "
+        "the HAR stops being valid JSON here (Expecting property name enclosed in "
+        f"double quotes); the {entry - 1} entries before it were read",
+    ]
+
+
 def test_a_zhar_beyond_the_limit_exits_2_naming_it_and_reports_what_was_read(
     capsys, tmp_path, monkeypatch
 ):
@@ -820,7 +847,7 @@ def test_a_zhar_beyond_the_limit_exits_2_naming_it_and_reports_what_was_read(
     assert status == 2
     assert "1 event in 1 request" in out
     assert err.splitlines()[-1] == (
-        f"segment-inspector: {zhar}: reading stopped after the first "
+        "segment-inspector: day.zhar: reading stopped after the first "
         f"{entries[0] + 10} bytes of the HAR it holds: a .zhar file is "
         "decompressed up to that much; decompress it to a .har file to read all "
         "of it"

@@ -93,9 +93,12 @@ def test_nothing_readable_stops_before_the_ui(opened, tmp_path, capsys):
 
     assert opened == []
     error = capsys.readouterr().err
-    assert f"{missing}: no such file" in error
-    assert f"{tmp_path}: is a directory, not a recording" in error
-    assert "nothing could be read; no UI opened" in error
+    # Each file named as the UI names it, without the folder.
+    assert error.splitlines() == [
+        "segment-inspector view: missing.har: no such file",
+        f"segment-inspector view: {tmp_path.name}: is a directory, not a recording",
+        "segment-inspector view: nothing could be read; no UI opened",
+    ]
 
 
 def test_what_could_be_read_opens_with_the_problems(opened, tmp_path):
@@ -107,7 +110,7 @@ def test_what_could_be_read_opens_with_the_problems(opened, tmp_path):
     (call,) = opened
     requests, errors = call["loaded"]
     assert requests
-    assert [str(error) for error in errors] == [f"{missing}: no such file"]
+    assert [str(error) for error in errors] == ["missing.har: no such file"]
 
 
 def test_several_recordings_are_merged_in_time_order(tmp_path):
@@ -180,5 +183,26 @@ def test_a_spec_on_standard_input_is_refused_before_anything_is_read(
     assert capsys.readouterr().err == (
         "segment-inspector view: --spec -: the terminal UI reads its keys from "
         "standard input, so the spec cannot come from there; give the spec's file\n"
+    )
+    assert stdin.buffer.tell() == 0
+
+
+@pytest.mark.parametrize("given", [["-"], ["--demo", "-"], ["-", "--spec", "-"]])
+def test_a_recording_on_standard_input_is_refused_before_anything_is_read(
+    opened, capsys, monkeypatch, given
+):
+    import io
+    import sys
+
+    stdin = io.TextIOWrapper(io.BytesIO(b"https://p1.parsely.com/plogger/?rand=1\n"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+    assert run_view_command(*given) == 2
+
+    assert opened == []
+    assert capsys.readouterr().err == (
+        "segment-inspector view: -: the terminal UI reads its keys from standard "
+        "input, so a recording cannot come from there; save the input to a file "
+        "first and view that file\n"
     )
     assert stdin.buffer.tell() == 0

@@ -167,6 +167,23 @@ def test_a_missing_recording_names_where_it_was_looked_for(project: pytest.Pytes
     assert "Traceback" not in result.stdout.str()
 
 
+def test_a_bad_recording_is_named_without_its_folder(project: pytest.Pytester):
+    project.mkdir("tests")
+    (project.path / "tests" / "pasted.txt").write_text("GET http://[::1\n")
+    (project.path / "tests" / "test_tracking.py").write_text(
+        "def test_replay(segment_replay):\n"
+        '    segment_replay("pasted.txt", spec="segments.yaml")\n'
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["pasted.txt: line 1: `http://[::1` is not a valid URL (*); request skipped"]
+    )
+    assert f"{project.path}/tests/pasted.txt" not in result.stdout.str()
+
+
 def test_a_bad_recording_is_reported_with_control_characters_escaped(
     project: pytest.Pytester,
 ):

@@ -273,7 +273,8 @@ def test_bad_request_list_lines_are_reported_and_the_rest_read(tmp_path):
         "the target `/relative/without/host` is a path; give a full URL or a "
         "Host header"
     )
-    assert str(errors[1]).startswith(f"{path}: line 4: expected a request line")
+    assert str(errors[1]).startswith("broken.txt: line 4: expected a request line")
+    assert errors[1].path == str(path)
 
 
 def test_a_junk_line_in_a_url_list_costs_only_that_line(tmp_path):
@@ -894,12 +895,34 @@ def test_live_flow_fields_are_read(tmp_path, flow_factory):
 
     (request,) = read_requests(path)
 
-    assert request.request_id == flow.id
+    assert request.request_id == "live.mitm:1"
     assert request.client_address == "192.0.2.10"
     assert request.timestamp == flow.request.timestamp_start
     assert request.response_status == 204
     assert request.content_type == "image/gif"
     assert request.origin == "live.mitm flow 1"
+
+
+def test_flow_ids_are_the_file_and_the_flow_number(tmp_path, flow_factory):
+    from mitmproxy.test import tflow
+
+    first = flow_factory(pixel_url(1700000000000, action="pageview"))
+    connect = flow_factory("https://p1.parsely.com:443/")
+    connect.request.method = "CONNECT"
+    last = flow_factory(pixel_url(1700000001000, action="heartbeat"))
+    path = tmp_path / "session.mitm"
+    with open(path, "wb") as stream:
+        writer = mitm_io.FlowWriter(stream)
+        for flow in (first, tflow.ttcpflow(), connect, last):
+            writer.add(flow)
+
+    requests = list(read_requests(path))
+
+    # Every flow counts, read or not, as in the flow file's messages.
+    assert [(r.request_id, r.origin) for r in requests] == [
+        ("session.mitm:1", "session.mitm flow 1"),
+        ("session.mitm:4", "session.mitm flow 4"),
+    ]
 
 
 def test_corrupt_flow_file_keeps_the_flows_before_the_break(tmp_path):
@@ -1258,7 +1281,7 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
         "devtools.har entry 1",
         "devtools.har entry 7",
     ]
-    assert str(errors[0]) == f"{path}: entry 2: request.url is missing"
+    assert str(errors[0]) == "devtools.har: entry 2: request.url is missing"
     assert errors[1].location == "entry 3"
     assert errors[1].message.startswith("startedDateTime: input should be a valid")
     assert errors[2].message == "the entry is not a JSON object"
@@ -1266,7 +1289,7 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
         "request.headers[0].name: input should be a valid string; "
         "request.headers[0].value is missing"
     )
-    assert str(errors[4]) == f"{path}: entry 6: request: should be a JSON object"
+    assert str(errors[4]) == "devtools.har: entry 6: request: should be a JSON object"
 
 
 def test_har_details_devtools_write(tmp_path):
@@ -1313,15 +1336,14 @@ def test_har_that_is_not_json_or_not_har(tmp_path):
 
     assert requests == []
     assert [str(e) for e in errors] == [
-        f"{broken}: entry 1 (line 2 column 4): the HAR stops being valid JSON here "
+        "broken.har: entry 1 (line 2 column 4): the HAR stops being valid JSON here "
         "(Expecting property name enclosed in double quotes); no entry before it "
         "could be read",
-        f"{other}: not a HAR file: it has no log.entries list",
-        f"{listed}: not a HAR file (an object) or a list of URLs (strings): the JSON "
+        "other.har: not a HAR file: it has no log.entries list",
+        "list.har: not a HAR file (an object) or a list of URLs (strings): the JSON "
         "document is a list of numbers",
-        f"{text}: line 1 column 1: not valid JSON: Expecting value",
-        f"{headless}: line 1 column 28: not valid JSON: Unterminated string "
-        "starting at",
+        "notes.har: line 1 column 1: not valid JSON: Expecting value",
+        "head.har: line 1 column 28: not valid JSON: Unterminated string starting at",
     ]
 
 
@@ -1558,6 +1580,194 @@ def test_har_records_requests_that_never_got_an_answer(tmp_path):
 
 
 # --------------------------------------------------------------------------------------
+# HAR files that are not all UTF-8
+
+
+def har_bytes(entries: list, *, creator: str = "devtools") -> bytes:
+    """A HAR document as a browser writes it, indented, with `@XX@` in its
+    strings written as the raw byte 0xXX (which UTF-8 may not allow)."""
+    document = {"log": {"version": "1.2", "creator": {"name": creator}}}
+    document["log"]["entries"] = entries
+    text = json.dumps(document, indent=2)
+    return re.sub(
+        rb"@([0-9A-F]{2})@", lambda m: bytes.fromhex(m[1].decode()), text.encode()
+    )
+
+
+def line_and_column(data: bytes, byte: bytes) -> tuple[int, int]:
+    position = data.index(byte)
+    return data.count(b"\n", 0, position) + 1, position - data.rfind(b"\n", 0, position)
+
+
+def test_a_byte_that_is_not_utf8_in_a_har_url_is_named_and_the_entries_read(
+    tmp_path,
+):
+    entries = [
+        har_entry(pixel_url(1700000000000, action="pageview", title="Caf@E9@")),
+        har_entry(pixel_url(1700000001000, action="heartbeat")),
+    ]
+    path = tmp_path / "latin1.har"
+    path.write_bytes(data := har_bytes([har_entry(), *entries]))
+    line, column = line_and_column(data, b"\xe9")
+
+    requests, errors = load_requests([path])
+
+    assert [r.origin for r in requests] == [
+        "latin1.har entry 1",
+        "latin1.har entry 2",
+        "latin1.har entry 3",
+    ]
+    # The URL keeps the byte as it would have gone over the wire.
+    assert "&title=Caf%E9" in requests[1].url
+    assert [str(error) for error in errors] == [
+        f"latin1.har: entry 2 (line {line}): not UTF-8 text: byte 0xE9 at column "
+        f"{column} was read as U+FFFD (in a URL, as `%E9`); save the HAR as UTF-8 "
+        "to keep the characters"
+    ]
+
+    # The pixel itself is flagged, as any URL with such a byte is.
+    result, _ = replay([path])
+    (flagged,) = [r for r in result.reports if r.event.id == "latin1.har:2"]
+    invalid = [f for f in flagged.findings if f.code == "params.invalid-utf8"]
+    assert [f.path for f in invalid] == ["title"]
+    assert flagged.event.params["title"] == "Caf\ufffd"
+
+
+def test_bytes_that_are_not_utf8_are_named_once_per_entry_and_per_line(tmp_path):
+    # Two bytes in one entry (its URL and a header), one in the file's header.
+    several = har_entry(pixel_url(1700000000000, action="pageview", t="a@FF@"))
+    several["request"]["headers"] = [{"name": "X-Note", "value": "b@FE@c"}]
+    path = tmp_path / "mixed.har"
+    path.write_bytes(data := har_bytes([har_entry(), several], creator="ed@E9@"))
+    creator_line, creator_column = line_and_column(data, b"\xe9")
+    entry_line, entry_column = line_and_column(data, b"\xff")
+
+    requests, errors = load_requests([path])
+
+    assert len(requests) == 2
+    assert requests[1].url.endswith("&t=a%FF")
+    assert ("X-Note", "b\ufffdc") in requests[1].headers
+    assert [(e.location, e.message.split(";")[0]) for e in errors] == [
+        (
+            f"line {creator_line}",
+            f"not UTF-8 text: byte 0xE9 at column {creator_column} was read as "
+            "U+FFFD (in a URL, as `%E9`)",
+        ),
+        (
+            f"entry 2 (line {entry_line})",
+            f"not UTF-8 text: 2 bytes, the first 0xFF at column {entry_column}, "
+            "were read as U+FFFD (in a URL, percent-escaped)",
+        ),
+    ]
+
+
+def test_a_byte_that_is_not_utf8_where_json_is_expected_breaks_the_har_there(
+    tmp_path,
+):
+    """The byte stands for white space: the HAR stops being JSON at it, as it
+    would at any other stray character, and the note says why."""
+    entries = [
+        har_entry(pixel_url(1700000000000 + n, action="pageview")) for n in range(3)
+    ]
+    data = har_bytes(entries)
+    second = data.index(b'"startedDateTime"', data.index(b'"startedDateTime"') + 1)
+    damaged = data[: second - 1] + b"\xff" + data[second:]
+    path = tmp_path / "damaged.har"
+    path.write_bytes(damaged)
+    line, column = line_and_column(damaged, b"\xff")
+
+    requests, errors = load_requests([path])
+
+    assert [r.origin for r in requests] == ["damaged.har entry 1"]
+    assert [(e.location, e.message) for e in errors] == [
+        (
+            f"entry 2 (line {line})",
+            f"not UTF-8 text: byte 0xFF at column {column} was read as U+FFFD (in "
+            "a URL, as `%FF`); save the HAR as UTF-8 to keep the characters",
+        ),
+        (
+            f"entry 2 (line {line} column {column})",
+            "the HAR stops being valid JSON here (Expecting property name enclosed "
+            "in double quotes); the entry before it was read",
+        ),
+    ]
+
+
+def test_a_har_cut_short_after_a_byte_that_is_not_utf8_counts_bytes_right(tmp_path):
+    entries = [
+        har_entry(pixel_url(1700000000000, action="pageview", title="@E9@t@E9@")),
+        har_entry(pixel_url(1700000001000, action="pageview", title="@E8@")),
+    ]
+    data = har_bytes(entries)
+    cut_at = data.index(b"\xe8") + 1  # the byte is there; what follows is not
+    path = tmp_path / "cut.har"
+    path.write_bytes(data[:cut_at])
+    first_line, first_column = line_and_column(data, b"\xe9")
+
+    requests, errors = load_requests([path])
+
+    # The byte in the string the file ends in is past the break: not read.
+    assert [r.origin for r in requests] == ["cut.har entry 1"]
+    assert [(e.location, e.message.split(";")[0]) for e in errors] == [
+        (
+            f"entry 1 (line {first_line})",
+            f"not UTF-8 text: 2 bytes, the first 0xE9 at column {first_column}, "
+            "were read as U+FFFD (in a URL, percent-escaped)",
+        ),
+        (f"entry 2 (byte {cut_at})", "the file ends in the middle of this entry"),
+    ]
+
+
+def test_bytes_after_the_point_a_har_breaks_are_not_named(tmp_path):
+    entries = [
+        har_entry(pixel_url(1700000000000, action="pageview")),
+        har_entry(pixel_url(1700000001000, action="pageview", title="@E9@")),
+    ]
+    data = har_bytes(entries)
+    second = data.index(b'"startedDateTime"', data.index(b'"startedDateTime"') + 1)
+    path = tmp_path / "broken.har"
+    path.write_bytes(data[:second] + b"oops " + data[second:])
+
+    requests, errors = load_requests([path])
+
+    assert len(requests) == 1
+    assert [e.message.split(" (")[0] for e in errors] == [
+        "the HAR stops being valid JSON here"
+    ]
+
+
+def test_form_fields_with_bytes_that_are_not_utf8_are_sent_percent_escaped(
+    tmp_path,
+):
+    form = har_entry("https://p1.parsely.com/mobileproxy", method="POST")
+    form["request"]["method"] = "POST"
+    form["request"]["postData"] = {
+        "mimeType": "application/x-www-form-urlencoded",
+        "params": [{"name": "title", "value": "Caf@E9@"}],
+    }
+    path = tmp_path / "form.har"
+    path.write_bytes(har_bytes([form]))
+
+    line, _ = line_and_column(path.read_bytes(), b"\xe9")
+
+    (request,), errors = load_requests([path])
+
+    assert request.body == b"title=Caf%E9"
+    assert [error.location for error in errors] == [f"entry 1 (line {line})"]
+
+
+def test_a_har_that_is_not_text_at_all_is_refused_whole(tmp_path):
+    path = tmp_path / "compressed.har"
+    path.write_bytes(b"{" + zlib.compress(har_bytes([har_entry()]) * 20, 9))
+
+    with pytest.raises(RecordingError) as raised:
+        list(read_requests(path))
+
+    assert raised.value.message == "a HAR file must be UTF-8 text"
+    assert raised.value.location.startswith("byte ")
+
+
+# --------------------------------------------------------------------------------------
 # Several files
 
 
@@ -1569,8 +1779,8 @@ def test_load_requests_collects_errors_and_reads_the_rest(tmp_path):
 
     assert [r.url for r in requests] == ["https://www.example.com/"]
     assert [str(e) for e in errors] == [
-        f"{missing}: no such file",
-        f"{tmp_path}: is a directory, not a recording",
+        "missing.har: no such file",
+        f"{tmp_path.name}: is a directory, not a recording",
     ]
 
 
@@ -1735,7 +1945,8 @@ def test_replay_judges_what_could_be_read(tmp_path):
 
     assert len(result.reports) == 15
     assert result.requests_seen == 15
-    assert [str(error) for error in errors] == [f"{missing}: no such file"]
+    assert [str(error) for error in errors] == ["missing.mitm: no such file"]
+    assert errors[0].path == str(missing)
 
 
 # --------------------------------------------------------------------------------------
@@ -1923,6 +2134,12 @@ def test_a_tnetstring_record_that_is_no_flow_is_reported_and_the_rest_read(
     requests, errors = load_requests([mixed])
 
     assert [r.url for r in requests] == [r.url for r in sample_requests()]
+    # The records skipped keep their numbers, so the ids match the messages.
+    assert [r.request_id for r in requests] == [
+        "mixed.mitm:2",
+        "mixed.mitm:4",
+        "mixed.mitm:5",
+    ]
     assert errors == [
         RecordingError(mixed, where, f"not a mitmproxy flow ({reason}); skipped")
         for where in (

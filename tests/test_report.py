@@ -374,14 +374,29 @@ def test_the_jsonl_summary_counts_a_run_without_pixels(tmp_path):
 
 
 def test_recording_errors_in_json(demo):
-    errors = [RecordingError("x.mitm", "flow 2 (byte 10)", "truncated")]
+    errors = [
+        RecordingError("day/x.mitm", "flow 2 (byte 10)", "truncated"),
+        RecordingError("b/x.mitm", None, "no such file", label="b/x.mitm"),
+    ]
 
     document = json.loads(render_json(demo, errors))
 
+    # Named as the report names the file, with the path as given to find it by.
     assert document["recording_errors"] == [
-        {"path": "x.mitm", "location": "flow 2 (byte 10)", "message": "truncated"}
+        {
+            "source": "x.mitm",
+            "path": "day/x.mitm",
+            "location": "flow 2 (byte 10)",
+            "message": "truncated",
+        },
+        {
+            "source": "b/x.mitm",
+            "path": "b/x.mitm",
+            "location": None,
+            "message": "no such file",
+        },
     ]
-    assert document["summary"]["recording_errors"] == 1
+    assert document["summary"]["recording_errors"] == 2
 
 
 # --------------------------------------------------------------------------------------

@@ -238,3 +238,75 @@ def test_a_flow_file_given_twice_gets_fresh_ids_for_the_copy(tmp_path):
     ids = [r.request_id for r in first + second]
     assert len(set(ids)) == 4
     assert all(r.request_id.startswith("session.mitm (2):") for r in second)
+
+
+def test_labels_stay_unique_when_a_numbered_name_is_taken():
+    # The second copy of x.txt cannot be "x.txt (2)": a file has that name.
+    assert recording_labels(["x.txt (2)", "x.txt", "x.txt"]) == [
+        "x.txt (2)",
+        "x.txt",
+        "x.txt (3)",
+    ]
+
+
+def test_ids_stay_unique_when_a_numbered_name_is_taken(tmp_path, monkeypatch):
+    (tmp_path / "x.txt").write_text(f"GET {_pixel()}\n")
+    (tmp_path / "x.txt (2)").write_text(f"GET {_pixel()}\n")
+    monkeypatch.chdir(tmp_path)
+
+    per_file, errors = load_each(["x.txt (2)", "x.txt", "x.txt"])
+
+    assert errors == []
+    assert [r.request_id for requests in per_file for r in requests] == [
+        "x.txt (2):1",
+        "x.txt:1",
+        "x.txt (3):1",
+    ]
+
+
+def test_recording_errors_name_files_as_the_reports_do(capsys, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "day.har", tmp_path / "b" / "day.har"
+    first.write_text('{"log": {"entries": [{"request": {}}]}}')
+    missing = tmp_path / "gone" / "session.mitm"
+    given = [first, second, missing]
+
+    status = main(["check", *map(str, given)])
+    captured = capsys.readouterr()
+
+    # Two files called day.har keep their paths; the others go by their names.
+    assert status == 2
+    assert captured.err.splitlines() == [
+        f"segment-inspector: {first}: entry 1: startedDateTime is missing; "
+        "request.method is missing; request.url is missing",
+        f"segment-inspector: {second}: no such file",
+        "segment-inspector: session.mitm: no such file",
+    ]
+    assert "  ERROR session.mitm: no such file" in captured.out
+    assert str(tmp_path / "gone") not in captured.out
+
+    main(["check", "--format", "json", *map(str, given)])
+    errors = json.loads(capsys.readouterr().out)["recording_errors"]
+    assert [(e["source"], e["path"]) for e in errors] == [
+        (str(first), str(first)),
+        (str(second), str(second)),
+        ("session.mitm", str(missing)),
+    ]
+
+    main(["check", "--format", "junit", *map(str, given)])
+    root = ElementTree.fromstring(capsys.readouterr().out)
+    cases = root.findall("testsuite[@name='recordings']/testcase")
+    assert [case.get("name") for case in cases] == [
+        f"read {first}",
+        f"read {second}",
+        "read session.mitm",
+    ]
+    assert cases[2].find("error").get("message") == "session.mitm: no such file"
+
+
+def _pixel() -> str:
+    return (
+        "https://p1.parsely.com/plogger/?rand=1700000000000&idsite=example.com"
+        "&action=pageview&url=https%3A%2F%2Fexample.com%2F"
+    )

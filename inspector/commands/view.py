@@ -4,7 +4,8 @@ With no recording (or with `--demo`) it opens the bundled demo recording, which 
 the quickest way to see what the tool shows. The recordings are read before the UI
 opens: when none of them could be read, the problems are printed and the command
 exits with status 2 instead of opening an empty UI. Several recordings are merged
-in time order.
+in time order. Neither a recording nor the spec can come from standard input
+(`-`), where the UI reads its keys: that is refused at once.
 """
 
 from __future__ import annotations
@@ -64,6 +65,23 @@ def run(args: argparse.Namespace) -> int:
         run_view,
     )
 
+    # The UI reads its keys from standard input: nothing else may come from there.
+    if "-" in args.recordings:
+        complain(
+            "segment-inspector view",
+            "-: the terminal UI reads its keys from standard input, so a "
+            "recording cannot come from there; save the input to a file first "
+            "and view that file",
+        )
+        return 2
+    if args.spec == "-":
+        complain(
+            "segment-inspector view",
+            "--spec -: the terminal UI reads its keys from standard input, so the "
+            "spec cannot come from there; give the spec's file",
+        )
+        return 2
+
     recordings = list(args.recordings)
     source_label = None
     if args.demo or not recordings:
@@ -77,13 +95,6 @@ def run(args: argparse.Namespace) -> int:
             source_label = f"demo: {demo.name}"
 
     spec = None
-    if args.spec == "-":
-        complain(
-            "segment-inspector view",
-            "--spec -: the terminal UI reads its keys from standard input, so the "
-            "spec cannot come from there; give the spec's file",
-        )
-        return 2
     if args.spec:
         try:
             spec = load_spec(args.spec)

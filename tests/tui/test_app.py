@@ -154,8 +154,8 @@ async def test_detail_pane_groups_the_event(view_app):
         positions = [text.index(f"\n{heading}\n") for heading in headings[1:]]
         assert text.startswith("General\n")
         assert positions == sorted(positions)
-        report = view_app.detail.report
-        assert f"  event id   {report.event.id}" in text
+        # The id says where to find the flow: the file and its place in it.
+        assert "  event id   known.mitm:3\n" in text
         assert "  origin     known.mitm flow 3" in text
         assert "  action     heartbeat" in text
         assert "  endpoint   p1.parsely.com/plogger/" in text
@@ -172,7 +172,7 @@ async def test_detail_pane_groups_the_event(view_app):
         findings = text.split("\nFindings (2)\n")[1].split("\n\n")[0]
         assert "▲ warning segment.type-mismatch  at data.logged_in" in findings
         assert "▲ warning page.heartbeat-data-differs  (page load)" in findings
-        assert f"{report.event.id} (this event)" in findings
+        assert "known.mitm:3 (this event)" in findings
 
 
 async def test_detail_pane_explains_an_invalid_data_parameter(view_app):

@@ -54,6 +54,6 @@ async def test_a_har_nested_too_deeply_opens_with_the_problem(tmp_path):
 
     assert rows == 1
     assert problems == [
-        f"{har}: entry 1: JSON nested more than about {sys.getrecursionlimit()} "
+        f"deep.har: entry 1: JSON nested more than about {sys.getrecursionlimit()} "
         "levels deep cannot be read; entry skipped"
     ]
