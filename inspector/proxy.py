@@ -250,6 +250,7 @@ class ProxySession:
         self._run_task: asyncio.Task[None] | None = None
         self._stop_lock = asyncio.Lock()
         self._stop_requested = asyncio.Event()
+        self._hurry = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
         self._handshake_filter = HandshakeFailuresOncePerHost()
@@ -343,13 +344,18 @@ class ProxySession:
             stop_requested.cancel()
             await self.stop()
 
-    def request_stop(self) -> None:
+    def request_stop(self, *, hurry: bool = False) -> None:
         """Ask a running session to stop; safe from signal handlers and threads.
 
         `run()` then stops it as `stop()` does, letting requests in flight finish.
+        With `hurry` (a second Ctrl-C), it no longer waits for them: they are
+        judged and recorded as they stand, and the session ends as cleanly.
         """
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._stop_requested.set)
+        if self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._stop_requested.set)
+        if hurry:
+            self._loop.call_soon_threadsafe(self._hurry.set)
 
     async def stop(self) -> None:
         """Stop the proxy: finish flows' bookkeeping, close the port and the files."""
@@ -392,7 +398,11 @@ class ProxySession:
         """Wait, up to `FLOW_COMPLETION_WAIT_S`, for the requests in flight."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FLOW_COMPLETION_WAIT_S
-        while self.addon.flows_in_flight and loop.time() < deadline:
+        while (
+            self.addon.flows_in_flight
+            and loop.time() < deadline
+            and not self._hurry.is_set()
+        ):
             await asyncio.sleep(0.02)
         if self.addon.flows_in_flight:
             logger.info(

@@ -295,6 +295,44 @@ def test_stopping_with_a_signal_writes_the_har(
     assert proxy_client.port_is_closed(address)
 
 
+def test_a_second_ctrl_c_stops_at_once_and_as_cleanly(
+    run_live, proxy_client, pixel_url_factory, origin_server, tmp_path
+):
+    import threading
+    import time
+
+    recording = tmp_path / "session.mitm"
+    output = tmp_path / "events.jsonl"
+    origin_server.delay = 30  # the pixel is still waiting when Ctrl-C comes
+    live_process = run_live(
+        "--pixel-host", "127.0.0.1", "--record", str(recording), "--jsonl", str(output)
+    )
+    address = live_process.address()
+    url = pixel_url_factory(
+        host=f"127.0.0.1:{origin_server.port}", data={"plan": "basic"}
+    )
+    threading.Thread(
+        target=proxy_client.get_sync, args=(address, url), daemon=True
+    ).start()
+    for _ in range(500):
+        if origin_server.received:
+            break
+        time.sleep(0.01)
+
+    live_process.process.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    live_process.process.send_signal(signal.SIGINT)
+    status, lines, stderr = live_process.finish()
+
+    assert status == 0, stderr
+    assert "Traceback" not in stderr
+    assert "1 request, 1 pixel event, 0 errors, 0 warnings, 0 infos" in lines
+    [recorded] = read_requests(recording)
+    assert (recorded.url, recorded.response_status) == (url, None)
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [record["type"] for record in records] == ["event", "summary"]
+
+
 def test_jsonl_from_the_command_line(
     run_live, proxy_client, pixel_url_factory, tmp_path
 ):

@@ -470,6 +470,40 @@ async def test_a_request_still_in_flight_at_exit_is_kept_without_a_response(
     assert session.addon.flows_in_flight == 0
 
 
+async def test_a_hurried_stop_keeps_a_request_in_flight_without_waiting_for_it(
+    start_session,
+    origin_server,
+    proxy_client,
+    pixel_url_factory,
+    spec,
+    tmp_path,
+    monkeypatch,
+):
+    from inspector import proxy
+
+    monkeypatch.setattr(proxy, "FLOW_COMPLETION_WAIT_S", 60)
+    recording = tmp_path / "session.mitm"
+    session, collected = start_session(
+        inspection=Inspection(_local_pixels(spec)), record_path=recording
+    )
+    [address] = await session.start()
+    runner = asyncio.create_task(session.run())
+    url = _slow_pixel(origin_server, pixel_url_factory, delay=30)
+
+    client = asyncio.create_task(proxy_client.get(address, url))
+    await _until_in_flight(session)
+    session.request_stop()
+    await asyncio.sleep(0.1)
+    session.request_stop(hurry=True)
+    await asyncio.wait_for(runner, timeout=10)
+    client.cancel()
+
+    [report] = collected.reports
+    assert report.event.request.response_status is None
+    [recorded] = read_requests(recording)
+    assert (recorded.url, recorded.response_status) == (url, None)
+
+
 async def test_the_ca_certificate_is_created_in_the_confdir(start_session, tmp_path):
     session, _ = start_session()
 

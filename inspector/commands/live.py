@@ -301,16 +301,21 @@ class _Tally:
 
 def _install_stop_signals(session: ProxySession) -> None:
     """SIGINT, SIGTERM and SIGHUP (a closed terminal or a dropped SSH session) stop
-    the proxy cleanly, so the HAR is written.
+    the proxy cleanly, so the recording and the JSON Lines file are finished.
 
-    A second Ctrl-C falls back to Python's default and interrupts at once.
+    Stopping waits a moment for requests in flight; a second signal stops waiting,
+    still cleanly. Only a third Ctrl-C falls back to Python's default and
+    interrupts at once, whatever is half written.
     """
     loop = asyncio.get_running_loop()
+    received = 0
 
     def stop(signum: int) -> None:
+        nonlocal received
+        received += 1
         logger.info("stopping on signal %d", signum)
-        session.request_stop()
-        if signum == signal.SIGINT:
+        session.request_stop(hurry=received > 1)
+        if received > 1 and signum == signal.SIGINT:
             loop.remove_signal_handler(signal.SIGINT)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
