@@ -75,6 +75,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from inspector.clock import finite_number
 from inspector.model import CapturedRequest
 from inspector.urls import split_url, url_host, url_port, url_problem
+from inspector.wire import json_reason
 
 if TYPE_CHECKING:
     from inspector.inspection import InspectionResult
@@ -245,12 +246,12 @@ def read_requests(
             if kind == "mitm":
                 yield from _read_mitm(stream, name, label, report)
             elif kind == "har":
-                yield from _read_har(stream.read(), name, label, report)
+                cut = _stream_limit_error(name) if cut_short else None
+                yield from _read_har(stream.read(), name, label, report, cut=cut)
+                cut_short = False  # said, with what was read
             elif kind == "zhar":
                 har, inflate_error = _inflate(stream, name)
-                yield from _read_har(har, name, label, report)
-                if inflate_error is not None:
-                    report(inflate_error)
+                yield from _read_har(har, name, label, report, cut=inflate_error)
             else:
                 data = stream.read()
                 if cut_short and b"\n" in data:
@@ -867,7 +868,20 @@ class _HarEntry(_HarModel):
     """Some tools put the failure on the entry rather than on its response."""
 
 
-def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRequest]:
+def _read_har(
+    data: bytes,
+    name: str,
+    label: str,
+    report,
+    *,
+    cut: RecordingError | None = None,
+) -> Iterator[CapturedRequest]:
+    """The requests of a HAR document.
+
+    `cut` says why `data` stops early, when it does (a size limit, a compressed
+    file cut short or damaged): where the JSON then breaks off is no fault of the
+    file, so `cut` is reported in its place, with the entries read before it.
+    """
     if _JSON_LIST_START.match(data):
         # HAR is an object: a list is URLs, as pasted from devtools or a log.
         yield from _read_json_list(data, name, label, report)
@@ -902,7 +916,16 @@ def _read_har(data: bytes, name: str, label: str, report) -> Iterator[CapturedRe
     # What stands in the entry the HAR breaks off in, or after the entries.
     for note in notes.get(len(entries) + 1, ()):
         report(note)
-    if break_error is not None:
+    if cut is not None and break_error is not None:
+        count = len(entries)
+        read = {
+            0: "no entry before the cut could be read",
+            1: "the entry before the cut was read",
+        }.get(count, f"the {count} entries before the cut were read")
+        report(RecordingError(cut.path, cut.location, f"{cut.message}; {read}"))
+    elif cut is not None:
+        report(cut)
+    elif break_error is not None:
         report(break_error)
 
 
@@ -933,7 +956,7 @@ def _har_entries(
             raise RecordingError(
                 name,
                 f"line {document_error.lineno} column {document_error.colno}",
-                f"not valid JSON: {document_error.msg}",
+                f"not valid JSON: {json_reason(document_error.msg)}",
             ) from None
         if salvaged is None:
             raise RecordingError(
@@ -1045,13 +1068,13 @@ def _replaced_bytes_message(text: str, positions: list[int]) -> str:
     column = first - text.rfind("\n", 0, first)
     if len(positions) == 1:
         what = (
-            f"byte 0x{byte:02X} at column {column} was read as U+FFFD (in a URL, "
-            f"as `%{byte:02X}`)"
+            f"byte 0x{byte:02X} at column {column} was read as U+FFFD (kept as "
+            f"`%{byte:02X}` in a URL)"
         )
     else:
         what = (
             f"{len(positions)} bytes, the first 0x{byte:02X} at column {column}, "
-            "were read as U+FFFD (in a URL, percent-escaped)"
+            "were read as U+FFFD (kept percent-escaped in a URL)"
         )
     return f"not UTF-8 text: {what}; save the HAR as UTF-8 to keep the characters"
 
@@ -1111,7 +1134,9 @@ def _read_json_list(
         if break_at is not None:
             position, reason = break_at
             raise RecordingError(
-                name, _line_column(text, position), f"not valid JSON: {reason}"
+                name,
+                _line_column(text, position),
+                f"not valid JSON: {json_reason(reason)}",
             )
         raise RecordingError(name, None, _not_a_url_list(values))
 
@@ -1205,7 +1230,7 @@ def _json_list_break(
     return RecordingError(
         name,
         _line_column(text, position),
-        f"the list stops being valid JSON here ({reason}); {read}",
+        f"the list stops being valid JSON here ({json_reason(reason)}); {read}",
     )
 
 
@@ -1270,7 +1295,8 @@ def _salvage_har_entries(
     error = RecordingError(
         name,
         f"byte {byte}",
-        f"not valid JSON after the entries list ({document_error.msg}); {read}",
+        f"not valid JSON after the entries list ({json_reason(document_error.msg)}); "
+        f"{read}",
     )
     return entries, error, layout
 
@@ -1357,7 +1383,7 @@ def _har_break(
         line = text.count("\n", 0, position) + 1
         column = position - text.rfind("\n", 0, position)
         where = f"line {line} column {column}"
-        what = f"the HAR stops being valid JSON here ({reason})"
+        what = f"the HAR stops being valid JSON here ({json_reason(reason)})"
 
     if not entries:
         read = "no entry before it could be read"

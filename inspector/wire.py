@@ -182,10 +182,16 @@ def decode_body_text(body: bytes) -> tuple[str, bool]:
         return body.decode("utf-8", errors="replace"), False
 
 
+def json_reason(message: str) -> str:
+    """The json module's message for a break, as words in a sentence:
+    `Invalid control character at` becomes `invalid control character`."""
+    reason = message[:1].lower() + message[1:]
+    return reason.removesuffix(" at")  # "Unterminated string starting at"
+
+
 def describe_json_error(error: json.JSONDecodeError) -> str:
     """Say where a JSON text breaks: `expecting value at character 0 ('TODO')`."""
-    reason = error.msg[:1].lower() + error.msg[1:]
-    reason = reason.removesuffix(" at")  # "Unterminated string starting at"
+    reason = json_reason(error.msg)
     document = error.doc or ""
 
     if "\n" in document:

@@ -560,7 +560,7 @@ def test_process_substitution_is_named_by_its_path_in_errors():
     label = fd_label(result.stderr)
     assert result.stderr == (
         f"segment-inspector: {label}: line 1 column 9: not valid JSON: "
-        "Expecting value\n"
+        "expecting value\n"
     )
     assert result.stdout.startswith(f"Segment Inspector report: {label}\n")
     assert f"ERROR {label}: line 1" in result.stdout
@@ -820,10 +820,10 @@ def test_a_har_with_a_byte_that_is_not_utf8_checks_the_entries_before_it(
     assert f"{entry - 1} events in {entry - 1} requests" in out
     assert err.splitlines() == [
         f"segment-inspector: oneff.har: entry {entry} (line {line}): not UTF-8 "
-        f"text: byte 0xFF at column {column} was read as U+FFFD (in a URL, as "
-        "`%FF`); save the HAR as UTF-8 to keep the characters",
+        f"text: byte 0xFF at column {column} was read as U+FFFD (kept as "
+        "`%FF` in a URL); save the HAR as UTF-8 to keep the characters",
         f"segment-inspector: oneff.har: entry {entry} (line {line} column {column}): "
-        "the HAR stops being valid JSON here (Expecting property name enclosed in "
+        "the HAR stops being valid JSON here (expecting property name enclosed in "
         f"double quotes); the {entry - 1} entries before it were read",
     ]
 
@@ -850,7 +850,7 @@ def test_a_zhar_beyond_the_limit_exits_2_naming_it_and_reports_what_was_read(
         "segment-inspector: day.zhar: reading stopped after the first "
         f"{entries[0] + 10} bytes of the HAR it holds: a .zhar file is "
         "decompressed up to that much; decompress it to a .har file to read all "
-        "of it"
+        "of it; the entry before the cut was read"
     )
 
 
