@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 _CACHE_SIZE = 4096
 
@@ -71,16 +71,52 @@ def url_path(url: str) -> str:
 
 
 def url_problem(url: str) -> str | None:
-    """Why `urlsplit` refuses the URL or its port, in lower case; None when neither.
+    """Why the URL cannot be taken apart, in words; None when it can.
 
-    For example `invalid IPv6 URL` or `port out of range 0-65535`.
+    `urlsplit` refuses some URLs (an unclosed IPv6 bracket, a port that is no
+    number) with messages written for programmers: they are said plainly here. A
+    host holding a space, a control character or a character no host name may
+    hold (after percent-decoding, as a browser reads it) is refused too, although
+    `urlsplit` takes it.
     """
     try:
-        urlsplit(url).port  # noqa: B018 - reading the port validates it
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading the port validates it
     except ValueError as error:
-        reason = str(error) or "not a valid URL"
-        return reason[:1].lower() + reason[1:]
+        return _plain_reason(str(error))
+
+    host = unquote(parts.hostname or "")
+    for character in host:
+        if character in _FORBIDDEN_IN_HOST or not character.isprintable():
+            return f"the host holds {_character_name(character)}"
     return None
+
+
+_FORBIDDEN_IN_HOST = frozenset(' #%/<>?@"\\^`{|}')
+"""Characters no host name holds, even percent-encoded (WHATWG's forbidden domain
+code points, but for `:` of IPv6 addresses and the brackets around them)."""
+
+
+def _plain_reason(message: str) -> str:
+    """`urlsplit`'s message for a URL it refuses, as a user would put it."""
+    if message == "Invalid IPv6 URL":
+        return "an IPv6 address in brackets that is not closed or not valid"
+    if message.startswith("Port could not be cast to integer value as "):
+        port = message.removeprefix("Port could not be cast to integer value as ")
+        return f"the port {port} is not a number"
+    if message.startswith("Port out of range"):
+        return "the port is out of range (0 to 65535)"
+    if "NFKC" in message:
+        return "the host changes under Unicode normalisation (NFKC)"
+    return message[:1].lower() + message[1:] or "not a valid URL"
+
+
+def _character_name(character: str) -> str:
+    if character == " ":
+        return "a space"
+    if not character.isprintable():
+        return f"the control character U+{ord(character):04X}"
+    return f"the character {character!r}"
 
 
 def is_valid_url(url: str) -> bool:

@@ -326,6 +326,9 @@ def test_a_recording_with_an_invalid_url_fails_with_its_line(project: pytest.Pyt
 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*pasted.txt: line 3: `http://[::1` is not a valid URL (invalid IPv6 URL)*"]
+        [
+            "*pasted.txt: line 3: `http://[::1` is not a valid URL (an IPv6 address "
+            "in brackets that is not closed or not valid)*"
+        ]
     )
     assert "Traceback" not in result.stdout.str()

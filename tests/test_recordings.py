@@ -1989,10 +1989,10 @@ def test_half_a_surrogate_pair_in_a_har_entry_is_replaced(tmp_path):
 # URLs that cannot be taken apart
 
 BAD_URLS = [
-    ("http://[::1", "invalid IPv6 URL"),
-    ("http://ex\u2100ample.com/", "contains invalid characters under NFKC"),
-    ("http://example.com:99999/", "port out of range 0-65535"),
-    ("http://example.com:abc/", "port could not be cast to integer value"),
+    ("http://[::1", "an IPv6 address in brackets that is not closed or not valid"),
+    ("http://ex\u2100ample.com/", "the host changes under Unicode normalisation"),
+    ("http://example.com:99999/", "the port is out of range (0 to 65535)"),
+    ("http://example.com:abc/", "the port 'abc' is not a number"),
 ]
 
 
@@ -2022,7 +2022,7 @@ def test_a_host_header_that_makes_an_invalid_url_is_reported(tmp_path):
     requests, errors = load_requests([recording])
 
     assert requests == []
-    assert [(e.location, "invalid IPv6 URL" in e.message) for e in errors] == [
+    assert [(e.location, "IPv6 address in brackets" in e.message) for e in errors] == [
         ("line 1", True)
     ]
 

@@ -104,9 +104,13 @@ def _pageview(**params: str):
 @pytest.mark.parametrize(
     ("address", "reason"),
     [
-        (UNCLOSED_IPV6, "invalid IPv6 URL"),
-        (PORT_OUT_OF_RANGE, "port out of range 0-65535"),
-        (BAD_PORT, "port could not be cast to integer value as 'abc'"),
+        (UNCLOSED_IPV6, "an IPv6 address in brackets that is not closed or not valid"),
+        (PORT_OUT_OF_RANGE, "the port is out of range (0 to 65535)"),
+        (BAD_PORT, "the port 'abc' is not a number"),
+        (NFKC_HOST, "the host changes under Unicode normalisation (NFKC)"),
+        ("http://exa mple.com/", "the host holds a space"),
+        ("http://a%1Bb/", "the host holds the control character U+001B"),
+        ("http://a%2Fb.example/", "the host holds the character '/'"),
     ],
 )
 def test_an_address_parameter_that_is_no_url_is_a_finding(parameter, address, reason):
