@@ -800,6 +800,8 @@ class _SalvagedSpec:
     def __init__(self, plain: Mapping[str, Any]) -> None:
         self.segment_failures: list[ValidationError] = []
         self.value_problems: list[tuple[tuple[Any, ...], str, str]] = []
+        self.case_sensitive_valid_values: dict[str, list[tuple[int, Any]]] = {}
+        """The right values of each case-sensitive key whose list holds wrong ones."""
         self.sites = _valid_or(tuple[SiteId, ...], plain.get("sites", ()), ())
         self.null_convention = _valid_or(
             NullConventionSetting, plain.get("null_convention"), None
@@ -851,12 +853,13 @@ class _SalvagedSpec:
             if value_has_type(item, segment_type)
             and not (isinstance(item, float) and not math.isfinite(item))
         ]
+        case_sensitive = case_sensitive if isinstance(case_sensitive, bool) else True
         self.value_problems.extend(
             (("segments", key, *loc), message, hint)
-            for loc, message, hint in _repeated_values(
-                valid, case_sensitive if isinstance(case_sensitive, bool) else True
-            )
+            for loc, message, hint in _repeated_values(valid, case_sensitive)
         )
+        if case_sensitive:
+            self.case_sensitive_valid_values[key] = valid
 
     def problems(self) -> list[tuple[tuple[Any, ...], str, str]]:
         return [
@@ -1133,7 +1136,9 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
         raise SpecError(
             _in_file_order(problems), _salvaged_warnings(plain, document, file)
         ) from None
-    warnings = list(_case_variant_warnings(spec.segments, document, file))
+    warnings = list(
+        _case_variant_warnings(_case_sensitive_values(spec.segments), document, file)
+    )
     if duplicates:
         raise SpecError(duplicates, warnings)
 
@@ -1167,32 +1172,50 @@ def _salvaged_warnings(plain: Any, document: Any, file: str) -> list[SpecProblem
     """The warnings about the segments that validate, in a spec that failed."""
     if not isinstance(plain, Mapping):
         return []
+    salvaged = _SalvagedSpec(plain)
     segments = {
         key: segment
-        for key, segment in _SalvagedSpec(plain).segments.items()
+        for key, segment in salvaged.segments.items()
         if segment is not None
     }
-    return _in_file_order(list(_case_variant_warnings(segments, document, file)))
+    # A key whose list holds a wrong value keeps the values that are right.
+    values_by_key = {
+        **_case_sensitive_values(segments),
+        **salvaged.case_sensitive_valid_values,
+    }
+    return _in_file_order(list(_case_variant_warnings(values_by_key, document, file)))
+
+
+def _case_sensitive_values(
+    segments: Mapping[str, SegmentSpec],
+) -> dict[str, list[tuple[int, Any]]]:
+    """The allowed values of each case-sensitive key, with their indexes."""
+    return {
+        key: list(enumerate(segment.values))
+        for key, segment in segments.items()
+        if segment.case_sensitive and segment.values
+    }
 
 
 def _case_variant_warnings(
-    segments: Mapping[str, SegmentSpec], document: Any, file: str
+    values_by_key: Mapping[str, Sequence[tuple[int, Any]]], document: Any, file: str
 ) -> Iterable[SpecProblem]:
     """Allowed values of a case-sensitive key that differ only by case.
 
     Parse.ly keeps `a` and `A` apart, so both may be allowed; but a value sent in
     a third spelling then differs by case from two allowed values, and the
-    case-mismatch finding can name only one of them.
+    case-mismatch finding can name only one of them. `values_by_key` gives each
+    case-sensitive key's values with their indexes in the file.
     """
-    for key, segment in segments.items():
-        if not segment.case_sensitive or not segment.values:
-            continue
-        first_by_fold: dict[str, int] = {}
-        for index, value in enumerate(segment.values):
+    for key, values in values_by_key.items():
+        first_by_fold: dict[str, tuple[int, str]] = {}
+        for index, value in values:
             if not isinstance(value, str):
                 continue
-            first = first_by_fold.setdefault(value.casefold(), index)
-            if first == index:
+            first, first_value = first_by_fold.setdefault(
+                value.casefold(), (index, value)
+            )
+            if first == index or first_value == value:
                 continue
             loc = ("segments", key, "values", index)
             line, column = _position(document, loc, point_at_key=False)
@@ -1201,7 +1224,7 @@ def _case_variant_warnings(
                 line,
                 column,
                 _render_path(loc),
-                f"{_json(value)} differs from {_json(segment.values[first])} "
+                f"{_json(value)} differs from {_json(first_value)} "
                 f"(values[{first}]) only by case: both are allowed, but a value sent "
                 "in any other case is reported against one of them only",
                 "keep one spelling, unless the site sends both on purpose",

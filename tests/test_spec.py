@@ -1188,3 +1188,18 @@ def test_a_broken_spec_still_carries_the_warnings_of_its_valid_segments():
         True,
     )
     assert caught.value.all_in_file_order() == [problem, warning]
+
+
+def test_a_list_with_a_wrong_value_still_warns_of_case_variants_among_the_rest():
+    text = "segments:\n  plan: {type: string, values: [basic, Basic, 3, basic]}\n"
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "s.yaml")
+
+    assert [p.path for p in caught.value.problems] == [
+        "segments.plan.values[2]",
+        "segments.plan.values[3]",
+    ]
+    [warning] = caught.value.warnings
+    assert warning.path == "segments.plan.values[1]"
+    assert warning.message.startswith('"Basic" differs from "basic" (values[0])')
