@@ -1966,7 +1966,13 @@ def _render_path(loc: Sequence[Any]) -> str:
         elif _PLAIN_KEY.match(str(step)):
             text += f".{step}" if text else str(step)
         else:
-            text += f"[{_json(str(step))}]"
+            # Invisible characters (a zero-width space) are written as escapes.
+            quoted = _json(str(step))
+            text += (
+                "["
+                + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in quoted)
+                + "]"
+            )
     return text
 
 

@@ -548,6 +548,9 @@ def test_a_segment_key_with_an_invisible_character_is_refused(key, message):
     (problem,) = caught.value.problems
     assert (problem.line, problem.column) == (3, 3)
     assert problem.message == f"the key holds an invisible character, {message}"
+    # The path shows the character as an escape, never as itself.
+    assert problem.path.isprintable()
+    assert f"\\u{message[2:].lower()}" in problem.path or "\\n" in problem.path
 
 
 @pytest.mark.parametrize("key", ["\tplan", "plan\u00a0", " plan "])
