@@ -445,13 +445,16 @@ def test_one_recording_without_pixels_among_others_fails_each_format(capsys, tmp
     empty = tmp_path / "day2.txt"
     empty.write_text("GET https://www.example.com/\n")
 
-    status, text, _ = check(capsys, DEMO, str(empty))
-    never, _, _ = check(capsys, DEMO, str(empty), "--fail-on", "never")
+    clean = case("04")  # a valid pageview: nothing reaches --fail-on
+    status, text, _ = check(capsys, clean, str(empty))
+    never, _, _ = check(capsys, clean, str(empty), "--fail-on", "never")
+    with_errors, _, _ = check(capsys, DEMO, str(empty))
     _, as_json, _ = check(capsys, DEMO, str(empty), "--format", "json")
     _, junit, _ = check(capsys, DEMO, str(empty), "--format", "junit")
     good, _, _ = check(capsys, DEMO, case("01"), "--fail-on", "never")
 
-    assert (status, never, good) == (3, 0, 0)
+    # A finding at --fail-on wins over the recording without pixels.
+    assert (status, never, with_errors, good) == (3, 0, 1, 0)
     assert text.splitlines()[-2] == (
         "ERROR day2.txt: no pixel event in this recording: nothing in it was checked"
     )

@@ -234,3 +234,17 @@ class _Endless(io.RawIOBase):
         buffer[:size] = b"a" * size
         self.given += size
         return size
+
+
+def test_file_names_with_control_characters_are_printed_escaped(capsys, tmp_path):
+    odd = tmp_path / "sp\x1b[2Jec.yaml"
+    odd.write_text("version: 2\n")
+    starter = tmp_path / "in\x1bit.yaml"
+
+    main(["spec", "check", str(odd)])
+    main(["spec", "init", str(starter)])
+
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert out.count("sp\\x1b[2Jec.yaml") == 2  # the problem and the count
+    assert "wrote " + str(tmp_path / "in\\x1bit.yaml") in out

@@ -28,6 +28,14 @@ def complain(command: str, message: object) -> None:
     print(f"{command}: {text}", file=sys.stderr)
 
 
+def say(text: object) -> None:
+    """Print one line of a command's output, control characters written as
+    escapes: it may quote a file name, and a name can hold anything."""
+    from inspector.report import escape_controls
+
+    print(escape_controls(str(text), keep_newlines=True), flush=True)
+
+
 def row_cap(text: str) -> int:
     """`--max-rows`: a whole number from 1 to `MOST_ROWS`."""
     try:

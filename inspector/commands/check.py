@@ -278,11 +278,14 @@ def _status(result: InspectionResult, fail_on: str, sources: list[str]) -> int:
 
     if fail_on == "never":
         return EXIT_OK
-    if not result.reports or recordings_without_pixels(result, sources):
-        return EXIT_NO_PIXELS  # nothing (in one recording) was checked: not a pass
+    if not result.reports:
+        # Nothing was checked: findings then only echo that (a scenario not seen).
+        return EXIT_NO_PIXELS
     worst = result.worst()
     if worst is not None and worst >= Severity(fail_on):
-        return EXIT_FINDINGS
+        return EXIT_FINDINGS  # what was checked failed, whatever was not checked
+    if recordings_without_pixels(result, sources):
+        return EXIT_NO_PIXELS  # nothing in one recording was checked: not a pass
     return EXIT_OK
 
 

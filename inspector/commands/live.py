@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from inspector.commands import DEFAULT_MAX_ROWS, complain, row_cap
+from inspector.commands import DEFAULT_MAX_ROWS, complain, row_cap, say
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -270,10 +270,10 @@ async def _run_headless(args: argparse.Namespace, inspection: Inspection) -> int
     for line in connection_instructions(
         addresses, session.ca_cert_path, args.listen_host
     ):
-        print(line)
+        say(line)
     for line in _output_notes(args):
-        print(line)
-    print("Press Ctrl-C to stop.", flush=True)
+        say(line)
+    say("Press Ctrl-C to stop.")
 
     _install_stop_signals(session)
     try:
@@ -357,7 +357,7 @@ def _print_totals(inspection: Inspection, tally: _Tally, args) -> None:
     ]
     print(", ".join(totals), flush=True)
     if args.record:
-        print(f"Recording saved to {args.record}", flush=True)
+        say(f"Recording saved to {args.record}")
 
 
 # ------------------------------------------------------------------ terminal UI
@@ -397,7 +397,7 @@ def _run_interface(args: argparse.Namespace, inspection: Inspection) -> int:
         _fail(app.startup_error)
         return EXIT_USAGE
     if args.record:
-        print(f"Recording saved to {args.record}")
+        say(f"Recording saved to {args.record}")
     return exit_status(app, status)
 
 

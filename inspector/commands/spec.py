@@ -14,7 +14,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from inspector.commands import complain
+from inspector.commands import complain, say
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +88,10 @@ def _run_check(args: argparse.Namespace) -> int:
         except SpecError as error:
             status = 1
             for problem in error.all_in_file_order():
-                print(problem)
+                say(problem)
             count = len(error.problems)
             warnings = len(error.warnings)
-            print(
+            say(
                 f"{file}: {count} problem{'s' if count != 1 else ''}"
                 + (
                     f", {warnings} warning{'s' if warnings != 1 else ''}"
@@ -102,11 +102,11 @@ def _run_check(args: argparse.Namespace) -> int:
             continue
 
         for warning in spec.warnings:
-            print(warning)
+            say(warning)
         keys = len(spec.segments)
         scenarios = len(spec.scenarios)
         warnings = len(spec.warnings)
-        print(
+        say(
             f"{file}: OK ({keys} segment key{'s' if keys != 1 else ''}, "
             f"{scenarios} scenario{'s' if scenarios != 1 else ''}"
             + (
@@ -147,7 +147,7 @@ def _run_init(args: argparse.Namespace) -> int:
         )
         return 1
 
-    print(f"wrote {target}; check it with: segment-inspector spec check {target}")
+    say(f"wrote {target}; check it with: segment-inspector spec check {target}")
     return 0
 
 

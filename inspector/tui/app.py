@@ -1123,8 +1123,13 @@ class InspectorApp(App[int]):
             else:
                 count = self._export(path)
         except (OSError, ValueError) as problem:
-            logger.error("could not save %s: %s", path, problem)
-            return printable(f"Not saved: {path}: {problem}")
+            reason = (
+                problem.strerror
+                if isinstance(problem, OSError) and problem.strerror
+                else str(problem)
+            )
+            logger.error("could not save %s: %s", path, reason)
+            return printable(f"Not saved: {path}: {reason}")
 
         what = "recording" if count is None else plural(count, "request")
         logger.info("saved %s to %s", what, path)

@@ -888,7 +888,8 @@ async def test_a_name_that_cannot_be_saved_to_keeps_the_dialog_and_the_path(
             ),
             (
                 str(tmp_path / "no-such-folder" / "session.har"),
-                f"Not saved: {tmp_path / 'no-such-folder' / 'session.har'}: ",
+                f"Not saved: {tmp_path / 'no-such-folder' / 'session.har'}: "
+                "No such file or directory",
             ),
             ("", "Type a file name ending in .har or .mitm"),
         ]
