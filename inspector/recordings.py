@@ -1423,6 +1423,12 @@ def _describe_har_error(error: ValidationError) -> str:
         elif detail["type"] == "model_type":
             # pydantic would name the internal model class here.
             problems.append(f"{where}: should be a JSON object")
+        elif detail["type"].startswith(("datetime_", "date_from_")):
+            given = _quote(json.dumps(detail.get("input"), ensure_ascii=False))
+            problems.append(
+                f"{where}: {given} is not a date and time as HAR writes them "
+                "(ISO 8601, such as 2024-03-09T10:15:00.000Z)"
+            )
         else:
             message = detail["msg"]
             problems.append(f"{where}: {message[:1].lower()}{message[1:]}")

@@ -1285,7 +1285,10 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
     ]
     assert str(errors[0]) == "devtools.har: entry 2: request.url is missing"
     assert errors[1].location == "entry 3"
-    assert errors[1].message.startswith("startedDateTime: input should be a valid")
+    assert errors[1].message == (
+        'startedDateTime: `"yesterday"` is not a date and time as HAR writes them '
+        "(ISO 8601, such as 2024-03-09T10:15:00.000Z)"
+    )
     assert errors[2].message == "the entry is not a JSON object"
     assert errors[3].message == (
         "request.headers[0].name: input should be a valid string; "
