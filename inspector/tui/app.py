@@ -527,8 +527,13 @@ class InspectorApp(App[int]):
                     self.receive_reports(reports)
             await asyncio.sleep(0)
 
+        # Name only the recordings that gave requests: the others' problems are
+        # logged on their own.
+        gave = list(dict.fromkeys(r.source for r in requests if r.source))
         logger.info(
-            "read %s from %s", plural(len(requests), "request"), self.source_label
+            "read %s from %s",
+            plural(len(requests), "request"),
+            _listing(gave) if gave else self.source_label,
         )
         self.post_message(SourceFinished(len(requests), len(errors)))
 
@@ -1204,10 +1209,14 @@ class InspectorApp(App[int]):
             return "starting the proxy…"
         if not self.recordings:
             return "no source"
-        names = [recording_label(path) for path in self.recordings]
-        if len(names) > 2:
-            return f"{names[0]}, {names[1]} and {len(names) - 2} more"
-        return ", ".join(names)
+        return _listing([recording_label(path) for path in self.recordings])
+
+
+def _listing(names: list[str]) -> str:
+    """`a, b` or `a, b and 3 more`: recordings named in one short line."""
+    if len(names) > 2:
+        return f"{names[0]}, {names[1]} and {len(names) - 2} more"
+    return ", ".join(names)
 
 
 def _events(number: int) -> str:

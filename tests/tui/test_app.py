@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -750,6 +751,20 @@ async def test_recording_errors_show_in_the_log_not_a_crash(known_recording, spe
         assert any("missing.har" in line and "ERROR" in line for line in log_lines)
         notifications = [n.message for n in app._notifications]
         assert "1 problem reading the recordings; see Log (5)" in notifications
+
+
+async def test_the_log_names_only_the_recordings_that_gave_requests(
+    known_recording, spec, caplog
+):
+    missing = known_recording.parent / "missing.har"
+    app = build_view_app([missing, known_recording], spec=spec)
+    with caplog.at_level(logging.INFO, logger="inspector.tui.app"):
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_loaded(app, pilot)
+
+    requests, _ = load_requests([known_recording])
+    [line] = [r.getMessage() for r in caplog.records if r.msg == "read %s from %s"]
+    assert line == f"read {len(requests)} requests from {known_recording.name}"
 
 
 async def test_counts_in_the_ui_agree_with_their_number(tmp_path, spec):
