@@ -1471,8 +1471,10 @@ def _compose_checked(text: str, file: str, *, pure: bool = False) -> Any:
             hint = "a site's spec has hundreds of keys and thousands of values"
         return SpecError([SpecProblem(file, 1, 1, "", message, hint)])
 
-    def place(mark: Any) -> tuple[int, int]:
-        return mark.line + 1, mark.column + 1
+    def refused(mark: Any, message: str, hint: str = "") -> SpecError:
+        """The one problem that stops the reading, at `mark`."""
+        problem = SpecProblem(file, mark.line + 1, mark.column + 1, "", message, hint)
+        return SpecError([problem])
 
     try:
         for event in yaml.parse(text):
@@ -1503,17 +1505,9 @@ def _compose_checked(text: str, file: str, *, pure: bool = False) -> Any:
                 if expanded > MAX_SPEC_VALUES:
                     raise too_large()
                 if len(stack) >= MAX_SPEC_DEPTH:
-                    line, column = place(event.start_mark)
-                    raise SpecError(
-                        [
-                            SpecProblem(
-                                file,
-                                line,
-                                column,
-                                "",
-                                f"nested more than {MAX_SPEC_DEPTH} levels deep",
-                            )
-                        ]
+                    raise refused(
+                        event.start_mark,
+                        f"nested more than {MAX_SPEC_DEPTH} levels deep",
                     )
                 if event.anchor is not None:
                     anchors[event.anchor] = node
@@ -1526,33 +1520,17 @@ def _compose_checked(text: str, file: str, *, pure: bool = False) -> Any:
                 continue
             elif kind is ev.AliasEvent:
                 node = anchors.get(event.anchor)
-                line, column = place(event.start_mark)
                 if node is None:
-                    raise SpecError(
-                        [
-                            SpecProblem(
-                                file,
-                                line,
-                                column,
-                                "",
-                                f"YAML syntax error: found undefined alias "
-                                f"{event.anchor!r}",
-                            )
-                        ]
+                    raise refused(
+                        event.start_mark,
+                        f"YAML syntax error: found undefined alias {event.anchor!r}",
                     )
                 if id(node) not in sizes:
-                    raise SpecError(
-                        [
-                            SpecProblem(
-                                file,
-                                line,
-                                column,
-                                "",
-                                f"the alias *{event.anchor} repeats the list or "
-                                "mapping it is part of",
-                                "an alias may only repeat a value written before it",
-                            )
-                        ]
+                    raise refused(
+                        event.start_mark,
+                        f"the alias *{event.anchor} repeats the list or mapping it "
+                        "is part of",
+                        "an alias may only repeat a value written before it",
                     )
                 expanded += sizes[id(node)]
                 if expanded > MAX_SPEC_VALUES:
