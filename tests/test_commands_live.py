@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -298,8 +300,6 @@ def test_stopping_with_a_signal_writes_the_har(
 def test_a_second_ctrl_c_stops_at_once_and_as_cleanly(
     run_live, proxy_client, pixel_url_factory, origin_server, tmp_path
 ):
-    import threading
-    import time
 
     recording = tmp_path / "session.mitm"
     output = tmp_path / "events.jsonl"
@@ -769,13 +769,39 @@ async def test_the_ui_shows_pixels_from_the_embedded_proxy(
 def test_a_signal_closes_the_ui_and_writes_the_har(
     tmp_path, proxy_client, pixel_url_factory, stop_signal
 ):
-    import os
-    import pty
-    import time
-
-    port = free_port()
     recording = tmp_path / "session.har"
     output = tmp_path / "events.jsonl"
+
+    with ui_in_a_terminal(
+        tmp_path,
+        proxy_client,
+        "--record",
+        str(recording),
+        "--jsonl",
+        str(output),
+        "--answer-pixels",
+    ) as (process, screen, address):
+        response = proxy_client.get_sync(
+            address, pixel_url_factory(data={"plan": "basic"})
+        )
+        process.send_signal(stop_signal)
+        status = process.wait(timeout=STARTUP_LIMIT_S)
+
+    assert response.status == 200
+    assert status == 0, screen.text()
+    assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
+    assert proxy_client.port_is_closed(address)
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [record["type"] for record in records] == ["event", "summary"]
+    assert records[1]["events"] == 1
+
+
+@contextlib.contextmanager
+def ui_in_a_terminal(tmp_path, proxy_client, *arguments: str):
+    """`live` with its UI in a pseudo-terminal, on a free port of 127.0.0.1; yields
+    the process, its screen and the proxy's address once it listens, and kills the
+    process if the test leaves it running."""
+    port = free_port()
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
         [
@@ -787,11 +813,7 @@ def test_a_signal_closes_the_ui_and_writes_the_har(
             str(port),
             "--confdir",
             str(tmp_path / "confdir"),
-            "--record",
-            str(recording),
-            "--jsonl",
-            str(output),
-            "--answer-pixels",
+            *arguments,
         ],
         cwd=ROOT,
         stdin=terminal,
@@ -801,32 +823,18 @@ def test_a_signal_closes_the_ui_and_writes_the_har(
     )
     os.close(terminal)
     screen = _PtyDrain(controller)
+    address = ("127.0.0.1", port)
     try:
-        # Wait for the UI to bring the proxy up, then send one pixel through it.
-        address = ("127.0.0.1", port)
         for _ in range(STARTUP_LIMIT_S * 10):
             if not proxy_client.port_is_closed(address) or process.poll() is not None:
                 break
             time.sleep(0.1)
-        response = proxy_client.get_sync(
-            address, pixel_url_factory(data={"plan": "basic"})
-        )
-
-        process.send_signal(stop_signal)
-        status = process.wait(timeout=STARTUP_LIMIT_S)
+        yield process, screen, address
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
         screen.close()
-
-    assert response.status == 200
-    assert status == 0, screen.text()
-    assert len(json.loads(recording.read_text())["log"]["entries"]) == 1
-    assert proxy_client.port_is_closed(address)
-    records = [json.loads(line) for line in output.read_text().splitlines()]
-    assert [record["type"] for record in records] == ["event", "summary"]
-    assert records[1]["events"] == 1
 
 
 class _PtyDrain:
@@ -897,36 +905,10 @@ def test_the_ui_survives_pixels_whose_addresses_cannot_be_parsed(
 ):
     """Real UI in a pseudo-terminal, real proxy on 127.0.0.1, pixels sent by curl."""
     import shutil
-    import time
 
     curl = shutil.which("curl")
     assert curl, "curl sends the pixels through the proxy"
-    port = free_port()
     recording = tmp_path / "session.har"
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "inspector",
-            "live",
-            "--listen-port",
-            str(port),
-            "--confdir",
-            str(tmp_path / "confdir"),
-            "--record",
-            str(recording),
-            "--answer-pixels",
-        ],
-        cwd=ROOT,
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"},
-    )
-    os.close(terminal)
-    screen = _PtyDrain(controller)
-    address = ("127.0.0.1", port)
     pages = ["http://[::1", "http://ex\u2100ample.com/", "http://example.com:99999/"]
     urls = [
         pixel_url_factory(**{parameter: page, "pvid": str(number)})
@@ -936,15 +918,14 @@ def test_the_ui_survives_pixels_whose_addresses_cannot_be_parsed(
             for parameter in ("url", "urlref", "surl", "sref")
         )
     ]
-    try:
-        for _ in range(STARTUP_LIMIT_S * 10):
-            if not proxy_client.port_is_closed(address) or process.poll() is not None:
-                break
-            time.sleep(0.1)
+
+    with ui_in_a_terminal(
+        tmp_path, proxy_client, "--record", str(recording), "--answer-pixels"
+    ) as (process, screen, (host, port)):
         answers = [
             subprocess.run(
                 [curl, "-s", "-o", "/dev/null", "-w", "%{http_code}"]
-                + ["-x", f"http://127.0.0.1:{port}", url],
+                + ["-x", f"http://{host}:{port}", url],
                 capture_output=True,
                 text=True,
                 timeout=STARTUP_LIMIT_S,
@@ -956,11 +937,6 @@ def test_the_ui_survives_pixels_whose_addresses_cannot_be_parsed(
         still_running = process.poll() is None
         process.send_signal(signal.SIGTERM)
         status = process.wait(timeout=STARTUP_LIMIT_S)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        screen.close()
 
     assert answers == ["200"] * len(urls), screen.text()
     assert still_running, screen.text()
