@@ -1183,7 +1183,16 @@ def _decode_mobile(request: CapturedRequest) -> list[PixelEvent]:
         if query_of(request.url):
             # Not something the SDKs send, but a query is readable like a web pixel.
             return _decode_web(request)
-        return []
+        # A POST with nothing in it: whatever the app meant to send was lost.
+        return [
+            _request_level_event(
+                request,
+                Transport.MOBILE,
+                "batch.malformed",
+                "The mobile batch body is empty: this request carried no events.",
+                "body",
+            )
+        ]
 
     text, utf8_ok = decode_body_text(body)
     stripped = text.lstrip()

@@ -240,6 +240,7 @@ class JsonReading(NamedTuple):
 
 
 _JSON_TYPE_NAMES = {
+    dict: "an object",
     list: "a list",
     str: "a string",
     int: "a number",
@@ -250,8 +251,16 @@ _JSON_TYPE_NAMES = {
 
 
 def json_type_name(value: Any) -> str:
-    """`a list`, `a number`... for messages."""
-    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+    """`an object`, `a list`, `a number`... for messages, in JSON's words."""
+    for python_type, name in _JSON_TYPE_NAMES.items():
+        if type(value) is python_type:
+            return name
+
+    # Subclasses (bool is an int, a mapping from a JSON hook is a dict) by kind.
+    for python_type, name in _JSON_TYPE_NAMES.items():
+        if isinstance(value, python_type):
+            return name
+    return "a value of an unknown kind"
 
 
 def _reject_constant(name: str) -> Any:

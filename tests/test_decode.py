@@ -995,20 +995,25 @@ def test_mobile_body_that_is_not_json():
 
 
 @pytest.mark.parametrize(
-    ("body", "words"),
+    ("body", "message"),
     [
-        (b"[]", "a list"),
-        (b'{"evts": []}', 'no "events"'),
-        (b'{"events": {}}', "not a list"),
-        (b'{"events": []}', "empty"),
+        (b"[]", 'The mobile batch is a list, not {"events": [...]}.'),
+        (b'"x"', 'The mobile batch is a string, not {"events": [...]}.'),
+        (b'{"evts": []}', 'The mobile batch has no "events" list.'),
+        (b'{"events": {}}', 'The batch\'s "events" is an object, not a list.'),
+        (b'{"events": null}', 'The batch\'s "events" is null, not a list.'),
+        (b'{"events": []}', 'The batch\'s "events" list is empty.'),
+        (b"", "The mobile batch body is empty: this request carried no events."),
+        (b" \r\n", "The mobile batch body is empty: this request carried no events."),
     ],
 )
-def test_malformed_batches(body, words):
+def test_malformed_batches(body, message):
     (event,) = decode_request(post(body))
 
     finding = only(event, "batch.malformed")
     assert finding.severity is Severity.ERROR
-    assert words in finding.message
+    assert finding.message == message
+    assert event.transport is Transport.MOBILE
 
 
 def test_batch_entry_that_is_not_an_object_keeps_the_others():
