@@ -125,6 +125,18 @@ STANDARD_ACTIONS: frozenset[str] = frozenset(
 )
 HEARTBEAT_ACTIONS: frozenset[str] = frozenset({"heartbeat", "vheartbeat"})
 
+CONVERSION_TYPES: frozenset[str] = frozenset(
+    {
+        "lead_capture",
+        "link_click",
+        "newsletter_signup",
+        "subscription",
+        "purchase",
+        "custom",
+    }
+)
+"""The `_conversion_type` values the tracker's PARSELY.conversions functions send."""
+
 _ADDRESS_PARAMS = ("url", "urlref", "surl", "sref")
 _PAGE_ADDRESS_PARAMS = frozenset({"url", "surl"})
 _WEB_REQUIRED = ("rand", "idsite", "url")
@@ -184,6 +196,8 @@ _SEVERITY: dict[str, Severity] = {
     "action.custom": Severity.INFO,
     "heartbeat.inc-out-of-range": Severity.ERROR,
     "heartbeat.tt-invalid": Severity.ERROR,
+    "conversion.type-missing": Severity.WARNING,
+    "conversion.unknown-type": Severity.WARNING,
     "session.sts-zero": Severity.WARNING,
     "body.not-json": Severity.ERROR,
     "batch.malformed": Severity.ERROR,
@@ -309,6 +323,18 @@ _EXPLANATION: dict[str, str] = {
     "heartbeat.tt-invalid": (
         "`tt` is the total engaged time on the page (milliseconds on web and mobile, "
         "seconds on AMP), a whole number that is never negative."
+    ),
+    "conversion.type-missing": (
+        "A conversion says what kind it was in data._conversion_type; the "
+        "tracker's PARSELY.conversions functions always set it. Without it "
+        "Parse.ly cannot file the conversion under a type. Send conversions "
+        "through those functions rather than a hand-made trackPageView."
+    ),
+    "conversion.unknown-type": (
+        "Parse.ly files conversions under the types the tracker's "
+        "PARSELY.conversions functions send: lead_capture, link_click, "
+        "newsletter_signup, subscription, purchase and custom. Any other value "
+        "was written by hand; use trackCustom for a kind of your own."
     ),
     "session.sts-zero": (
         "`sts` is the session start in epoch milliseconds; 0 means the sender could "
@@ -1027,6 +1053,8 @@ def _check_event_values(draft: _EventDraft) -> None:
 
     if action in HEARTBEAT_ACTIONS:
         _check_heartbeat(draft)
+    elif action == "conversion":
+        _check_conversion(draft)
 
     if params.get("sts") == "0":
         draft.add(
@@ -1102,6 +1130,37 @@ def _check_heartbeat(draft: _EventDraft) -> None:
             f"tt={_short(tt)!r} is not a non-negative whole number of {unit}.",
             path="tt",
         )
+
+
+def _check_conversion(draft: _EventDraft) -> None:
+    data = draft.reading.value if draft.reading is not None else None
+    if data is None:
+        # No data, or none readable: findings about `data` itself say so.
+        return
+
+    if "_conversion_type" not in data:
+        draft.add(
+            "conversion.type-missing",
+            "This conversion has no data._conversion_type, so it has no type.",
+            path="data._conversion_type",
+        )
+        return
+
+    kind = data["_conversion_type"]
+    if isinstance(kind, str) and kind in CONVERSION_TYPES:
+        return
+
+    known = ", ".join(sorted(CONVERSION_TYPES))
+    shown = f"'{_short(kind)}'" if isinstance(kind, str) else compact_json(kind)
+    hint = ""
+    if isinstance(kind, str) and kind.strip().lower() in CONVERSION_TYPES:
+        hint = f" (the tracker sends '{kind.strip().lower()}')"
+    draft.add(
+        "conversion.unknown-type",
+        f"_conversion_type {shown} is not a conversion type the tracker "
+        f"sends{hint}; they are: {known}.",
+        path="data._conversion_type",
+    )
 
 
 def _report_truncation(draft: _EventDraft) -> None:

@@ -131,6 +131,8 @@ FINDING_CODES = frozenset(
         "action.custom",
         "action.missing",
         "batch.malformed",
+        "conversion.type-missing",
+        "conversion.unknown-type",
         "body.not-json",
         "campaign.case-variants",
         "campaign.itm-external",

@@ -11,6 +11,7 @@ import pytest
 
 from inspector import decode
 from inspector.decode import (
+    CONVERSION_TYPES,
     KNOWN_PARAMS,
     TRACKER_DATA_KEYS,
     PixelMatcher,
@@ -253,6 +254,95 @@ def test_tracker_keys_are_not_segments():
     assert event.data == data
     assert event.segments == {"tier": "basic"}
     assert "action.custom" not in codes(event)
+
+
+@pytest.mark.parametrize("kind", sorted(CONVERSION_TYPES))
+def test_a_conversion_of_a_documented_type_is_clean(kind):
+    data = {"_conversion_type": kind, "_conversion_label": "weekly"}
+
+    event = pageview(data=json.dumps(data), action="conversion")
+
+    assert event.findings == ()
+
+
+TYPES_SENT = (
+    "they are: custom, lead_capture, link_click, newsletter_signup, purchase, "
+    "subscription."
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        (
+            '"bogus_type"',
+            "_conversion_type 'bogus_type' is not a conversion type the tracker "
+            f"sends; {TYPES_SENT}",
+        ),
+        (
+            '"Newsletter_Signup"',
+            "_conversion_type 'Newsletter_Signup' is not a conversion type the "
+            f"tracker sends (the tracker sends 'newsletter_signup'); {TYPES_SENT}",
+        ),
+        (
+            "7",
+            f"_conversion_type 7 is not a conversion type the tracker sends; "
+            f"{TYPES_SENT}",
+        ),
+        (
+            "null",
+            "_conversion_type null is not a conversion type the tracker sends; "
+            f"{TYPES_SENT}",
+        ),
+    ],
+)
+def test_a_conversion_of_an_undocumented_type_is_named(kind, message):
+    event = pageview(
+        data='{"_conversion_type":' + kind + ',"_conversion_label":"x"}',
+        action="conversion",
+    )
+
+    finding = only(event, "conversion.unknown-type")
+    assert finding.severity is Severity.WARNING
+    assert finding.path == "data._conversion_type"
+    assert finding.message == message
+
+
+def test_a_conversion_without_a_type_is_named():
+    event = pageview(data='{"_conversion_label":"x"}', action="conversion")
+
+    finding = only(event, "conversion.type-missing")
+    assert finding.severity is Severity.WARNING
+    assert finding.message == (
+        "This conversion has no data._conversion_type, so it has no type."
+    )
+
+
+def test_conversion_type_is_only_checked_on_conversions():
+    event = pageview(data='{"_conversion_type":"bogus"}', action="pageview")
+
+    assert "conversion.unknown-type" not in codes(event)
+
+
+def test_a_conversion_with_unreadable_data_gets_no_type_finding():
+    event = pageview(data="TODO", action="conversion")
+
+    assert set(codes(event)) == {"data.not-json"}
+
+
+def test_a_mobile_conversion_is_checked_like_a_web_one():
+    entry = {
+        "url": "https://a.example/",
+        "idsite": "a.example",
+        "action": "conversion",
+        "data": {"_conversion_type": "signup"},
+    }
+
+    (event,) = decode_request(post(json.dumps({"events": [entry]}).encode()))
+
+    assert only(event, "conversion.unknown-type").message.startswith(
+        "_conversion_type 'signup' is not"
+    )
 
 
 def test_mobile_device_keys_stay_segments_on_web_events():

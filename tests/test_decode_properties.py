@@ -56,6 +56,8 @@ DECODER_CODES = {
     "action.custom",
     "heartbeat.inc-out-of-range",
     "heartbeat.tt-invalid",
+    "conversion.type-missing",
+    "conversion.unknown-type",
     "session.sts-zero",
     "body.not-json",
     "batch.malformed",
