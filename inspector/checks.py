@@ -763,14 +763,13 @@ class EventChecker:
                 for found in scanner.scan(value):
                     hits.append((name, where, found))
 
-        # One finding per place and kind of data.
-        if not hits:
-            return
-        reported: set[tuple[str, str]] = set()
-        for path, where, found in hits:
-            if (path, found.kind) not in reported:
-                reported.add((path, found.kind))
-                findings.append(_personal_data_finding(event, path, where, found))
+        # One finding per place and kind of data; copies of one value (the page
+        # address in url and surl, one visitor id in u and in data) make one.
+        if hits:
+            for path, where, found, places in _fold_copies(hits):
+                findings.append(
+                    _personal_data_finding(event, path, where, found, places)
+                )
 
     @staticmethod
     def _scan_raw_data(
@@ -798,14 +797,73 @@ class EventChecker:
         return found
 
 
+# Parameters that repeat another's value: the session's landing page and referrer
+# are the page's own on a session's first pageview.
+_ADDRESS_COPIES = {
+    "url": "page",
+    "surl": "page",
+    "urlref": "referrer",
+    "sref": "referrer",
+}
+_VISITOR_ID_PATHS = frozenset(_VISITOR_PARAMS) | {
+    f"data.{name}" for name in _LEGACY_VISITOR_KEYS
+}
+
+
+def _fold_copies(
+    hits: list[tuple[str, str, PersonalData]],
+) -> list[tuple[str, str, PersonalData, int]]:
+    """The hits with repeats dropped and copies of one value merged, each with the
+    number of places it stands for.
+
+    A repeat is the same kind of data at the same path. A copy is the same text
+    found in two addresses that mirror each other (`url` and `surl`, at the same
+    query parameter) or in two visitor ids: one fault, fixed in one place.
+    """
+    groups: dict[tuple[object, ...], list[tuple[str, str, PersonalData]]] = {}
+    for path, where, found in hits:
+        name, _, rest = path.partition(".")
+        if name in _ADDRESS_COPIES:
+            key: tuple[object, ...] = (_ADDRESS_COPIES[name], rest, found.kind)
+            key += (found.text,)
+        elif path in _VISITOR_ID_PATHS:
+            key = ("visitor", found.kind, found.text)
+        else:
+            key = ("at", path, found.kind)
+        group = groups.setdefault(key, [])
+        if all(other_path != path for other_path, _, _ in group):
+            group.append((path, where, found))
+
+    folded = []
+    for group in groups.values():
+        path, where, found = group[0]
+        if len(group) > 1:
+            where = _joined_places(group)
+        folded.append((path, where, found, len(group)))
+    return folded
+
+
+def _joined_places(group: list[tuple[str, str, PersonalData]]) -> str:
+    paths = [path for path, _, _ in group]
+    if paths[0] in _VISITOR_ID_PATHS:
+        names = [repr(path) if "." not in path else path for path in paths]
+        return "the visitor ids " + " and ".join(names)
+
+    # Addresses: "url (query parameter 'e')" and "surl (...)" share the part.
+    first_where = group[0][1]
+    part = first_where[first_where.index(" (") :] if " (" in first_where else ""
+    return " and ".join(path.partition(".")[0] for path in paths) + part
+
+
 def _personal_data_finding(
-    event: PixelEvent, path: str, where: str, found: PersonalData
+    event: PixelEvent, path: str, where: str, found: PersonalData, places: int = 1
 ) -> Finding:
     what = _PII_NAMES[found.kind]
+    verb = "contains" if places == 1 else "contain"
     return Finding(
         code=f"pii.{found.kind}",
         severity=Severity.ERROR,
-        message=f"{where} contains {what} ({redact(found)})",
+        message=f"{where} {verb} {what} ({redact(found)})",
         path=path,
         explanation="Pixels must not carry personal data: Parse.ly's terms forbid "
         "it, and a value per person is useless as a segment. Send a category "

@@ -635,12 +635,64 @@ def test_email_in_the_page_url_is_found_after_decoding(checker):
         "https://www.example.com/newsletter/landing.htm?nl=pets&e=reader%40example.com"
     )
 
-    findings = checker.check(pixel(VALID, url=page, surl=page))
+    findings = checker.check(pixel(VALID, url=page))
+
+    emails = [f for f in findings if f.code == "pii.email"]
+    assert [f.path for f in emails] == ["url.e"]
+    assert emails[0].message == (
+        "url (query parameter 'e') contains an e-mail address (r•••@example.com)"
+    )
+
+
+def test_the_page_address_and_its_session_copy_make_one_finding(checker):
+    page = "https://www.example.com/landing.htm?e=reader%40example.com"
+    referrer = "https://mail.example.net/read?to=reader%40example.com"
+
+    findings = checker.check(
+        pixel(VALID, url=page, surl=page, urlref=referrer, sref=referrer)
+    )
+
+    emails = [f for f in findings if f.code == "pii.email"]
+    assert [(f.path, f.message) for f in emails] == [
+        (
+            "url.e",
+            "url and surl (query parameter 'e') contain an e-mail address "
+            "(r•••@example.com)",
+        ),
+        (
+            "urlref.to",
+            "urlref and sref (query parameter 'to') contain an e-mail address "
+            "(r•••@example.com)",
+        ),
+    ]
+
+
+def test_different_addresses_in_url_and_surl_stay_apart(checker):
+    findings = checker.check(
+        pixel(
+            VALID,
+            url="https://www.example.com/?e=reader%40example.com",
+            surl="https://www.example.com/?e=other%40example.org",
+        )
+    )
 
     emails = [f for f in findings if f.code == "pii.email"]
     assert [f.path for f in emails] == ["url.e", "surl.e"]
-    assert emails[0].message == (
-        "url (query parameter 'e') contains an e-mail address (r•••@example.com)"
+    assert emails[1].message == (
+        "surl (query parameter 'e') contains an e-mail address (o•••@example.org)"
+    )
+
+
+def test_one_visitor_id_in_u_and_in_data_makes_one_finding(checker):
+    data = {**VALID, "parsely_site_uuid": "reader@example.com"}
+
+    findings = checker.check(pixel(data, u="pid=reader@example.com"))
+
+    (email,) = [f for f in findings if f.code == "pii.email"]
+    assert email.path == "u"
+    assert email.message == (
+        "the visitor ids 'u' and data.parsely_site_uuid contain an e-mail address "
+        "(r•••@example.com)"
     )
 
 
@@ -670,14 +722,17 @@ def test_long_number_in_the_url_path(checker):
     assert finding.message.startswith("url (path) contains a long numeric id")
 
 
-def test_email_as_visitor_id_and_legacy_site_uuid(checker):
+def test_different_emails_as_visitor_id_and_legacy_site_uuid_stay_apart(checker):
     event = pixel(
-        {**VALID, "parsely_site_uuid": "reader@example.com"}, u="reader@example.com"
+        {**VALID, "parsely_site_uuid": "reader@example.com"}, u="other@example.org"
     )
 
     emails = [f for f in checker.check(event) if f.code == "pii.email"]
 
-    assert sorted(f.path for f in emails) == ["data.parsely_site_uuid", "u"]
+    assert [f.path for f in emails] == ["u", "data.parsely_site_uuid"]
+    assert emails[0].message == (
+        "the visitor id 'u' contains an e-mail address (o•••@example.org)"
+    )
 
 
 def test_a_real_pixel_has_no_personal_data():
