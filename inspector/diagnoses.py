@@ -47,6 +47,7 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from inspector.checks import placeholder_kind
 from inspector.clock import finite_number
 from inspector.decode import never_arrived
 from inspector.model import Finding, PixelEvent, Severity, Transport
@@ -1059,15 +1060,21 @@ def _segment_changed(
         if cluster is not None and cluster == in_cluster.get(after.id):
             continue
         for key, value in before.segments.items():
-            if key in after.segments and not same_json(value, after.segments[key]):
-                changes.setdefault(key, []).append((before, after))
+            if key not in after.segments:
+                continue
+            new_value = after.segments[key]
+            if same_json(value, new_value):
+                continue
+            if _stands_for_no_value(value) and _stands_for_no_value(new_value):
+                # "undefined" then "": still no value, and each is a finding.
+                continue
+            changes.setdefault(key, []).append((before, after))
 
     found = []
     for key, pairs in changes.items():
         steps = [
-            f"{json_label(b.segments[key])} on {b.id} → "
-            f"{json_label(a.segments[key])} on {a.id}"
-            for b, a in pairs
+            " → ".join(f"{json_label(item.segments[key])} on {item.id}" for item in run)
+            for run in _runs(pairs)
         ]
         explanation = (
             f"Within one page load, `{key}` changed between pageviews: "
@@ -1092,6 +1099,22 @@ def _segment_changed(
             )
         )
     return found
+
+
+def _stands_for_no_value(value: Any) -> bool:
+    """JSON null, or a placeholder string such as "undefined" or ""."""
+    return value is None or placeholder_kind(value) is not None
+
+
+def _runs(pairs: list[tuple[TimedEvent, TimedEvent]]) -> list[list[TimedEvent]]:
+    """Consecutive changes joined: (a, b), (b, c) is one run a → b → c."""
+    runs: list[list[TimedEvent]] = []
+    for before, after in pairs:
+        if runs and runs[-1][-1] is before:
+            runs[-1].append(after)
+        else:
+            runs.append([before, after])
+    return runs
 
 
 # --------------------------------------------------------------------------------------

@@ -328,6 +328,62 @@ def test_segment_value_changing_between_virtual_pageviews_is_info():
     assert '"premium" on' in diagnosis.explanation
 
 
+def one_page_load(*datas: str) -> list[CapturedRequest]:
+    """Virtual pageviews of one page load (one plid), one per `data`, a minute
+    apart, as a single-page app sends them."""
+    requests = []
+    for number, data in enumerate(datas):
+        query = {
+            "rand": str(1_700_000_000_000 + number * 60_000),
+            "idsite": "example.com",
+            "action": "pageview",
+            "plid": "load-1",
+            "pvid": f"view-{number}",
+            "u": "pid=v1",
+            "url": f"https://www.example.com/article-{number}/",
+            "data": data,
+        }
+        requests.append(
+            CapturedRequest(
+                "GET",
+                f"https://p1.parsely.com/plogger/?{urlencode(query)}",
+                timestamp=1_700_000_000 + number * 60,
+                request_id=f"r{number}",
+            )
+        )
+    return requests
+
+
+def test_a_segment_changing_twice_is_told_as_one_run():
+    result = inspect(
+        one_page_load('{"plan":"basic"}', '{"plan":"premium"}', '{"plan":"gold"}')
+    )
+
+    diagnosis = only(result, "page.segment-changed")
+
+    assert diagnosis.evidence == ["r0", "r1", "r2"]
+    assert diagnosis.explanation.startswith(
+        'Within one page load, `plan` changed between pageviews: "basic" on r0 → '
+        '"premium" on r1 → "gold" on r2. '
+    )
+
+
+def test_placeholders_giving_way_to_each_other_are_no_change():
+    result = inspect(
+        one_page_load('{"plan":"undefined"}', '{"plan":"null"}', '{"plan":""}')
+    )
+
+    assert "page.segment-changed" not in {d.code for d in result.diagnoses}
+
+
+def test_a_placeholder_giving_way_to_a_value_is_a_change():
+    result = inspect(one_page_load('{"plan":null}', '{"plan":"basic"}'))
+
+    diagnosis = only(result, "page.segment-changed")
+
+    assert 'null on r0 → "basic" on r1.' in diagnosis.explanation
+
+
 # Tracker script ---------------------------------------------------------------------
 
 
