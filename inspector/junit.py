@@ -167,9 +167,12 @@ def _attach(
 
 
 def _describe(finding: Finding, mask: Callable[[str], str]) -> str:
-    where = mask(finding.path) if finding.path else "-"
     message = finding_message(finding, mask)
-    text = f"{finding.severity} {finding.code} at {where}: {message}"
+    text = f"{finding.severity} {finding.code}"
+    if finding.path:
+        # A page-level diagnosis belongs to the page load, not to one parameter.
+        text += f" at {mask(finding.path)}"
+    text += f": {message}"
     if finding.explanation:
         text += f"\n  {mask(finding.explanation)}"
     return text

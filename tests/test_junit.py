@@ -61,9 +61,21 @@ def test_the_ordering_fault_fails_its_page_load(demo):
     pages = suites(render_junit(demo.result))["page loads"]
     failures = [case.find("failure") for case in pages.iter("testcase")]
 
-    assert [f.get("type") for f in failures if f is not None] == [
-        "page.segment-after-pageview"
-    ]
+    failed = [f for f in failures if f is not None]
+    assert [f.get("type") for f in failed] == ["page.segment-after-pageview"]
+    # A page-level fault has no parameter to point at, so the text names none.
+    assert failed[0].text.startswith(
+        "error page.segment-after-pageview: Segment data set after the pageview "
+        "was sent (logged_in, plan)\n"
+    )
+
+
+def test_an_event_failure_names_the_parameter_it_is_about(demo):
+    events = suites(render_junit(demo.result))["pixel events"]
+    failures = [case.find("failure") for case in events.iter("testcase")]
+
+    [email] = [f for f in failures if f is not None and f.get("type") == "pii.email"]
+    assert email.text.startswith("error pii.email at data.")
 
 
 def test_fail_on_warning_fails_more_cases(demo):
