@@ -28,7 +28,7 @@ from inspector import __version__
 from inspector.clock import REAL_CLOCK_AFTER, clock_text, iso_time, moment
 from inspector.coverage import geography_notes, pages_by_scenario
 from inspector.model import DataState, Finding, Severity
-from inspector.standard import display_fields
+from inspector.standard import NO_LOCATION_ADVICE, display_fields, unlocatable_kind
 from inspector.urls import split_url
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ _VALUE_WIDTH = 200
 """Longest segment value shown in the text report (the JSON keeps every value)."""
 _MESSAGE_WIDTH = 1000
 _GEO_NOTES_SHOWN = 5
+_ADDRESSES_SHOWN = 3
 """Distinct reasons for a missing location listed under the standard segments."""
 _MASK_MARGIN = 1000
 """Characters masked beyond a cut, so that a cut never shows part of an address."""
@@ -738,10 +739,7 @@ class _TextReport:
         # events lack a location: the hint still matters then.
         noted_pageviews = [r for r in noted if r.event.action == "pageview"]
         unit = "pageviews" if noted_pageviews else "events"
-        notes: Counter[str] = Counter(
-            report.standard.geo_note  # type: ignore[union-attr]
-            for report in (noted_pageviews or noted)
-        )
+        notes = _geography_notes(noted_pageviews or noted)
         if not counts and not notes:
             return
 
@@ -1042,3 +1040,47 @@ def _escape_control(match: re.Match[str]) -> str:
         return named
     code = ord(character)
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def _geography_notes(reports: Iterable[EventReport]) -> Counter[str]:
+    """Why events have no location, with the count of each reason, in the order
+    the reasons were first met.
+
+    Addresses that can have no location (private, reserved...) are one reason per
+    kind, naming the addresses, rather than one sentence per address.
+    """
+    reasons: dict[str, Counter[str]] = {}
+    """Per reason, the addresses it was met with ('' for a reason of its own)."""
+    for report in reports:
+        standard = report.standard
+        if standard is None or not standard.geo_note:
+            continue
+        address = standard.client_address
+        kind = unlocatable_kind(address) if address else None
+        if kind is None or address is None:
+            reasons.setdefault(standard.geo_note, Counter())[""] += 1
+        else:
+            reasons.setdefault(kind, Counter())[address] += 1
+
+    notes: Counter[str] = Counter()
+    for reason, addresses in reasons.items():
+        if "" in addresses:
+            notes[reason] = addresses[""]
+        elif len(addresses) == 1:
+            [(address, count)] = addresses.items()
+            article = "an" if reason[0] in "aeiou" else "a"
+            note = f"{address} is {article} {reason} address, so it has no location"
+            notes[f"{note}; {NO_LOCATION_ADVICE}"] = count
+        else:
+            shown = [
+                f"{address} ×{count}"
+                for address, count in addresses.most_common(_ADDRESSES_SHOWN)
+            ]
+            if len(addresses) > _ADDRESSES_SHOWN:
+                shown.append(f"{len(addresses) - _ADDRESSES_SHOWN} more")
+            note = (
+                f"{len(addresses)} {reason} addresses ({', '.join(shown)}) have no "
+                "location"
+            )
+            notes[f"{note}; {NO_LOCATION_ADVICE}"] = sum(addresses.values())
+    return notes

@@ -750,29 +750,49 @@ _PRIVATE_NETWORKS = tuple(
 """Networks for local use (RFC 1918, carrier-grade NAT, unique local IPv6)."""
 
 
-def _not_locatable_note(address: str) -> str | None:
-    """Why an address cannot have a location, or None when it is a public one."""
+NO_LOCATION_ADVICE = (
+    "Parse.ly will see your public address instead (capture from a device on a "
+    "public network, or have a server-side sender pass X-Parsely-IP)"
+)
+"""What to do about client addresses that can have no location."""
+
+
+def unlocatable_kind(address: str) -> str | None:
+    """`loopback`, `link-local`, `private` or `reserved` for an IP address that can
+    have no location; None for a public address or text that is no IP address."""
     try:
         parsed = ipaddress.ip_address(address.strip("[]").split("%")[0])
     except ValueError:
-        return f"client address {address!r} is not an IP address"
+        return None
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
         parsed = parsed.ipv4_mapped
 
     if parsed.is_loopback:
-        kind = "a loopback"
-    elif parsed.is_link_local:
-        kind = "a link-local"
-    elif any(parsed in network for network in _PRIVATE_NETWORKS):
-        kind = "a private"
-    elif not parsed.is_global or parsed.is_multicast:
-        kind = "a reserved"
-    else:
+        return "loopback"
+    if parsed.is_link_local:
+        return "link-local"
+    if any(parsed in network for network in _PRIVATE_NETWORKS):
+        return "private"
+    if not parsed.is_global or parsed.is_multicast:
+        return "reserved"
+    return None
+
+
+def _not_locatable_note(address: str) -> str | None:
+    """Why an address cannot have a location, or None when it is a public one."""
+    kind = unlocatable_kind(address)
+    if kind is None:
+        try:
+            ipaddress.ip_address(address.strip("[]").split("%")[0])
+        except ValueError:
+            return f"client address {address!r} is not an IP address"
         return None
+
+    article = "an" if kind[0] in "aeiou" else "a"
+    shown = _normalise_address(address)
     return (
-        f"{parsed} is {kind} address, so it has no location; Parse.ly will see "
-        "your public address instead (capture from a device on a public network, "
-        "or have a server-side sender pass X-Parsely-IP)"
+        f"{shown} is {article} {kind} address, so it has no location; "
+        f"{NO_LOCATION_ADVICE}"
     )
 
 

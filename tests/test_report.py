@@ -703,6 +703,31 @@ def test_text_says_why_an_address_has_no_location():
     assert notes[1].strip().startswith("no client address was recorded")
 
 
+def test_text_gives_one_line_per_kind_of_address_without_a_location():
+    text = render_text(
+        _inspect(
+            _pageview_from("10.0.0.1"),
+            _pageview_from("10.0.0.1"),
+            _pageview_from("192.168.1.9"),
+            _pageview_from("10.1.2.3"),
+            _pageview_from("172.16.0.4"),
+            _pageview_from("127.0.0.1"),
+        )
+    )
+
+    section = text.split("\nStandard segments (pageviews)\n", 1)[1].split("\n\n")[0]
+    notes = [line.strip() for line in section.split("geography", 1)[1].splitlines()]
+    assert notes == [
+        "4 private addresses (10.0.0.1 ×2, 192.168.1.9 ×1, 10.1.2.3 ×1, 1 more) have "
+        "no location; Parse.ly will see your public address instead (capture from "
+        "a device on a public network, or have a server-side sender pass "
+        "X-Parsely-IP) (5 pageviews)",
+        "127.0.0.1 is a loopback address, so it has no location; Parse.ly will see "
+        "your public address instead (capture from a device on a public network, "
+        "or have a server-side sender pass X-Parsely-IP)",
+    ]
+
+
 def test_json_has_the_address_and_where_each_campaign_field_came_from():
     document = json.loads(render_json(_inspect(_pageview_from("81.2.69.160"))))
 
