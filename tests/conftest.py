@@ -249,7 +249,13 @@ class RawResponse:
         return None
 
 
+class NoResponse(ConnectionError):
+    """The proxy closed the connection without answering."""
+
+
 def parse_response(raw: bytes) -> RawResponse:
+    if not raw:
+        raise NoResponse("the connection was closed before any answer")
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ")[1])

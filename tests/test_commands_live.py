@@ -311,9 +311,16 @@ def test_a_second_ctrl_c_stops_at_once_and_as_cleanly(
     url = pixel_url_factory(
         host=f"127.0.0.1:{origin_server.port}", data={"plan": "basic"}
     )
-    threading.Thread(
-        target=proxy_client.get_sync, args=(address, url), daemon=True
-    ).start()
+    outcome: list[object] = []
+
+    def send_the_pixel() -> None:
+        try:
+            outcome.append(proxy_client.get_sync(address, url))
+        except ConnectionError as error:  # NoResponse, or a reset
+            outcome.append(error)
+
+    client = threading.Thread(target=send_the_pixel, daemon=True)
+    client.start()
     for _ in range(500):
         if origin_server.received:
             break
@@ -323,7 +330,11 @@ def test_a_second_ctrl_c_stops_at_once_and_as_cleanly(
     time.sleep(0.2)
     live_process.process.send_signal(signal.SIGINT)
     status, lines, stderr = live_process.finish()
+    client.join(timeout=10)
 
+    # The browser's request was cut off, not answered: the origin never replied.
+    [cut_off] = outcome
+    assert isinstance(cut_off, ConnectionError), cut_off
     assert status == 0, stderr
     assert "Traceback" not in stderr
     assert "1 request, 1 pixel event, 0 errors, 0 warnings, 0 infos" in lines

@@ -12,8 +12,9 @@ DEMO = ROOT / "fixtures" / "recordings" / "demo.har"
 EXAMPLE_SPEC = ROOT / "fixtures" / "specs" / "example.yaml"
 
 
-# Hypothesis' own plugin spends seconds in its summary hook; these runs never use it.
-QUIET = ("-p", "no:hypothesispytest")
+# Plugins of this suite that the user's test runs never use: Hypothesis' spends
+# seconds in its summary hook, and pytest-asyncio warns about a setting it lacks.
+QUIET = ("-p", "no:hypothesispytest", "-p", "no:asyncio")
 
 
 @pytest.fixture
