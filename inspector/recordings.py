@@ -155,9 +155,12 @@ class RecordingError(Exception):
         location: Where in the file (`line 12`, `entry 7`, `flow 3`), or None when
             the whole file is concerned.
         message: What is wrong, in words a user can act on.
-        label: How the message names the file: as `recording_labels` names it
-            among the recordings read together, by default its file name
-            (`recording_label(path)`).
+        label: How the file is named among the recordings read together (as
+            `recording_labels` names it; by default its file name,
+            `recording_label(path)`), and so how the message names it.
+        unopened: The file could not be opened at all (missing, a directory, no
+            permission): the message names it by `path`, as the user typed it,
+            since its bare name may not say which file was meant.
     """
 
     def __init__(
@@ -167,22 +170,26 @@ class RecordingError(Exception):
         message: str,
         *,
         label: str | None = None,
+        unopened: bool = False,
     ):
         self.path = str(path)
         self.location = location
         self.message = message
         self.label = label or recording_label(self.path)
+        self.unopened = unopened
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        named = self.path if self.unopened else self.label
         if self.location:
-            return f"{self.label}: {self.location}: {self.message}"
-        return f"{self.label}: {self.message}"
+            return f"{named}: {self.location}: {self.message}"
+        return f"{named}: {self.message}"
 
     def __repr__(self) -> str:
+        unopened = ", unopened=True" if self.unopened else ""
         return (
             f"RecordingError({self.path!r}, {self.location!r}, {self.message!r}, "
-            f"label={self.label!r})"
+            f"label={self.label!r}{unopened})"
         )
 
     def __eq__(self, other: object) -> bool:
@@ -193,8 +200,8 @@ class RecordingError(Exception):
     def __hash__(self) -> int:
         return hash(self._key())
 
-    def _key(self) -> tuple[str, str | None, str, str]:
-        return (self.path, self.location, self.message, self.label)
+    def _key(self) -> tuple[str, str | None, str, str, bool]:
+        return (self.path, self.location, self.message, self.label, self.unopened)
 
     def relabel(self, label: str) -> RecordingError:
         """Name the file `label` from now on; returns the error itself."""
@@ -398,17 +405,18 @@ def _open_binary(path: PathLike) -> tuple[IO[bytes], bool]:
     try:
         stream = open(path, "rb")  # closed by the caller
     except FileNotFoundError:
-        raise RecordingError(path, None, "no such file") from None
+        problem = "no such file"
     except IsADirectoryError:
-        raise RecordingError(path, None, "is a directory, not a recording") from None
+        problem = "is a directory, not a recording"
     except OSError as error:
-        reason = (error.strerror or str(error)).lower()
-        raise RecordingError(path, None, f"cannot be opened: {reason}") from None
-    if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-        return stream, False
+        problem = f"cannot be opened: {(error.strerror or str(error)).lower()}"
+    else:
+        if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            return stream, False
+        with stream:
+            return _read_bounded(stream)
 
-    with stream:
-        return _read_bounded(stream)
+    raise RecordingError(path, None, problem, unopened=True)
 
 
 def _read_bounded(source: IO[bytes]) -> tuple[IO[bytes], bool]:

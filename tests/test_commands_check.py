@@ -75,10 +75,10 @@ def test_unreadable_recording_still_reports_the_rest(capsys, tmp_path):
     status, out, err = check(capsys, str(missing), case("29"), "--fail-on", "never")
 
     assert status == 2
-    # Named as the report names it, without the folder.
-    assert err == "segment-inspector: missing.har: no such file\n"
+    # A file that could not be opened is named by its path as typed.
+    assert err == f"segment-inspector: {missing}: no such file\n"
     assert "2 events in 2 requests" in out
-    assert "  ERROR missing.har: no such file" in out
+    assert f"  ERROR {missing}: no such file" in out
     assert out.rstrip().endswith("; 1 recording problem")
 
 

@@ -93,10 +93,10 @@ def test_nothing_readable_stops_before_the_ui(opened, tmp_path, capsys):
 
     assert opened == []
     error = capsys.readouterr().err
-    # Each file named as the UI names it, without the folder.
+    # A file that could not be opened is named by its path as typed.
     assert error.splitlines() == [
-        "segment-inspector view: missing.har: no such file",
-        f"segment-inspector view: {tmp_path.name}: is a directory, not a recording",
+        f"segment-inspector view: {missing}: no such file",
+        f"segment-inspector view: {tmp_path}: is a directory, not a recording",
         "segment-inspector view: nothing could be read; no UI opened",
     ]
 
@@ -110,7 +110,7 @@ def test_what_could_be_read_opens_with_the_problems(opened, tmp_path):
     (call,) = opened
     requests, errors = call["loaded"]
     assert requests
-    assert [str(error) for error in errors] == ["missing.har: no such file"]
+    assert [str(error) for error in errors] == [f"{missing}: no such file"]
 
 
 def test_several_recordings_are_merged_in_time_order(tmp_path):

@@ -1783,10 +1783,39 @@ def test_load_requests_collects_errors_and_reads_the_rest(tmp_path):
     requests, errors = load_requests([missing, good, tmp_path])
 
     assert [r.url for r in requests] == ["https://www.example.com/"]
+    # Named by the path as given: the bare name may not say which file was meant.
     assert [str(e) for e in errors] == [
-        "missing.har: no such file",
-        f"{tmp_path.name}: is a directory, not a recording",
+        f"{missing}: no such file",
+        f"{tmp_path}: is a directory, not a recording",
     ]
+    assert [e.label for e in errors] == ["missing.har", tmp_path.name]
+
+
+def test_a_file_that_cannot_be_opened_is_named_as_typed(tmp_path):
+    deep = tmp_path / "a" / "b" / "nonexist.txt"
+    locked = write(tmp_path, "locked.txt", "https://www.example.com/\n")
+    locked.chmod(0)
+    readable = os.access(locked, os.R_OK)  # root reads it all the same
+    good = write(tmp_path, "good.txt", "https://www.example.com/\n")
+    relative = os.path.relpath(deep, Path.cwd())
+
+    _, errors = load_requests([deep, relative, tmp_path, good, locked])
+
+    expected = [
+        f"{deep}: no such file",
+        f"{relative}: no such file",
+        f"{tmp_path}: is a directory, not a recording",
+    ]
+    if not readable:
+        expected.append(f"{locked}: cannot be opened: permission denied")
+    assert [str(error) for error in errors] == expected
+    # The label, the file's name among the recordings, stays as `load_each` gives.
+    assert [error.label for error in errors[:3]] == [
+        str(deep),
+        relative,
+        tmp_path.name,
+    ]
+    assert all(error.unopened for error in errors)
 
 
 @pytest.mark.parametrize("name", ["empty.txt", "empty.har", "empty.mitm", "x"])
@@ -1950,7 +1979,7 @@ def test_replay_judges_what_could_be_read(tmp_path):
 
     assert len(result.reports) == 15
     assert result.requests_seen == 15
-    assert [str(error) for error in errors] == ["missing.mitm: no such file"]
+    assert [str(error) for error in errors] == [f"{missing}: no such file"]
     assert errors[0].path == str(missing)
 
 
