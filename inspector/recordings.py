@@ -1030,17 +1030,17 @@ def _encoding_notes(
     nothing is said of them. Without a `layout`, every note names a line.
     """
     places: dict[tuple[int, str], list[int]] = {}
+    starts = [start for start, _ in layout.spans] if layout is not None else []
     for position in bad_bytes:
         number = _entry_holding(layout, position)
         if number is not None:
             place = (number, f"entry {number}")
-        elif layout is not None and layout.stop is not None:
-            if position > layout.stop:
-                continue
-            place = (0, f"line {text.count(chr(10), 0, position) + 1}")
+        elif layout is not None and layout.stop is not None and position > layout.stop:
+            continue
         else:
-            after = layout is not None and position >= layout.start
-            key = len(layout.spans) + 1 if after else 0
+            # Between entries (or after them): said before the entry that follows.
+            inside = layout is not None and position >= layout.start
+            key = bisect.bisect_right(starts, position) + 1 if inside else 0
             place = (key, f"line {text.count(chr(10), 0, position) + 1}")
         places.setdefault(place, []).append(position)
 
@@ -1137,6 +1137,7 @@ def _read_json_list(
         counted_to = start
         lines.append(line)
 
+    problems: list[RecordingError] = []
     values = [value for value, _ in items]
     if not any(isinstance(value, str) for value in values):
         if break_at is not None:
@@ -1155,13 +1156,13 @@ def _read_json_list(
     for value, lineno in zip(values, lines, strict=True):
         seen_on_line[lineno] += 1
         part = seen_on_line[lineno] if per_line[lineno] > 1 else None
-        block = _json_list_block(value, lineno, part, name, report)
+        block = _json_list_block(value, lineno, part, name, problems.append)
         if block is not None:
             blocks.append(block)
-    yield from _requests_from_blocks(blocks, name, label, report)
-
+    requests = list(_requests_from_blocks(blocks, name, label, problems.append))
     if break_at is not None:
-        report(_json_list_break(name, text, break_at, len(items)))
+        problems.append(_json_list_break(name, text, break_at, len(items)))
+    yield from _in_line_order(requests, problems, report)
 
 
 def _json_list_block(
@@ -1601,15 +1602,58 @@ class _SharedLine:
 def _read_request_list(
     data: bytes, name: str, label: str, report
 ) -> Iterator[CapturedRequest]:
-    text = _decode_text(data, name, report)
-    blocks = _parse_request_list(text, name, report)
-    yield from _requests_from_blocks(blocks, name, label, report)
+    problems: list[RecordingError] = []
+    text = _decode_text(data, name, problems.append)
+    blocks = _parse_request_list(text, name, problems.append)
+    requests = list(_requests_from_blocks(blocks, name, label, problems.append))
+    yield from _in_line_order(requests, problems, report)
+
+
+_LINE_LOCATION = re.compile(r"line (?P<line>\d+)(?:, URL (?P<part>\d+))?")
+
+
+def _in_line_order(
+    requests: list[tuple[_Block, CapturedRequest]],
+    problems: list[RecordingError],
+    report,
+) -> Iterator[CapturedRequest]:
+    """The requests of a list, with its problems reported between them, all in
+    the order of the lines they stand on.
+
+    The problems are found in passes (the bytes, then the lines, then the URLs),
+    so they come out of order; a problem goes before a request on its own line
+    (`line 4: not UTF-8 text` before the request of line 4). In strict mode the
+    first problem in the file raises, after the requests above it.
+    """
+
+    def place(location: str | None) -> tuple[float, int]:
+        match = _LINE_LOCATION.match(location or "")
+        if match is None:
+            return (float("inf"), 0)
+        return (int(match["line"]), int(match["part"] or 0))
+
+    items: list[tuple[float, int, int, int, Any]] = [
+        (*place(problem.location), 0, order, problem)
+        for order, problem in enumerate(problems)
+    ]
+    items.extend(
+        (block.lineno, block.part or 0, 1, order, request)
+        for order, (block, request) in enumerate(requests)
+    )
+    items.sort(key=lambda item: item[:4])
+
+    for *_, item in items:
+        if isinstance(item, RecordingError):
+            report(item)
+        else:
+            yield item
 
 
 def _requests_from_blocks(
     blocks: list[_Block], name: str, label: str, report
-) -> Iterator[CapturedRequest]:
-    """The requests of a request list's blocks, timed as the module says."""
+) -> Iterator[tuple[_Block, CapturedRequest]]:
+    """The requests of a request list's blocks, each with its block, timed as the
+    module says."""
     base_time: float | None = None
     previous_time: float | None = None
     for block in blocks:
@@ -1636,16 +1680,19 @@ def _requests_from_blocks(
         if block.part is not None:
             origin += f", URL {block.part}"
             request_id += f".{block.part}"
-        yield CapturedRequest(
-            method=block.method,
-            url=url,
-            headers=tuple(block.headers),
-            body="\n".join(block.body_lines).strip("\n").encode("utf-8"),
-            timestamp=timestamp,
-            client_address=block.client_address,
-            origin=origin,
-            request_id=request_id,
-            source=label,
+        yield (
+            block,
+            CapturedRequest(
+                method=block.method,
+                url=url,
+                headers=tuple(block.headers),
+                body="\n".join(block.body_lines).strip("\n").encode("utf-8"),
+                timestamp=timestamp,
+                client_address=block.client_address,
+                origin=origin,
+                request_id=request_id,
+                source=label,
+            ),
         )
 
 

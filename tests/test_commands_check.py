@@ -30,6 +30,12 @@ def case(number: str) -> str:
     return str(path)
 
 
+PIXEL_URL = (
+    "https://p1.parsely.com/plogger/?rand=1700000000000&idsite=example.com"
+    "&url=https%3A%2F%2Fexample.com%2F&action=pageview"
+)
+
+
 def check(capsys, *arguments: str) -> tuple[int, str, str]:
     status = main(["check", *arguments])
     captured = capsys.readouterr()
@@ -92,6 +98,31 @@ def test_bad_har_entry_is_named(capsys, tmp_path):
     assert "segment-inspector: devtools.har: entry 1: startedDateTime is missing" in err
     assert "request.url is missing" in err
     assert "Traceback" not in err
+
+
+def test_recording_problems_are_listed_in_line_order_in_every_format(capsys, tmp_path):
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_bytes(
+        b"GET http://[::1\nhttp://example.com:port/\nnope\n"
+        + PIXEL_URL.encode()
+        + b"\nbad five\n"
+    )
+    lines = ["line 1", "line 2", "line 3", "line 5"]
+
+    _, out, err = check(capsys, str(garbage), "--fail-on", "never")
+    unread = out.split("Could not read\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split(": ")[2] for line in err.splitlines()] == lines
+    assert [line.split(": ")[1] for line in unread] == lines
+
+    check(capsys, str(garbage), "--format", "json", "--fail-on", "never")
+    errors = json.loads(capsys.readouterr().out)["recording_errors"]
+    assert [error["location"] for error in errors] == lines
+
+    check(capsys, str(garbage), "--format", "junit", "--fail-on", "never")
+    root = ElementTree.fromstring(capsys.readouterr().out)
+    cases = root.findall("testsuite[@name='recordings']/testcase")
+    messages = [case.find("error").get("message") for case in cases]
+    assert [message.split(": ")[1] for message in messages] == lines
 
 
 def test_bad_spec_prints_its_problems_and_no_report(capsys):

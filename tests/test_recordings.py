@@ -773,6 +773,68 @@ def test_lines_that_are_not_utf8_are_reported_and_the_rest_read(tmp_path):
     ]
 
 
+def _list_with_bad_lines_1_2_3_and_5(tmp_path: Path) -> Path:
+    """Problems found in three passes: URLs (1, 2), bytes (3), lines (3, 5)."""
+    path = tmp_path / "garbage.txt"
+    path.write_bytes(
+        b"GET http://[::1\n"
+        b"http://example.com:port/\n"
+        b"caf\xe9\n" + pixel_url(1700000000000).encode() + b"\nbad five\n"
+    )
+    return path
+
+
+def test_problems_are_reported_in_line_order(tmp_path):
+    path = _list_with_bad_lines_1_2_3_and_5(tmp_path)
+
+    requests, errors = load_requests([path])
+
+    assert [r.request_id for r in requests] == ["garbage.txt:4"]
+    assert [(error.location, error.message) for error in errors] == [
+        (
+            "line 1",
+            "`http://[::1` is not a valid URL (an IPv6 address in brackets that is "
+            "not closed or not valid); request skipped",
+        ),
+        (
+            "line 2",
+            "`http://example.com:port/` is not a valid URL (the port 'port' is not a "
+            "number); request skipped",
+        ),
+        (
+            "line 3",
+            "not UTF-8 text: byte 0xE9 at column 4 was read as U+FFFD; save the "
+            "list as UTF-8 to keep the character",
+        ),
+        (
+            "line 3",
+            "expected a URL, a request line or a header `Name: value`, found "
+            "`caf\ufffd`; line skipped",
+        ),
+        (
+            "line 5",
+            "expected a URL, a request line or a header `Name: value`, found "
+            "`bad five`; line skipped",
+        ),
+    ]
+
+
+def test_strict_reading_stops_at_the_first_problem_in_the_file(tmp_path):
+    path = write(
+        tmp_path,
+        "list.txt",
+        f"{pixel_url(1700000000000)}\nGET http://[::1\n{pixel_url(1)}\nnope\n",
+    )
+    read = []
+
+    with pytest.raises(RecordingError) as raised:
+        read.extend(read_requests(path))
+
+    # The bad URL is found last, but stands first: the request above it is read.
+    assert raised.value.location == "line 2"
+    assert [request.request_id for request in read] == ["list.txt:1"]
+
+
 def test_curl_commands_get_a_hint(tmp_path):
     path = write(
         tmp_path, "curl.txt", "curl 'https://p1.parsely.com/plogger/?rand=1'\n"
@@ -1415,6 +1477,19 @@ def test_items_of_a_json_list_that_are_no_url_are_reported_and_skipped(tmp_path)
             "`METHOD URL` followed by its headers; skipped",
         ),
     ]
+
+
+def test_a_json_lists_problems_come_in_line_order(tmp_path):
+    good = pixel_url(1700000000000)
+    path = write(
+        tmp_path, "urls.json", f'[\n"http://[::1",\n42,\n"{good}",\n"x:port/"\n]\n'
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [r.request_id for r in requests] == ["urls.json:4"]
+    # The URL that cannot be taken apart is found after the items are read.
+    assert [error.location for error in errors] == ["line 2", "line 3", "line 5"]
 
 
 def test_a_json_list_cut_short_gives_the_urls_before_the_cut(tmp_path):
