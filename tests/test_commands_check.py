@@ -114,12 +114,12 @@ def test_recording_problems_are_listed_in_line_order_in_every_format(capsys, tmp
     assert [line.split(": ")[2] for line in err.splitlines()] == lines
     assert [line.split(": ")[1] for line in unread] == lines
 
-    check(capsys, str(garbage), "--format", "json", "--fail-on", "never")
-    errors = json.loads(capsys.readouterr().out)["recording_errors"]
+    _, out, _ = check(capsys, str(garbage), "--format", "json", "--fail-on", "never")
+    errors = json.loads(out)["recording_errors"]
     assert [error["location"] for error in errors] == lines
 
-    check(capsys, str(garbage), "--format", "junit", "--fail-on", "never")
-    root = ElementTree.fromstring(capsys.readouterr().out)
+    _, out, _ = check(capsys, str(garbage), "--format", "junit", "--fail-on", "never")
+    root = ElementTree.fromstring(out)
     cases = root.findall("testsuite[@name='recordings']/testcase")
     messages = [case.find("error").get("message") for case in cases]
     assert [message.split(": ")[1] for message in messages] == lines
