@@ -29,7 +29,8 @@ Three formats are understood, told apart by their content rather than their name
   next request line or `---`. The request it interrupts is kept when it is a GET
   (the URL is all of it) and dropped otherwise (its body cannot be told apart any
   more). Lines that are not UTF-8 are reported and read with U+FFFD in place of the
-  bad bytes.
+  bad bytes; a line of binary data (control characters) is a line that fits
+  nowhere. A file mostly binary at its start or as a whole is refused.
 
 A request whose own URL `urlsplit` refuses (an unclosed IPv6 bracket, a port that is
 no number) is reported at its line, entry or flow and skipped, as is a flow file
@@ -134,6 +135,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _HALF_PAIR = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 """A lone surrogate that is not an escaped byte (U+DC80 to U+DCFF)."""
 _CONTROL_CHARACTER = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+_BINARY_CHARACTER = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+"""What no line of text holds: control characters other than white space and
+ESC (colours in a pasted terminal log)."""
+_LINE_BREAK = re.compile("\r\n|\r|\n")
+_SNIFF_BYTES = 4096
+"""How much of a file decides whether it is text at all."""
 _BODYLESS_METHODS = frozenset({"GET", "HEAD"})
 _URL_WRAPPERS = frozenset({'""', "''", "<>"})
 """The first and last characters of a bare URL quoted or bracketed in a paste."""
@@ -1002,7 +1009,7 @@ def _har_text(data: bytes, name: str) -> tuple[str, list[int]]:
         first_bad_byte = error.start
 
     text = data.decode("utf-8-sig", errors="surrogateescape")
-    if _looks_binary(data, text):
+    if b"\0" in data or _looks_binary(text):
         raise RecordingError(
             name, f"byte {first_bad_byte}", "a HAR file must be UTF-8 text"
         )
@@ -1603,8 +1610,8 @@ def _read_request_list(
     data: bytes, name: str, label: str, report
 ) -> Iterator[CapturedRequest]:
     problems: list[RecordingError] = []
-    text = _decode_text(data, name, problems.append)
-    blocks = _parse_request_list(text, name, problems.append)
+    text, binary_lines = _decode_text(data, name, problems.append)
+    blocks = _parse_request_list(text, name, problems.append, binary_lines)
     requests = list(_requests_from_blocks(blocks, name, label, problems.append))
     yield from _in_line_order(requests, problems, report)
 
@@ -1696,28 +1703,43 @@ def _requests_from_blocks(
         )
 
 
-def _decode_text(data: bytes, name: str, report) -> str:
-    """The text of a request list; lines that are not UTF-8 are reported one by one.
+def _decode_text(data: bytes, name: str, report) -> tuple[str, dict[int, str]]:
+    """The text of a request list, and the lines in it that are binary data.
 
-    Such a line (a paste from a Latin-1 terminal, say) is read with the bytes that
-    are not UTF-8 replaced by U+FFFD, so the rest of the list still reads as usual.
-    A file that is mostly not UTF-8 is not text at all and is refused whole.
+    Whether the file is text at all is decided from its start and from the
+    whole: a file that is mostly not text there (an image, an archive, a flow
+    file renamed) is refused whole. In a text file, a line of binary data
+    (control characters, NUL) is returned by number with what is wrong with it,
+    for the parser to report and skip; a line that is merely not UTF-8 (a paste
+    from a Latin-1 terminal, say) is reported here and read with the bytes that
+    are not UTF-8 replaced by U+FFFD, so the rest of the list still reads as
+    usual.
     """
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        first_bad_byte = error.start
+        escaped = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        escaped = data.decode("utf-8-sig", errors="surrogateescape")
 
-    escaped = data.decode("utf-8-sig", errors="surrogateescape")
-    if _looks_binary(data, escaped):
-        line = data.count(b"\n", 0, first_bad_byte) + 1
+    head = escaped[:_SNIFF_BYTES]
+    if _looks_binary(head) or _looks_binary(escaped):
+        first_odd = _ODD_CHARACTER.search(escaped)
+        position = first_odd.start() if first_odd else 0
         raise RecordingError(
             name,
-            f"line {line}",
+            f"line {escaped.count(chr(10), 0, position) + 1}",
             "not UTF-8 text, and not a mitmproxy flow file or HAR either",
         )
 
-    for lineno, line in enumerate(escaped.splitlines(), start=1):
+    binary_lines: dict[int, str] = {}
+    for lineno, line in enumerate(_text_lines(escaped), start=1):
+        if binary := _BINARY_CHARACTER.search(line):
+            byte = ord(binary.group())
+            shown = _ESCAPED_BYTE.sub("\ufffd", line.strip())
+            binary_lines[lineno] = (
+                f"binary data, not text (byte 0x{byte:02X} at column "
+                f"{binary.start() + 1}), found {_quote(shown)}"
+            )
+            continue
         escape = _ESCAPED_BYTE.search(line)
         if escape is None:
             continue
@@ -1730,25 +1752,42 @@ def _decode_text(data: bytes, name: str, report) -> str:
                 "was read as U+FFFD; save the list as UTF-8 to keep the character",
             )
         )
-    return _ESCAPED_BYTE.sub("\ufffd", escaped)
+    return _ESCAPED_BYTE.sub("\ufffd", escaped), binary_lines
 
 
-def _looks_binary(data: bytes, escaped: str) -> bool:
-    """True for data that is not text in any encoding: NULs, or many odd bytes."""
-    if b"\0" in data:
-        return True
-    odd = len(_ESCAPED_BYTE.findall(escaped)) + len(_CONTROL_CHARACTER.findall(escaped))
-    return odd * 10 > len(data)
+_ODD_CHARACTER = re.compile("[\udc80-\udcff\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+"""A byte that is not UTF-8 (escaped), or a control character that no line of
+text holds (see `_BINARY_CHARACTER`)."""
 
 
-def _parse_request_list(text: str, name: str, report) -> list[_Block]:
+def _looks_binary(escaped: str) -> bool:
+    """True for text that is no text in any encoding: many bytes that are not
+    UTF-8 or are control characters."""
+    return len(_ODD_CHARACTER.findall(escaped)) * 10 > len(escaped)
+
+
+def _text_lines(text: str) -> list[str]:
+    """The lines of `text`, split at line breaks only (`\\n`, `\\r\\n`, `\\r`),
+    so that line numbers are those of an editor even where a line holds binary
+    data."""
+    lines = _LINE_BREAK.split(text)
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _parse_request_list(
+    text: str, name: str, report, binary_lines: dict[int, str] | None = None
+) -> list[_Block]:
     """Split a request list into request blocks, reporting lines that make no sense.
 
     A request line (a URL, or `METHOD URL`) starts a new request wherever it
     stands, with or without a `---` before it: that is what makes a plain list of
     URLs one request per line, and what ends the skipping after a bad line. Inside
-    a block come header lines, then after a blank line the body.
+    a block come header lines, then after a blank line the body. A line of
+    `binary_lines` is a bad line wherever it stands, reported with its problem.
     """
+    binary_lines = binary_lines or {}
     blocks: list[_Block] = []
     current: _Block | None = None
     shared: _SharedLine | None = None
@@ -1771,8 +1810,24 @@ def _parse_request_list(text: str, name: str, report) -> list[_Block]:
             report(bad_line.error(name))
             bad_line = None
 
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(_text_lines(text), start=1):
         stripped = line.strip()
+
+        if lineno in binary_lines:
+            # Never part of a request: the one it interrupts is kept only when
+            # its URL is all of it.
+            end_skipping()
+            interrupted = [*(shared.blocks if shared else ()), current]
+            dropped = tuple(
+                block
+                for block in interrupted
+                if block is not None and block.method not in _BODYLESS_METHODS
+            )
+            for block in dropped:
+                blocks.remove(block)
+            bad_line = _BadLine(lineno, binary_lines[lineno], dropped=dropped)
+            current = shared = None
+            continue
 
         # A `---` line ends the block; comments and annotations may appear anywhere.
         if stripped == "---":

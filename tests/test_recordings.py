@@ -872,6 +872,96 @@ def test_binary_garbage_is_not_read_as_text(tmp_path):
     ]
 
 
+def test_a_binary_line_is_one_problem_and_the_other_lines_are_read(tmp_path):
+    first, second = pixel_url(1700000000000), pixel_url(1700000001000)
+    path = tmp_path / "midbin.txt"
+    path.write_bytes(
+        f"{first}\n".encode() + b"\x00\x01\x02binary\xff\xfe\n" + f"{second}\n".encode()
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [(r.request_id, r.url) for r in requests] == [
+        ("midbin.txt:1", first),
+        ("midbin.txt:3", second),
+    ]
+    assert errors == [
+        RecordingError(
+            path,
+            "line 2",
+            "binary data, not text (byte 0x00 at column 1), found "
+            "`\x00\x01\x02binary\ufffd\ufffd`; line skipped",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("binary", "column"),
+    [(b"\x00", 1), (b"x\x07", 2), (b"\x7f\xff", 1), (b"ab\x1c\x0bcd\x1f", 3)],
+)
+def test_every_kind_of_binary_line_is_named_by_its_line(tmp_path, binary, column):
+    path = tmp_path / "list.txt"
+    path.write_bytes(
+        b"# a list\n" + binary + b"\r\n" + pixel_url(1700000000000).encode() + b"\n"
+    )
+
+    requests, errors = load_requests([path])
+
+    # Line breaks only end a line: \x0b and \x1c in it do not shift the numbers.
+    assert [r.request_id for r in requests] == ["list.txt:3"]
+    assert [(e.location, e.message.split(" (")[0]) for e in errors] == [
+        ("line 2", "binary data, not text")
+    ]
+    assert f"(byte 0x{binary[column - 1]:02X} at column {column})" in errors[0].message
+
+
+def test_a_binary_line_drops_the_request_whose_body_it_interrupts(tmp_path):
+    path = tmp_path / "list.txt"
+    path.write_bytes(
+        b'POST https://p1.parsely.com/mobileproxy\n\n{"events": []}\n\x00\x00\n'
+        b"more\n---\nGET https://www.example.com/\n\x01\nPOST https://x.example/\n"
+    )
+
+    requests, errors = load_requests([path])
+
+    assert [(r.request_id, r.method) for r in requests] == [
+        ("list.txt:7", "GET"),
+        ("list.txt:9", "POST"),
+    ]
+    assert [(e.location, e.message.rsplit("; ", 1)[1]) for e in errors] == [
+        ("line 4", "request skipped"),
+        ("line 8", "line skipped"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        # Binary from the start, text after it.
+        (bytes(range(256)) * 8 + (pixel_url(1700000000000) + "\n").encode() * 2, 1),
+        # Text at the start, binary after it.
+        ((pixel_url(1700000000000) + "\n").encode() + bytes(range(256)) * 40, 2),
+        # NULs are valid UTF-8, and no text.
+        (b"\x00" * 5000, 1),
+    ],
+    ids=["binary-head", "binary-tail", "nuls"],
+)
+def test_a_file_that_is_mostly_binary_is_refused_whole(tmp_path, data, line):
+    path = tmp_path / "capture.txt"
+    path.write_bytes(data)
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors == [
+        RecordingError(
+            path,
+            f"line {line}",
+            "not UTF-8 text, and not a mitmproxy flow file or HAR either",
+        )
+    ]
+
+
 def test_quirk_cases_parse_without_errors():
     cases = sorted(QUIRK_CASES.glob("[0-9][0-9]-*.txt"))
     assert len(cases) >= 19
@@ -2464,13 +2554,15 @@ def test_a_device_is_read_up_to_the_limit(monkeypatch):
 
     requests, errors = load_requests(["/dev/zero"])
 
+    # It never ends, so only the first 64 KiB are read: NULs, which are no text.
     assert requests == []
-    assert errors[-1] == RecordingError(
-        "/dev/zero",
-        None,
-        "reading stopped after the first 64 KiB: standard input, pipes and devices "
-        "are read up to that much; save the recording to a file to read all of it",
-    )
+    assert errors == [
+        RecordingError(
+            "/dev/zero",
+            "line 1",
+            "not UTF-8 text, and not a mitmproxy flow file or HAR either",
+        )
+    ]
 
 
 def test_a_regular_file_is_read_whole_whatever_the_limit(tmp_path, monkeypatch):
