@@ -4,11 +4,13 @@ Three formats are understood, told apart by their content rather than their name
 
 * **mitmproxy flow files** (`.mitm`), as written by `mitmdump -w` or `write_mitm`.
 * **HAR** (`.har`, or zlib-compressed `.zhar`), as exported by browser devtools or
-  written by mitmproxy's `save.har`. Entries are validated one by one, so a bad entry
-  is reported with its number and the good ones are still read; a file cut short
-  still gives the entries before the break. A `.zhar` (zlib or gzip) is
-  decompressed as it is read and only up to `INFLATED_LIMIT_BYTES`, so that a small
-  file cannot fill the memory; the entries before that point are read. A request
+  written by mitmproxy's `save.har`. A gzip file, known by its first bytes
+  whatever its name, is read as the recording it holds (HAR, or any other).
+  Entries are validated one by one, so a bad entry is reported with its number
+  and the good ones are still read; a file cut short still gives the entries
+  before the break. A `.zhar` (zlib or gzip) or a gzip file is decompressed as it
+  is read and only up to `INFLATED_LIMIT_BYTES`, so that a small file cannot fill
+  the memory; the entries before that point are read. A request
   the browser recorded as failed (`_error`, such as `net::ERR_BLOCKED_BY_CLIENT`)
   keeps that error. Bytes that are not UTF-8 are reported with the entry (or
   line) holding them and read as U+FFFD, percent-escaped in a URL.
@@ -99,6 +101,7 @@ INFLATED_LIMIT_BYTES = STREAM_LIMIT_BYTES
 streams): a small file can decompress to gigabytes."""
 _ZLIB_OR_GZIP = zlib.MAX_WBITS | 32
 """`wbits` for `zlib.decompressobj` that accepts either header."""
+_GZIP_MAGIC = b"\x1f\x8b"
 
 _HEAD_BYTES = 64
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -263,9 +266,8 @@ def read_requests(
                 cut = _stream_limit_error(name) if cut_short else None
                 yield from _read_har(stream.read(), name, label, report, cut=cut)
                 cut_short = False  # said, with what was read
-            elif kind == "zhar":
-                har, inflate_error = _inflate(stream, name)
-                yield from _read_har(har, name, label, report, cut=inflate_error)
+            elif kind in ("zhar", "gzip"):
+                yield from _read_compressed(stream, kind, name, label, report)
             else:
                 data = stream.read()
                 if cut_short and b"\n" in data:
@@ -486,6 +488,9 @@ def _detect_format(head: bytes, name: str) -> str:
     """Decide how to read a file from its first bytes (and, for .zhar, its name)."""
     if name.lower().endswith(".zhar"):
         return "zhar"
+    if head.startswith(_GZIP_MAGIC):
+        # Whatever the name: `day.har.gz`, or gzip data saved as `day.har`.
+        return "gzip"
 
     text_start = head.removeprefix(_UTF8_BOM).lstrip()
     if text_start.startswith((b"{", b"[")):
@@ -498,8 +503,45 @@ def _detect_format(head: bytes, name: str) -> str:
     return "text"
 
 
-def _inflate(stream: IO[bytes], name: str) -> tuple[bytes, RecordingError | None]:
-    """The HAR inside a `.zhar`, and why it stops early when it does.
+def _read_compressed(
+    stream: IO[bytes], kind: str, name: str, label: str, report
+) -> Iterator[CapturedRequest]:
+    """The requests of a compressed recording: a `.zhar`, or any gzip file.
+
+    A `.zhar` holds a HAR; a gzip file (`day.har.gz`, `list.txt.gz`) holds any
+    of the formats, told apart by their content as for a file of its own.
+    """
+    data, inflate_error = _inflate(stream, name, kind)
+    if not data.removeprefix(_UTF8_BOM).strip() and inflate_error is None:
+        raise RecordingError(name, None, "the file is empty once decompressed")
+
+    inner = "har" if kind == "zhar" else _detect_format(data[:_HEAD_BYTES], "")
+    inner_name = name.lower().removesuffix(".gz")
+    if inner == "text" and inner_name.endswith(".har"):
+        inner = "har"
+    elif inner == "text" and inner_name.endswith((".mitm", ".flows")):
+        inner = "mitm"
+    logger.debug("reading %s as %s inside %s", name, inner, kind)
+
+    if inner == "har":
+        yield from _read_har(data, name, label, report, cut=inflate_error)
+        return
+    if inner == "mitm":
+        yield from _read_mitm(io.BytesIO(data), name, label, report)
+    else:
+        if inflate_error is not None and b"\n" in data:
+            # The last line was cut in the middle: leave it out.
+            data = data[: data.rindex(b"\n") + 1]
+        yield from _read_request_list(data, name, label, report)
+    if inflate_error is not None:
+        report(inflate_error)
+
+
+def _inflate(
+    stream: IO[bytes], name: str, kind: str = "zhar"
+) -> tuple[bytes, RecordingError | None]:
+    """What a `.zhar` (a HAR) or a gzip file holds, and why it stops early when it
+    does.
 
     The file is decompressed as it is read, and only up to `INFLATED_LIMIT_BYTES`:
     a few kilobytes of compressed data can stand for gigabytes. What came out
@@ -533,11 +575,18 @@ def _inflate(stream: IO[bytes], name: str) -> tuple[bytes, RecordingError | None
 
     if size > limit:
         chunks[-1] = chunks[-1][: len(chunks[-1]) - (size - limit)]
-        problem = (
-            f"reading stopped after the first {_size_text(limit)} of the HAR it "
-            "holds: a .zhar file is decompressed up to that much; decompress it "
-            "to a .har file to read all of it"
-        )
+        if kind == "zhar":
+            problem = (
+                f"reading stopped after the first {_size_text(limit)} of the HAR "
+                "it holds: a .zhar file is decompressed up to that much; "
+                "decompress it to a .har file to read all of it"
+            )
+        else:
+            problem = (
+                f"reading stopped after the first {_size_text(limit)} of what it "
+                "holds: a gzip file is decompressed up to that much; decompress "
+                "it (gunzip) to read all of it"
+            )
     elif inflater.eof and inflater.unused_data:
         logger.debug("%s: data after the end of the compressed HAR ignored", name)
     if problem is None:
@@ -549,7 +598,7 @@ def _inflate(stream: IO[bytes], name: str) -> tuple[bytes, RecordingError | None
 
 def _compressed_header(head: bytes) -> bool:
     """True when `head`, two bytes, starts a zlib or a gzip stream."""
-    if head == b"\x1f\x8b":
+    if head == _GZIP_MAGIC:
         return True
     return len(head) == 2 and head[0] & 0x0F == 8 and int.from_bytes(head) % 31 == 0
 

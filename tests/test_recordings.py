@@ -1252,6 +1252,71 @@ def test_gzip_compressed_har_is_read_too(tmp_path):
     assert [r.url for r in requests] == [r.url for r in sample_requests()]
 
 
+@pytest.mark.parametrize("name", ["demo.har.gz", "gz.har", "capture", "day.mitm"])
+def test_gzip_is_recognised_by_its_magic_bytes_whatever_the_name(tmp_path, name):
+    import gzip
+
+    har = tmp_path / "session.har"
+    write_har(sample_requests(), har)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(har.read_bytes()))
+
+    requests, errors = load_requests([path])
+
+    assert errors == []
+    assert [r.url for r in requests] == [r.url for r in sample_requests()]
+    assert requests[0].request_id == f"{name}:1"
+
+
+def test_a_gzip_file_holds_any_format(tmp_path):
+    import gzip
+
+    flows = tmp_path / "session.mitm"
+    write_mitm(sample_requests(), flows)
+    listed = "\n".join(pixel_url(1700000000000 + n) for n in range(3)) + "\nnope\n"
+    mitm_gz = tmp_path / "session.mitm.gz"
+    mitm_gz.write_bytes(gzip.compress(flows.read_bytes()))
+    list_gz = tmp_path / "list.txt.gz"
+    list_gz.write_bytes(gzip.compress(listed.encode()))
+    empty_gz = tmp_path / "empty.gz"
+    empty_gz.write_bytes(gzip.compress(b"\n"))
+
+    per_file, errors = load_each([mitm_gz, list_gz, empty_gz])
+
+    assert [len(requests) for requests in per_file] == [3, 3, 0]
+    assert per_file[1][2].request_id == "list.txt.gz:3"
+    assert [str(error) for error in errors] == [
+        "list.txt.gz: line 4: expected a URL, a request line or a header "
+        "`Name: value`, found `nope`; line skipped",
+        "empty.gz: the file is empty once decompressed",
+    ]
+
+
+def test_a_gzip_file_is_decompressed_only_up_to_the_limit(tmp_path, monkeypatch):
+    import gzip
+
+    from inspector import recordings
+
+    monkeypatch.setattr(recordings, "INFLATED_LIMIT_BYTES", 1000)
+    line = pixel_url(1700000000000) + "\n"
+    path = tmp_path / "day.txt.gz"
+    path.write_bytes(gzip.compress(line.encode() * 100))
+
+    requests, errors = load_requests([path])
+
+    # The line the limit cuts is left out.
+    assert len(requests) == 1000 // len(line)
+    assert errors == [
+        RecordingError(
+            path,
+            None,
+            "reading stopped after the first 1000 bytes of what it holds: a gzip "
+            "file is decompressed up to that much; decompress it (gunzip) to read "
+            "all of it",
+        )
+    ]
+
+
 def _zhar_of(
     tmp_path: Path, entries: int, padding: int = 0, *, noise: bool = False
 ) -> Path:
