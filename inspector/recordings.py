@@ -1026,8 +1026,12 @@ def _har_entries(
             raise RecordingError(
                 name, None, f"not a HAR file: {_TOO_DEEP_MESSAGE}"
             ) from None
-        entries, break_error, layout = salvaged
-        return entries, break_error, _encoding_notes(name, text, bad_bytes, layout)
+        entries, before_error, break_error, layout = salvaged
+        notes = _encoding_notes(name, text, bad_bytes, layout)
+        if before_error is not None:
+            # Said before the entries, as it stands there.
+            notes.setdefault(0, []).append(before_error)
+        return entries, break_error, notes
 
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
@@ -1335,9 +1339,12 @@ def _not_a_url_list(values: list[Any]) -> str:
 
 def _salvage_har_entries(
     text: str, data: bytes, name: str, document_error: json.JSONDecodeError | None
-) -> tuple[list[Any], RecordingError | None, _EntryLayout] | None:
-    """The complete entries before the point where a broken HAR stops being JSON,
-    why it stops, and where the entries stand in `text`.
+) -> (
+    tuple[list[Any], RecordingError | None, RecordingError | None, _EntryLayout] | None
+):
+    """The complete entries before the point where a broken HAR stops being JSON;
+    where the document breaks before the entries list, if it does; why the list
+    or what follows it stops being JSON; and where the entries stand in `text`.
 
     An entry nested too deeply to parse is kept as `_TOO_DEEP` (and reported at its
     number by `_read_har`); `document_error` is None when the document is valid
@@ -1348,22 +1355,33 @@ def _salvage_har_entries(
     if scanned is None:
         return None
     entries, layout, reason = scanned
+
+    before_error = None
+    if document_error is not None and document_error.pos < layout.start:
+        # The first break stands before the list, which is read all the same.
+        before_error = RecordingError(
+            name,
+            _line_column(text, document_error.pos),
+            f"not valid JSON before the entries list "
+            f"({json_reason(document_error.msg)}); the entries are read all the same",
+        )
     if layout.stop is not None:
         error = _har_break(name, text, data, layout.stop, entries, reason)
-        return entries, error, layout
+        return entries, before_error, error, layout
+    if document_error is None or before_error is not None:
+        return entries, before_error, None, layout
 
-    if document_error is None:
-        return entries, None, layout
     # Every entry is there: the document breaks somewhere after the list.
-    byte = _byte_offset(text, data, document_error.pos)
-    read = "the entry was read" if len(entries) == 1 else "all entries were read"
+    read = {0: "the list is empty", 1: "the entry was read"}.get(
+        len(entries), "all entries were read"
+    )
     error = RecordingError(
         name,
-        f"byte {byte}",
-        f"not valid JSON after the entries list ({json_reason(document_error.msg)}); "
-        f"{read}",
+        _line_column(text, document_error.pos),
+        f"not valid JSON after the entries list "
+        f"({json_reason(document_error.msg)}); {read}",
     )
-    return entries, error, layout
+    return entries, None, error, layout
 
 
 def _scan_har_entries(text: str) -> tuple[list[Any], _EntryLayout, str] | None:

@@ -1778,10 +1778,55 @@ def test_har_broken_after_its_entries_keeps_them_all(tmp_path):
     assert errors == [
         RecordingError(
             path,
-            f"byte {len(text) - 3}",
+            f"line 1 column {len(text) - 2}",
             "not valid JSON after the entries list (expecting value); "
             "all entries were read",
         )
+    ]
+
+
+@pytest.mark.parametrize("stray", [b"\xff", b"}", b"@"])
+def test_har_broken_before_its_entries_says_so_and_where(tmp_path, stray):
+    data = json.dumps(
+        {"log": {"version": "1.2", "pages": [], "entries": [har_entry()]}}, indent=2
+    ).encode()
+    at = data.index(b'"entries"')
+    path = tmp_path / "early.har"
+    path.write_bytes(data[:at] + stray + data[at:])
+    line = data.count(b"\n", 0, at) + 1
+    column = at - data.rindex(b"\n", 0, at)
+
+    requests, errors = load_requests([path])
+
+    assert [r.request_id for r in requests] == ["early.har:1"]
+    (break_error,) = [e for e in errors if "JSON" in e.message]
+    assert break_error.location == f"line {line} column {column}"
+    assert break_error.message.startswith("not valid JSON before the entries list (")
+    assert break_error.message.endswith("); the entries are read all the same")
+
+
+def test_har_broken_before_and_inside_its_entries_reports_both_in_order(tmp_path):
+    entries = [har_entry(), har_entry(), har_entry()]
+    data = json.dumps({"log": {"pages": [], "entries": entries}}, indent=2)
+    at = data.index('"entries"')
+    second = data.index('"startedDateTime"', data.index('"startedDateTime"') + 1)
+    broken = data[:at] + "}" + data[at:second] + "@" + data[second:]
+    path = write(tmp_path, "twice.har", broken)
+
+    requests, errors = load_requests([path])
+
+    assert [r.request_id for r in requests] == ["twice.har:1"]
+    assert [(e.location, e.message) for e in errors] == [
+        (
+            f"line {data.count(chr(10), 0, at) + 1} column 5",
+            "not valid JSON before the entries list (expecting property name "
+            "enclosed in double quotes); the entries are read all the same",
+        ),
+        (
+            f"entry 2 (line {broken.count(chr(10), 0, second) + 1} column 9)",
+            "the HAR stops being valid JSON here (expecting property name "
+            "enclosed in double quotes); the entry before it was read",
+        ),
     ]
 
 
