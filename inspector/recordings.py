@@ -13,7 +13,9 @@ Three formats are understood, told apart by their content rather than their name
   the memory; the entries before that point are read. A request
   the browser recorded as failed (`_error`, such as `net::ERR_BLOCKED_BY_CLIENT`)
   keeps that error. Bytes that are not UTF-8 are reported with the entry (or
-  line) holding them and read as U+FFFD, percent-escaped in a URL.
+  line) holding them and read as U+FFFD, percent-escaped in a URL. An entry whose
+  only fault is its `startedDateTime` (missing, or no date) is reported and read,
+  timed by its pixel's `rand` as a flow with no capture time is.
 * **Request lists**: plain text, the shape users paste from logs and devtools. Blocks
   are separated by `---` lines; each block is a request line (`METHOD URL` with one
   of `HTTP_METHODS`, or a bare URL meaning GET; `//host/path` means https), optional
@@ -672,8 +674,15 @@ def _read_mitm(
                     "pixel's own clock is used instead",
                 )
             )
-            request = dataclasses.replace(request, timestamp=0.0)
+            request = dataclasses.replace(request, timestamp=_pixel_time(request.url))
         yield request
+
+
+def _pixel_time(url: str) -> float:
+    """When a request without a capture time was sent, by the pixel's own clock:
+    its `rand`, else 0, which lets the pipeline use a mobile batch's `data.ts`."""
+    rand_time = _rand_seconds(url)
+    return rand_time if rand_time is not None else 0.0
 
 
 def _url_text(url: str) -> str:
@@ -963,7 +972,7 @@ def _read_har(
             report(RecordingError(name, f"entry {number}", message))
             continue
         try:
-            entry = _HarEntry.model_validate(raw_entry)
+            entry, time_problem = _validated_entry(raw_entry)
         except ValidationError as error:
             report(RecordingError(name, f"entry {number}", _describe_har_error(error)))
             continue
@@ -975,7 +984,13 @@ def _read_har(
         if problem:
             report(_bad_url_error(name, f"entry {number}", entry.request.url, problem))
             continue
-        yield _request_from_har(entry, label, number)
+        request = _request_from_har(entry, label, number)
+        if time_problem:
+            # As for a flow whose capture time is no time.
+            message = f"{time_problem}; the pixel's own clock is used instead"
+            report(RecordingError(name, f"entry {number}", message))
+            request = dataclasses.replace(request, timestamp=_pixel_time(request.url))
+        yield request
 
     # What stands in the entry the HAR breaks off in, or after the entries.
     for note in notes.get(len(entries) + 1, ()):
@@ -1489,6 +1504,31 @@ def _byte_offset(text: str, data: bytes, position: int) -> int:
     """The byte offset in the file of a position in its decoded text."""
     bom = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
     return bom + len(text[:position].encode("utf-8", "surrogateescape"))
+
+
+_STAND_IN_TIME = "1970-01-01T00:00:00Z"
+"""Stands in for an entry's startedDateTime that is missing or no time."""
+
+
+def _validated_entry(raw_entry: Any) -> tuple[_HarEntry, str | None]:
+    """A HAR entry, and what is wrong with its startedDateTime when only that is.
+
+    An entry is still a request without its start time (a tool that leaves it
+    out, a date in a local format): it is read with a stand-in time, which
+    `_read_har` replaces, and the problem is returned. An entry with anything
+    else wrong raises, every problem named.
+    """
+    try:
+        return _HarEntry.model_validate(raw_entry), None
+    except ValidationError as error:
+        only_time = all(
+            detail["loc"][:1] == ("startedDateTime",) for detail in error.errors()
+        )
+        if not only_time:
+            raise
+        time_problem = _describe_har_error(error)
+    stand_in = {**raw_entry, "startedDateTime": _STAND_IN_TIME}
+    return _HarEntry.model_validate(stand_in), time_problem
 
 
 def _describe_har_error(error: ValidationError) -> str:

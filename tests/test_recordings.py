@@ -1496,15 +1496,19 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
 
     requests, errors = load_requests([path])
 
+    # An entry whose only fault is its time is still read, timed by its pixel.
     assert [r.origin for r in requests] == [
         "devtools.har entry 1",
+        "devtools.har entry 3",
         "devtools.har entry 7",
     ]
+    assert requests[1].timestamp == 0.0  # its URL has no `rand` either
     assert str(errors[0]) == "devtools.har: entry 2: request.url is missing"
     assert errors[1].location == "entry 3"
     assert errors[1].message == (
         'startedDateTime: `"yesterday"` is not a date and time as HAR writes them '
-        "(ISO 8601, such as 2024-03-09T10:15:00.000Z)"
+        "(ISO 8601, such as 2024-03-09T10:15:00.000Z); the pixel's own clock is "
+        "used instead"
     )
     assert errors[2].message == "the entry is not a JSON object"
     assert errors[3].message == (
@@ -1512,6 +1516,59 @@ def test_bad_har_entries_are_named_and_good_ones_read(tmp_path):
         "request.headers[0].value is missing"
     )
     assert str(errors[4]) == "devtools.har: entry 6: request: should be a JSON object"
+
+
+@pytest.mark.parametrize(
+    ("started", "problem"),
+    [
+        (None, "startedDateTime is missing"),
+        (
+            "10/06/2024 07:30",
+            'startedDateTime: `"10/06/2024 07:30"` is not a date and time as HAR '
+            "writes them (ISO 8601, such as 2024-03-09T10:15:00.000Z)",
+        ),
+    ],
+    ids=["missing", "unparseable"],
+)
+def test_a_har_entry_without_a_start_time_is_timed_by_its_pixel(
+    tmp_path, started, problem
+):
+    untimed = har_entry(pixel_url(1700000000250, action="pageview"))
+    if started is None:
+        del untimed["startedDateTime"]
+    else:
+        untimed["startedDateTime"] = started
+    path = write_har_document(tmp_path, "badentries.har", [har_entry(), untimed])
+
+    requests, errors = load_requests([path])
+    result, _ = replay([path])
+
+    assert [r.request_id for r in requests] == ["badentries.har:1", "badentries.har:2"]
+    assert requests[1].timestamp == 1700000000.25
+    assert errors == [
+        RecordingError(
+            path, "entry 2", f"{problem}; the pixel's own clock is used instead"
+        )
+    ]
+    # Checked, at the time its `rand` gives.
+    (report,) = [r for r in result.reports if r.event.request.request_id.endswith(":2")]
+    assert report.event.timestamp == 1700000000.25
+
+
+def test_a_har_entry_with_more_wrong_than_its_time_is_still_skipped(tmp_path):
+    entry = har_entry()
+    del entry["startedDateTime"]
+    del entry["request"]["url"]
+    path = write_har_document(tmp_path, "bad.har", [entry])
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors == [
+        RecordingError(
+            path, "entry 1", "startedDateTime is missing; request.url is missing"
+        )
+    ]
 
 
 def test_har_details_devtools_write(tmp_path):
