@@ -144,8 +144,8 @@ _BINARY_CHARACTER = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 """What no line of text holds: control characters other than white space and
 ESC (colours in a pasted terminal log)."""
 _LINE_BREAK = re.compile("\r\n|\r|\n")
-_SNIFF_BYTES = 4096
-"""How much of a file decides whether it is text at all."""
+_SNIFF_CHARACTERS = 4096
+"""How much of the start of a file (about 4 KiB) decides whether it is text."""
 _BODYLESS_METHODS = frozenset({"GET", "HEAD"})
 _URL_WRAPPERS = frozenset({'""', "''", "<>"})
 """The first and last characters of a bare URL quoted or bracketed in a paste."""
@@ -1827,7 +1827,7 @@ def _decode_text(data: bytes, name: str, report) -> tuple[str, dict[int, str]]:
     except UnicodeDecodeError:
         escaped = data.decode("utf-8-sig", errors="surrogateescape")
 
-    head = escaped[:_SNIFF_BYTES]
+    head = escaped[:_SNIFF_CHARACTERS]
     if _looks_binary(head) or _looks_binary(escaped):
         first_odd = _ODD_CHARACTER.search(escaped)
         position = first_odd.start() if first_odd else 0
@@ -1838,6 +1838,8 @@ def _decode_text(data: bytes, name: str, report) -> tuple[str, dict[int, str]]:
         )
 
     binary_lines: dict[int, str] = {}
+    if not _ODD_CHARACTER.search(escaped):
+        return escaped, binary_lines
     for lineno, line in enumerate(_text_lines(escaped), start=1):
         if binary := _BINARY_CHARACTER.search(line):
             byte = ord(binary.group())
