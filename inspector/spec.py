@@ -65,8 +65,20 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # --------------------------------------------------------------------------- values
 
 
-def _json(value: Any) -> str:
-    """A value as it would appear in the pixel's JSON, so `"true"` and `true` differ."""
+def _yaml(value: Any) -> str:
+    """A spec value as YAML writes it, for messages: text in double quotes, so that
+    `"true"` and `true` differ; `null`, `.inf` and `[a, b]` rather than Python's
+    `None`, `inf` and `('a', 'b')`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, Mapping):
+        return (
+            "{"
+            + ", ".join(f"{_yaml(key)}: {_yaml(item)}" for key, item in value.items())
+            + "}"
+        )
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_yaml(item) for item in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -101,7 +113,7 @@ def value_has_type(value: Any, segment_type: str) -> bool:
 def _type_hint(value: Any, segment_type: str) -> str:
     """How to write `value` so that it has `segment_type`, when that is obvious."""
     if segment_type == "string" and isinstance(value, bool | int | float):
-        return f'quote it: "{_json(value)}"'
+        return f'quote it: "{_yaml(value)}"'
     if segment_type == "boolean" and isinstance(value, str):
         if value.strip().lower() in {"true", "false"}:
             return f"write {value.strip().lower()} without quotes"
@@ -110,8 +122,13 @@ def _type_hint(value: Any, segment_type: str) -> str:
             number = json.loads(value.strip())
         except ValueError:
             return ""
-        if isinstance(number, int | float) and not isinstance(number, bool):
-            return f"write {_json(number)} without quotes"
+        # json.loads reads "Infinity" and "NaN" too: no number a spec may hold.
+        if (
+            isinstance(number, int | float)
+            and not isinstance(number, bool)
+            and math.isfinite(number)
+        ):
+            return f"write {_yaml(number)} without quotes"
     return ""
 
 
@@ -132,14 +149,14 @@ def _allowed_value_checker(segment_type: SegmentType):
             raise PydanticCustomError(
                 "value_not_finite",
                 "{shown} cannot be an allowed value: JSON has no such number",
-                {"shown": str(value), "hint": "give a finite number"},
+                {"shown": _yaml(value), "hint": "give a finite number"},
             )
         if not value_has_type(value, segment_type):
             raise PydanticCustomError(
                 "value_type_mismatch",
                 "{shown} is {kind}, but this is a {segment_type} segment",
                 {
-                    "shown": _json(value),
+                    "shown": _yaml(value),
                     "kind": _kind_of(value),
                     "segment_type": segment_type,
                     "hint": _type_hint(value, segment_type),
@@ -200,14 +217,14 @@ def _host_name(value: str, *, wildcard: bool) -> str:
         raise PydanticCustomError(
             "host_pattern",
             "{shown} is not a host name or a `*.domain` pattern",
-            {"shown": _json(value), "hint": hint},
+            {"shown": _yaml(value), "hint": hint},
         )
     if hint:
         hint = f"write {bare}"
     raise PydanticCustomError(
         "site_id",
         "{shown} is not a site id: Parse.ly site ids are bare domains",
-        {"shown": _json(value), "hint": hint},
+        {"shown": _yaml(value), "hint": hint},
     )
 
 
@@ -240,7 +257,7 @@ def _check_event_kind(value: str) -> str:
         raise PydanticCustomError(
             "event_kind_typo",
             "{shown} looks like a misspelt event kind",
-            {"shown": _json(value), "hint": f"did you mean {close[0]!r}?"},
+            {"shown": _yaml(value), "hint": f"did you mean {close[0]!r}?"},
         )
     return kind
 
@@ -381,7 +398,7 @@ def _repeated_values(
             problems.append(
                 (
                     ("values", index),
-                    f"{_json(value)} repeats {_json(first)} (values[{first_index}])",
+                    f"{_yaml(value)} repeats {_yaml(first)} (values[{first_index}])",
                     "",
                 )
             )
@@ -757,18 +774,21 @@ class Spec(_Strict):
         if not value_has_type(value, segment.type):
             yield (
                 loc,
-                f"{_json(value)} is {_kind_of(value)}, but {key!r} is a "
+                f"{_yaml(value)} is {_kind_of(value)}, but {key!r} is a "
                 f"{segment.type} segment",
                 _type_hint(value, segment.type),
             )
             return
         if not segment.allows(value):
-            allowed = [str(v) for v in segment.values or ()]
+            # Only text can be misspelt: 12 is no near miss of an allowed 10.
+            near = ""
+            if isinstance(value, str):
+                allowed_text = [v for v in segment.values or () if isinstance(v, str)]
+                near = did_you_mean(value, allowed_text)
             yield (
                 loc,
-                f"{_json(value)} is not an allowed value of {key!r}",
-                did_you_mean(str(value), allowed)
-                or "allowed: " + ", ".join(_json(v) for v in segment.values or ()),
+                f"{_yaml(value)} is not an allowed value of {key!r}",
+                near or "allowed: " + ", ".join(_yaml(v) for v in segment.values or ()),
             )
 
 
@@ -1080,7 +1100,7 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
                 )
             ]
         )
-    document = _Tree(root)
+    document = _Tree(root, text)
     converter = _PlainConverter(document)
     plain = converter.convert(root)
     if not isinstance(plain, dict) and not converter.unsupported:
@@ -1224,7 +1244,7 @@ def _case_variant_warnings(
                 line,
                 column,
                 _render_path(loc),
-                f"{_json(value)} differs from {_json(first_value)} "
+                f"{_yaml(value)} differs from {_yaml(first_value)} "
                 f"(values[{first}]) only by case: both are allowed, but a value sent "
                 "in any other case is reported against one of them only",
                 "keep one spelling, unless the site sends both on purpose",
@@ -1375,15 +1395,18 @@ class _Node:
     """A YAML node: its resolved tag, value and where it starts.
 
     `value` is the text of a scalar, the items of a list, or the (key, value)
-    node pairs of a mapping.
+    node pairs of a mapping; `end_mark` is where it ends, once that is known.
     """
 
-    __slots__ = ("tag", "value", "start_mark")
+    __slots__ = ("tag", "value", "start_mark", "end_mark")
 
-    def __init__(self, tag: str, value: Any, start_mark: Any) -> None:
+    def __init__(
+        self, tag: str, value: Any, start_mark: Any, end_mark: Any = None
+    ) -> None:
         self.tag = tag
         self.value = value
         self.start_mark = start_mark
+        self.end_mark = end_mark
 
 
 class ScalarNode(_Node):
@@ -1488,7 +1511,9 @@ def _compose_checked(text: str, file: str, *, pure: bool = False) -> Any:
                         tag = str(resolve(RuamelScalar, event.value, event.implicit))
                         if len(resolved) < 10_000:
                             resolved[cache_key] = tag
-                node = ScalarNode(str(tag), event.value, event.start_mark)
+                node = ScalarNode(
+                    str(tag), event.value, event.start_mark, event.end_mark
+                )
                 sizes[id(node)] = 1
                 written += 1
                 expanded += 1
@@ -1515,6 +1540,7 @@ def _compose_checked(text: str, file: str, *, pure: bool = False) -> Any:
                 continue
             elif kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
                 done = stack.pop()
+                done.node.end_mark = event.end_mark
                 sizes[id(done.node)] = done.size
                 attach(done.node)
                 continue
@@ -1613,6 +1639,16 @@ def _in_file_order(problems: Iterable[SpecProblem]) -> list[SpecProblem]:
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
 
 
+@dataclass(frozen=True, eq=False, slots=True)
+class _KeyStep:
+    """A step of a location through a mapping key that is not text (`1`, `true`,
+    `[a, b]`): the key's own node, since such keys can compare equal in Python
+    (`1 == True`), and the key as the file writes it."""
+
+    node: Any
+    written: str
+
+
 class _UnsupportedYaml(ValueError):
     def __init__(self, message: str, loc: tuple[Any, ...], hint: str = ""):
         super().__init__(message)
@@ -1645,12 +1681,13 @@ class _PlainConverter:
             for key_node, value_node in _pairs(node):
                 key = self._tree.key_value(key_node)
                 if not isinstance(key, str):
+                    written = self._tree.written(key_node)
                     self.unsupported.append(
                         _UnsupportedYaml(
-                            f"keys must be text, not {_kind_of(key)} ({key!r})",
-                            (*loc, key),
-                            f'quote it: "{_json(key)}"'
-                            if isinstance(key, int | float | bool)
+                            f"keys must be text, not {_kind_of(key)} ({written})",
+                            (*loc, _KeyStep(key_node, written)),
+                            f'quote it: "{written}"'
+                            if isinstance(key_node, ScalarNode) and written
                             else "",
                         )
                     )
@@ -1667,11 +1704,34 @@ class _PlainConverter:
             ]
         if tag not in _SCALAR_TAGS:
             return self._tagged(loc)
-        return self._tree.scalar(node)
+        value = self._tree.scalar(node)
+        if isinstance(value, float) and not math.isfinite(value):
+            return self._not_finite(node, value, loc)
+        return value
 
     def _tagged(self, loc: tuple[Any, ...]) -> None:
         self.unsupported.append(
             _UnsupportedYaml("YAML tags (`!name`) are not supported", loc)
+        )
+
+    def _not_finite(self, node: Any, value: float, loc: tuple[Any, ...]) -> None:
+        """A number YAML reads as infinite or not-a-number (`1e999`, `.inf`, `.nan`).
+
+        It is a problem wherever it stands: no setting takes one, and as an allowed
+        or expected value it could never match, since a pixel's `data` is JSON and
+        JSON has no such numbers.
+        """
+        written = self._tree.written(node)
+        reads_as = "not a number" if math.isnan(value) else "infinity"
+        if value < 0:
+            reads_as = "minus infinity"
+        self.unsupported.append(
+            _UnsupportedYaml(
+                f"{written} is not a finite number (YAML reads it as {reads_as}); a "
+                "spec takes finite numbers only, as a pixel's JSON can carry no other",
+                loc,
+                f'give a finite number, or write "{written}" in quotes for text',
+            )
         )
 
 
@@ -1782,34 +1842,34 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
     elif kind == "union_tag_invalid":
         loc = (*loc, "type")
         tag = str(context.get("tag", given))
-        message = f"unknown segment type {_json(tag)}; use string, boolean or number"
+        message = f"unknown segment type {_yaml(tag)}; use string, boolean or number"
         hint = _type_synonym(tag) or did_you_mean(tag, typing.get_args(SegmentType))
     elif kind == "literal_error":
         choices = [str(choice) for choice in _literal_choices(annotation)]
-        message = f"{_json(given)} is not one of " + ", ".join(
+        message = f"{_yaml(given)} is not one of " + ", ".join(
             repr(choice) for choice in choices
         )
-        if loc and loc[-1] == "version" and _json(given).strip('" ') == "1":
+        if loc and loc[-1] == "version" and _yaml(given).strip('" ') == "1":
             message = f"the version must be the number 1, not {_kind_of(given)}"
-            message += f" ({_json(given)})"
+            message += f" ({_yaml(given)})"
             hint = "write 1 without quotes"
         elif loc and loc[-1] == "version":
-            message = f"unsupported spec version {_json(given)}; this tool reads "
+            message = f"unsupported spec version {_yaml(given)}; this tool reads "
             message += "version 1"
         elif isinstance(given, str):
             hint = did_you_mean(given, choices)
     elif kind in {"string_type"}:
-        message = f"expected text, got {_kind_of(given)} ({_json(given)})"
+        message = f"expected text, got {_kind_of(given)} ({_yaml(given)})"
         if isinstance(given, bool | int | float):
-            hint = f'quote it: "{_json(given)}"'
+            hint = f'quote it: "{_yaml(given)}"'
     elif kind in {"bool_type", "bool_parsing"}:
-        message = f"expected true or false, got {_json(given)}"
+        message = f"expected true or false, got {_yaml(given)}"
     elif kind in {"int_type", "int_parsing", "int_from_float"}:
-        message = f"expected a whole number, got {_json(given)}"
+        message = f"expected a whole number, got {_yaml(given)}"
     elif kind in {"dict_type", "model_type", "model_attributes_type"}:
-        message = f"expected a mapping of keys, got {_kind_of(given)} ({_json(given)})"
+        message = f"expected a mapping of keys, got {_kind_of(given)} ({_yaml(given)})"
     elif kind in {"list_type", "tuple_type"}:
-        message = f"expected a list, got {_kind_of(given)} ({_json(given)})"
+        message = f"expected a list, got {_kind_of(given)} ({_yaml(given)})"
         if isinstance(given, str):
             hint = f"write [{given}]"
     elif kind == "string_too_short":
@@ -1821,7 +1881,7 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         )
     elif kind in _BOUNDS:
         bound = context.get(_BOUNDS[kind][0])
-        message = f"must be {_BOUNDS[kind][1]} {bound}, got {_json(given)}"
+        message = f"must be {_BOUNDS[kind][1]} {bound}, got {_yaml(given)}"
 
     line, column = _position(document, loc, point_at_key=point_at_key)
     return SpecProblem(file, line, column, _render_path(loc), message, hint)
@@ -1939,13 +1999,15 @@ def _render_path(loc: Sequence[Any]) -> str:
         if step == "[key]":
             # pydantic's marker for "the key itself": the path already names it.
             continue
-        if isinstance(step, int):
+        if isinstance(step, _KeyStep):
+            text += f"[{step.written}]"
+        elif isinstance(step, int):
             text += f"[{step}]"
         elif _PLAIN_KEY.match(str(step)):
             text += f".{step}" if text else str(step)
         else:
             # Invisible characters (a zero-width space) are written as escapes.
-            quoted = _json(str(step))
+            quoted = _yaml(str(step))
             text += (
                 "["
                 + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in quoted)
@@ -1957,12 +2019,23 @@ def _render_path(loc: Sequence[Any]) -> str:
 class _Tree:
     """A spec's YAML node tree, with the lookups that place problems in it."""
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Any, text: str = "") -> None:
         from ruamel.yaml import YAML
 
         self.root = root
+        self._text = text
         self._constructor = YAML(typ="safe", pure=True).constructor
         self._entries: dict[int, dict[Any, tuple[Any, Any]]] = {}
+
+    def written(self, node: Any) -> str:
+        """A node as the file writes it (`1e999`, `[a, b]`), for messages; in YAML
+        flow spelling when it spans lines."""
+        end = node.end_mark
+        if end is not None:
+            text = self._text[node.start_mark.index : end.index].strip()
+            if text and "\n" not in text:
+                return text
+        return _yaml(self.key_value(node))
 
     def key_value(self, node: Any) -> Any:
         """A mapping key as a Python value; lists become tuples, as in messages."""
@@ -1983,6 +2056,14 @@ class _Tree:
         if isinstance(value, datetime.date | datetime.datetime):
             return value.isoformat()
         return value
+
+    def entry(self, node: Any, step: Any) -> tuple[Any, Any] | None:
+        """The (key node, value node) of mapping `node` at location step `step`."""
+        if isinstance(step, _KeyStep):
+            return next((pair for pair in _pairs(node) if pair[0] is step.node), None)
+        if isinstance(step, typing.Hashable):
+            return self.entries(node).get(step)
+        return None
 
     def entries(self, node: Any) -> dict[Any, tuple[Any, Any]]:
         """A mapping node's (key node, value node) by key; the first of each."""
@@ -2009,8 +2090,8 @@ def _position(
     position = (0, 0)
     for index, step in enumerate(loc):
         last = index == len(loc) - 1
-        if isinstance(node, MappingNode) and isinstance(step, typing.Hashable):
-            entry = tree.entries(node).get(step)
+        if isinstance(node, MappingNode):
+            entry = tree.entry(node, step)
             if entry is None:
                 break
             key, child = entry

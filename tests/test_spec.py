@@ -408,8 +408,24 @@ INVALID_CASES = {
         4,
         17,
         "segments.score.values[1]",
-        "inf cannot be an allowed value: JSON has no such number",
-        "give a finite number",
+        "1e999 is not a finite number (YAML reads it as infinity); a spec takes "
+        "finite numbers only, as a pixel's JSON can carry no other",
+        'give a finite number, or write "1e999" in quotes for text',
+    ),
+    "number_setting_not_finite": (
+        2,
+        24,
+        "pages.duplicate_window_ms",
+        ".inf is not a finite number (YAML reads it as infinity); a spec takes "
+        "finite numbers only, as a pixel's JSON can carry no other",
+        'give a finite number, or write ".inf" in quotes for text',
+    ),
+    "segment_key_not_text": (
+        3,
+        3,
+        "segments[true]",
+        "keys must be text, not a boolean (true)",
+        'quote it: "true"',
     ),
     "segment_key_empty": (2, 3, 'segments[""]', "a key cannot be empty", ""),
     "segment_key_blank": (2, 3, 'segments["  "]', "a key cannot be only spaces", ""),
@@ -757,8 +773,53 @@ def test_every_key_that_is_not_text_and_every_tag_is_reported_at_once():
     assert str(caught.value).splitlines() == [
         'k.yaml:2:3: segments[3]: keys must be text, not a number (3) (quote it: "3")',
         "k.yaml:3:3: segments.plan: YAML tags (`!name`) are not supported",
-        "k.yaml:4:5: segments[\"('a', 'b')\"]: keys must be text, not a list "
-        "(('a', 'b'))",
+        "k.yaml:4:5: segments[[a, b]]: keys must be text, not a list ([a, b])",
+    ]
+
+
+def test_keys_equal_in_python_are_each_reported_at_their_own_place():
+    # 1 == True and 1 == 1.0 in Python; each key is still its own YAML node.
+    text = (
+        "segments:\n"
+        "  1: {type: string}\n"
+        "  true: {type: boolean}\n"
+        "  1.0: {type: number}\n"
+        "  0x1: {type: number}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "k.yaml")
+
+    assert str(caught.value).splitlines() == [
+        'k.yaml:2:3: segments[1]: keys must be text, not a number (1) (quote it: "1")',
+        "k.yaml:3:3: segments[true]: keys must be text, not a boolean (true) "
+        '(quote it: "true")',
+        "k.yaml:4:3: segments[1.0]: keys must be text, not a number (1.0) "
+        '(quote it: "1.0")',
+        "k.yaml:5:3: segments[0x1]: keys must be text, not a number (0x1) "
+        '(quote it: "0x1")',
+    ]
+
+
+def test_keys_that_are_not_text_are_echoed_as_yaml_writes_them():
+    text = (
+        "segments:\n"
+        "  null: {type: string}\n"
+        "  ? - a\n"
+        "    - 1\n"
+        "  : {type: string}\n"
+        "  ? {x: true}\n"
+        "  : {type: string}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "k.yaml")
+
+    assert str(caught.value).splitlines() == [
+        "k.yaml:2:3: segments[null]: keys must be text, not null (null) "
+        '(quote it: "null")',
+        'k.yaml:3:5: segments[["a", 1]]: keys must be text, not a list (["a", 1])',
+        "k.yaml:6:5: segments[{x: true}]: keys must be text, not a mapping ({x: true})",
     ]
 
 
@@ -1206,3 +1267,75 @@ def test_a_list_with_a_wrong_value_still_warns_of_case_variants_among_the_rest()
     [warning] = caught.value.warnings
     assert warning.path == "segments.plan.values[1]"
     assert warning.message.startswith('"Basic" differs from "basic" (values[0])')
+
+
+@pytest.mark.parametrize(
+    ("written", "reads_as"),
+    [
+        ("-1e999", "minus infinity"),
+        ("-.inf", "minus infinity"),
+        (".NaN", "not a number"),
+    ],
+)
+def test_a_number_that_is_not_finite_is_a_problem_as_written(written, reads_as):
+    text = (
+        "segments:\n"
+        "  score: {type: number}\n"
+        "scenarios:\n"
+        "  - name: top\n"
+        f"    segments: {{score: {written}}}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "n.yaml")
+
+    assert caught.value.problems == [
+        SpecProblem(
+            "n.yaml",
+            5,
+            23,
+            "scenarios[0].segments.score",
+            f"{written} is not a finite number (YAML reads it as {reads_as}); a spec "
+            "takes finite numbers only, as a pixel's JSON can carry no other",
+            f'give a finite number, or write "{written}" in quotes for text',
+        )
+    ]
+
+
+def test_a_spec_built_in_python_names_a_number_that_is_not_finite_as_yaml_does():
+    from inspector.spec import NumberSegment
+
+    with pytest.raises(ValidationError) as caught:
+        NumberSegment(type="number", values=(1, float("-inf")))
+
+    assert caught.value.errors()[0]["msg"] == (
+        "-.inf cannot be an allowed value: JSON has no such number"
+    )
+
+
+def test_a_number_not_allowed_gets_no_spelling_hint_from_its_digits():
+    text = (
+        "segments:\n"
+        "  score: {type: number, values: [10, 20]}\n"
+        "scenarios:\n"
+        "  - name: top\n"
+        "    segments: {score: 100}\n"
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "n.yaml")
+
+    assert [(p.message, p.hint) for p in caught.value.problems] == [
+        ("100 is not an allowed value of 'score'", "allowed: 10, 20")
+    ]
+
+
+def test_quoted_infinity_gets_no_hint_to_write_it_without_quotes():
+    text = "segments:\n  score: {type: number, values: [1, 'Infinity']}\n"
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "n.yaml")
+
+    assert [(p.message, p.hint) for p in caught.value.problems] == [
+        ('"Infinity" is a string, but this is a number segment', "")
+    ]
