@@ -1019,23 +1019,51 @@ def load_spec(path: str | PathLike[str], *, log_warnings: bool = True) -> Spec:
 
     # Read the text.
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise SpecError([SpecProblem(file, 0, 0, "", "spec file not found")]) from None
     except IsADirectoryError:
         raise SpecError(
             [SpecProblem(file, 0, 0, "", "is a directory, not a spec file")]
         ) from None
-    except UnicodeDecodeError as error:
-        raise SpecError(
-            [SpecProblem(file, 0, 0, "", f"not UTF-8 text ({error.reason})")]
-        ) from None
     except OSError as error:
         raise SpecError(
             [SpecProblem(file, 0, 0, "", f"cannot read: {error.strerror}")]
         ) from None
 
-    return parse_spec(text, file, log_warnings=log_warnings)
+    return parse_spec(_spec_text(data, file), file, log_warnings=log_warnings)
+
+
+def _spec_text(data: bytes, file: str) -> str:
+    """A spec file's bytes as text, line breaks as `\\n`; bytes that are not UTF-8
+    are a problem at the first of them, naming the byte."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError([_not_utf8_problem(data, error.start, file)]) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _not_utf8_problem(data: bytes, start: int, file: str) -> SpecProblem:
+    """The problem of spec bytes whose first byte that is not UTF-8 is at `start`,
+    at its line and column (counted in characters, as YAML's are)."""
+    hint = "save the spec as UTF-8"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        message = "not UTF-8 text: it starts with the byte order mark of UTF-16"
+        return SpecProblem(file, 1, 1, "", message, hint)
+
+    before = data[:start].decode("utf-8").removeprefix("\ufeff")
+    lines = before.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    byte = data[start]
+    message = f"not UTF-8 text: byte 0x{byte:02X}"
+    if b"\0" in data:
+        hint = "the file holds NUL bytes, as binary files do: is it a spec?"
+    else:
+        # Text saved in another encoding: say which character the byte was meant as.
+        as_windows_1252 = bytes([byte]).decode("cp1252", errors="replace")
+        if as_windows_1252.isprintable() and as_windows_1252 != "\ufffd":
+            message += f" ({as_windows_1252} in Windows-1252)"
+    return SpecProblem(file, len(lines), len(lines[-1]) + 1, "", message, hint)
 
 
 STDIN_SPEC = "-"
@@ -1073,11 +1101,9 @@ def load_spec_argument(
             f"may be at most {MAX_SPEC_BYTES / 1e6:g} MB",
             "a site's spec is a few kilobytes: is this the right input?",
         )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise problem(f"not UTF-8 text ({error.reason})") from None
-    return parse_spec(text, STDIN_LABEL, log_warnings=log_warnings)
+    return parse_spec(
+        _spec_text(data, STDIN_LABEL), STDIN_LABEL, log_warnings=log_warnings
+    )
 
 
 def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) -> Spec:

@@ -427,6 +427,13 @@ INVALID_CASES = {
         "keys must be text, not a boolean (true)",
         'quote it: "true"',
     ),
+    "not_utf8": (
+        5,
+        23,
+        "",
+        "not UTF-8 text: byte 0xE9 (é in Windows-1252)",
+        "save the spec as UTF-8",
+    ),
     "segment_key_empty": (2, 3, 'segments[""]', "a key cannot be empty", ""),
     "segment_key_blank": (2, 3, 'segments["  "]', "a key cannot be only spaces", ""),
     "segment_key_padded": (
@@ -746,7 +753,71 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path):
     with pytest.raises(SpecError) as caught:
         load_spec(file)
 
-    assert str(caught.value).startswith(f"{file}: not UTF-8 text")
+    assert str(caught.value) == (
+        f"{file}:1:12: not UTF-8 text: byte 0xE9 (é in Windows-1252) "
+        "(save the spec as UTF-8)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "column", "message", "hint"),
+    [
+        (
+            "\ufeffa: 1\r\nb: [\u2014, x]\r\nc: \x81\n".encode("utf-8").replace(
+                b"\xc2\x81", b"\x81"
+            ),
+            3,
+            4,
+            "not UTF-8 text: byte 0x81",
+            "save the spec as UTF-8",
+        ),
+        (
+            b"\x00\x01\xff\xfe binary",
+            1,
+            3,
+            "not UTF-8 text: byte 0xFF",
+            "the file holds NUL bytes, as binary files do: is it a spec?",
+        ),
+        (
+            "sites: [a]\n".encode("utf-16"),
+            1,
+            1,
+            "not UTF-8 text: it starts with the byte order mark of UTF-16",
+            "save the spec as UTF-8",
+        ),
+    ],
+    ids=["crlf-and-bom", "binary", "utf-16"],
+)
+def test_bytes_that_are_not_utf8_are_placed_and_named(
+    tmp_path, data, line, column, message, hint
+):
+    file = tmp_path / "spec.yaml"
+    file.write_bytes(data)
+
+    with pytest.raises(SpecError) as caught:
+        load_spec(file)
+
+    assert caught.value.problems == [
+        SpecProblem(str(file), line, column, "", message, hint)
+    ]
+
+
+def test_standard_input_that_is_not_utf8_is_placed_and_named(monkeypatch):
+    import io
+    import sys
+
+    from inspector.spec import load_spec_argument
+
+    pasted = io.BytesIO("segments:\n  caf\xe9: {type: string}\n".encode("latin-1"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(pasted))
+
+    with pytest.raises(SpecError) as caught:
+        load_spec_argument("-")
+
+    assert str(caught.value) == (
+        "<stdin>:2:6: not UTF-8 text: byte 0xE9 (é in Windows-1252) "
+        "(save the spec as UTF-8)"
+    )
 
 
 def test_an_unknown_key_without_a_close_match_lists_the_known_keys():
