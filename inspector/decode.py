@@ -183,6 +183,7 @@ _SEVERITY: dict[str, Severity] = {
     "data.duplicate-key": Severity.WARNING,
     "data.absent": Severity.WARNING,
     "params.bracket-encoded": Severity.WARNING,
+    "params.list-or-object": Severity.WARNING,
     "params.top-level-segment": Severity.WARNING,
     "params.missing": Severity.ERROR,
     "params.legacy-ids": Severity.INFO,
@@ -259,6 +260,12 @@ _EXPLANATION: dict[str, str] = {
         "An object or list was passed as a top-level field (to updateDefaults or "
         "trackPageView), so it was serialised as `name[key]=` parameters. Parse.ly "
         "does not read these as segment data; move the keys inside `data`."
+    ),
+    "params.list-or-object": (
+        "Each pixel parameter, such as `idsite` or `url`, takes one value. One sent "
+        "as a list or object (`idsite[]=` parameters from the page, a JSON list in "
+        "an SDK batch) gives Parse.ly no value for it; an event without a site id "
+        "or URL cannot be counted. Send the one value as text."
     ),
     "params.top-level-segment": (
         "Segment keys must sit inside `data`: PARSELY.updateDefaults({data: {plan: "
@@ -605,6 +612,7 @@ class _EventDraft:
         "metadata_raw",
         "findings",
         "truncation",
+        "not_one_value",
     )
 
     def __init__(self, event_id: str, transport: Transport, params: dict[str, str]):
@@ -618,6 +626,8 @@ class _EventDraft:
         self.findings: list[Finding] = []
         self.truncation: list[str] = []
         """Reasons to think the request was cut short."""
+        self.not_one_value: set[str] = set()
+        """Parameters sent as a list or object: reported as such, not as missing."""
 
     def add(
         self,
@@ -683,7 +693,8 @@ def _report_repeated_params(draft: _EventDraft, pairs: list[tuple[str, str]]) ->
     for key, _value in pairs:
         counts[key] = counts.get(key, 0) + 1
     for key, count in counts.items():
-        if count > 1:
+        # `name[]=` once per item is how a list is sent: reported as bracketed.
+        if count > 1 and not (key.endswith("[]") and _BRACKETED_KEY.match(key)):
             draft.add(
                 "params.repeated",
                 f"{_short(key)} is sent {count} times in one pixel; only one value "
@@ -799,6 +810,9 @@ def _check_stray_params(draft: _EventDraft, query: str, parsed: ParsedQuery) -> 
 
     for base, keys in bracketed.items():
         shown = ", ".join(keys[:5]) + (", …" if len(keys) > 5 else "")
+        if base in KNOWN_PARAMS and base not in draft.params:
+            _report_not_one_value(draft, base, f"bracketed parameters ({shown})")
+            continue
         draft.add(
             "params.bracket-encoded",
             f"'{base}' was sent as bracketed parameters ({shown}): an object passed "
@@ -978,20 +992,39 @@ def _report_lone_surrogate(draft: _EventDraft, path: str) -> None:
 # --- Rules shared by every transport -------------------------------------------------
 
 
+def _required_params(transport: Transport) -> tuple[str, ...]:
+    if transport is Transport.AMP:
+        return _AMP_REQUIRED
+    if transport is Transport.WEB:
+        return _WEB_REQUIRED
+    return _MOBILE_REQUIRED
+
+
+def _report_not_one_value(draft: _EventDraft, name: str, sent_as: str) -> None:
+    """A parameter that takes one value, sent as a list or object: the event has
+    no value for it, an error when the event needs one."""
+    draft.not_one_value.add(name)
+    # Without an action the event type cannot be told: as much an error.
+    required = name == "action" or name in _required_params(draft.transport)
+    draft.add(
+        "params.list-or-object",
+        f"{_short(name)} is sent as {sent_as}, but takes one value: Parse.ly reads no "
+        f"{_short(name)} from it" + (", and the event needs one." if required else "."),
+        path=name,
+        severity=Severity.ERROR if required else None,
+    )
+
+
 def _check_required(draft: _EventDraft) -> None:
     params = draft.params
     transport = draft.transport
 
-    if transport is Transport.AMP:
-        required = _AMP_REQUIRED
-    elif transport is Transport.WEB:
-        required = _WEB_REQUIRED
-    else:
-        required = _MOBILE_REQUIRED
-    missing = [name for name in required if name not in params]
+    # A parameter sent as a list or object is reported as such, not as missing.
+    sent = params.keys() | draft.not_one_value
+    missing = [name for name in _required_params(transport) if name not in sent]
 
     if transport is Transport.WEB:
-        missing_ids = [name for name in _WEB_SESSION_IDS if name not in params]
+        missing_ids = [name for name in _WEB_SESSION_IDS if name not in sent]
         if missing_ids and _looks_legacy(draft):
             draft.add(
                 "params.legacy-ids",
@@ -1003,7 +1036,7 @@ def _check_required(draft: _EventDraft) -> None:
             missing.extend(missing_ids)
 
     action = params.get("action")
-    if action in HEARTBEAT_ACTIONS and "inc" not in params:
+    if action in HEARTBEAT_ACTIONS and "inc" not in sent:
         missing.append("inc")
 
     if draft.truncation:
@@ -1018,7 +1051,7 @@ def _check_required(draft: _EventDraft) -> None:
             path=missing[0],
         )
 
-    if not action:
+    if not action and "action" not in draft.not_one_value:
         draft.add(
             "action.missing",
             "No action parameter: the event type cannot be told."
@@ -1435,13 +1468,19 @@ def _decode_entry(
 
     merged = _merge_shared(shared, entry)
     params: dict[str, str] = {}
+    structured: dict[str, Any] = {}
     for key, value in merged.items():
         if key in ("data", "metadata"):
             continue
         as_text = _scalar_text(value)
         if as_text is not None:
             params[str(key)] = as_text
+        elif key in KNOWN_PARAMS:
+            structured[str(key)] = value
     draft = _EventDraft(event_id, transport, params)
+    for key, value in structured.items():
+        kind = "a list" if isinstance(value, list) else "an object"
+        _report_not_one_value(draft, key, f"{kind} ({compact_json(value)})")
 
     for key in params:
         if key not in _MOBILE_KNOWN_FIELDS:

@@ -161,6 +161,7 @@ FINDING_CODES = frozenset(
         "params.invalid-url",
         "params.js-flag",
         "params.legacy-ids",
+        "params.list-or-object",
         "params.missing",
         "params.repeated",
         "params.top-level-segment",

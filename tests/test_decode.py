@@ -646,6 +646,47 @@ def test_bracket_encoded_object_warns_once_per_name():
     assert "params.top-level-segment" not in codes(event)
 
 
+def test_a_parameter_given_twice_is_named_as_repeated_not_missing():
+    query = jquery_param(pageview_pairs()) + "&idsite=other.example"
+
+    event = decode_one(get(query))
+
+    assert codes(event) == {"params.repeated": Severity.WARNING}
+    assert only(event, "params.repeated").message == (
+        "idsite is sent 2 times in one pixel; only one value can count (shown "
+        "here: the last)"
+    )
+
+
+def test_a_parameter_sent_as_a_bracketed_list_is_named_as_such_not_missing():
+    pairs = pageview_pairs(idsite=None) + [
+        ("idsite[]", "a.example"),
+        ("idsite[]", "b.example"),
+    ]
+
+    event = decode_one(get(jquery_param(pairs)))
+
+    assert codes(event) == {"params.list-or-object": Severity.ERROR}
+    finding = only(event, "params.list-or-object")
+    assert finding.path == "idsite"
+    assert finding.message == (
+        "idsite is sent as bracketed parameters (idsite[], idsite[]), but takes one "
+        "value: Parse.ly reads no idsite from it, and the event needs one."
+    )
+
+
+def test_an_optional_parameter_sent_as_an_object_is_a_warning():
+    pairs = pageview_pairs(urlref=None) + [("urlref[href]", "https://a.example/")]
+
+    event = decode_one(get(jquery_param(pairs)))
+
+    assert codes(event) == {"params.list-or-object": Severity.WARNING}
+    assert only(event, "params.list-or-object").message == (
+        "urlref is sent as bracketed parameters (urlref[href]), but takes one "
+        "value: Parse.ly reads no urlref from it."
+    )
+
+
 def test_known_params_cover_the_documented_ones():
     documented = {"rand", "plid", "pvid", "vsid", "u", "ampid", "inc", "tt", "js"}
 
@@ -997,6 +1038,29 @@ def test_mobile_batch_findings_belong_to_their_entry():
     }
     assert all(finding.event_id == "m-7#0" for finding in first.findings)
     assert second.findings == ()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("idsite", ["a.example", "b.example"], 'a list (["a.example","b.example"])'),
+        ("action", {"kind": "pageview"}, 'an object ({"kind":"pageview"})'),
+    ],
+)
+def test_mobile_field_sent_as_a_list_or_object_is_named_as_such_not_missing(
+    field, value, shown
+):
+    entry = {"url": "https://a.example/", "idsite": "a.example", "action": "pageview"}
+    entry["data"] = {}
+    entry[field] = value
+
+    (event,) = decode_request(post(json.dumps({"events": [entry]}).encode()))
+
+    assert codes(event) == {"params.list-or-object": Severity.ERROR}
+    assert only(event, "params.list-or-object").message == (
+        f"{field} is sent as {shown}, but takes one value: Parse.ly reads no "
+        f"{field} from it, and the event needs one."
+    )
 
 
 def test_mobile_entry_without_data_warns():

@@ -42,6 +42,7 @@ DECODER_CODES = {
     "data.swallowed",
     "data.absent",
     "params.bracket-encoded",
+    "params.list-or-object",
     "params.top-level-segment",
     "params.missing",
     "params.legacy-ids",
