@@ -1888,6 +1888,9 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         message = f"expected text, got {_kind_of(given)} ({_yaml(given)})"
         if isinstance(given, bool | int | float):
             hint = f'quote it: "{_yaml(given)}"'
+        elif _is_nested_list_of_text(loc, given):
+            # `sites: [[a, b]]`: one list too many.
+            hint = f"list each as its own item: {loc[-2]}: [{', '.join(given)}]"
     elif kind in {"bool_type", "bool_parsing"}:
         message = f"expected true or false, got {_yaml(given)}"
     elif kind in {"int_type", "int_parsing", "int_from_float"}:
@@ -1911,6 +1914,18 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
 
     line, column = _position(document, loc, point_at_key=point_at_key)
     return SpecProblem(file, line, column, _render_path(loc), message, hint)
+
+
+def _is_nested_list_of_text(loc: Sequence[Any], given: Any) -> bool:
+    """Whether an item of the list field at `loc[-2]` is itself a list of text."""
+    return (
+        len(loc) >= 2
+        and isinstance(loc[-1], int)
+        and isinstance(loc[-2], str)
+        and isinstance(given, list)
+        and bool(given)
+        and all(isinstance(item, str) for item in given)
+    )
 
 
 _BOUNDS = {

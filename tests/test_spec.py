@@ -1410,3 +1410,44 @@ def test_quoted_infinity_gets_no_hint_to_write_it_without_quotes():
     assert [(p.message, p.hint) for p in caught.value.problems] == [
         ('"Infinity" is a string, but this is a number segment', "")
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "path", "message", "hint"),
+    [
+        (
+            "sites: [[a.example, b.example]]\n",
+            1,
+            9,
+            "sites[0]",
+            'expected text, got a list (["a.example", "b.example"])',
+            "list each as its own item: sites: [a.example, b.example]",
+        ),
+        (
+            "segments:\n  plan: {type: string, sites: [[a.example]]}\n",
+            2,
+            32,
+            "segments.plan.sites[0]",
+            'expected text, got a list (["a.example"])',
+            "list each as its own item: sites: [a.example]",
+        ),
+        (
+            "sites: a.example\n",
+            1,
+            8,
+            "sites",
+            'expected a list, got a string ("a.example")',
+            "write [a.example]",
+        ),
+    ],
+    ids=["list-in-sites", "list-in-segment-sites", "one-site-not-a-list"],
+)
+def test_sites_in_the_wrong_shape_say_what_is_wrong(
+    text, line, column, path, message, hint
+):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "s.yaml")
+
+    assert caught.value.problems == [
+        SpecProblem("s.yaml", line, column, path, message, hint)
+    ]
