@@ -1111,6 +1111,9 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
 
     Its `warnings` are logged, one line each, unless `log_warnings` is false.
     """
+    # A byte order mark is no part of the YAML; libyaml's marks would count from
+    # after it, ruamel.yaml's own from before.
+    text = text.removeprefix("\ufeff")
     root, duplicates = _load_yaml(text, file)
 
     if root is None:

@@ -1451,3 +1451,23 @@ def test_sites_in_the_wrong_shape_say_what_is_wrong(
     assert caught.value.problems == [
         SpecProblem("s.yaml", line, column, path, message, hint)
     ]
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["libyaml", "pure"])
+def test_a_key_after_a_byte_order_mark_is_echoed_as_written(monkeypatch, pure):
+    from inspector import spec as spec_module
+
+    composed = spec_module._compose_checked
+    monkeypatch.setattr(
+        spec_module,
+        "_compose_checked",
+        lambda text, file, pure_=pure, **_: composed(text, file, pure=pure_),
+    )
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec("\ufeffsegments:\n  true: {type: string}\n", "b.yaml")
+
+    assert str(caught.value) == (
+        "b.yaml:2:3: segments[true]: keys must be text, not a boolean (true) (quote "
+        'it: "true")'
+    )
