@@ -745,11 +745,12 @@ class SegmentInspector:
         self._write_record({"type": "summary", **totals_record(counts)})
 
     def _write_record(self, record: dict[str, Any]) -> None:
+        from inspector.report import jsonl_line
+
         if self._jsonl_file is None:
             return
         try:
-            line = json.dumps(record, ensure_ascii=False, default=str)
-            self._jsonl_file.write(line + "\n")
+            self._jsonl_file.write(jsonl_line(record))
             self._jsonl_file.flush()
         except Exception:
             logger.exception("could not write to %s", self._jsonl_path)

@@ -547,11 +547,14 @@ def render_jsonl(
         diagnosis_record(diagnosis, masker=masker) for diagnosis in result.diagnoses
     )
     records.append(summary_record(result, errors, sources=sources))
-    lines = [
-        json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        for record in records
-    ]
-    return "".join(f"{line}\n" for line in lines)
+    return "".join(jsonl_line(record) for record in records)
+
+
+def jsonl_line(record: Mapping[str, Any]) -> str:
+    """One record of JSON Lines, compact and ending in a line break: the form of
+    `check --format jsonl` and of `live --jsonl` alike."""
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text + "\n"
 
 
 # --------------------------------------------------------------------------------------

@@ -424,6 +424,22 @@ async def test_jsonl_gets_one_line_per_event_flushed_at_once(
     assert lines[1]["worst"] in {"warning", "error"}
 
 
+async def test_jsonl_lines_are_written_as_check_writes_them(
+    addon_harness, inspector_addon, flow_factory, pixel_url_factory, tmp_path
+):
+    from inspector.report import jsonl_line
+
+    output = tmp_path / "events.jsonl"
+    harness = addon_harness(inspector_addon)
+    harness.configure(inspector_jsonl=str(output))
+
+    await harness.cycle(flow_factory(pixel_url_factory(data={"plan": "bäsic"})))
+
+    [line] = output.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert line == jsonl_line(json.loads(line))
+    assert '"segments":{"plan":"bäsic"}' in line
+
+
 async def test_jsonl_masks_personal_data_unless_asked(
     addon_harness, spec_file, flow_factory, pixel_url_factory, tmp_path
 ):
