@@ -467,7 +467,7 @@ def report_document(
             ]
             for name, counts in result.standard_counts.items()
         },
-        "finding_counts": dict(result.finding_counts.most_common()),
+        "finding_counts": _finding_counts_record(result),
         "scenario_coverage": {
             name: list(event_ids)
             for name, event_ids in result.scenario_coverage.items()
@@ -490,6 +490,14 @@ def report_document(
             for error in errors
         ],
     }
+
+
+def _finding_counts_record(result: InspectionResult) -> dict[str, int]:
+    """Per finding code, how often it was found: on events and on page loads and
+    the session alike, as the summary counts them."""
+    counts = Counter(result.finding_counts)
+    counts.update(diagnosis.code for diagnosis in result.diagnoses)
+    return dict(counts.most_common())
 
 
 def scenario_pages(result: InspectionResult) -> dict[str, list[str]]:

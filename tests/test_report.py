@@ -263,6 +263,12 @@ def test_json_document(demo):
         "subscriber": ["demo.txt:22"],
     }
     assert document["finding_counts"]["segment.type-mismatch"] == 2
+    # Page-level findings count too, so the counts add up to the summary's.
+    assert document["finding_counts"]["page.segment-after-pageview"] == 1
+    summary = document["summary"]
+    assert sum(document["finding_counts"].values()) == (
+        summary["errors"] + summary["warnings"] + summary["infos"]
+    )
 
 
 def test_json_event_record(demo):
