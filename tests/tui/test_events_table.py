@@ -8,7 +8,7 @@ import pytest
 from conftest import inspect, known_requests
 from textual.app import App, ComposeResult
 
-from inspector.model import Finding, Severity
+from inspector.model import CapturedRequest, Finding, Severity
 from inspector.tui.widgets.events_table import (
     COLUMNS,
     MIN_PATH_WIDTH,
@@ -30,6 +30,22 @@ class TableApp(App[None]):
 
 def paths(table: EventsTable) -> list[str]:
     return [table.row_texts(i)[3] for i in range(table.row_count)]
+
+
+def sent_later(requests: list[CapturedRequest], seconds: float):
+    """The same requests, sent `seconds` later (as other requests, other events)."""
+    return [
+        dataclasses.replace(
+            request,
+            timestamp=request.timestamp + seconds,
+            request_id=f"{request.request_id}+{seconds:g}",
+        )
+        for request in requests
+    ]
+
+
+def times(table: EventsTable) -> list[str]:
+    return [table.row_texts(i)[0] for i in range(table.row_count)]
 
 
 async def test_the_oldest_rows_go_first_and_their_reports_with_them(spec):
@@ -75,17 +91,122 @@ async def test_the_cursor_stays_on_its_event_while_old_rows_are_trimmed(spec):
         assert chosen is reports[2]
         assert not table.following
 
-        table.append_reports(reports[4:] + reports[:1])
+        later = inspect(sent_later(known_requests(), 100.0), spec)
+        table.append_reports(reports[4:] + later[1:2])
         await pilot.pause()
 
         assert table.selected_report is chosen
         assert table.cursor_row == 0
 
         # Trimming past the selected row leaves the cursor on the oldest row.
-        table.append_reports(reports[1:3])
+        table.append_reports(later[2:4])
         await pilot.pause()
         assert table.cursor_row == 0
         assert table.row_count == 4
+
+
+async def test_a_late_pixel_is_placed_at_its_time_not_at_the_bottom(spec):
+    # Live, requests are reported as they finish: one sent earlier can come later.
+    reports = inspect(known_requests(), spec)
+    app = TableApp(max_rows=10)
+    async with app.run_test() as pilot:
+        table = app.query_one(EventsTable)
+        table.append_reports([reports[0], reports[3]])
+        table.append_reports([reports[4], reports[1]])
+        table.append_reports([reports[2]])
+        await pilot.pause()
+
+        assert table.reports == reports
+        assert paths(table) == [
+            "/news/story-1",
+            "/news/story-1",
+            "/news/story-2",
+            "/about",
+            "/home",
+        ]
+        assert times(table) == sorted(times(table))
+        # Following: still on the newest pixel, not on the one placed last.
+        assert table.following
+        assert table.selected_report is reports[4]
+
+
+async def test_pixels_sent_at_the_same_time_keep_the_order_they_came_in(spec):
+    requests = known_requests()
+    same_time = [
+        dataclasses.replace(request, timestamp=requests[1].timestamp)
+        for request in requests[1:4]
+    ]
+    reports = inspect(same_time, spec)
+    app = TableApp(max_rows=10)
+    async with app.run_test() as pilot:
+        table = app.query_one(EventsTable)
+        table.append_reports(reports[:1])
+        table.append_reports(reports[1:])
+        await pilot.pause()
+
+        assert table.reports == reports
+
+
+async def test_a_pixel_whose_time_cannot_be_read_stays_after_those_before_it(spec):
+    requests = known_requests()
+    unreadable = dataclasses.replace(requests[2], timestamp=float("nan"))
+    reports = inspect([requests[1], requests[3], unreadable, requests[4]], spec)
+    app = TableApp(max_rows=10)
+    async with app.run_test() as pilot:
+        table = app.query_one(EventsTable)
+        for report in reports:
+            table.append_reports([report])
+        await pilot.pause()
+
+        assert table.reports == reports
+
+
+async def test_a_late_pixel_placed_before_the_selected_row_keeps_the_cursor(spec):
+    reports = inspect(known_requests(), spec)
+    app = TableApp(max_rows=10)
+    async with app.run_test() as pilot:
+        table = app.query_one(EventsTable)
+        table.focus()
+        table.append_reports([reports[0], reports[2], reports[4]])
+        await pilot.pause()
+        await pilot.press("up")
+        assert table.selected_report is reports[2]
+        assert not table.following
+
+        table.append_reports([reports[1]])
+        await pilot.pause()
+        assert table.reports == [reports[0], reports[1], reports[2], reports[4]]
+        assert table.cursor_row == 2
+        assert table.selected_report is reports[2]
+
+        # Placed after it: the cursor does not move.
+        table.append_reports([reports[3]])
+        await pilot.pause()
+        assert table.cursor_row == 2
+        assert table.selected_report is reports[2]
+        assert not table.following
+
+
+async def test_late_pixels_placed_above_the_view_leave_the_view_still(spec):
+    reports = inspect(known_requests() + sent_later(known_requests(), 100.0), spec)
+    app = TableApp(max_rows=20)
+    async with app.run_test(size=(100, 6)) as pilot:
+        table = app.query_one(EventsTable)
+        table.focus()
+        table.append_reports(reports[1:])
+        await pilot.pause()
+        table.select_row(8)
+        await pilot.pause()
+        top = round(table.scroll_y)
+        assert top > 0
+        first_shown = table.render_line(1).text
+
+        table.append_reports(reports[:1])
+        await pilot.pause()
+        assert table.reports == reports
+        assert round(table.scroll_y) == top + 1
+        assert table.render_line(1).text == first_shown
+        assert table.selected_report is reports[9]
 
 
 async def test_returning_to_the_last_row_follows_again(spec):

@@ -233,3 +233,37 @@ async def test_clearing_the_live_view_waits_for_the_next_event(live_app):
         # How to connect is still there.
         assert after[1:] == before[1:]
         await pilot.press("q")
+
+
+async def test_live_rows_read_in_the_order_the_pixels_were_sent(live_app, spec):
+    # Pixels are reported as their requests finish, so a burst comes out of order
+    # (as the proxy would deliver it); the table reads in time order regardless.
+    from conftest import inspect, known_requests
+
+    reports = inspect(known_requests(), spec)
+    async with live_app.run_test(size=(160, 50)) as pilot:
+        await wait_for(lambda: live_app.listen_addresses, pilot)
+        table = live_app.events_table
+
+        live_app.receive_reports([reports[3], reports[0]])
+        live_app.flush()
+        live_app.receive_reports([reports[4], reports[1]])
+        live_app.flush()
+        await pilot.pause()
+        assert table.reports == [reports[0], reports[1], reports[3], reports[4]]
+        assert table.selected_report is reports[4]
+
+        # With a filter set, a late pixel still goes to its place.
+        live_app.apply_filter("action:pageview")
+        await pilot.pause()
+        assert table.reports == [reports[0], reports[3], reports[4]]
+        live_app.receive_reports([reports[2]])
+        live_app.flush()
+        await pilot.pause()
+        assert table.reports == [reports[0], reports[2], reports[3], reports[4]]
+
+        live_app.apply_filter("")
+        await pilot.pause()
+        assert table.reports == reports
+        assert table.selected_report is reports[4]
+        await pilot.press("q")

@@ -1,4 +1,11 @@
-"""The events table: one row per pixel event, newest at the bottom.
+"""The events table: one row per pixel event, in the order the pixels were sent.
+
+Rows are kept in order of the pixel's time, the newest at the bottom, as a browser's
+network panel lists requests by when they were sent. Live, requests are reported
+as they finish, so a pixel sent earlier can arrive after a later one: its row is
+put at its place rather than at the bottom. That costs nothing for the usual
+pixel, the newest so far, which is appended; only a late one is placed, by a
+binary search, and it lands near the bottom, so few rows move to make room.
 
 It holds at most `max_rows` rows (the oldest go first, a tenth at a time), keeps the
 report behind each row so the detail pane can show it, and follows new events the
@@ -25,7 +32,9 @@ pixel's parameters and the terminal.
 
 from __future__ import annotations
 
+import bisect
 import logging
+import math
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
@@ -183,6 +192,14 @@ class EventRow:
     report: EventReport
     cells: tuple[str, ...]
     style: Style
+    order: float
+    """Where the row sorts: its pixel's time, or, for a pixel whose time cannot be
+    read, the newest time in the table when it came (it then stays after every
+    row before it)."""
+
+
+def _row_order(row: EventRow) -> float:
+    return row.order
 
 
 class EventsTable(ScrollView, can_focus=True):
@@ -340,10 +357,23 @@ class EventsTable(ScrollView, can_focus=True):
         if not batch:
             return 0
 
+        added = []
+        placed_above_view = 0
+        top = round(self.scroll_y)
         for report in batch:
-            self._rows.append(self._make_row(self._next_key, report))
+            row = self._make_row(self._next_key, report, self._order_of(report))
             self._next_key += 1
-        self._note_demand(self._rows[-len(batch) :])
+            index = self._place(row)
+            if index <= self.cursor_row < len(self._rows) - 1:
+                # Placed before the selected row: the cursor stays on its event.
+                self.cursor_row += 1
+            if index < top:
+                placed_above_view += 1
+            added.append(row)
+        self._note_demand(added)
+        if placed_above_view and not self.following:
+            # Keep the rows in view where they were.
+            self.scroll_to(y=top + placed_above_view, animate=False, immediate=True)
 
         if len(self._rows) > self.max_rows:
             # Trim a tenth more than needed, so that a full table is re-indexed once
@@ -360,13 +390,34 @@ class EventsTable(ScrollView, can_focus=True):
         self.refresh()
         return len(batch)
 
-    def _make_row(self, key: int, report: EventReport) -> EventRow:
+    def _order_of(self, report: EventReport) -> float:
+        """Where a new row sorts (see `EventRow.order`)."""
+        timestamp = report.event.timestamp
+        if math.isfinite(timestamp):
+            return timestamp
+        return self._rows[-1].order if self._rows else 0.0
+
+    def _place(self, row: EventRow) -> int:
+        """Put `row` at its place by time, after rows of the same time; its index.
+
+        The newest pixel, the usual case, is appended; a late one is found by a
+        binary search.
+        """
+        rows = self._rows
+        if not rows or rows[-1].order <= row.order:
+            rows.append(row)
+            return len(rows) - 1
+        index = bisect.bisect_right(rows, row.order, key=_row_order)
+        rows.insert(index, row)
+        return index
+
+    def _make_row(self, key: int, report: EventReport, order: float) -> EventRow:
         diagnoses = self.diagnoses_for(report.event.id)
         worst = event_worst(report, diagnoses)
         style = Style.parse(severity_style(worst) or "none")
         covered = self.covers_site(report.event.idsite)
         cells = event_cell_values(report, self.masker, diagnoses, covered=covered)
-        return EventRow(key, report, cells, style)
+        return EventRow(key, report, cells, style, order)
 
     def refresh_events(self, event_ids: set[str]) -> int:
         """Rebuild the rows of these events (their diagnoses changed); returns how
@@ -374,7 +425,7 @@ class EventsTable(ScrollView, can_focus=True):
         changed = 0
         for index, row in enumerate(self._rows):
             if row.report.event.id in event_ids:
-                self._rows[index] = self._make_row(row.key, row.report)
+                self._rows[index] = self._make_row(row.key, row.report, row.order)
                 changed += 1
         if changed:
             self._strips.clear()
