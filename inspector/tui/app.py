@@ -458,7 +458,7 @@ class InspectorApp(App[int]):
             "Waiting for the first pixel event.",
             *lines,
             pixels,
-            "Press ? for the keys.",
+            "Press ? for the keys; the Log (5) keeps these lines.",
         ]
 
     async def _stop_session(self) -> None:
@@ -1157,6 +1157,9 @@ class InspectorApp(App[int]):
     def _show_status(self) -> None:
         table = self.events_table
         table.no_match_message = self._no_rows_reason()
+        # With no event to show, the detail pane gives its room to the table's
+        # message (how to connect the proxy, why nothing shows).
+        self.events_split.set_class(not table.row_count, "empty")
         self.status_bar.show_status(
             source=self.source_label,
             counts=self.counts,

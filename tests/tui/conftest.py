@@ -7,6 +7,7 @@ capture made by `segment-inspector live --record` or `mitmdump -w`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from urllib.parse import urlencode
@@ -115,6 +116,18 @@ def known_requests() -> list[CapturedRequest]:
             pvid="90001",
             data=json.dumps({"plan": "basic"}),
         ),
+    ]
+
+
+def sent_later(requests: list[CapturedRequest], seconds: float):
+    """The same requests sent `seconds` later, as other requests: other events."""
+    return [
+        dataclasses.replace(
+            request,
+            timestamp=request.timestamp + seconds,
+            request_id=f"{request.request_id}+{seconds:g}",
+        )
+        for request in requests
     ]
 
 

@@ -6,7 +6,14 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from conftest import START, inspect, known_requests, pixel_url, wait_loaded
+from conftest import (
+    START,
+    inspect,
+    known_requests,
+    pixel_url,
+    sent_later,
+    wait_loaded,
+)
 
 from inspector.model import CapturedRequest
 from inspector.recordings import load_requests, write_har, write_mitm
@@ -336,7 +343,7 @@ async def test_an_invalid_filter_left_with_escape_keeps_no_part_of_it(view_app):
 
 
 async def test_pause_holds_rows_back_and_resume_adds_them(view_app, spec):
-    extra = inspect(known_requests(), spec)
+    extra = inspect(sent_later(known_requests(), 100.0), spec)
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
 
@@ -358,7 +365,8 @@ async def test_pause_holds_rows_back_and_resume_adds_them(view_app, spec):
 
 
 async def test_resume_respects_the_row_cap(known_recording, spec):
-    extra = inspect(known_requests() + known_requests(), spec)
+    later = sent_later(known_requests(), 100.0)
+    extra = inspect(later + sent_later(later, 100.0), spec)
     app = build_view_app([known_recording], spec=spec, max_rows=6)
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(app, pilot)
@@ -950,7 +958,7 @@ async def test_the_save_dialog_hint_wraps_on_a_small_terminal(view_app):
 
 
 async def test_following_stops_when_an_older_row_is_selected(view_app, spec):
-    extra = inspect(known_requests(), spec)
+    extra = inspect(sent_later(known_requests(), 100.0), spec)
     async with view_app.run_test(size=SIZE) as pilot:
         await wait_loaded(view_app, pilot)
         table = view_app.events_table
@@ -1412,7 +1420,7 @@ async def test_rows_dropped_by_the_cap_take_their_search_text(known_recording, s
         assert len(app.search_texts) == 3
 
         # Two more events push the two oldest kept rows out.
-        app.receive_reports(inspect(known_requests(), spec)[3:5])
+        app.receive_reports(inspect(sent_later(known_requests(), 100.0), spec)[3:5])
         app.flush()
         await pilot.pause()
 

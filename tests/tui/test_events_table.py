@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import inspect, known_requests
+from conftest import inspect, known_requests, sent_later
 from textual.app import App, ComposeResult
 
-from inspector.model import CapturedRequest, Finding, Severity
+from inspector.model import Finding, Severity
 from inspector.tui.widgets.events_table import (
     COLUMNS,
     MIN_PATH_WIDTH,
@@ -30,18 +30,6 @@ class TableApp(App[None]):
 
 def paths(table: EventsTable) -> list[str]:
     return [table.row_texts(i)[3] for i in range(table.row_count)]
-
-
-def sent_later(requests: list[CapturedRequest], seconds: float):
-    """The same requests, sent `seconds` later (as other requests, other events)."""
-    return [
-        dataclasses.replace(
-            request,
-            timestamp=request.timestamp + seconds,
-            request_id=f"{request.request_id}+{seconds:g}",
-        )
-        for request in requests
-    ]
 
 
 def times(table: EventsTable) -> list[str]:
@@ -367,3 +355,36 @@ async def test_the_empty_table_says_what_to_do(spec):
         table.append_reports(inspect(known_requests(), spec)[:1])
         await pilot.pause()
         assert "Waiting" not in table.render_line(2).text
+
+
+async def test_an_empty_table_message_too_long_for_the_screen_scrolls(spec):
+    app = TableApp(max_rows=10)
+    async with app.run_test(size=(60, 6)) as pilot:
+        table = app.query_one(EventsTable)
+        table.focus()
+        table.empty_message = [f"line {number}" for number in range(1, 9)]
+        await pilot.pause()
+
+        def shown() -> list[str]:
+            return [table.render_line(y).text.strip() for y in range(6)]
+
+        assert shown()[1:] == ["", "line 1", "line 2", "line 3", "line 4"]
+        # Room for the blank line and the eight lines under the header.
+        assert table.virtual_size.height == 1 + 1 + 8
+        assert table.max_scroll_y == 4
+
+        await pilot.press("down")
+        assert shown()[1:] == ["line 1", "line 2", "line 3", "line 4", "line 5"]
+        await pilot.press("end")
+        lines = shown()
+        assert lines[0].startswith("Time")  # the header stays
+        assert lines[1:] == ["line 4", "line 5", "line 6", "line 7", "line 8"]
+        await pilot.press("home")
+        assert shown()[2] == "line 1"
+
+        # Rows replace the message, from the top.
+        table.append_reports(inspect(known_requests(), spec)[:1])
+        await pilot.pause()
+        assert table.scroll_y == 0
+        assert table.virtual_size.height == 2
+        assert table.render_line(1).text.strip().startswith(table.row_texts(0)[0])

@@ -267,3 +267,38 @@ async def test_live_rows_read_in_the_order_the_pixels_were_sent(live_app, spec):
         assert table.reports == reports
         assert table.selected_report is reports[4]
         await pilot.press("q")
+
+
+def table_screen(app) -> list[str]:
+    """The events table's lines as on screen, header included."""
+    table = app.events_table
+    return [
+        table.render_line(y).text.strip()
+        for y in range(table.scrollable_content_region.height)
+    ]
+
+
+async def test_the_whole_waiting_message_is_on_an_80x24_screen(live_app):
+    async with live_app.run_test(size=(80, 24)) as pilot:
+        await wait_for(lambda: live_app.listen_addresses, pilot)
+        await pilot.pause()
+        table = live_app.events_table
+
+        # Nothing to show in the detail pane yet: the message gets its room.
+        assert not live_app.detail.display
+        assert table.region.bottom <= live_app.status_bar.region.y
+        shown = table_screen(live_app)
+        assert shown[2] == "Waiting for the first pixel event."
+        assert any(line.startswith("HTTPS:   trust mitmproxy's CA") for line in shown)
+        assert any(line.startswith("Pixels:  answered here") for line in shown)
+        assert "Press ? for the keys; the Log (5) keeps these lines." in shown
+        assert table.max_scroll_y == 0
+
+        # The first pixel brings the detail pane back.
+        from conftest import inspect, known_requests
+
+        live_app.receive_reports(inspect(known_requests())[:1])
+        live_app.flush()
+        await pilot.pause()
+        assert live_app.detail.display
+        await pilot.press("q")

@@ -320,8 +320,10 @@ class EventsTable(ScrollView, can_focus=True):
 
     @empty_message.setter
     def empty_message(self, lines: Sequence[str]) -> None:
-        """What the table says while it has no rows (how to send it events)."""
+        """What the table says while it has no rows (how to send it events); it
+        scrolls when the terminal is too small for all of it."""
         self._empty_message = tuple(printable(line) for line in lines)
+        self._resize_virtual()
         self.refresh()
 
     @property
@@ -335,6 +337,7 @@ class EventsTable(ScrollView, can_focus=True):
         message = tuple(printable(line) for line in lines)
         if message != self._no_match_message:
             self._no_match_message = message
+            self._resize_virtual()
             self.refresh()
 
     @property
@@ -515,24 +518,46 @@ class EventsTable(ScrollView, can_focus=True):
         self._highlighted = current
 
     def action_cursor_up(self) -> None:
+        if not self._rows:
+            self._scroll_message(-1)
+            return
         self.select_row(self.cursor_row - 1)
 
     def action_cursor_down(self) -> None:
+        if not self._rows:
+            self._scroll_message(1)
+            return
         self.select_row(self.cursor_row + 1)
 
     def action_page_up(self) -> None:
         page = max(self.scrollable_content_region.height - HEADER_HEIGHT, 1)
+        if not self._rows:
+            self._scroll_message(-page)
+            return
         self.select_row(self.cursor_row - page)
 
     def action_page_down(self) -> None:
         page = max(self.scrollable_content_region.height - HEADER_HEIGHT, 1)
+        if not self._rows:
+            self._scroll_message(page)
+            return
         self.select_row(self.cursor_row + page)
 
     def action_first(self) -> None:
+        if not self._rows:
+            self.scroll_to(y=0, animate=False, immediate=True)
+            return
         self.select_row(0)
 
     def action_last(self) -> None:
+        if not self._rows:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+            return
         self.jump_to_newest()
+
+    def _scroll_message(self, lines: int) -> None:
+        """Scroll the empty-table message, on a terminal too small for all of it."""
+        self.scroll_to(y=round(self.scroll_y) + lines, animate=False, immediate=True)
 
     def on_click(self, event: events.Click) -> None:
         if event.y < HEADER_HEIGHT:
@@ -578,7 +603,11 @@ class EventsTable(ScrollView, can_focus=True):
 
     def _resize_virtual(self) -> None:
         width = sum(w for _i, w in self._layout) + 2 * CELL_PADDING * len(self._layout)
-        self.virtual_size = Size(width, len(self._rows) + HEADER_HEIGHT)
+        lines = len(self._rows)
+        if not lines and self.shown_message:
+            # The message scrolls like rows would.
+            lines = EMPTY_MESSAGE_TOP + len(self._wrapped_message(self._total_width))
+        self.virtual_size = Size(width, lines + HEADER_HEIGHT)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -593,7 +622,7 @@ class EventsTable(ScrollView, can_focus=True):
             row_index = round(self.scroll_y) + y - HEADER_HEIGHT
             if row_index >= len(self._rows):
                 if not self._rows:
-                    return self._empty_line(y - HEADER_HEIGHT, width, base)
+                    return self._empty_line(row_index, width, base)
                 return Strip.blank(width, base)
             row = self._rows[row_index]
             selected = row_index == self.cursor_row
@@ -609,7 +638,9 @@ class EventsTable(ScrollView, can_focus=True):
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def _empty_line(self, line: int, width: int, base: Style) -> Strip:
-        lines = self._wrapped_message(width)
+        # Wrapped to the width that leaves room for the scrollbar, whether it
+        # shows or not, so that the scrollable height is the message's.
+        lines = self._wrapped_message(self._total_width)
         index = line - EMPTY_MESSAGE_TOP
         if not 0 <= index < len(lines):
             return Strip.blank(width, base)
