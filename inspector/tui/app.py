@@ -981,6 +981,12 @@ class InspectorApp(App[int]):
         self.events_table.clear_reports()
         self.events_table.following = True
         self.events_table.empty_message = self._cleared_message()
+        self.findings_view.empty_message = self._cleared_view_message(
+            "findings", "no findings"
+        )
+        self.pages_view.empty_message = self._cleared_view_message(
+            "page loads", "no page loads"
+        )
         self.detail.show(None)
         self.counts = EventCounts()
 
@@ -1025,6 +1031,26 @@ class InspectorApp(App[int]):
         if message and message[0].startswith("Waiting for the first pixel event"):
             message[0] = f"{cleared}: waiting for the next pixel event."
         return message
+
+    def _cleared_view_message(self, things: str, nothing: str) -> str:
+        """What the Findings or Pages view says while empty after a clear, in the
+        words of the events table's message."""
+        assert self._cleared_at is not None
+        cleared = f"Cleared at {clock_time(self._cleared_at)[:8]}"
+        if self.session_factory is None and self.loading_finished.is_set():
+            return (
+                f"{cleared}: all the {things} of these recordings came before it. "
+                f"Quit (q) and open them again to see their {things}."
+            )
+        if self.session_factory is None:
+            return (
+                f"{cleared}: {nothing} since; those of the events still being read "
+                "will show here."
+            )
+        return (
+            f"{cleared}: {nothing} since; those of the next pixel events will show "
+            "here."
+        )
 
     def action_follow(self) -> None:
         self.action_show_tab("events")

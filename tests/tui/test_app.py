@@ -19,6 +19,7 @@ from inspector.model import CapturedRequest
 from inspector.recordings import load_requests, write_har, write_mitm
 from inspector.tui.app import InspectorApp
 from inspector.tui.launch import build_view_app
+from inspector.tui.presenters import clock_time
 from inspector.tui.screens import HelpScreen, SaveScreen
 from inspector.tui.widgets.events_table import EventsTable
 from inspector.tui.widgets.findings_view import FindingsView
@@ -421,13 +422,25 @@ async def test_clear_forgets_findings_pages_and_what_save_writes(
 
         await pilot.press("2")
         await pilot.pause()
-        assert view_app.findings_view.table.row_count == 0
-        # The empty views say so, rather than invite selecting a row.
-        assert view_app.findings_view.text.plain.startswith("No findings so far")
+        findings = view_app.findings_view
+        assert findings.table.row_count == 0
+        # The empty views say since when, as the Events table does, rather than
+        # invite selecting a row; the message sits right under the headers.
+        cleared = f"Cleared at {clock_time(view_app._cleared_at)[:8]}"
+        assert findings.text.plain == (
+            f"{cleared}: all the findings of these recordings came before it. "
+            "Quit (q) and open them again to see their findings."
+        )
+        assert findings.table.region.height == 1
         await pilot.press("4")
         await pilot.pause()
-        assert view_app.pages_view.table.row_count == 0
-        assert view_app.pages_view.text.plain.startswith("No page loads so far")
+        pages = view_app.pages_view
+        assert pages.table.row_count == 0
+        assert pages.text.plain == (
+            f"{cleared}: all the page loads of these recordings came before it. "
+            "Quit (q) and open them again to see their page loads."
+        )
+        assert pages.table.region.height == 1
         assert "0 events" in status_text(view_app)
         assert "findings" not in status_text(view_app)
 

@@ -232,6 +232,21 @@ async def test_clearing_the_live_view_waits_for_the_next_event(live_app):
         assert after[0].endswith(": waiting for the next pixel event.")
         # How to connect is still there.
         assert after[1:] == before[1:]
+
+        # The Findings and Pages views say so too, in the same words.
+        cleared = after[0].split(": ")[0]
+        await pilot.press("2")
+        await pilot.pause()
+        assert live_app.findings_view.text.plain == (
+            f"{cleared}: no findings since; those of the next pixel events will "
+            "show here."
+        )
+        await pilot.press("4")
+        await pilot.pause()
+        assert live_app.pages_view.text.plain == (
+            f"{cleared}: no page loads since; those of the next pixel events will "
+            "show here."
+        )
         await pilot.press("q")
 
 

@@ -76,6 +76,9 @@ class FindingsView(Vertical):
         super().__init__(**kwargs)
         self.masker = masker
         self.counts: Counter[str] = Counter()
+        self.empty_message = NO_FINDINGS
+        """What the view says while it has no findings (the app says since when,
+        after a clear)."""
         self.text = Text(NO_FINDINGS, style="dim")
         """The selected code's explanation (tests read `.plain`)."""
         self.examples: dict[str, Finding] = {}
@@ -148,6 +151,8 @@ class FindingsView(Vertical):
 
         if selected in self.counts:
             table.move_cursor(row=table.get_row_index(selected), animate=False)
+        # An empty table shrinks to its header, its message right under it.
+        self.set_class(not self.counts, "empty")
         self._explain(self.selected_code())
 
     def selected_code(self) -> str | None:
@@ -174,7 +179,7 @@ class FindingsView(Vertical):
         body = self.query_one("#finding-explanation", Static)
         example = self.examples.get(code) if code else None
         if example is None:
-            self.text = Text(PLACEHOLDER if self.counts else NO_FINDINGS, "dim")
+            self.text = Text(PLACEHOLDER if self.counts else self.empty_message, "dim")
             body.update(self.text)
             return
         document = DetailDocument(self.masker)

@@ -101,6 +101,9 @@ class PagesView(Vertical):
         super().__init__(**kwargs)
         self.masker = masker
         self.pages: dict[str, PageLoad] = {}
+        self.empty_message = NO_PAGES
+        """What the view says while it has no page loads (the app says since
+        when, after a clear)."""
         self.text = Text(NO_PAGES, style="dim")
         """The selected page load's timeline and diagnoses (tests read `.plain`)."""
         self._page_width = 0
@@ -167,6 +170,8 @@ class PagesView(Vertical):
 
         if selected in self.pages:
             table.move_cursor(row=table.get_row_index(selected), animate=False)
+        # An empty table shrinks to its header, its message right under it.
+        self.set_class(not self.pages, "empty")
         self._describe(self.selected_key())
 
     def select_page(self, key: str) -> bool:
@@ -206,7 +211,8 @@ class PagesView(Vertical):
     def _describe(self, key: str | None) -> None:
         page = self.pages.get(key) if key else None
         if page is None:
-            self.text = Text(PLACEHOLDER if self.pages else NO_PAGES, style="dim")
+            message = PLACEHOLDER if self.pages else self.empty_message
+            self.text = Text(message, style="dim")
             content = self.text
         else:
             document = page_document(page, self.masker)
