@@ -665,11 +665,19 @@ class Spec(_Strict):
 
     _source: str = PrivateAttr(default="<default>")
     _warnings: tuple[SpecProblem, ...] = PrivateAttr(default=())
+    _given: bool = PrivateAttr(default=True)
 
     @property
     def source(self) -> str:
         """Where the spec came from: its file path, or `<default>`."""
         return self._source
+
+    @property
+    def given(self) -> bool:
+        """False for the built-in spec used when none is given (`default_spec`),
+        so that messages do not speak of a spec the user never wrote; true for a
+        loaded file and for a `Spec` built in Python."""
+        return self._given
 
     @property
     def warnings(self) -> tuple[SpecProblem, ...]:
@@ -1290,7 +1298,9 @@ def _within(path: str, outer: str) -> bool:
 
 def default_spec() -> Spec:
     """The spec used when none is given: no declared keys, unknown keys allowed."""
-    return Spec(unknown_keys="allow")
+    spec = Spec(unknown_keys="allow")
+    spec._given = False
+    return spec
 
 
 def spec_json_schema() -> dict[str, Any]:

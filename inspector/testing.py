@@ -49,6 +49,11 @@ _VALUE_WIDTH = 60
 """Segment keys and values in tables are cut here, so one huge value does not pad
 every row of the table to its length."""
 _MESSAGE_WIDTH = 300
+NO_SPEC_HINT = (
+    "give one with spec= (to replay() or segment_replay()), --segment-spec or the "
+    "segment_spec ini setting"
+)
+"""How to give a spec, for failures that need one."""
 
 
 class ReplayError(Exception):
@@ -186,10 +191,14 @@ class Replay:
             if not empty:
                 return
             nothing = f"no pixel event in {', '.join(empty)}"
+        where = (
+            "list it under first_party_hosts in the spec"
+            if self.spec.given
+            else "give a spec that lists it under first_party_hosts"
+        )
         raise AssertionError(
             f"no pixels were found ({nothing}), so there is nothing to assert on: "
-            "if the site sends its pixels to a first-party host, list it under "
-            "first_party_hosts in the spec"
+            f"if the site sends its pixels to a first-party host, {where}"
         )
 
     def assert_no_findings(
@@ -265,6 +274,11 @@ class Replay:
         coverage = self.result.scenario_coverage
         wanted = list(names) or list(coverage)
         unknown = [name for name in wanted if name not in coverage]
+        if unknown and not self.spec.given:
+            raise AssertionError(
+                f"no spec was given, so there are no scenarios: {', '.join(unknown)}; "
+                f"{NO_SPEC_HINT}"
+            )
         if unknown:
             raise AssertionError(
                 f"scenario(s) not in the spec: {', '.join(unknown)}; "
@@ -352,10 +366,11 @@ class Replay:
         hint = did_you_mean(key, known) or (
             "known keys: " + (", ".join(known) if known else "none")
         )
-        raise AssertionError(
-            f"{self._mask(key)!r} is not declared in the spec and no event sent it; "
-            + self._mask(hint)
-        )
+        if self.spec.given:
+            problem = "is not declared in the spec and no event sent it"
+        else:
+            problem = "was sent by no event (no spec was given to declare keys)"
+        raise AssertionError(f"{self._mask(key)!r} {problem}; " + self._mask(hint))
 
     def _known_kinds(self, kinds: Sequence[str]) -> None:
         """Fail on an event kind that no tracker sends and no event has: a typo."""

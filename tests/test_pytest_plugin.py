@@ -88,6 +88,28 @@ def test_spec_from_the_command_line(project: pytest.Pytester):
     with_option.stdout.fnmatch_lines(["*segment.required-missing*logged_in*"])
 
 
+def test_a_key_no_event_sent_without_a_spec_speaks_of_no_spec(
+    project: pytest.Pytester,
+):
+    project.makepyfile(
+        test_tracking="""
+        def test_plan(segment_replay):
+            segment_replay("session.har").assert_segment("plna", "premium")
+        """
+    )
+
+    result = project.runpytest(*QUIET)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*'plna' was sent by no event (no spec was given to declare keys); "
+            "did you mean 'plan'?*"
+        ]
+    )
+    assert "in the spec" not in result.stdout.str()
+
+
 def test_spec_from_the_ini_file(project: pytest.Pytester):
     project.makeini(
         """

@@ -90,6 +90,17 @@ def test_default_spec_allows_unknown_keys_and_looks_for_personal_data():
     assert spec.applies_to_site("anything.example") is True
 
 
+def test_only_the_built_in_spec_counts_as_no_spec_given():
+    # Messages speak of "the spec" only when the user gave one.
+    built_in = default_spec()
+    assert built_in.given is False
+    assert (
+        built_in.model_copy(update={"first_party_hosts": ("t.example",)}).given is False
+    )
+    assert Spec().given is True
+    assert load_spec(SPECS / "example.yaml").given is True
+
+
 def test_loaded_specs_are_frozen():
     spec = load_spec(SPECS / "example.yaml")
 

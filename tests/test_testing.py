@@ -268,9 +268,25 @@ def test_every_assertion_fails_on_a_recording_without_pixels(tmp_path, assertion
     with pytest.raises(AssertionError) as caught:
         assertion(session)
 
-    message = str(caught.value)
-    assert message.startswith("no pixels were found (no pixel event in 2 requests)")
-    assert "first_party_hosts" in message
+    assert str(caught.value) == (
+        "no pixels were found (no pixel event in 2 requests), so there is nothing "
+        "to assert on: if the site sends its pixels to a first-party host, give a "
+        "spec that lists it under first_party_hosts"
+    )
+
+
+def test_without_pixels_a_given_spec_is_the_place_for_first_party_hosts(tmp_path):
+    recording = tmp_path / "pages-only.txt"
+    recording.write_text("GET https://www.example.com/\n")
+    session = replay(recording, spec=EXAMPLE_SPEC)
+
+    with pytest.raises(AssertionError) as caught:
+        session.assert_no_findings()
+
+    assert str(caught.value).endswith(
+        "if the site sends its pixels to a first-party host, list it under "
+        "first_party_hosts in the spec"
+    )
 
 
 def _pageview_line(number: int, segments: dict) -> str:
@@ -332,6 +348,29 @@ def test_a_segment_key_neither_declared_nor_sent_fails_with_a_hint(demo):
 
     assert str(caught.value) == (
         "'plann' is not declared in the spec and no event sent it; did you mean 'plan'?"
+    )
+
+
+def test_a_key_no_event_sent_without_a_spec_speaks_of_no_spec():
+    session = replay(DEMO)
+    with pytest.raises(AssertionError) as caught:
+        session.assert_segment("plna", "premium")
+
+    assert str(caught.value) == (
+        "'plna' was sent by no event (no spec was given to declare keys); "
+        "did you mean 'plan'?"
+    )
+
+
+def test_scenarios_asked_for_without_a_spec_say_none_was_given():
+    session = replay(DEMO)
+    with pytest.raises(AssertionError) as caught:
+        session.assert_scenarios_covered("subscriber")
+
+    assert str(caught.value) == (
+        "no spec was given, so there are no scenarios: subscriber; give one with "
+        "spec= (to replay() or segment_replay()), --segment-spec or the "
+        "segment_spec ini setting"
     )
 
 

@@ -210,6 +210,8 @@ class InspectorApp(App[int]):
         self.log_level = log_level
         self.save_directory = Path(save_directory) if save_directory else Path.cwd()
         self.source_label = source_label or self._default_source_label()
+        self.spec_given = bool(getattr(inspection.spec, "given", True))
+        """False when the built-in spec is used: messages then speak of none."""
         pii = getattr(inspection.spec, "pii", None)
         self.masker = make_masker(
             show_pii, long_number_digits=getattr(pii, "long_number_digits", 9)
@@ -284,7 +286,9 @@ class InspectorApp(App[int]):
         )
         self.findings_view = FindingsView(self.masker, id="findings-view")
         self.segments_view = SegmentsView(self.masker, id="segments-view")
-        self.scenarios_view = ScenariosView(self.masker, id="scenarios-view")
+        self.scenarios_view = ScenariosView(
+            self.masker, spec_given=self.spec_given, id="scenarios-view"
+        )
         self.pages_view = PagesView(self.masker, id="pages-view")
         self.log_view = LogView(id="log-view")
         self.views = TabbedContent(initial="events", id="views")
@@ -546,8 +550,9 @@ class InspectorApp(App[int]):
                 f"{plural(message.requests, 'request')} read, "
                 f"{plural(len(self.recording_errors), 'problem')} reading them "
                 "(Log: 5).",
-                "A pixel sent to your own host is recognised once the spec lists "
-                "it in first_party_hosts.",
+                "A pixel sent to your own host is recognised once "
+                + ("the spec lists" if self.spec_given else "a spec (--spec) lists")
+                + " it in first_party_hosts.",
             ]
         self.loading_finished.set()
 

@@ -805,9 +805,11 @@ async def test_counts_in_the_ui_agree_with_their_number(tmp_path, spec):
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(app, pilot)
 
-        assert list(app.events_table.empty_message[:2]) == [
+        assert list(app.events_table.empty_message) == [
             "No Parse.ly pixel events in these recordings.",
             "1 request read, 1 problem reading them (Log: 5).",
+            "A pixel sent to your own host is recognised once the spec lists it in "
+            "first_party_hosts.",
         ]
         assert "0 events" in status_text(app)
         assert "1 recording problem: see Log (5)" in status_text(app)
@@ -816,6 +818,19 @@ async def test_counts_in_the_ui_agree_with_their_number(tmp_path, spec):
         await pilot.pause()
         hint = app.screen.query_one("#save-hint").render()
         assert str(hint).startswith("Saves the 1 request since the start, as .har")
+
+
+async def test_recordings_without_pixels_and_no_spec_name_no_spec(tmp_path):
+    recording = tmp_path / "no-pixel.mitm"
+    write_mitm(known_requests()[:1], recording)
+    app = build_view_app([recording])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(app, pilot)
+
+        assert app.events_table.empty_message[-1] == (
+            "A pixel sent to your own host is recognised once a spec (--spec) lists "
+            "it in first_party_hosts."
+        )
 
 
 async def test_save_exports_the_loaded_requests(view_app, tmp_path: Path):

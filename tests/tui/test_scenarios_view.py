@@ -13,7 +13,7 @@ from inspector.recordings import load_requests
 from inspector.report import scenario_pages
 from inspector.spec import load_spec
 from inspector.tui.launch import build_view_app
-from inspector.tui.widgets.scenarios_view import NO_SCENARIOS, ScenariosView
+from inspector.tui.widgets.scenarios_view import ScenariosView
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SITE_SPEC = ROOT / "fixtures" / "site" / "segments.yaml"
@@ -131,8 +131,12 @@ async def test_a_spec_without_scenarios_says_how_to_add_them(view_app):
         await open_segments(view_app, pilot)
 
         view = view_app.scenarios_view
-        assert view.title.plain == NO_SCENARIOS
-        assert "`scenarios:`" in NO_SCENARIOS
+        assert view.title.plain == (
+            "Scenarios: none in the spec. Name the cases your segment code handles "
+            "under `scenarios:` (each a name with the `segments` values, `absent` "
+            "keys or `standard` segments its pageviews show) to see here which ones "
+            "you have tested."
+        )
         assert view.has_class("empty")
         assert view.table.row_count == 0
         assert not view.table.display or view.table.region.height == 0
@@ -165,3 +169,19 @@ async def test_a_scenario_needing_geography_says_to_add_a_geoip_database(tmp_pat
         ]
         # The same words as `check`, from the same function.
         assert GEOIP_DB_NEEDED.startswith("needs a GeoIP database: add --geoip-db")
+
+
+async def test_without_a_spec_the_scenarios_say_none_was_given(known_recording):
+    # `view` without --spec: the built-in spec is used, and named as no spec.
+    app = build_view_app([known_recording])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_segments(app, pilot)
+
+        assert app.scenarios_view.title.plain == (
+            "Scenarios: no spec given (--spec FILE; `segment-inspector spec init "
+            "FILE` writes a starter). In a spec, name the cases your segment code "
+            "handles under `scenarios:` (each a name with the `segments` values, "
+            "`absent` keys or `standard` segments its pageviews show) to see here "
+            "which ones you have tested."
+        )
+        assert "in the spec" not in app.scenarios_view.title.plain

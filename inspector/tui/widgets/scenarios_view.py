@@ -22,11 +22,17 @@ from inspector.urls import split_url
 
 logger = logging.getLogger(__name__)
 
-NO_SCENARIOS = (
-    "Scenarios: none in the spec. Name the cases your segment code handles under "
-    "`scenarios:` (each a name with the `segments` values, `absent` keys or "
-    "`standard` segments its pageviews show) to see here which ones you have tested."
+_HOW_TO_NAME = (
+    "the cases your segment code handles under `scenarios:` (each a name with the "
+    "`segments` values, `absent` keys or `standard` segments its pageviews show) to "
+    "see here which ones you have tested."
 )
+NO_SCENARIOS = f"Scenarios: none in the spec. Name {_HOW_TO_NAME}"
+NO_SPEC = (
+    "Scenarios: no spec given (--spec FILE; `segment-inspector spec init FILE` "
+    f"writes a starter). In a spec, name {_HOW_TO_NAME}"
+)
+"""Shown instead of `NO_SCENARIOS` when the built-in spec is used."""
 SEEN = "✔ seen"
 NOT_SEEN = "○ not seen"
 MAX_PAGES_SHOWN = 5
@@ -53,14 +59,19 @@ class ScenariosView(Vertical):
     }
     """
 
-    def __init__(self, masker: Masker = unmasked, **kwargs) -> None:
+    def __init__(
+        self, masker: Masker = unmasked, *, spec_given: bool = True, **kwargs
+    ) -> None:
+        """`spec_given` is false when no spec was given (`Spec.given`): there is
+        then no spec to have no scenarios."""
         super().__init__(**kwargs)
         self.masker = masker
+        self.no_scenarios = NO_SCENARIOS if spec_given else NO_SPEC
         self.statuses: tuple[ScenarioStatus, ...] = ()
         self.notes: dict[str, str] = {}
         """Why a scenario not seen could not have been, by name
         (`inspector.coverage.geography_notes`)."""
-        self.title = Text(NO_SCENARIOS, style="dim")
+        self.title = Text(self.no_scenarios, style="dim")
         """The line above the table (tests read `.plain`)."""
 
     def compose(self) -> ComposeResult:
@@ -106,7 +117,7 @@ class ScenariosView(Vertical):
                 ),
             )
         else:
-            self.title = Text(NO_SCENARIOS, style="dim")
+            self.title = Text(self.no_scenarios, style="dim")
         self.set_class(not self.statuses, "empty")
         if not self.is_mounted:
             return
