@@ -1033,7 +1033,10 @@ class InspectorApp(App[int]):
                 "Quit (q) and open them again to see their events.",
             ]
         message = list(self.events_table.empty_message)
-        if message and message[0].startswith("Waiting for the first pixel event"):
+        # The first line says what is awaited: at first, or since an earlier clear.
+        if message and message[0].startswith(
+            ("Waiting for the first pixel event", "Cleared at ")
+        ):
             message[0] = f"{cleared}: waiting for the next pixel event."
         return message
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from types import SimpleNamespace
 
 import pytest
 from conftest import pixel_url
 
 from inspector.recordings import load_requests
+from inspector.tui import app as app_module
 from inspector.tui.launch import build_live_app
+from inspector.tui.presenters import clock_time
 
 
 async def wait_for(condition, pilot, timeout: float = 60.0) -> None:
@@ -219,7 +222,7 @@ async def test_spec_warnings_show_in_the_live_ui(tmp_path):
         await pilot.press("q")
 
 
-async def test_clearing_the_live_view_waits_for_the_next_event(live_app):
+async def test_clearing_the_live_view_waits_for_the_next_event(live_app, monkeypatch):
     async with live_app.run_test(size=(160, 50)) as pilot:
         await wait_for(lambda: live_app.listen_addresses, pilot)
         before = live_app.events_table.empty_message
@@ -247,6 +250,22 @@ async def test_clearing_the_live_view_waits_for_the_next_event(live_app):
             f"{cleared}: no page loads since; those of the next pixel events will "
             "show here."
         )
+
+        # A second clear a minute later says the later time, in every view.
+        a_minute_later = live_app._cleared_at + 60
+        # Only the app's clock moves: mitmproxy and asyncio keep the real one.
+        monkeypatch.setattr(
+            app_module, "time", SimpleNamespace(time=lambda: a_minute_later)
+        )
+        await pilot.press("c")
+        await pilot.pause()
+        again = f"Cleared at {clock_time(live_app._cleared_at)[:8]}"
+        assert again != cleared
+        assert live_app.events_table.empty_message[0] == (
+            f"{again}: waiting for the next pixel event."
+        )
+        assert live_app.events_table.empty_message[1:] == before[1:]
+        assert live_app.pages_view.text.plain.startswith(f"{again}: ")
         await pilot.press("q")
 
 
