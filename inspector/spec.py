@@ -741,7 +741,7 @@ class Spec(_Strict):
                 segment = self.segments.get(key)
                 if key not in self.segments:
                     yield (
-                        (*where, "segments", key),
+                        (*where, "segments", key, KEY),
                         f"{key!r} is not declared under `segments`",
                         did_you_mean(key, declared) or "declare it under `segments`",
                     )
@@ -926,7 +926,7 @@ def _salvaged_problems(
     salvaged = _SalvagedSpec(plain)
     problems = []
     for loc, message, hint in salvaged.problems():
-        line, column = _position(document, loc, point_at_key=False)
+        line, column = _position(document, loc)
         problems.append(
             SpecProblem(file, line, column, _render_path(loc), message, hint)
         )
@@ -1158,7 +1158,7 @@ def parse_spec(text: str, file: str = "<spec>", *, log_warnings: bool = True) ->
     if converter.unsupported:
         unsupported_problems = []
         for unsupported in converter.unsupported:
-            line, column = _position(document, unsupported.loc, point_at_key=False)
+            line, column = _position(document, unsupported.loc)
             unsupported_problems.append(
                 SpecProblem(
                     file,
@@ -1275,7 +1275,7 @@ def _case_variant_warnings(
             if first == index or first_value == value:
                 continue
             loc = ("segments", key, "values", index)
-            line, column = _position(document, loc, point_at_key=False)
+            line, column = _position(document, loc)
             yield SpecProblem(
                 file,
                 line,
@@ -1678,6 +1678,23 @@ def _in_file_order(problems: Iterable[SpecProblem]) -> list[SpecProblem]:
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
 
 
+class _KeyItself:
+    """The type of KEY."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "KEY"
+
+
+KEY = _KeyItself()
+"""The last step of a location that names a mapping key itself, not its value:
+a problem with the key (not text, unknown, misspelt, invalid) is placed there."""
+
+_PYDANTIC_KEY_STEP = "[key]"
+"""The step pydantic puts after a mapping key whose own validation failed."""
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class _KeyStep:
     """A step of a location through a mapping key that is not text (`1`, `true`,
@@ -1724,7 +1741,7 @@ class _PlainConverter:
                     self.unsupported.append(
                         _UnsupportedYaml(
                             f"keys must be text, not {_kind_of(key)} ({written})",
-                            (*loc, _KeyStep(key_node, written)),
+                            (*loc, _KeyStep(key_node, written), KEY),
                             f'quote it: "{written}"'
                             if isinstance(key_node, ScalarNode) and written
                             else "",
@@ -1810,7 +1827,7 @@ def _problems_from(
             base = _clean_loc(detail["loc"])[0]
             for relative, message, hint in detail["ctx"]["problems"]:
                 loc = (*base, *relative)
-                line, column = _position(document, loc, point_at_key=False)
+                line, column = _position(document, loc)
                 problems.append(
                     SpecProblem(file, line, column, _render_path(loc), message, hint)
                 )
@@ -1858,15 +1875,17 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
     given = detail.get("input")
     message = detail["msg"]
     hint = str(context.get("hint", "")) if isinstance(context, Mapping) else ""
-    point_at_key = False
 
     if kind == "extra_forbidden":
-        point_at_key = True
         known = _field_names(_clean_loc(loc[:-1])[1])
         message = f"unknown key {loc[-1]!r}"
         hint = did_you_mean(str(loc[-1]), known) or (
             "known keys: " + ", ".join(known) if known else ""
         )
+        loc = (*loc, KEY)
+    elif kind == "standard_field_twice":
+        # Placed at the second name, the one to remove.
+        loc = (*loc, context.get("second"), KEY)
     elif kind == "missing":
         message = f"{loc[-1]!r} is required"
     elif kind == "union_tag_not_found":
@@ -1915,17 +1934,14 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
         if isinstance(given, str):
             hint = f"write [{given}]"
     elif kind == "string_too_short":
-        # pydantic puts a mapping key's own problems under a `[key]` step.
         message = (
-            "a key cannot be empty"
-            if loc and loc[-1] == "[key]"
-            else ("cannot be empty")
+            "a key cannot be empty" if loc and loc[-1] is KEY else "cannot be empty"
         )
     elif kind in _BOUNDS:
         bound = context.get(_BOUNDS[kind][0])
         message = f"must be {_BOUNDS[kind][1]} {bound}, got {_yaml(given)}"
 
-    line, column = _position(document, loc, point_at_key=point_at_key)
+    line, column = _position(document, loc)
     return SpecProblem(file, line, column, _render_path(loc), message, hint)
 
 
@@ -1997,12 +2013,20 @@ def _segment_members(annotation: Any) -> dict[str, type[BaseModel]] | None:
 
 
 def _clean_loc(raw_loc: Sequence[Any]) -> tuple[tuple[Any, ...], Any]:
-    """Drop pydantic's union-tag steps from a location; also return the type there."""
+    """Drop pydantic's union-tag steps from a location, and write its marker of a
+    mapping key's own problems as KEY; also return the type there."""
     annotation: Any = Spec
     clean: list[Any] = []
+    after_dict_key = False
 
     for step in raw_loc:
+        if after_dict_key and step == _PYDANTIC_KEY_STEP:
+            # pydantic's `[key]` follows the key it is about; a mapping key
+            # written `[key]` in the file stands where a key is expected.
+            clean.append(KEY)
+            break
         annotation = _unwrap(annotation)
+        after_dict_key = typing.get_origin(annotation) is dict
         members = _segment_members(annotation)
         if members is not None:
             if step in members:
@@ -2050,8 +2074,8 @@ def _render_path(loc: Sequence[Any]) -> str:
     """`("segments", "plan", "values", 2)` -> `segments.plan.values[2]`."""
     text = ""
     for step in loc:
-        if step == "[key]":
-            # pydantic's marker for "the key itself": the path already names it.
+        if step is KEY:
+            # The path already names the key.
             continue
         if isinstance(step, _KeyStep):
             text += f"[{step.written}]"
@@ -2132,25 +2156,26 @@ class _Tree:
         return found
 
 
-def _position(
-    tree: _Tree, loc: Sequence[Any], *, point_at_key: bool
-) -> tuple[int, int]:
+def _position(tree: _Tree, loc: Sequence[Any]) -> tuple[int, int]:
     """1-based line and column of the node at `loc`, or of its nearest parent.
 
-    A mapping entry whose value is a list or mapping is placed at its key, as is
-    the entry itself with `point_at_key`; other values at the value.
+    A location ending in KEY is placed at that mapping key, at any depth and in
+    block or flow style alike; a mapping entry whose value is a list or mapping is
+    placed at its key too; any other value at the value.
     """
+    names_key = bool(loc) and loc[-1] is KEY
+    steps = loc[:-1] if names_key else loc
     node = tree.root
     position = (0, 0)
-    for index, step in enumerate(loc):
-        last = index == len(loc) - 1
+    for index, step in enumerate(steps):
+        last = index == len(steps) - 1
         if isinstance(node, MappingNode):
             entry = tree.entry(node, step)
             if entry is None:
                 break
             key, child = entry
             container = isinstance(child, MappingNode | SequenceNode)
-            use_key = point_at_key and last or container
+            use_key = names_key and last or container
             mark = key.start_mark if use_key else child.start_mark
         elif (
             isinstance(node, SequenceNode)

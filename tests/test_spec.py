@@ -361,7 +361,7 @@ INVALID_CASES = {
     ),
     "scenario_undeclared_key": (
         6,
-        23,
+        16,
         "scenarios[0].segments.plann",
         "'plann' is not declared under `segments`",
         "did you mean 'plan'?",
@@ -925,6 +925,163 @@ def test_keys_that_are_not_text_come_with_the_other_problems():
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "segments:\n"
+            "  plan: {type: string}\n"
+            "scenarios:\n"
+            "  - name: a\n"
+            "    description: b\n"
+            "    segments:\n"
+            "      1: x\n",
+            "k.yaml:7:7: scenarios[0].segments[1]: keys must be text, not a number "
+            '(1) (quote it: "1")',
+        ),
+        (
+            "scenarios:\n  - name: a\n    segments: {1: x}\n",
+            "k.yaml:3:16: scenarios[0].segments[1]: keys must be text, not a number "
+            '(1) (quote it: "1")',
+        ),
+        (
+            "scenarios: [{name: a, segments: {[a, b]: y}}]\n",
+            "k.yaml:1:34: scenarios[0].segments[[a, b]]: keys must be text, not a "
+            "list ([a, b])",
+        ),
+        (
+            "version: 1\n1: foo\n",
+            'k.yaml:2:1: [1]: keys must be text, not a number (1) (quote it: "1")',
+        ),
+        (
+            "{version: 1, 1: foo}\n",
+            'k.yaml:1:14: [1]: keys must be text, not a number (1) (quote it: "1")',
+        ),
+        (
+            "segments:\n  plan: {type: string, true: 3}\n",
+            "k.yaml:2:24: segments.plan[true]: keys must be text, not a boolean "
+            '(true) (quote it: "true")',
+        ),
+        (
+            "segments:\n  plan:\n    type: string\n    true: 3\n",
+            "k.yaml:4:5: segments.plan[true]: keys must be text, not a boolean "
+            '(true) (quote it: "true")',
+        ),
+        (
+            "scenarios:\n  - name: a\n    standard: {2: email}\n",
+            "k.yaml:3:16: scenarios[0].standard[2]: keys must be text, not a number "
+            '(2) (quote it: "2")',
+        ),
+        (
+            "scenarios:\n  - name: a\n    standard:\n      2: email\n",
+            "k.yaml:4:7: scenarios[0].standard[2]: keys must be text, not a number "
+            '(2) (quote it: "2")',
+        ),
+        (
+            "standard:\n  referrers: {social: [a.com], null: b.com}\n",
+            "k.yaml:2:32: standard.referrers[null]: keys must be text, not null "
+            '(null) (quote it: "null")',
+        ),
+        (
+            "pii:\n  enabled: true\n  5: 9\n",
+            'k.yaml:3:3: pii[5]: keys must be text, not a number (5) (quote it: "5")',
+        ),
+    ],
+)
+def test_a_key_that_is_not_text_is_placed_at_the_key_at_any_depth(text, expected):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "k.yaml")
+
+    assert str(caught.value).splitlines() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "pages: {1: a, true: b, 1.0: c, 0: d, false: e}\n",
+            [(1, 9, "pages[1]"), (1, 15, "pages[true]"), (1, 24, "pages[1.0]")]
+            + [(1, 32, "pages[0]"), (1, 38, "pages[false]")],
+        ),
+        (
+            "scenarios:\n"
+            "  - name: a\n"
+            "    segments:\n"
+            "      1: a\n"
+            "      true: b\n"
+            "      1.0: c\n"
+            "      0: d\n"
+            "      false: e\n",
+            [
+                (4, 7, "scenarios[0].segments[1]"),
+                (5, 7, "scenarios[0].segments[true]"),
+                (6, 7, "scenarios[0].segments[1.0]"),
+                (7, 7, "scenarios[0].segments[0]"),
+                (8, 7, "scenarios[0].segments[false]"),
+            ],
+        ),
+    ],
+)
+def test_keys_equal_in_python_are_each_placed_at_their_own_key(text, expected):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "k.yaml")
+
+    assert [(p.line, p.column, p.path) for p in caught.value.problems] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "pages:\n  zzz: 1\n",
+            "k.yaml:2:3: pages.zzz: unknown key 'zzz' (known keys: "
+            "duplicate_window_ms, tracker_timeout_ms)",
+        ),
+        (
+            "scenarios: [{name: a, standard: {referer: search}}]\n",
+            "k.yaml:1:34: scenarios[0].standard.referer: unknown key 'referer' "
+            "(did you mean 'referrer'?)",
+        ),
+        (
+            "segments:\n  plan: {type: string}\n"
+            "scenarios:\n  - name: a\n    segments:\n      plann: x\n",
+            "k.yaml:6:7: scenarios[0].segments.plann: 'plann' is not declared under "
+            "`segments` (did you mean 'plan'?)",
+        ),
+        (
+            'segments: {plan : {type: string, values: [a]}, "plan ": string}\n',
+            'k.yaml:1:48: segments["plan "]: the key has spaces around it '
+            "(write 'plan')",
+        ),
+        (
+            "scenarios:\n  - name: a\n    standard: {medium: a, utm_medium: b}\n",
+            "k.yaml:3:27: scenarios[0].standard.utm_medium: medium and utm_medium "
+            "both set the standard segment medium",
+        ),
+        (
+            "pages: {duplicate_window_ms: 1, duplicate_window_ms: 2}\n",
+            "k.yaml:1:33: duplicate key 'duplicate_window_ms' (first defined on "
+            "line 1) (each key may appear once per mapping)",
+        ),
+    ],
+)
+def test_every_problem_with_a_key_is_placed_at_the_key(text, expected):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "k.yaml")
+
+    assert str(caught.value).splitlines()[0] == expected
+
+
+def test_a_key_written_like_a_validation_marker_is_still_an_ordinary_key():
+    with pytest.raises(SpecError) as caught:
+        parse_spec('segments:\n  "[key]": string\n', "k.yaml")
+
+    assert str(caught.value) == (
+        'k.yaml:2:12: segments["[key]"]: expected a mapping of keys, got a string '
+        '("string")'
+    )
+
+
 def test_aliases_that_expand_without_bound_are_refused_quickly():
     lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
     for name, previous in zip("bcdefgh", "abcdefg", strict=True):
@@ -1182,7 +1339,7 @@ def test_cross_references_are_checked_while_another_field_is_wrong():
         parse_spec(text, "scen.yaml")
 
     assert str(caught.value).splitlines() == [
-        "scen.yaml:6:23: scenarios[0].segments.plann: 'plann' is not declared under "
+        "scen.yaml:6:16: scenarios[0].segments.plann: 'plann' is not declared under "
         "`segments` (did you mean 'plan'?)",
         "scen.yaml:7:14: scenarios[0].absent[0]: 'nope' is not declared under "
         "`segments` (declare it under `segments`)",
