@@ -1871,6 +1871,7 @@ def _untyped_segment_details(type_error: Mapping[str, Any]) -> list[dict[str, An
 def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecProblem:
     kind = detail["type"]
     loc, annotation = _clean_loc(detail["loc"])
+    loc = _standard_field_as_written(document, loc)
     context = detail.get("ctx") or {}
     given = detail.get("input")
     message = detail["msg"]
@@ -1943,6 +1944,38 @@ def _problem_from(detail: Mapping[str, Any], document: Any, file: str) -> SpecPr
 
     line, column = _position(document, loc)
     return SpecProblem(file, line, column, _render_path(loc), message, hint)
+
+
+def _standard_field_as_written(tree: _Tree, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`loc` naming a scenario's standard field by the name the file gives it.
+
+    Parse.ly's names (`utm_medium`) are read as the field they stand for
+    (`medium`) before validation, so pydantic's location names a key the file may
+    not write; the problem belongs at the name that is written.
+    """
+    if len(loc) < 4 or loc[0] != "scenarios" or loc[2] != "standard":
+        return loc
+    from inspector.standard import STANDARD_FIELD_ALIASES
+
+    field = loc[3]
+    node = tree.root
+    for step in loc[:3]:
+        found = tree.entry(node, step) if isinstance(node, MappingNode) else None
+        if found is None and isinstance(node, SequenceNode) and isinstance(step, int):
+            found = (None, node.value[step]) if step < len(node.value) else None
+        if found is None:
+            return loc
+        node = found[1]
+    if not isinstance(node, MappingNode) or field in tree.entries(node):
+        return loc
+
+    for key in tree.entries(node):
+        if (
+            isinstance(key, str)
+            and STANDARD_FIELD_ALIASES.get(key.strip().lower()) == field
+        ):
+            return (*loc[:3], key, *loc[4:])
+    return loc
 
 
 def _is_nested_list_of_text(loc: Sequence[Any], given: Any) -> bool:

@@ -1072,6 +1072,29 @@ def test_every_problem_with_a_key_is_placed_at_the_key(text, expected):
     assert str(caught.value).splitlines()[0] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "scenarios:\n  - name: a\n    standard:\n      UTM_Medium: 3\n",
+            "k.yaml:4:19: scenarios[0].standard.UTM_Medium: expected text, got a "
+            'number (3) (quote it: "3")',
+        ),
+        (
+            "scenarios: [{name: a, standard: {ref_category: serach}}]\n",
+            'k.yaml:1:48: scenarios[0].standard.ref_category: "serach" is not one '
+            "of 'social', 'search', 'aggregator', 'ai', 'other', 'internal', "
+            "'direct' (did you mean 'search'?)",
+        ),
+    ],
+)
+def test_a_standard_field_under_parsely_name_is_reported_at_its_value(text, expected):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "k.yaml")
+
+    assert str(caught.value) == expected
+
+
 def test_a_key_written_like_a_validation_marker_is_still_an_ordinary_key():
     with pytest.raises(SpecError) as caught:
         parse_spec('segments:\n  "[key]": string\n', "k.yaml")
