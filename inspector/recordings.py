@@ -72,10 +72,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Annotated, Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from inspector.clock import finite_number
 from inspector.model import CapturedRequest
@@ -931,8 +932,28 @@ class _HarResponse(_HarModel):
     """Not part of HAR 1.2: Chromium and mitmproxy say here why a request failed."""
 
 
+_HAR_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+"""How every HAR writer starts its ISO 8601 date and time: `2024-06-10T07:30`."""
+
+
+def _har_date_time(value: Any) -> datetime:
+    """`startedDateTime` read as HAR 1.2 has it: an ISO 8601 date and time string
+    (`2024-06-10T07:30:00.120Z`, `2024-06-10T09:30:00.120+02:00`).
+
+    Anything else is refused rather than guessed at: a number (or a string of
+    digits) is no date in HAR, and read as epoch seconds it would override the
+    pixel's own clock with a time of some other meaning; a date alone has no time.
+    """
+    if isinstance(value, str) and _HAR_DATE_TIME.match(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("datetime_har", "not an ISO 8601 date and time")
+
+
 class _HarEntry(_HarModel):
-    startedDateTime: datetime
+    startedDateTime: Annotated[datetime, BeforeValidator(_har_date_time)]
     request: _HarRequest
     response: _HarResponse | None = None
     client_address: str | None = Field(default=None, alias="_clientAddress")

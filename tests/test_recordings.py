@@ -1555,6 +1555,65 @@ def test_a_har_entry_without_a_start_time_is_timed_by_its_pixel(
     assert report.event.timestamp == 1700000000.25
 
 
+@pytest.mark.parametrize(
+    ("started", "shown"),
+    [
+        (12345, "12345"),
+        (1600000000, "1600000000"),
+        (1600000000.5, "1600000000.5"),
+        ("1600000000", '"1600000000"'),
+        (None, "null"),
+        (True, "true"),
+        ("", '""'),
+        ([], "[]"),
+        ("2024-06-10", '"2024-06-10"'),
+        ("20240610T073000Z", '"20240610T073000Z"'),
+        ("2024-06-10T25:30:00Z", '"2024-06-10T25:30:00Z"'),
+        (" 2024-06-10T07:30:00Z", '" 2024-06-10T07:30:00Z"'),
+    ],
+)
+def test_a_start_time_that_is_no_iso_date_and_time_is_not_guessed_at(
+    tmp_path, started, shown
+):
+    # A number is no HAR date: read as epoch seconds it would beat the pixel's clock.
+    entry = har_entry(pixel_url(1700000000250), startedDateTime=started)
+    path = write_har_document(tmp_path, "numbers.har", [entry])
+
+    requests, errors = load_requests([path])
+
+    assert [r.timestamp for r in requests] == [1700000000.25]
+    assert errors == [
+        RecordingError(
+            path,
+            "entry 1",
+            f"startedDateTime: `{shown}` is not a date and time as HAR writes them "
+            "(ISO 8601, such as 2024-03-09T10:15:00.000Z); the pixel's own clock is "
+            "used instead",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("started", "seconds"),
+    [
+        ("2024-06-10T07:30:00.120Z", 1718004600.12),
+        ("2024-06-10T09:30:00.120+02:00", 1718004600.12),
+        ("2024-06-10T07:30:00.123456Z", 1718004600.123456),
+        ("2024-06-10T07:30:00Z", 1718004600.0),
+        ("2024-06-10T07:30:00", 1718004600.0),
+        ("2024-06-10 07:30:00.120Z", 1718004600.12),
+    ],
+)
+def test_start_times_as_har_writers_write_them_are_read(tmp_path, started, seconds):
+    entry = har_entry(pixel_url(1700000000250), startedDateTime=started)
+    path = write_har_document(tmp_path, "browser.har", [entry])
+
+    requests, errors = load_requests([path])
+
+    assert errors == []
+    assert [r.timestamp for r in requests] == [pytest.approx(seconds, abs=1e-6)]
+
+
 def test_a_har_entry_with_more_wrong_than_its_time_is_still_skipped(tmp_path):
     entry = har_entry()
     del entry["startedDateTime"]
