@@ -33,8 +33,9 @@ Three formats are understood, told apart by their content rather than their name
   next request line or `---`. The request it interrupts is kept when it is a GET
   (the URL is all of it) and dropped otherwise (its body cannot be told apart any
   more). Lines that are not UTF-8 are reported and read with U+FFFD in place of the
-  bad bytes; a line of binary data (control characters) is a line that fits
-  nowhere. A file mostly binary at its start or as a whole is refused.
+  bad bytes. Terminal escape sequences (a coloured log's `ESC[32m`) are taken out
+  of the lines; a line of binary data (a control character left in it) is a line
+  that fits nowhere. A file mostly binary at its start or as a whole is refused.
 
 A request whose own URL `urlsplit` refuses (an unclosed IPv6 bracket, a port that is
 no number) is reported at its line, entry or flow and skipped, as is a flow file
@@ -140,10 +141,15 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 """Text that cannot be written as UTF-8: escaped bytes, or half a UTF-16 pair."""
 _HALF_PAIR = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 """A lone surrogate that is not an escaped byte (U+DC80 to U+DCFF)."""
-_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
-_BINARY_CHARACTER = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
-"""What no line of text holds: control characters other than white space and
-ESC (colours in a pasted terminal log)."""
+_TERMINAL_SEQUENCE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x00-\x1f\x7f]*(?:\x07|\x1b\\)|[ -/]+[0-~])"
+)
+"""A terminal escape sequence, as a coloured log holds them: a CSI sequence
+(`ESC [32m`, `ESC [0m`, `ESC [1;31m`), an OSC sequence (a window title, a link)
+ended by BEL or `ESC \\`, or a character set choice (`ESC (B`)."""
+_BINARY_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""What no line of text holds once terminal sequences are taken out: a control
+character other than a tab or a line break (a lone ESC, VT and FF included)."""
 _LINE_BREAK = re.compile("\r\n|\r|\n")
 _SNIFF_CHARACTERS = 4096
 """How much of the start of a file (about 4 KiB) decides whether it is text."""
@@ -1841,12 +1847,16 @@ def _decode_text(data: bytes, name: str, report) -> tuple[str, dict[int, str]]:
     for the parser to report and skip; a line that is merely not UTF-8 (a paste
     from a Latin-1 terminal, say) is reported here and read with the bytes that
     are not UTF-8 replaced by U+FFFD, so the rest of the list still reads as
-    usual.
+    usual. Terminal escape sequences (the colours of a pasted log) are taken
+    out first; a control character left over, a lone ESC included, makes its
+    line binary data.
     """
     try:
         escaped = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         escaped = data.decode("utf-8-sig", errors="surrogateescape")
+    # Colours and the like from a pasted terminal log are no part of a request.
+    escaped = _TERMINAL_SEQUENCE.sub("", escaped)
 
     head = escaped[:_SNIFF_CHARACTERS]
     if _looks_binary(head) or _looks_binary(escaped):
@@ -1885,7 +1895,7 @@ def _decode_text(data: bytes, name: str, report) -> tuple[str, dict[int, str]]:
     return _ESCAPED_BYTE.sub("\ufffd", escaped), binary_lines
 
 
-_ODD_CHARACTER = re.compile("[\udc80-\udcff\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+_ODD_CHARACTER = re.compile("[\udc80-\udcff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """A byte that is not UTF-8 (escaped), or a control character that no line of
 text holds (see `_BINARY_CHARACTER`)."""
 

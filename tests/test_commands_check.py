@@ -795,7 +795,11 @@ def test_unreadable_parts_exit_2_with_file_and_place_and_the_rest_reported(
 # Control characters from the user's files never reach the terminal raw
 
 
-HOSTILE_LINE = "hello \x1b[31mRED\x1b]0;title\x07 \x00"
+HOSTILE_LINE = (
+    "hello \x1b[31mRED\x1b]0;ti\x00tle\x07 \x00 in a line long enough for text"
+)
+"""The colour is a whole sequence, taken out on reading; the title, with a NUL in
+it, is none, and stays in the line the message quotes."""
 
 
 @pytest.mark.parametrize(

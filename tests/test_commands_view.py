@@ -158,13 +158,14 @@ def test_the_largest_max_rows_is_taken():
 
 def test_errors_before_the_ui_escape_control_characters(opened, tmp_path, capsys):
     recording = tmp_path / "list.txt"
-    recording.write_text("not a request \x1b[2J\x07\n")
+    # A lone ESC: no terminal sequence that reading would take out.
+    recording.write_text("not a request, in a line long enough to be text \x1b\x07\n")
 
     assert run_view_command(str(recording)) == 2
 
     error = capsys.readouterr().err
     assert opened == []
-    assert "not a request \\x1b[2J\\x07" in error
+    assert "long enough to be text \\x1b\\x07" in error
     assert "\x1b" not in error and "\x07" not in error
 
 

@@ -897,7 +897,15 @@ def test_a_binary_line_is_one_problem_and_the_other_lines_are_read(tmp_path):
 
 @pytest.mark.parametrize(
     ("binary", "column"),
-    [(b"\x00", 1), (b"x\x07", 2), (b"\x7f\xff", 1), (b"ab\x1c\x0bcd\x1f", 3)],
+    [
+        (b"\x00", 1),
+        (b"x\x07", 2),
+        (b"\x7f\xff", 1),
+        (b"ab\x1c\x0bcd\x1f", 3),
+        (b"x\x1b", 2),
+        (b"\x0bx", 1),
+        (b"ab\x0c", 3),
+    ],
 )
 def test_every_kind_of_binary_line_is_named_by_its_line(tmp_path, binary, column):
     path = tmp_path / "list.txt"
@@ -913,6 +921,94 @@ def test_every_kind_of_binary_line_is_named_by_its_line(tmp_path, binary, column
         ("line 2", "binary data, not text")
     ]
     assert f"(byte 0x{binary[column - 1]:02X} at column {column})" in errors[0].message
+
+
+@pytest.mark.parametrize(
+    "coloured",
+    [
+        "\x1b[32m{url}\x1b[0m",
+        "\x1b[1;31mGET {url}\x1b[0m",
+        "\x1b[38;5;208m{url}\x1b[m",
+        "\x1b(B\x1b[m{url}",
+        "\x1b]0;tail -f pixels.log\x07{url}",
+        "\x1b]8;;{url}\x1b\\{url}\x1b]8;;\x1b\\",
+    ],
+    ids=["csi", "csi-params", "csi-256", "charset", "osc-bel", "osc-link"],
+)
+def test_a_coloured_log_line_is_read_without_its_colours(tmp_path, coloured):
+    url = pixel_url(1700000000000)
+    path = write(tmp_path, "tail.log", f"{coloured.format(url=url)}\n{url}\n")
+
+    requests, errors = load_requests([path])
+
+    assert errors == []
+    assert [(r.request_id, r.method, r.url) for r in requests] == [
+        ("tail.log:1", "GET", url),
+        ("tail.log:2", "GET", url),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "byte", "column"),
+    [
+        ("https://www.example.com/a\x1b", 0x1B, 26),
+        ("https://www.example.com/a\x1b[", 0x1B, 26),
+        ("\x1bhttps://www.example.com/a", 0x1B, 1),
+        ("https://www.example.com/a\x0b", 0x0B, 26),
+        ("GET\x0chttps://www.example.com/a", 0x0C, 4),
+    ],
+    ids=["lone-esc", "unfinished-csi", "esc-first", "vt", "ff"],
+)
+def test_a_control_character_left_in_a_line_is_no_part_of_a_url(
+    tmp_path, line, byte, column
+):
+    path = write(tmp_path, "odd.txt", f"{line}\nhttps://www.example.com/b\n")
+
+    requests, errors = load_requests([path])
+
+    assert [r.url for r in requests] == ["https://www.example.com/b"]
+    shown = line.strip()
+    assert errors == [
+        RecordingError(
+            path,
+            "line 1",
+            f"binary data, not text (byte 0x{byte:02X} at column {column}), found "
+            f"`{shown}`; line skipped",
+        )
+    ]
+
+
+def test_a_log_dense_with_colours_is_text_not_binary(tmp_path):
+    # More ESC bytes than one in ten: the sequences go before the file is judged.
+    lines = [
+        f"\x1b[2m\x1b[36m\x1b[1mhttps://x.example/{n}\x1b[0m\x1b[0m" for n in range(300)
+    ]
+    path = write(tmp_path, "dense.log", "\n".join(lines) + "\n")
+
+    requests, errors = load_requests([path])
+
+    assert errors == []
+    assert [r.url for r in requests[:2]] == [
+        "https://x.example/0",
+        "https://x.example/1",
+    ]
+    assert len(requests) == 300
+
+
+def test_a_file_of_lone_escapes_is_refused_as_binary(tmp_path):
+    path = tmp_path / "escapes.txt"
+    path.write_bytes(b"\x1b\x0b\x0c\x1bx" * 400)
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors == [
+        RecordingError(
+            path,
+            "line 1",
+            "not UTF-8 text, and not a mitmproxy flow file or HAR either",
+        )
+    ]
 
 
 def test_a_binary_line_drops_the_request_whose_body_it_interrupts(tmp_path):
