@@ -269,19 +269,21 @@ def read_requests(
             kind = _detect_format(head, name)
             logger.debug("reading %s as %s", name, kind)
 
+            cut = _stream_limit_error(name) if cut_short else None
             if kind == "mitm":
-                yield from _read_mitm(stream, name, label, report)
-            elif kind == "har":
-                cut = _stream_limit_error(name) if cut_short else None
-                yield from _read_har(stream.read(), name, label, report, cut=cut)
+                yield from _read_mitm(stream, name, label, report, cut=cut)
                 cut_short = False  # said, with what was read
+            elif kind == "har":
+                yield from _read_har(stream.read(), name, label, report, cut=cut)
+                cut_short = False
             elif kind in ("zhar", "gzip"):
                 yield from _read_compressed(stream, kind, name, label, report)
             else:
                 data = stream.read()
                 if cut_short and b"\n" in data:
-                    # The last line was cut in the middle: leave it out.
-                    data = data[: data.rindex(b"\n") + 1]
+                    # Not when there is no line at all: 64 MiB of one line is
+                    # no list cut, but binary data (`/dev/zero`), said as such.
+                    data = _whole_lines(data)
                 yield from _read_request_list(data, name, label, report)
         if cut_short:
             report(_stream_limit_error(name))
@@ -497,8 +499,9 @@ def _detect_format(head: bytes, name: str) -> str:
     """Decide how to read a file from its first bytes (and, for .zhar, its name)."""
     if name.lower().endswith(".zhar"):
         return "zhar"
-    if head.startswith(_GZIP_MAGIC):
-        # Whatever the name: `day.har.gz`, or gzip data saved as `day.har`.
+    if head.startswith(_GZIP_MAGIC) or head == _GZIP_MAGIC[:1]:
+        # Whatever the name: `day.har.gz`, or gzip data saved as `day.har` (or
+        # cut after its first byte).
         return "gzip"
 
     text_start = head.removeprefix(_UTF8_BOM).lstrip()
@@ -534,16 +537,19 @@ def _read_compressed(
 
     if inner == "har":
         yield from _read_har(data, name, label, report, cut=inflate_error)
-        return
-    if inner == "mitm":
-        yield from _read_mitm(io.BytesIO(data), name, label, report)
-    else:
-        if inflate_error is not None and b"\n" in data:
-            # The last line was cut in the middle: leave it out.
-            data = data[: data.rindex(b"\n") + 1]
+    elif inner == "mitm":
+        yield from _read_mitm(io.BytesIO(data), name, label, report, cut=inflate_error)
+    elif inflate_error is None:
         yield from _read_request_list(data, name, label, report)
-    if inflate_error is not None:
+    else:
+        yield from _read_request_list(_whole_lines(data), name, label, report)
         report(inflate_error)
+
+
+def _whole_lines(data: bytes) -> bytes:
+    """The lines of `data`, cut short, that it holds whole: the last one, cut in
+    the middle, is left out rather than misread (`https://p1.pars`)."""
+    return data[: data.rfind(b"\n") + 1]
 
 
 def _inflate(
@@ -616,8 +622,18 @@ def _compressed_header(head: bytes) -> bool:
 
 
 def _read_mitm(
-    stream: IO[bytes], name: str, label: str, report
+    stream: IO[bytes],
+    name: str,
+    label: str,
+    report,
+    *,
+    cut: RecordingError | None = None,
 ) -> Iterator[CapturedRequest]:
+    """The requests of a mitmproxy flow file.
+
+    `cut`, as for `_read_har`, says why the data stops early: it is said in place
+    of a last record that breaks off, or after the last flow.
+    """
     from mitmproxy import http
     from mitmproxy.io import FlowReader
 
@@ -630,6 +646,8 @@ def _read_mitm(
         try:
             flow = next(flows)
         except StopIteration:
+            if cut is not None:
+                report(cut)
             return
         except Exception as error:  # noqa: BLE001 - mitmproxy does not validate
             # mitmproxy's migration and `from_state` index into a record unchecked
@@ -637,11 +655,17 @@ def _read_mitm(
             logger.debug("%s: flow %d", name, flows_read + 1, exc_info=True)
             where = f"flow {flows_read + 1} (byte {end_of_last_flow})"
             problem, next_record = _unreadable_flow(stream, end_of_last_flow, error)
+            if next_record is None and cut is not None and problem in _BROKEN_FRAMES:
+                # The record breaks off where the data does.
+                report(_cut_error(cut, whole_flows, "flow"))
+                return
             if next_record is None:
                 # Where the next record starts is not known, or it would fail the
                 # same way: reading stops here.
                 read = _what_was_read(whole_flows, "flow")
                 report(RecordingError(name, where, f"{problem}; {read}"))
+                if cut is not None:
+                    report(cut)
                 return
             flows_read += 1
             message = f"not a mitmproxy flow ({problem}); skipped"
@@ -753,6 +777,15 @@ _MITMPROXY_FIELD_PROBLEMS = (
 )
 
 
+_FLOW_CUT_SHORT = "the file ends in the middle of this flow: it was cut short"
+_NOT_A_FLOW_FRAME = (
+    "the data is not a mitmproxy flow (a damaged file, or not a flow file)"
+)
+_BROKEN_FRAMES = (_FLOW_CUT_SHORT, _NOT_A_FLOW_FRAME)
+"""Why a record's frame (its length, its type tag) cannot be read, as it cannot
+where the data is cut."""
+
+
 def _unreadable_flow(
     stream: IO[bytes], start: int, error: Exception
 ) -> tuple[str, int | None]:
@@ -772,16 +805,13 @@ def _unreadable_flow(
     frame = _TNETSTRING_FRAME.match(stream.read(13))
     end = None if frame is None else start + frame.end() + int(frame[1]) + 1
     if end is not None and end > size:
-        return "the file ends in the middle of this flow: it was cut short", None
+        return _FLOW_CUT_SHORT, None
     if end is not None:
         stream.seek(end - 1)
         if stream.read(1) not in _TNETSTRING_TAGS:
             end = None
     if end is None:
-        return (
-            "the data is not a mitmproxy flow (a damaged file, or not a flow file)",
-            None,
-        )
+        return _NOT_A_FLOW_FRAME, None
 
     stream.seek(start)
     try:
@@ -851,12 +881,21 @@ def _field_text(value: Any) -> str:
     return str(value)
 
 
-def _what_was_read(count: int, thing: str) -> str:
+def _what_was_read(count: int, thing: str, before: str = "it") -> str:
     if count == 0:
-        return f"no {thing} before it could be read"
+        return f"no {thing} before {before} could be read"
     if count == 1:
-        return f"the {thing} before it was read"
-    return f"the {count} {thing}s before it were read"
+        return f"the {thing} before {before} was read"
+    things = f"{thing.removesuffix('y')}ies" if thing.endswith("y") else f"{thing}s"
+    return f"the {count} {things} before {before} were read"
+
+
+def _cut_error(cut: RecordingError, count: int, thing: str) -> RecordingError:
+    """Why the data stops early (`cut`), with what was read before it: where it
+    stops is no fault of the recording, so this is said in place of whatever
+    the format's reader made of the cut."""
+    read = _what_was_read(count, thing, "the cut")
+    return RecordingError(cut.path, cut.location, f"{cut.message}; {read}")
 
 
 def _request_from_flow(
@@ -984,10 +1023,16 @@ def _read_har(
     """
     if _JSON_LIST_START.match(data):
         # HAR is an object: a list is URLs, as pasted from devtools or a log.
-        yield from _read_json_list(data, name, label, report)
+        yield from _read_json_list(data, name, label, report, cut=cut)
         return
 
-    entries, break_error, notes = _har_entries(data, name)
+    try:
+        entries, break_error, notes = _har_entries(data, name)
+    except RecordingError:
+        if cut is None:
+            raise
+        # Cut before a single entry: the JSON breaks wherever the cut fell.
+        raise _cut_error(cut, 0, "entry") from None
     for note in notes.get(0, ()):
         report(note)
 
@@ -1023,12 +1068,7 @@ def _read_har(
     for note in notes.get(len(entries) + 1, ()):
         report(note)
     if cut is not None and break_error is not None:
-        count = len(entries)
-        read = {
-            0: "no entry before the cut could be read",
-            1: "the entry before the cut was read",
-        }.get(count, f"the {count} entries before the cut were read")
-        report(RecordingError(cut.path, cut.location, f"{cut.message}; {read}"))
+        report(_cut_error(cut, len(entries), "entry"))
     elif cut is not None:
         report(cut)
     elif break_error is not None:
@@ -1213,7 +1253,12 @@ _JSON_KINDS = {
 
 
 def _read_json_list(
-    data: bytes, name: str, label: str, report
+    data: bytes,
+    name: str,
+    label: str,
+    report,
+    *,
+    cut: RecordingError | None = None,
 ) -> Iterator[CapturedRequest]:
     """The requests of a JSON list of URLs (`["https://…", "https://…"]`).
 
@@ -1221,14 +1266,19 @@ def _read_json_list(
     line, with `URL 2` for the second on a line that holds several (as for URLs
     side by side). An item that is no URL is reported and skipped; a list cut
     short gives the URLs before the cut. A list with no string in it at all is
-    not taken for a list of URLs: it is named for what it is.
+    not taken for a list of URLs: it is named for what it is. `cut`, as for
+    `_read_har`, says why `data` stops early, and is said in place of where the
+    list then breaks off.
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise RecordingError(
-            name, f"byte {error.start}", "a JSON list of URLs must be UTF-8 text"
-        ) from None
+        if cut is None or error.reason != "unexpected end of data":
+            raise RecordingError(
+                name, f"byte {error.start}", "a JSON list of URLs must be UTF-8 text"
+            ) from None
+        # The cut fell inside a character.
+        text = data[: error.start].decode("utf-8-sig")
     items, break_at = _json_list_items(text)
 
     # The line of each item, counted as the items go.
@@ -1242,6 +1292,8 @@ def _read_json_list(
     problems: list[RecordingError] = []
     values = [value for value, _ in items]
     if not any(isinstance(value, str) for value in values):
+        if cut is not None:
+            raise _cut_error(cut, len(items), "item")
         if break_at is not None:
             position, reason = break_at
             raise RecordingError(
@@ -1262,7 +1314,9 @@ def _read_json_list(
         if block is not None:
             blocks.append(block)
     requests = list(_requests_from_blocks(blocks, name, label, problems.append))
-    if break_at is not None:
+    if cut is not None:
+        problems.append(_cut_error(cut, len(items), "item"))
+    elif break_at is not None:
         problems.append(_json_list_break(name, text, break_at, len(items)))
     yield from _in_line_order(requests, problems, report)
 

@@ -182,15 +182,30 @@ def decode_body_text(body: bytes) -> tuple[str, bool]:
         return body.decode("utf-8", errors="replace"), False
 
 
+_UNCLOSED_STRING = "Unterminated string starting at"
+"""The json module's message for a string with no closing quote; the position it
+gives is where the string starts."""
+_PLAIN_JSON_REASONS = {
+    _UNCLOSED_STRING: "a string is never closed",
+    "Invalid \\escape": "invalid backslash escape",
+}
+"""The json module's messages that do not read whole once their trailing `at`
+(which the position follows) is taken off, in plain words."""
+
+
 def json_reason(message: str) -> str:
     """The json module's message for a break, as words in a sentence:
-    `Invalid control character at` becomes `invalid control character`."""
+    `Invalid control character at` becomes `invalid control character`,
+    `Unterminated string starting at` becomes `a string is never closed`."""
+    if message in _PLAIN_JSON_REASONS:
+        return _PLAIN_JSON_REASONS[message]
     reason = message[:1].lower() + message[1:]
-    return reason.removesuffix(" at")  # "Unterminated string starting at"
+    return reason.removesuffix(" at")
 
 
 def describe_json_error(error: json.JSONDecodeError) -> str:
-    """Say where a JSON text breaks: `expecting value at character 0 ('TODO')`."""
+    """Say where a JSON text breaks: `expecting value at character 0 ('TODO')`,
+    `a string starting at character 9 is never closed ('"ab')`."""
     reason = json_reason(error.msg)
     document = error.doc or ""
 
@@ -198,6 +213,9 @@ def describe_json_error(error: json.JSONDecodeError) -> str:
         where = f"line {error.lineno}, column {error.colno}"
     else:
         where = f"character {error.pos}"
+    if error.msg == _UNCLOSED_STRING:
+        # The position is the string's start, not where anything went wrong.
+        reason, where = "a string starting", f"{where} is never closed"
 
     snippet = document[error.pos : error.pos + _SNIPPET_CHARS]
     if not snippet:
@@ -215,7 +233,7 @@ def describe_json_error(error: json.JSONDecodeError) -> str:
 def json_error_at_end(error: json.JSONDecodeError) -> bool:
     """True when the JSON text simply stopped early, as a cut-off text does."""
     document = error.doc or ""
-    if error.msg.startswith("Unterminated string"):
+    if error.msg == _UNCLOSED_STRING:
         return True
     return error.pos >= len(document.rstrip())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import random
@@ -1524,6 +1526,132 @@ def test_a_zhar_cut_short_gives_the_entries_before_the_cut(tmp_path):
     ]
 
 
+CUT_SHORT = "the compressed data ends early: the file was cut short"
+FIXTURE_RECORDINGS = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
+
+
+def _cut_sizes(compressed: bytes) -> list[int]:
+    """Where to cut: after each of the first 400 bytes (the document's start,
+    where a cut leaves part of a key or a string) and of the 8-byte gzip trailer,
+    and every 23 bytes between."""
+    end = len(compressed)
+    return sorted(
+        {*range(1, min(400, end)), *range(400, end, 23), *range(end - 8, end)}
+    )
+
+
+def _cut_messages(tmp_path: Path, name: str, compressed: bytes) -> set[str]:
+    """What reading `compressed` cut at each of `_cut_sizes` says, all cuts
+    together (nothing is raised: each cut is one problem at least)."""
+    messages = set()
+    path = tmp_path / name
+    for size in _cut_sizes(compressed):
+        path.write_bytes(compressed[:size])
+        _, errors = load_requests([path])
+        assert errors, size
+        assert all(error.message.startswith(CUT_SHORT) for error in errors), (
+            size,
+            [str(error) for error in errors],
+        )
+        messages.update(error.message for error in errors)
+    return messages
+
+
+def _read_before_the_cut(count: int, thing: str, things: str) -> str:
+    if count == 0:
+        return f"no {thing} before the cut could be read"
+    if count == 1:
+        return f"the {thing} before the cut was read"
+    return f"the {count} {things} before the cut were read"
+
+
+@pytest.mark.parametrize("name", ["demo.har", "demo.har.gz", "demo.zhar", "demo.txt"])
+def test_a_gzip_har_cut_anywhere_says_the_compressed_data_ends_early(tmp_path, name):
+    har = (FIXTURE_RECORDINGS / "demo.har").read_bytes()
+    entries = len(json.loads(har)["log"]["entries"])
+    compressed = gzip.compress(har, mtime=0)
+
+    messages = _cut_messages(tmp_path, name, compressed)
+
+    # Whatever the JSON made of what came out: a cut in a key, a string, a value.
+    assert messages <= {CUT_SHORT} | {
+        f"{CUT_SHORT}; {_read_before_the_cut(count, 'entry', 'entries')}"
+        for count in range(entries + 1)
+    }
+    first_cut = f"{CUT_SHORT}; no entry before the cut could be read"
+    last_cut = f"{CUT_SHORT}; the {entries - 1} entries before the cut were read"
+    assert {CUT_SHORT, first_cut, last_cut} <= messages
+
+
+def test_a_zlib_zhar_cut_anywhere_says_the_compressed_data_ends_early(tmp_path):
+    har = (FIXTURE_RECORDINGS / "demo.har").read_bytes()
+
+    messages = _cut_messages(tmp_path, "demo.zhar", zlib.compress(har))
+
+    assert f"{CUT_SHORT}; no entry before the cut could be read" in messages
+    assert all(message.startswith(CUT_SHORT) for message in messages)
+
+
+def test_a_gzip_flow_file_cut_anywhere_says_the_compressed_data_ends_early(tmp_path):
+    flows = (FIXTURE_RECORDINGS / "demo.mitm").read_bytes()
+    count = len(list(mitm_io.FlowReader(io.BytesIO(flows)).stream()))
+    compressed = gzip.compress(flows, mtime=0)
+
+    messages = _cut_messages(tmp_path, "flows.gz", compressed)
+
+    # Not a record "not a mitmproxy flow", nor a list line `2139`, nor two problems.
+    assert messages <= {CUT_SHORT} | {
+        f"{CUT_SHORT}; {_read_before_the_cut(n, 'flow', 'flows')}" for n in range(count)
+    }
+    last_cut = f"{CUT_SHORT}; {_read_before_the_cut(count - 1, 'flow', 'flows')}"
+    assert {f"{CUT_SHORT}; no flow before the cut could be read", last_cut} <= messages
+
+
+def test_a_gzip_request_list_cut_anywhere_says_the_compressed_data_ends_early(
+    tmp_path,
+):
+    lines = [pixel_url(1700000000000 + n * 1000) for n in range(5)]
+    compressed = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+    path = tmp_path / "list.txt.gz"
+
+    assert _cut_messages(tmp_path, "list.txt.gz", compressed) == {CUT_SHORT}
+    for size in range(1, len(compressed)):
+        path.write_bytes(compressed[:size])
+        requests, _ = load_requests([path])
+        # Only whole lines are read: never a URL cut in the middle.
+        assert [r.url for r in requests] == lines[: len(requests)]
+
+
+def test_a_gzip_json_list_cut_anywhere_says_the_compressed_data_ends_early(tmp_path):
+    urls = [pixel_url(1700000000000 + n * 1000) for n in range(4)]
+    compressed = gzip.compress(json.dumps(urls, indent=1).encode(), mtime=0)
+
+    messages = _cut_messages(tmp_path, "urls.json.gz", compressed)
+
+    assert messages == {CUT_SHORT} | {
+        f"{CUT_SHORT}; {_read_before_the_cut(n, 'item', 'items')}"
+        for n in range(len(urls) + 1)
+    }
+
+
+def test_a_gzip_json_list_cut_inside_a_character_is_cut_short(tmp_path):
+    data = '["https://www.example.com/?x=é"]'.encode()
+    # A gzip stream that stops after the first byte of `é`, never ended.
+    compressor = zlib.compressobj(wbits=31)
+    path = tmp_path / "urls.gz"
+    path.write_bytes(
+        compressor.compress(data[: data.index("é".encode()) + 1])
+        + compressor.flush(zlib.Z_SYNC_FLUSH)
+    )
+
+    requests, errors = load_requests([path])
+
+    assert requests == []
+    assert errors == [
+        RecordingError(path, None, f"{CUT_SHORT}; no item before the cut could be read")
+    ]
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -1777,7 +1905,7 @@ def test_har_that_is_not_json_or_not_har(tmp_path):
         "list.har: not a HAR file (an object) or a list of URLs (strings): the JSON "
         "document is a list of numbers",
         "notes.har: line 1 column 1: not valid JSON: expecting value",
-        "head.har: line 1 column 28: not valid JSON: unterminated string starting",
+        "head.har: line 1 column 28: not valid JSON: a string is never closed",
     ]
 
 
