@@ -273,6 +273,17 @@ class Replay:
         self.assert_pixels_found()
         coverage = self.result.scenario_coverage
         wanted = list(names) or list(coverage)
+        if not wanted:
+            # Nothing to check would pass whatever the recording holds.
+            if not self.spec.given:
+                raise AssertionError(
+                    f"no spec was given, so there are no scenarios to check; "
+                    f"{NO_SPEC_HINT}"
+                )
+            raise AssertionError(
+                "the spec declares no scenarios, so there is nothing to check: "
+                "add them under scenarios: in the spec"
+            )
         unknown = [name for name in wanted if name not in coverage]
         if unknown and not self.spec.given:
             raise AssertionError(

@@ -362,6 +362,26 @@ def test_a_key_no_event_sent_without_a_spec_speaks_of_no_spec():
     )
 
 
+def test_all_scenarios_covered_fails_when_there_are_none_to_check(tmp_path):
+    no_scenarios = tmp_path / "segments.yaml"
+    no_scenarios.write_text("version: 1\nsegments:\n  plan: {type: string}\n")
+
+    with pytest.raises(AssertionError) as without_spec:
+        replay(DEMO).assert_scenarios_covered()
+    with pytest.raises(AssertionError) as without_scenarios:
+        replay(DEMO, spec=no_scenarios).assert_scenarios_covered()
+
+    assert str(without_spec.value) == (
+        "no spec was given, so there are no scenarios to check; give one with "
+        "spec= (to replay() or segment_replay()), --segment-spec or the "
+        "segment_spec ini setting"
+    )
+    assert str(without_scenarios.value) == (
+        "the spec declares no scenarios, so there is nothing to check: add them "
+        "under scenarios: in the spec"
+    )
+
+
 def test_scenarios_asked_for_without_a_spec_say_none_was_given():
     session = replay(DEMO)
     with pytest.raises(AssertionError) as caught:
