@@ -962,14 +962,8 @@ def _note_spellings(
         if spellings is None:
             key_spellings[folded_key] = {key: [event_id]}
             added = True
-        else:
-            ids = spellings.get(key)
-            if ids is None:
-                spellings[key] = [event_id]
-                added = True
-            elif len(ids) < _MAX_IDS_PER_SPELLING:
-                ids.append(event_id)
-                added = True
+        elif _remember_spelling(spellings, key, event_id):
+            added = True
 
         if isinstance(value, str):
             values = value_spellings.get(key)
@@ -981,15 +975,24 @@ def _note_spellings(
                 if len(values) < _MAX_VALUES_PER_KEY:
                     values[folded] = {value: [event_id]}
                     added = True
-                continue
-            ids = spellings.get(value)
-            if ids is None:
-                spellings[value] = [event_id]
-                added = True
-            elif len(ids) < _MAX_IDS_PER_SPELLING:
-                ids.append(event_id)
+            elif _remember_spelling(spellings, value, event_id):
                 added = True
     return added
+
+
+def _remember_spelling(
+    spellings: dict[str, list[str]], spelling: str, event_id: str
+) -> bool:
+    """Note that `event_id` sent `spelling`, keeping a few ids per spelling; True
+    when anything was added."""
+    ids = spellings.get(spelling)
+    if ids is None:
+        spellings[spelling] = [event_id]
+        return True
+    if len(ids) < _MAX_IDS_PER_SPELLING:
+        ids.append(event_id)
+        return True
+    return False
 
 
 def _setting(settings: Any, name: str, default: float) -> float:
